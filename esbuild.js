@@ -1,0 +1,35 @@
+// Bundles the extension and the CLI. Native and optional modules stay external:
+// better-sqlite3 is loaded at run time from node_modules (or the ABI-matched copy
+// shipped in the VSIX), and `vscode` is provided by the extension host.
+const esbuild = require('esbuild');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  external: ['vscode', 'better-sqlite3'],
+  logLevel: 'info',
+};
+
+async function main() {
+  const targets = [
+    { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+    { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  ];
+  if (watch) {
+    for (const t of targets) await (await esbuild.context(t)).watch();
+    return;
+  }
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
