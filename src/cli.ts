@@ -1,0 +1,65 @@
+import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
+import { dumpCommand } from './cli/dump';
+import { studiesCommand } from './cli/studies';
+
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: optuna-storage <command> [options]
+
+Reads and manages the storage behind Optuna studies (Redis journal, journal file, SQLite).
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run "optuna-storage <command> --help" for a command's options.
+`;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout)(usage());
+    return name === undefined ? EXIT_BAD_INPUT : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr(`optuna-storage: unknown command "${name}"\n\n${usage()}`);
+    return EXIT_BAD_INPUT;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed options.
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (e instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`optuna-storage ${cmd.name}: ${(e as Error).message}\nRun "optuna-storage ${cmd.name} --help" for usage.\n`);
+      return EXIT_BAD_INPUT;
+    }
+    io.stderr(`optuna-storage ${cmd.name}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
+  main(process.argv.slice(2), { stdout: write(process.stdout), stderr: write(process.stderr), signal: controller.signal, env: process.env }).then(
+    (status) => {
+      // Let stdout drain (large dumps into a pipe) before exiting with the status.
+      process.stdout.write('', () => process.exit(status));
+    },
+    (e) => {
+      process.stderr.write(`optuna-storage: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { studyToJson } from '../core/optuna/dumpFormat';
+import { toStrictJson } from '../core/optuna/pyjson';
+import { readOnce } from '../core/storage/readOnce';
+import { parseStorageSpec } from '../core/storage/storageSpec';
+import { type CliCommand, EXIT_BAD_INPUT, EXIT_OK, UsageError } from './command';
+import { PASSWORD_ENV, STORAGE_HELP, exitStatusFor } from './storageArgs';
+
+export const dumpCommand: CliCommand = {
+  name: 'dump',
+  summary: 'print every study and trial of a storage as JSON, exactly as Optuna reports them',
+  help: `Usage: optuna-storage dump STORAGE [--prefix P] [--study NAME] [--partial]
+
+Prints one JSON document: {"studies": [...]} with studies by ascending study_id and their
+trials by ascending number, as Optuna itself would report them. Non-finite floats are written
+{"__float__": "NaN" | "Infinity" | "-Infinity"}; integers keep all their digits.
+
+${STORAGE_HELP}
+
+Options:
+  --prefix P     journal key prefix in Redis (default "", Optuna's default)
+  --study NAME   only this study
+  --partial      when entries are missing or unreadable (e.g. an evicted Redis key), still
+                 print what could be read, with an "issues" list, and exit 0
+  -h, --help     this help
+
+Exit status: 0 success; 2 bad arguments, unreadable or foreign input, or an incomplete
+journal without --partial; 3 storage unreachable.`,
+
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { prefix: { type: 'string', default: '' }, study: { type: 'string' }, partial: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) throw new UsageError('dump needs exactly one STORAGE argument (see --help)');
+    try {
+      const spec = parseStorageSpec(positionals[0], values.prefix);
+      const snap = await readOnce(spec, { password: io.env[PASSWORD_ENV] || undefined });
+      let studies = snap.studies;
+      if (values.study !== undefined) {
+        studies = studies.filter((s) => s.name === values.study);
+        if (studies.length === 0) throw new UsageError(`no study named ${JSON.stringify(values.study)} in ${positionals[0].replace(/\/\/[^@/]*@/, '//***@')}`);
+      }
+      if (snap.issues.length > 0 && !values.partial) {
+        io.stderr(`The storage is incomplete: ${snap.issues.length} journal entr${snap.issues.length === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`);
+        for (const i of snap.issues.slice(0, 20)) io.stderr(`  ${i.kind}: ${i.message}\n`);
+        if (snap.issues.length > 20) io.stderr(`  … and ${snap.issues.length - 20} more\n`);
+        io.stderr('Run with --partial to print what could be read, or `optuna-storage doctor` to look for the cause.\n');
+        return EXIT_BAD_INPUT;
+      }
+      const doc: Record<string, unknown> = { studies: studies.map(studyToJson) };
+      if (values.partial) doc.issues = snap.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message }));
+      io.stdout(toStrictJson(doc as never) + '\n');
+      for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
+      return EXIT_OK;
+    } catch (e) {
+      const { status, message } = exitStatusFor(e);
+      io.stderr(`optuna-storage dump: ${message}\n`);
+      return status;
+    }
+  },
+};

@@ -1,0 +1,22 @@
+import { ForeignJournalError } from '../core/storage/redisJournalReader';
+import { ForeignDatabaseError } from '../core/storage/sqliteReader';
+import { RedisConnectError } from '../core/redis/connect';
+import { EXIT_BAD_INPUT, EXIT_UNREACHABLE, UsageError } from './command';
+
+/** Environment variable the CLI reads a Redis password from (never from the command line). */
+export const PASSWORD_ENV = 'OPTUNA_STORAGE_REDIS_PASSWORD';
+
+export const STORAGE_HELP = `STORAGE is one of:
+  redis://[[user]:password@]host[:port][/db]   Optuna journal in Redis (rediss:// for TLS);
+                                               the password may instead be given in $${PASSWORD_ENV}
+  sqlite:///path/to/file.db                    Optuna RDB storage in SQLite (or a path ending
+                                               in .db, .sqlite or .sqlite3)
+  path/to/journal.log                          Optuna journal file (any other existing file)`;
+
+/** Maps an error from reading a storage to the contract's exit status and a message. */
+export function exitStatusFor(e: unknown): { status: number; message: string } {
+  if (e instanceof RedisConnectError) return { status: e.failure === 'unreachable' ? EXIT_UNREACHABLE : EXIT_BAD_INPUT, message: e.message };
+  if (e instanceof UsageError || e instanceof ForeignDatabaseError || e instanceof ForeignJournalError) return { status: EXIT_BAD_INPUT, message: e.message };
+  const msg = e instanceof Error ? e.message : String(e);
+  return { status: EXIT_BAD_INPUT, message: msg };
+}

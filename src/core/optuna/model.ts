@@ -1,0 +1,68 @@
+import type { JsonObject, JsonValue } from './pyjson';
+
+/** Optuna's trial states and study directions, by the integer codes its journal uses. */
+export const TRIAL_STATES = ['RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING'] as const;
+export type TrialState = (typeof TRIAL_STATES)[number];
+export const STUDY_DIRECTIONS = ['NOT_SET', 'MINIMIZE', 'MAXIMIZE'] as const;
+export type StudyDirection = (typeof STUDY_DIRECTIONS)[number];
+
+export function isFinished(state: TrialState): boolean {
+  return state === 'COMPLETE' || state === 'PRUNED' || state === 'FAIL';
+}
+
+/** A distribution exactly as `distribution_to_json` writes it. */
+export interface Distribution {
+  name: string;
+  attributes: JsonObject;
+}
+
+export interface Trial {
+  trialId: number;
+  number: number;
+  studyId: number;
+  state: TrialState;
+  values: JsonValue[] | null;
+  /** External values (what `trial.params` returns in Python). */
+  params: Record<string, JsonValue>;
+  distributions: Record<string, Distribution>;
+  /** Keyed by the step as a decimal string. */
+  intermediateValues: Record<string, JsonValue>;
+  userAttrs: JsonObject;
+  systemAttrs: JsonObject;
+  /** ISO 8601 with 'T' and microseconds, naive or with the stored offset. */
+  datetimeStart: string | null;
+  datetimeComplete: string | null;
+}
+
+export interface Study {
+  studyId: number;
+  name: string;
+  directions: StudyDirection[];
+  userAttrs: JsonObject;
+  systemAttrs: JsonObject;
+  /** Ascending by number. */
+  trials: Trial[];
+}
+
+/** Something a reader could not read: the rest was read, but the result is not complete. */
+export interface ReadIssue {
+  kind: 'gap' | 'malformed' | 'invalid-op';
+  /** Journal entry index (Redis log number or file line number, 0-based). */
+  index: number;
+  message: string;
+}
+
+const ISO_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?$/;
+
+/**
+ * Optuna parses datetimes with `fromisoformat` and we report them as
+ * `isoformat(timespec="microseconds")` would: 'T', six fraction digits, offset kept.
+ */
+export function normalizeDatetime(text: string | null | undefined): string | null {
+  if (text === null || text === undefined) return null;
+  const m = ISO_RE.exec(text);
+  if (!m) throw new Error(`invalid datetime ${JSON.stringify(text)}`);
+  const frac = (m[3] ?? '').padEnd(6, '0');
+  const offset = m[4] === 'Z' ? '+00:00' : (m[4] ?? '');
+  return `${m[1]}T${m[2]}.${frac}${offset}`;
+}

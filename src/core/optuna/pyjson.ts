@@ -1,0 +1,270 @@
+/**
+ * JSON as Python's `json` module writes it: bare `NaN`, `Infinity`, `-Infinity` tokens and
+ * integers of any size. No maintained npm parser accepts both (json5 loses big integers,
+ * lossless-json/json-bigint reject NaN), so this is a small parser with a fast path: text
+ * without those tokens and without long integer literals goes through the native JSON.parse,
+ * which is what almost every journal entry is.
+ */
+
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export class PyJsonError extends Error {
+  constructor(message: string, readonly position: number) {
+    super(`${message} at position ${position}`);
+  }
+}
+
+// Integer literals of 16+ digits may exceed 2^53; `-0` as an integer is 0 in Python, -0 in JS.
+const NEEDS_SLOW_PATH = /NaN|Infinity|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])|(?<![\d.eE+-])-0(?![\d.eE])/;
+
+export function parsePyJson(text: string): JsonValue {
+  if (!NEEDS_SLOW_PATH.test(text)) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      // Fall through: the slow parser produces a message with a position we control.
+    }
+  }
+  return new Parser(text).parseDocument();
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+class Parser {
+  private pos = 0;
+  constructor(private readonly s: string) {}
+
+  parseDocument(): JsonValue {
+    this.ws();
+    const v = this.value();
+    this.ws();
+    if (this.pos !== this.s.length) throw new PyJsonError('Unexpected data after the JSON value', this.pos);
+    return v;
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.pos < s.length) {
+      const c = s.charCodeAt(this.pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.pos++;
+      else break;
+    }
+  }
+
+  private value(): JsonValue {
+    const s = this.s;
+    const c = s[this.pos];
+    switch (c) {
+      case '{':
+        return this.object();
+      case '[':
+        return this.array();
+      case '"':
+        return this.string();
+      case 't':
+        return this.literal('true', true);
+      case 'f':
+        return this.literal('false', false);
+      case 'n':
+        return this.literal('null', null);
+      case 'N':
+        return this.literal('NaN', NaN);
+      case 'I':
+        return this.literal('Infinity', Infinity);
+      case undefined:
+        throw new PyJsonError('Unexpected end of JSON', this.pos);
+      default:
+        if (c === '-' && s.startsWith('-Infinity', this.pos)) return this.literal('-Infinity', -Infinity);
+        if (c === '-' || (c >= '0' && c <= '9')) return this.number();
+        throw new PyJsonError(`Unexpected character ${JSON.stringify(c)}`, this.pos);
+    }
+  }
+
+  private literal<T extends JsonValue>(word: string, v: T): T {
+    if (!this.s.startsWith(word, this.pos)) throw new PyJsonError('Invalid literal', this.pos);
+    this.pos += word.length;
+    return v;
+  }
+
+  private number(): number | bigint {
+    const s = this.s;
+    const start = this.pos;
+    if (s[this.pos] === '-') this.pos++;
+    if (s[this.pos] === '0') this.pos++;
+    else if (s[this.pos] >= '1' && s[this.pos] <= '9') while (s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
+    else throw new PyJsonError('Invalid number', start);
+    let isInt = true;
+    if (s[this.pos] === '.') {
+      isInt = false;
+      this.pos++;
+      const d = this.pos;
+      while (s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
+      if (this.pos === d) throw new PyJsonError('Invalid number', start);
+    }
+    if (s[this.pos] === 'e' || s[this.pos] === 'E') {
+      isInt = false;
+      this.pos++;
+      if (s[this.pos] === '+' || s[this.pos] === '-') this.pos++;
+      const d = this.pos;
+      while (s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
+      if (this.pos === d) throw new PyJsonError('Invalid number', start);
+    }
+    const lit = s.slice(start, this.pos);
+    if (!isInt) return Number(lit);
+    const n = Number(lit);
+    if (Number.isSafeInteger(n)) return n === 0 ? 0 : n;
+    const big = BigInt(lit);
+    return big > MAX_SAFE || big < -MAX_SAFE ? big : Number(big);
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = this.pos;
+    this.pos++;
+    let out = '';
+    let chunk = this.pos;
+    for (;;) {
+      if (this.pos >= s.length) throw new PyJsonError('Unterminated string', start);
+      const c = s.charCodeAt(this.pos);
+      if (c === 0x22) {
+        out += s.slice(chunk, this.pos);
+        this.pos++;
+        return out;
+      }
+      if (c === 0x5c) {
+        out += s.slice(chunk, this.pos);
+        const e = s[this.pos + 1];
+        this.pos += 2;
+        switch (e) {
+          case '"': out += '"'; break;
+          case '\\': out += '\\'; break;
+          case '/': out += '/'; break;
+          case 'b': out += '\b'; break;
+          case 'f': out += '\f'; break;
+          case 'n': out += '\n'; break;
+          case 'r': out += '\r'; break;
+          case 't': out += '\t'; break;
+          case 'u': {
+            const hex = s.slice(this.pos, this.pos + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new PyJsonError('Invalid \\u escape', this.pos - 2);
+            out += String.fromCharCode(parseInt(hex, 16));
+            this.pos += 4;
+            break;
+          }
+          default:
+            throw new PyJsonError('Invalid escape', this.pos - 2);
+        }
+        chunk = this.pos;
+        continue;
+      }
+      if (c < 0x20) throw new PyJsonError('Control character in string', this.pos);
+      this.pos++;
+    }
+  }
+
+  private array(): JsonValue[] {
+    this.pos++;
+    const out: JsonValue[] = [];
+    this.ws();
+    if (this.s[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value());
+      this.ws();
+      const c = this.s[this.pos++];
+      if (c === ']') return out;
+      if (c !== ',') throw new PyJsonError('Expected , or ] in array', this.pos - 1);
+    }
+  }
+
+  private object(): JsonObject {
+    this.pos++;
+    const out: JsonObject = {};
+    this.ws();
+    if (this.s[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.pos] !== '"') throw new PyJsonError('Expected a string key', this.pos);
+      const key = this.string();
+      this.ws();
+      if (this.s[this.pos++] !== ':') throw new PyJsonError('Expected : after key', this.pos - 1);
+      this.ws();
+      // defineProperty keeps a "__proto__" key as data, as JSON.parse does.
+      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      this.ws();
+      const c = this.s[this.pos++];
+      if (c === '}') return out;
+      if (c !== ',') throw new PyJsonError('Expected , or } in object', this.pos - 1);
+    }
+  }
+}
+
+/**
+ * Strict JSON for output (cli-contract.md): non-finite floats become {"__float__": "NaN"} etc.,
+ * big integers keep every digit, -0.0 keeps its sign.
+ */
+export function toStrictJson(value: JsonValue | undefined, indent = ''): string {
+  const parts: string[] = [];
+  write(value ?? null, parts, indent, '');
+  return parts.join('');
+}
+
+function write(v: JsonValue, out: string[], indent: string, cur: string): void {
+  switch (typeof v) {
+    case 'number':
+      // Integral doubles beyond 2^53 are written in exponent form so they read back as floats.
+      if (Number.isFinite(v)) out.push(Object.is(v, -0) ? '-0.0' : Number.isInteger(v) && Math.abs(v) >= 2 ** 53 ? v.toExponential() : String(v));
+      else out.push(`{"__float__": "${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}"}`);
+      return;
+    case 'bigint':
+      out.push(v.toString());
+      return;
+    case 'string':
+      out.push(JSON.stringify(v));
+      return;
+    case 'boolean':
+      out.push(v ? 'true' : 'false');
+      return;
+    case 'object':
+      break;
+    default:
+      out.push('null');
+      return;
+  }
+  if (v === null) {
+    out.push('null');
+    return;
+  }
+  const inner = indent ? cur + indent : '';
+  const nl = indent ? '\n' : '';
+  const sep = indent ? ': ' : ':';
+  if (Array.isArray(v)) {
+    if (v.length === 0) return void out.push('[]');
+    out.push('[' + nl);
+    v.forEach((item, i) => {
+      out.push(inner);
+      write(item, out, indent, inner);
+      if (i < v.length - 1) out.push(',');
+      out.push(nl);
+    });
+    out.push(cur + ']');
+    return;
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0) return void out.push('{}');
+  out.push('{' + nl);
+  keys.forEach((k, i) => {
+    out.push(inner + JSON.stringify(k) + sep);
+    write(v[k], out, indent, inner);
+    if (i < keys.length - 1) out.push(',');
+    out.push(nl);
+  });
+  out.push(cur + '}');
+}

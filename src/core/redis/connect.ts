@@ -1,0 +1,105 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { type RedisEndpoint, describeEndpoint, parseRedisUrl } from './url';
+
+/** Connection settings, named after the redis-py options users of this setup already tune. */
+export interface ConnectionSettings {
+  /** Seconds a command may wait for its reply (redis-py `socket_timeout`). */
+  socketTimeout: number;
+  /** Seconds a connection attempt may take (`socket_connect_timeout`). */
+  socketConnectTimeout: number;
+  /** Seconds between health-check PINGs (`health_check_interval`). */
+  healthCheckInterval: number;
+  /** Upper bound of connections this process opens to one server (`max_connections`). */
+  maxConnections: number;
+  /** Reconnect back-off: first delay and cap, in ms. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_CONNECTION_SETTINGS: ConnectionSettings = {
+  socketTimeout: 5,
+  socketConnectTimeout: 2,
+  healthCheckInterval: 1,
+  maxConnections: 4,
+  retryBaseMs: 100,
+  retryMaxMs: 2000,
+};
+
+export type RedisFailure = 'unreachable' | 'auth' | 'protocol';
+
+/** A Redis problem in words a user can act on; never carries the password. */
+export class RedisConnectError extends Error {
+  constructor(
+    message: string,
+    readonly failure: RedisFailure,
+  ) {
+    super(message);
+  }
+}
+
+export function classifyRedisError(e: unknown, where: string): RedisConnectError {
+  if (e instanceof RedisConnectError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (/WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password|invalid password/i.test(msg)) {
+    return new RedisConnectError(`Redis at ${where} refused the credentials (${msg.split('\n')[0].replace(/^ReplyError: /, '')}): check the password (URL, OPTUNA_STORAGE_REDIS_PASSWORD, or the extension's stored password)`, 'auth');
+  }
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new RedisConnectError(`Redis at ${where} refused the connection: is redis-server running on that port?`, 'unreachable');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(msg)) return new RedisConnectError(`Redis host of ${where} cannot be resolved: check the host name`, 'unreachable');
+  if (/ETIMEDOUT|timed? ?out|Command timed out|Connection is closed|ECONNRESET|EHOSTUNREACH|ENETUNREACH|max retries|Stream isn't writeable|enableOfflineQueue/i.test(msg) || code === 'ETIMEDOUT') {
+    return new RedisConnectError(`Redis at ${where} is not answering (${msg.split('\n')[0]}): check that the server is up and reachable`, 'unreachable');
+  }
+  return new RedisConnectError(`Redis at ${where}: ${msg.split('\n')[0]}`, 'protocol');
+}
+
+export interface ClientOptions {
+  settings?: Partial<ConnectionSettings>;
+  /** Overrides the URL's password (from SecretStorage or the environment). */
+  password?: string;
+  /** Keep reconnecting with capped, jittered back-off (a long-lived store) or fail at once. */
+  reconnect?: boolean;
+  connectionName?: string;
+}
+
+export function redisOptions(endpoint: RedisEndpoint, opts: ClientOptions = {}): RedisOptions {
+  const s = { ...DEFAULT_CONNECTION_SETTINGS, ...opts.settings };
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    db: endpoint.db,
+    username: endpoint.username,
+    password: opts.password ?? endpoint.password,
+    tls: endpoint.tls ? {} : undefined,
+    connectionName: opts.connectionName,
+    lazyConnect: true,
+    connectTimeout: s.socketConnectTimeout * 1000,
+    commandTimeout: s.socketTimeout * 1000,
+    // Fail fast while disconnected: no unbounded offline queue, no silent retry of reads.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResubscribe: false,
+    enableAutoPipelining: true,
+    retryStrategy: opts.reconnect
+      ? (times: number) => {
+          const cap = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.min(times - 1, 16));
+          return Math.round(cap / 2 + Math.random() * (cap / 2));
+        }
+      : () => null,
+  };
+}
+
+/** Connects once (for the CLI): resolves when the server answered PING, or throws a RedisConnectError. */
+export async function connectOnce(url: string, opts: ClientOptions = {}): Promise<Redis> {
+  const endpoint = parseRedisUrl(url);
+  const where = describeEndpoint(endpoint);
+  const redis = new Redis(redisOptions(endpoint, { ...opts, reconnect: false }));
+  redis.on('error', () => undefined); // surfaced through the awaited calls below
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (e) {
+    redis.disconnect();
+    throw classifyRedisError(e, where);
+  }
+}

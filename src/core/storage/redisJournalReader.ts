@@ -1,0 +1,128 @@
+import type Redis from 'ioredis';
+import { JournalReplay } from '../optuna/replay';
+import type { RefreshResult } from './journalFileReader';
+
+/** Keys per MGET, and MGETs in flight at once: bounded memory, few round trips. */
+const BATCH = 2000;
+const WINDOW = 8;
+
+export function logNumberKey(prefix: string): string {
+  return `${prefix}:log_number`;
+}
+
+export function logKey(prefix: string, n: number): string {
+  return `${prefix}:log:${n}`;
+}
+
+/** Thrown when the keys at a prefix are not an Optuna journal. */
+export class ForeignJournalError extends Error {}
+
+/**
+ * Reads a `JournalRedisStorage` log (keys `<prefix>:log_number`, `<prefix>:log:<n>`) with
+ * batched MGETs, incrementally: each refresh reads only entries after the last one seen.
+ * A missing entry (evicted or deleted key) is recorded as a gap and reading goes on; Optuna
+ * itself would wait for it forever.
+ */
+export class RedisJournalReader {
+  replay = new JournalReplay();
+  /** Index of the next entry to read. */
+  private next = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
+
+  /** Index of the last entry read, -1 before the first. */
+  get lastIndex(): number {
+    return this.next - 1;
+  }
+
+  async readLogNumber(): Promise<number | null> {
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(logNumberKey(this.prefix));
+    } catch (e) {
+      if (/WRONGTYPE/.test((e as Error).message)) {
+        const type = await this.redis.type(logNumberKey(this.prefix)).catch(() => 'unknown');
+        throw new ForeignJournalError(`key "${logNumberKey(this.prefix)}" holds a ${type}, not an Optuna journal counter (a string): this prefix is used by something else`);
+      }
+      throw e;
+    }
+    if (raw === null) return null;
+    if (!/^-?\d+$/.test(raw)) throw new ForeignJournalError(`key "${logNumberKey(this.prefix)}" holds ${JSON.stringify(raw.slice(0, 40))}, not an Optuna journal counter`);
+    return Number(raw);
+  }
+
+  async refresh(signal?: AbortSignal): Promise<RefreshResult> {
+    const last = await this.readLogNumber();
+    let reset = false;
+    if (last === null || last < this.next - 1) {
+      // The journal was removed or rewritten under us: start again from what is there now.
+      if (this.next > 0) {
+        this.replay = new JournalReplay();
+        this.next = 0;
+        reset = true;
+      }
+      if (last === null) return { entries: 0, reset };
+    }
+    const from = this.next;
+    const to = last!; // inclusive
+    const batches: Array<[number, number]> = [];
+    for (let i = from; i <= to; i += BATCH) batches.push([i, Math.min(i + BATCH - 1, to)]);
+
+    const inFlight: Array<Promise<Array<string | null>>> = [];
+    const fetch = (b: [number, number]) => {
+      const keys: string[] = [];
+      for (let i = b[0]; i <= b[1]; i++) keys.push(logKey(this.prefix, i));
+      return this.redis.mget(keys);
+    };
+    for (let k = 0; k < Math.min(WINDOW, batches.length); k++) inFlight.push(fetch(batches[k]));
+    for (let k = 0; k < batches.length; k++) {
+      if (signal?.aborted) {
+        inFlight.forEach((p) => p.catch(() => undefined));
+        throw signal.reason ?? new Error('aborted');
+      }
+      let values: Array<string | null>;
+      try {
+        values = await inFlight[k];
+      } catch (e) {
+        // Later batches may reject too once the connection is gone: nobody awaits them.
+        for (let j = k + 1; j < inFlight.length; j++) inFlight[j].catch(() => undefined);
+        throw e;
+      }
+      if (k + WINDOW < batches.length) inFlight.push(fetch(batches[k + WINDOW]));
+      const base = batches[k][0];
+      for (let j = 0; j < values.length; j++) {
+        const text = values[j];
+        const index = base + j;
+        if (text === null) {
+          this.replay.entriesRead++;
+          this.replay.issues.push({ kind: 'gap', index, message: `journal entry ${logKey(this.prefix, index)} is missing (evicted or deleted)` });
+        } else {
+          this.replay.applyText(index, text);
+        }
+      }
+      this.next = batches[k][1] + 1;
+    }
+    return { entries: to - from + 1, reset };
+  }
+}
+
+/**
+ * Every journal prefix on a server: SCAN for `*:log_number`, bounded so a server with
+ * millions of keys is not walked forever (`complete` says whether the scan finished).
+ */
+export async function discoverPrefixes(redis: Redis, maxScanned = 1_000_000): Promise<{ prefixes: string[]; complete: boolean }> {
+  const found = new Set<string>();
+  let cursor = '0';
+  let scanned = 0;
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000);
+    cursor = nextCursor;
+    scanned += 1000;
+    for (const k of keys) found.add(k.slice(0, -':log_number'.length));
+    if (scanned >= maxScanned && cursor !== '0') return { prefixes: [...found].sort(), complete: false };
+  } while (cursor !== '0');
+  return { prefixes: [...found].sort(), complete: true };
+}

@@ -1,0 +1,600 @@
+// Runs the extension-host test suite in a REAL VS Code extension host without internet:
+// code-server (installed by scripts/vscode/install-code-server.sh) serves the workbench,
+// headless Debian Chromium (driven by playwright-core) connects to it so that an
+// extension host starts, and the payload in the URL makes the host load this repository
+// as the development extension and run .test-work/extension-tests/suite/index.js.
+// See /work/shared/docs/vscode-offline-harness.md.
+//
+//   node test/extension/build.js && node -r tsx/cjs test/extension/runOffline.ts [options]
+//   (npm run test:extension -- [options])
+//
+// Builds nothing itself: run `npm run build` (dist/extension.js) first.
+//
+// Options:
+//   --server-main NODE_BINARY  run <code-server>/lib/vscode/out/server-main.js with the
+//                              given node and --enable-smoke-test-driver instead of the
+//                              code-server CLI (needed for VS Code newer than 1.100, e.g.
+//                              code-server 4.139.x on Node 24)
+//   --timeout MS               overall timeout for the test run (default 300000)
+//   --grep PATTERN             mocha grep (same as OSM_TEST_GREP)
+//   --keep                     keep the temp folder (server log, profiles) for inspection
+// Environment:
+//   OSM_CODE_SERVER     code-server install: the cache folder made by the install script,
+//                       a code-server package folder, or node_modules/.bin/code-server
+//                       (default ${OSM_CACHE:-~/.cache/optuna-storage-manager}/code-server-4.100.3)
+//   OSM_TEST_WORKSPACE  folder to open (default: a fresh empty temp folder)
+//   OSM_TEST_GREP       mocha grep
+//   OSM_TEST_TIMEOUT_MS overall timeout (same as --timeout)
+//   OSM_CODE_SERVER_NODE node that runs code-server (default: the node running this script)
+//   OSM_CHROMIUM        browser executable (default /usr/bin/chromium)
+//   OSM_KEEP_TMP=1      same as --keep
+//   OSM_VERBOSE=1       forward every browser console line (default: extension-host
+//                       lines, warnings and errors only)
+//
+// The exported helpers (startServer, launchBrowser, workbenchUrl, ...) are reused by
+// test/extension/ui.ts.
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const testsIndex = path.join(repoRoot, '.test-work', 'extension-tests', 'suite', 'index.js');
+export const DEFAULT_CODE_SERVER_VERSION = '4.100.3';
+
+const log = (msg: string): void => console.log(`[runOffline] ${msg}`);
+
+// ---------------------------------------------------------------------------------------
+// Cleanup registry: every server process group and browser is registered here and torn
+// down on normal exit, errors, timeouts and signals.
+
+type Cleanup = { name: string; fn: () => Promise<void>; syncKill?: () => void };
+const cleanups: Cleanup[] = [];
+let signalsInstalled = false;
+
+export function registerCleanup(c: Cleanup): () => void {
+  cleanups.push(c);
+  installSignalHandlers();
+  return () => {
+    const i = cleanups.indexOf(c);
+    if (i >= 0) cleanups.splice(i, 1);
+  };
+}
+
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length) {
+    const c = cleanups.pop()!;
+    try {
+      await c.fn();
+    } catch (e) {
+      console.error(`[runOffline] cleanup of ${c.name} failed: ${String(e)}`);
+    }
+  }
+}
+
+function installSignalHandlers(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      console.error(`[runOffline] ${sig}: stopping server and browser`);
+      const code = sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129;
+      const hardStop = setTimeout(() => process.exit(code), 8000);
+      hardStop.unref();
+      runCleanups().finally(() => process.exit(code));
+    });
+  }
+  // Last resort if something calls process.exit() with cleanups still pending.
+  process.on('exit', () => {
+    for (const c of cleanups) {
+      try {
+        c.syncKill?.();
+      } catch {
+        /* ignore */
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// code-server location
+
+export interface CodeServerInstall {
+  /** node_modules/code-server package folder */
+  pkgDir: string;
+  /** out/node/entry.js (what node_modules/.bin/code-server links to) */
+  entry: string;
+}
+
+export function defaultCodeServerPath(): string {
+  const cache = process.env.OSM_CACHE || path.join(os.homedir(), '.cache', 'optuna-storage-manager');
+  return path.join(cache, `code-server-${process.env.OSM_CODE_SERVER_VERSION || DEFAULT_CODE_SERVER_VERSION}`);
+}
+
+export function resolveCodeServer(p = process.env.OSM_CODE_SERVER || defaultCodeServerPath()): CodeServerInstall {
+  const candidates: string[] = [];
+  let abs = path.resolve(p);
+  if (fs.existsSync(abs) && fs.statSync(abs).isFile()) abs = path.dirname(fs.realpathSync(abs));
+  // cache folder (…/node_modules/code-server), package folder, or (via the resolved
+  // .bin/code-server symlink) its out/node folder
+  candidates.push(path.join(abs, 'node_modules', 'code-server'), abs, path.resolve(abs, '..', '..'));
+  for (const c of candidates) {
+    const entry = path.join(c, 'out', 'node', 'entry.js');
+    if (fs.existsSync(path.join(c, 'package.json')) && fs.existsSync(entry)) {
+      return { pkgDir: c, entry };
+    }
+  }
+  throw new Error(
+    `code-server not found at ${p}.\n` +
+      `  Install it with: npm run vscode:install   (scripts/vscode/install-code-server.sh)\n` +
+      `  or point OSM_CODE_SERVER at an install.`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+export interface ServerOptions {
+  /** run lib/vscode/out/server-main.js with this node instead of the code-server CLI */
+  serverMainNode?: string;
+  /** folder to open; default an empty temp folder */
+  workspace?: string;
+  /** extra environment for the server (inherited by the extension host) */
+  env?: NodeJS.ProcessEnv;
+  /** extra user settings merged over the defaults */
+  settings?: Record<string, unknown>;
+  keepTmp?: boolean;
+}
+
+export interface StartedServer {
+  kind: 'code-server' | 'server-main';
+  port: number;
+  baseUrl: string;
+  pid: number;
+  tmpDir: string;
+  workspace: string;
+  logFile: string;
+  /** true once the server process has exited */
+  exited: () => boolean;
+  tailLog: (lines?: number) => string;
+  stop: () => Promise<void>;
+}
+
+export const DEFAULT_SETTINGS: Record<string, unknown> = {
+  'workbench.startupEditor': 'none',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'telemetry.telemetryLevel': 'off',
+  'security.workspace.trust.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.tips.enabled': false,
+  'git.enabled': false,
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(2000, () => {
+      req.destroy();
+      resolve(0);
+    });
+  });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM the whole process group, wait up to 3 s, then SIGKILL it. */
+export async function killProcessGroup(pgid: number): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+  for (let i = 0; i < 30 && groupAlive(pgid); i++) await sleep(100);
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    for (let i = 0; i < 20 && groupAlive(pgid); i++) await sleep(100);
+  }
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<StartedServer> {
+  const install = resolveCodeServer();
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-ext-test-'));
+  const keepTmp = opts.keepTmp ?? process.env.OSM_KEEP_TMP === '1';
+  const userData = path.join(tmpDir, 'user-data');
+  const serverData = path.join(tmpDir, 'server-data');
+  const extensions = path.join(tmpDir, 'extensions');
+  const config = path.join(tmpDir, 'config.yaml');
+  const logFile = path.join(tmpDir, 'server.log');
+  const workspace = path.resolve(opts.workspace || process.env.OSM_TEST_WORKSPACE || path.join(tmpDir, 'workspace'));
+  fs.mkdirSync(workspace, { recursive: true });
+  fs.mkdirSync(extensions, { recursive: true });
+  fs.writeFileSync(config, 'auth: none\n'); // must not be empty/null YAML; flags below win
+  const settings = JSON.stringify({ ...DEFAULT_SETTINGS, ...(opts.settings ?? {}) }, null, 2);
+  // code-server and server-main read user settings from <user-data-dir>/User; the plain
+  // server may also use <server-data-dir>/data/User: seed both.
+  for (const d of [path.join(userData, 'User'), path.join(serverData, 'data', 'User')]) {
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'settings.json'), settings);
+  }
+
+  const port = await freePort();
+  let cmd: string;
+  let args: string[];
+  let kind: StartedServer['kind'];
+  if (opts.serverMainNode) {
+    kind = 'server-main';
+    const serverMain = path.join(install.pkgDir, 'lib', 'vscode', 'out', 'server-main.js');
+    if (!fs.existsSync(serverMain)) throw new Error(`${serverMain} not found`);
+    cmd = opts.serverMainNode;
+    args = [
+      serverMain,
+      '--host', '127.0.0.1',
+      '--port', String(port),
+      '--without-connection-token',
+      '--accept-server-license-terms',
+      '--enable-smoke-test-driver',
+      '--disable-telemetry',
+      '--disable-workspace-trust',
+      '--server-data-dir', serverData,
+      '--user-data-dir', userData,
+      '--extensions-dir', extensions,
+    ];
+  } else {
+    kind = 'code-server';
+    // code-server runs (and forks its extension host) on this node: 4.100.x needs Node 20.
+    cmd = process.env.OSM_CODE_SERVER_NODE || process.execPath;
+    args = [
+      install.entry,
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth', 'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir', userData,
+      '--extensions-dir', extensions,
+      '--config', config,
+    ];
+  }
+
+  const out = fs.openSync(logFile, 'a');
+  // detached: the child calls setsid(2) before exec, i.e. it becomes the leader of a new
+  // session and process group (pgid == pid) — same as running it under setsid(1), but
+  // without setsid(1)'s fork when the caller already leads a group. The extension host
+  // and pty host inherit that group, so `kill -- -pgid` stops all of them.
+  const child: ChildProcess = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: {
+      ...process.env,
+      ...opts.env,
+      // keep code-server from touching the user's real config/data
+      XDG_CONFIG_HOME: path.join(tmpDir, 'xdg-config'),
+      XDG_DATA_HOME: path.join(tmpDir, 'xdg-data'),
+    },
+  });
+  fs.closeSync(out);
+  const pid = child.pid;
+  if (!pid) throw new Error(`cannot start ${cmd}`);
+  let exited = false;
+  let exitInfo = '';
+  child.on('exit', (code, sig) => {
+    exited = true;
+    exitInfo = sig ? `signal ${sig}` : `code ${code}`;
+  });
+
+  const tailLog = (lines = 40): string => {
+    try {
+      return fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    await killProcessGroup(pid);
+    if (!keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
+    else log(`kept ${tmpDir}`);
+  };
+  const unregister = registerCleanup({
+    name: `${kind} (pgid ${pid})`,
+    fn: stop,
+    syncKill: () => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
+  });
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const probe = kind === 'code-server' ? `${baseUrl}/healthz` : `${baseUrl}/version`;
+  const t0 = Date.now();
+  for (;;) {
+    const st = await httpStatus(probe);
+    if (st >= 200 && st < 500) break;
+    if (exited) {
+      const tail = tailLog();
+      await stop();
+      throw new Error(`${kind} exited (${exitInfo}) before becoming healthy. Log:\n${tail}`);
+    }
+    if (Date.now() - t0 > 60_000) {
+      const tail = tailLog();
+      await stop();
+      throw new Error(`${kind} not healthy after 60 s at ${probe}. Log:\n${tail}`);
+    }
+    await sleep(150);
+  }
+  log(`${kind} (${install.pkgDir}) up at ${baseUrl} (pgid ${pid}, ${Date.now() - t0} ms)`);
+  return { kind, port, baseUrl, pid, tmpDir, workspace, logFile, exited: () => exited, tailLog, stop };
+}
+
+/** vscode-remote URI for an absolute path on the server's machine. */
+export function remoteUri(server: StartedServer, absPath: string): string {
+  return `vscode-remote://127.0.0.1:${server.port}${absPath.split(path.sep).map(encodeURIComponent).join('/')}`;
+}
+
+export function workbenchUrl(server: StartedServer, payload: Array<[string, string]>, folder = server.workspace): string {
+  const q = [`folder=${encodeURIComponent(folder)}`];
+  if (payload.length) q.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  return `${server.baseUrl}/?${q.join('&')}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Browser
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export interface StartedBrowser {
+  context: BrowserContext;
+  page: Page;
+  close: () => Promise<void>;
+}
+
+export async function launchBrowser(
+  profileDir: string,
+  viewport: { width: number; height: number } = { width: 1400, height: 900 },
+): Promise<StartedBrowser> {
+  const executablePath = process.env.OSM_CHROMIUM || '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium, or set OSM_CHROMIUM)`);
+  }
+  // launchPersistentContext == a fresh --user-data-dir of our own (playwright forbids
+  // passing --user-data-dir in args).
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    timeout: 60_000,
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    unregister();
+    await Promise.race([context.close().catch(() => undefined), sleep(10_000)]);
+  };
+  const unregister = registerCleanup({ name: 'chromium', fn: close });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return { context, page, close };
+}
+
+/** Forwards browser console lines; by default only extension-host lines, warnings, errors. */
+export function forwardConsole(page: Page, verbose = process.env.OSM_VERBOSE === '1'): void {
+  page.on('console', (msg: ConsoleMessage) => {
+    const text = msg.text().replace(/%c/g, '').replace(/\s*color: [^;]+;?/g, '');
+    const type = msg.type();
+    const extHost = /\[Extension Host\]/.test(text);
+    if (!verbose && !extHost && type !== 'error') return;
+    const prefix = extHost ? '[ext-host]' : `[browser:${type}]`;
+    for (const line of text.replace(/\[Extension Host\]\s*/, '').split('\n')) {
+      console.log(`${prefix} ${line}`);
+    }
+  });
+  page.on('pageerror', (err) => console.log(`[browser:pageerror] ${err.message}`));
+}
+
+// ---------------------------------------------------------------------------------------
+// Test run
+
+interface Args {
+  serverMainNode?: string;
+  timeoutMs: number;
+  grep?: string;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    timeoutMs: Number(process.env.OSM_TEST_TIMEOUT_MS) || 300_000,
+    grep: process.env.OSM_TEST_GREP || undefined,
+    keep: process.env.OSM_KEEP_TMP === '1',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    const next = (): string => {
+      const n = argv[++i];
+      if (n === undefined) throw new Error(`${v} needs a value`);
+      return n;
+    };
+    if (v === '--server-main') a.serverMainNode = path.resolve(next());
+    else if (v === '--timeout') a.timeoutMs = Number(next());
+    else if (v === '--grep') a.grep = next();
+    else if (v === '--keep') a.keep = true;
+    else if (v === '-h' || v === '--help') {
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 34).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown option ${v}`);
+  }
+  return a;
+}
+
+interface Results {
+  stats: { tests: number; passes: number; failures: number; pending: number; durationMs: number };
+  tests: Array<{ fullTitle: string; state: string; durationMs?: number; error?: { message: string; stack?: string } }>;
+  fatal?: string;
+  vscodeVersion?: string;
+  node?: string;
+}
+
+function printResults(file: string): Results | undefined {
+  if (!fs.existsSync(file)) {
+    log(`no results file (${file}): the test index did not run or could not write it`);
+    return undefined;
+  }
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
+  console.log('');
+  console.log(`Extension-host test results (VS Code ${r.vscodeVersion ?? '?'}, extension host node ${r.node ?? '?'}):`);
+  for (const t of r.tests) {
+    const mark = t.state === 'passed' ? 'ok  ' : t.state === 'failed' ? 'FAIL' : 'skip';
+    console.log(`  ${mark} ${t.fullTitle}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}`);
+    if (t.error) {
+      for (const l of (t.error.stack || t.error.message).split('\n').slice(0, 12)) console.log(`         ${l}`);
+    }
+  }
+  if (r.fatal) console.log(`  FATAL ${r.fatal}`);
+  console.log(
+    `  ${r.stats.passes} passing, ${r.stats.failures} failing, ${r.stats.pending} pending (${r.stats.durationMs} ms)`,
+  );
+  return r;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
+    throw new Error('dist/extension.js missing: run `npm run build` first');
+  }
+  if (!fs.existsSync(testsIndex)) {
+    throw new Error(`${path.relative(repoRoot, testsIndex)} missing: run \`node test/extension/build.js\` first`);
+  }
+
+  const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-ext-results-'));
+  const resultsFile = path.join(resultsDir, 'results.json');
+  registerCleanup({ name: 'results dir', fn: async () => fs.rmSync(resultsDir, { recursive: true, force: true }) });
+
+  const server = await startServer({
+    serverMainNode: args.serverMainNode,
+    keepTmp: args.keep,
+    env: {
+      OSM_TEST_RESULTS: resultsFile,
+      OSM_TEST_GREP: args.grep ?? '',
+      OSM_EXTENSION_TESTS: '1',
+    },
+  });
+  const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
+  const { page } = browser;
+  forwardConsole(page);
+
+  let resolveExit!: (code: number) => void;
+  const exitCode = new Promise<number>((r) => (resolveExit = r));
+  await page.exposeFunction('codeAutomationExit', (code: number) => {
+    log(`workbench reported test exit code ${code}`);
+    resolveExit(Number(code));
+  });
+  await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
+    const text = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    for (const line of text.split('\n')) console.log(`[automation:${type}] ${line}`);
+  });
+  page.on('crash', () => {
+    log('browser page crashed');
+    resolveExit(3);
+  });
+
+  const url = workbenchUrl(server, [
+    ['extensionDevelopmentPath', remoteUri(server, repoRoot)],
+    ['extensionTestsPath', remoteUri(server, testsIndex)],
+  ]);
+  log(`opening workbench (workspace ${server.workspace})`);
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), args.timeoutMs)));
+  const serverDied = (async (): Promise<'server-exit'> => {
+    while (!server.exited()) await sleep(500);
+    return 'server-exit';
+  })();
+  const outcome = await Promise.race([exitCode, timeout, serverDied]);
+  clearTimeout(timer);
+
+  let code: number;
+  if (outcome === 'timeout') {
+    log(`TIMEOUT: no test result from the extension host after ${Math.round(args.timeoutMs / 1000)} s`);
+    log('server log tail:\n' + server.tailLog(30));
+    code = 124;
+  } else if (outcome === 'server-exit') {
+    log('server exited before the tests finished; log tail:\n' + server.tailLog(40));
+    code = 2;
+  } else {
+    code = outcome;
+  }
+
+  const r = printResults(resultsFile);
+  if (code === 0 && (!r || r.stats.failures > 0 || r.fatal)) code = 1;
+  if (code !== 0 && outcome !== 'timeout') log('server log tail:\n' + server.tailLog(15));
+  await browser.close();
+  await server.stop();
+  log(`${code === 0 ? 'PASSED' : `FAILED (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return code;
+}
+
+if (require.main === module) {
+  main()
+    .then(async (code) => {
+      await runCleanups();
+      process.exit(code);
+    })
+    .catch(async (e) => {
+      console.error(`[runOffline] ERROR: ${e instanceof Error ? e.message : String(e)}`);
+      await runCleanups();
+      process.exit(1);
+    });
+}

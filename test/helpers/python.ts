@@ -1,0 +1,16 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Debian's interpreter: it has python3-optuna and python3-redis, another python3 may not. */
+export const PYTHON = process.env.OSM_PYTHON ?? '/usr/bin/python3';
+export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
+
+/** Runs a fixture script with real Optuna; resolves with its stdout. */
+export function runPython(script: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [path.join(FIXTURES, script), ...args], { maxBuffer: 1 << 30, timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${script} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
