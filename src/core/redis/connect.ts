@@ -93,13 +93,16 @@ export async function connectOnce(url: string, opts: ClientOptions = {}): Promis
   const endpoint = parseRedisUrl(url);
   const where = describeEndpoint(endpoint);
   const redis = new Redis(redisOptions(endpoint, { ...opts, reconnect: false }));
-  redis.on('error', () => undefined); // surfaced through the awaited calls below
+  // ioredis rejects connect() with a bare "Connection is closed"; the cause (refused,
+  // WRONGPASS, NOAUTH) only arrives as an 'error' event, so keep the last one.
+  let cause: unknown;
+  redis.on('error', (e) => (cause = e));
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (e) {
     redis.disconnect();
-    throw classifyRedisError(e, where);
+    throw classifyRedisError(cause ?? e, where);
   }
 }

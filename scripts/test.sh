@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone: installs what it needs, builds, type-checks, then
+# runs the unit tests, the integration tests (real redis-server, real Optuna) and the tests
+# inside a real VS Code extension host. Ends with one "N passed, N failed" line for all suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis || exit 1
+bash scripts/ensure-node-deps.sh || exit 1
+npm run --silent build || exit 1
+npm run --silent typecheck || exit 1
+
+passed=0 failed=0 skipped=0 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Runs one suite, echoing its output, and adds its mocha counts to the totals.
+suite() {
+  local name=$1; shift
+  echo "=== $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f s
+  p=$(grep -Eo '^ *[0-9]+ passing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -Eo '^ *[0-9]+ failing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  s=$(grep -Eo '^ *[0-9]+ pending' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" >&2
+  fi
+}
+
+suite unit npx mocha --config test/.mocharc.unit.json
+suite integration npx mocha --config test/.mocharc.integration.json
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
