@@ -4,7 +4,7 @@ import { toStrictJson } from '../core/optuna/pyjson';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
 import { type CliCommand, EXIT_BAD_INPUT, EXIT_OK, UsageError } from './command';
-import { PASSWORD_ENV, STORAGE_HELP, exitStatusFor } from './storageArgs';
+import { CACHE_HELP, STORAGE_HELP, exitStatusFor, readOptions } from './storageArgs';
 
 export const dumpCommand: CliCommand = {
   name: 'dump',
@@ -22,6 +22,7 @@ Options:
   --study NAME   only this study
   --partial      when entries are missing or unreadable (e.g. an evicted Redis key), still
                  print what could be read, with an "issues" list, and exit 0
+${CACHE_HELP}
   -h, --help     this help
 
 Exit status: 0 success; 2 bad arguments, unreadable or foreign input, or an incomplete
@@ -31,12 +32,12 @@ journal without --partial; 3 storage unreachable.`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { prefix: { type: 'string', default: '' }, study: { type: 'string' }, partial: { type: 'boolean', default: false } },
+      options: { prefix: { type: 'string', default: '' }, 'no-cache': { type: 'boolean', default: false }, study: { type: 'string' }, partial: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('dump needs exactly one STORAGE argument (see --help)');
     try {
       const spec = parseStorageSpec(positionals[0], values.prefix);
-      const snap = await readOnce(spec, { password: io.env[PASSWORD_ENV] || undefined });
+      const snap = await readOnce(spec, readOptions(values, io.env));
       let studies = snap.studies;
       if (values.study !== undefined) {
         studies = studies.filter((s) => s.name === values.study);

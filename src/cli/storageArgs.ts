@@ -1,4 +1,6 @@
+import type { ReadOptions } from '../core/storage/readOnce';
 import { ForeignJournalError } from '../core/storage/redisJournalReader';
+import { defaultCacheDir } from '../core/storage/replayCache';
 import { ForeignDatabaseError } from '../core/storage/sqliteReader';
 import { RedisConnectError } from '../core/redis/connect';
 import { EXIT_BAD_INPUT, EXIT_UNREACHABLE, UsageError } from './command';
@@ -12,6 +14,17 @@ export const STORAGE_HELP = `STORAGE is one of:
   sqlite:///path/to/file.db                    Optuna RDB storage in SQLite (or a path ending
                                                in .db, .sqlite or .sqlite3)
   path/to/journal.log                          Optuna journal file (any other existing file)`;
+
+export const CACHE_HELP = `  --no-cache   do not use or write the local replay cache of large Redis journals
+               (kept in \$XDG_CACHE_HOME/optuna-storage-manager, checked against the journal)`;
+
+/** Redis password from the environment, local replay cache unless --no-cache. */
+export function readOptions(values: { 'no-cache'?: boolean }, env: NodeJS.ProcessEnv): ReadOptions {
+  return {
+    redis: { password: env[PASSWORD_ENV] || undefined },
+    cacheDir: values['no-cache'] ? undefined : defaultCacheDir(env),
+  };
+}
 
 /** Maps an error from reading a storage to the contract's exit status and a message. */
 export function exitStatusFor(e: unknown): { status: number; message: string } {

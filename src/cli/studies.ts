@@ -5,7 +5,7 @@ import { summarizeStudy } from '../core/optuna/summary';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
 import { type CliCommand, EXIT_OK, UsageError } from './command';
-import { PASSWORD_ENV, STORAGE_HELP, exitStatusFor } from './storageArgs';
+import { CACHE_HELP, STORAGE_HELP, exitStatusFor, readOptions } from './storageArgs';
 
 export const studiesCommand: CliCommand = {
   name: 'studies',
@@ -22,6 +22,7 @@ Options:
   --json       one JSON document {"studies": [{"study_id", "study_name", "directions",
                "n_trials", "states": {"COMPLETE": n, ...}, "best_value", "best_trial_number",
                "last_activity"}], "issues": [...]}
+${CACHE_HELP}
   -h, --help   this help
 
 Exit status: 0 success; 2 bad arguments or unreadable/foreign input; 3 storage unreachable.
@@ -31,11 +32,11 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { prefix: { type: 'string', default: '' }, json: { type: 'boolean', default: false } },
+      options: { prefix: { type: 'string', default: '' }, 'no-cache': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('studies needs exactly one STORAGE argument (see --help)');
     try {
-      const snap = await readOnce(parseStorageSpec(positionals[0], values.prefix), { password: io.env[PASSWORD_ENV] || undefined });
+      const snap = await readOnce(parseStorageSpec(positionals[0], values.prefix), readOptions(values, io.env));
       if (values.json) {
         io.stdout(toStrictJson({ studies: snap.studies.map(summaryJson), issues: snap.issues.map((i) => ({ ...i })) } as never) + '\n');
       } else {

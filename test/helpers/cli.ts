@@ -1,4 +1,11 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { main } from '../../src/cli';
+
+/** The CLI's local replay cache goes to a per-run temp folder, never the user's ~/.cache. */
+const testCacheHome = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-cache-'));
+process.on('exit', () => fs.rmSync(testCacheHome, { recursive: true, force: true }));
 
 export interface CliResult {
   status: number;
@@ -14,7 +21,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     signal: new AbortController().signal,
-    env,
+    env: { XDG_CACHE_HOME: testCacheHome, ...env },
   });
   return { status, stdout, stderr };
 }

@@ -15,18 +15,29 @@ export class PyJsonError extends Error {
   }
 }
 
-// Integer literals of 16+ digits may exceed 2^53; `-0` as an integer is 0 in Python, -0 in JS.
-const NEEDS_SLOW_PATH = /NaN|Infinity|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])|(?<![\d.eE+-])-0(?![\d.eE])/;
-
 export function parsePyJson(text: string): JsonValue {
-  if (!NEEDS_SLOW_PATH.test(text)) {
-    try {
-      return JSON.parse(text) as JsonValue;
-    } catch {
-      // Fall through: the slow parser produces a message with a position we control.
-    }
+  let v: JsonValue;
+  try {
+    v = JSON.parse(text) as JsonValue;
+  } catch {
+    // NaN/Infinity tokens, or really malformed: the slow parser accepts the first and
+    // explains the second with a position.
+    return new Parser(text).parseDocument();
   }
-  return new Parser(text).parseDocument();
+  // JSON.parse rounds integers beyond 2^53 and reads an integer -0 as -0.0; such a value
+  // shows up as an unsafe integer or a -0 after parsing, so only those texts are parsed again.
+  return hasInexactNumber(v) ? new Parser(text).parseDocument() : v;
+}
+
+function hasInexactNumber(v: JsonValue): boolean {
+  if (typeof v === 'number') return (v === 0 && 1 / v < 0) || (Number.isInteger(v) && !Number.isSafeInteger(v));
+  if (typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasInexactNumber(v[i])) return true;
+    return false;
+  }
+  for (const k in v) if (hasInexactNumber(v[k])) return true;
+  return false;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

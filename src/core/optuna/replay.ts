@@ -19,6 +19,17 @@ export const enum Op {
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}
 
+/** Everything a replay knows, as plain data (v8-serializable) for the local replay cache. */
+export interface ReplayState {
+  studies: Map<number, Study>;
+  trials: Trial[];
+  states: Map<number, StudyState>;
+  liveNames: Map<string, number>;
+  nextStudyId: number;
+  issues: ReadIssue[];
+  entriesRead: number;
+}
+
 interface StudyState {
   study: Study;
   /** First trial (by number) holding each param: the reference for compatibility checks. */
@@ -33,19 +44,35 @@ interface StudyState {
  */
 export class JournalReplay {
   /** Live (not deleted) studies by id. */
-  readonly studies = new Map<number, Study>();
+  readonly studies: Map<number, Study>;
   /** Every trial ever created, by trial_id (deleted studies' trials included). */
-  private readonly trials: Trial[] = [];
-  private readonly states = new Map<number, StudyState>();
-  private readonly liveNames = new Map<string, number>();
-  private nextStudyId = 0;
+  private readonly trials: Trial[];
+  private readonly states: Map<number, StudyState>;
+  private readonly liveNames: Map<string, number>;
+  private nextStudyId: number;
   private readonly distributions = new DistributionCache();
-  readonly issues: ReadIssue[] = [];
+  readonly issues: ReadIssue[];
   /** Studies created, deleted or changed since the last `takeChanges()`. */
   private changed = new Set<number>();
 
   /** Number of journal entries consumed so far (applied, skipped or reported). */
-  entriesRead = 0;
+  entriesRead: number;
+
+  constructor(state?: ReplayState) {
+    this.studies = state?.studies ?? new Map();
+    this.trials = state?.trials ?? [];
+    this.states = state?.states ?? new Map();
+    this.liveNames = state?.liveNames ?? new Map();
+    this.nextStudyId = state?.nextStudyId ?? 0;
+    this.issues = state?.issues ?? [];
+    this.entriesRead = state?.entriesRead ?? 0;
+  }
+
+  /** The replay's data, shared (not copied): serialize it before applying more entries. */
+  toState(): ReplayState {
+    const { studies, trials, states, liveNames, nextStudyId, issues, entriesRead } = this;
+    return { studies, trials, states, liveNames, nextStudyId, issues, entriesRead };
+  }
 
   get trialCount(): number {
     return this.trials.length;

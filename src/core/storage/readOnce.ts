@@ -3,6 +3,7 @@ import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/co
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { JournalFileReader } from './journalFileReader';
 import { ForeignJournalError, RedisJournalReader } from './redisJournalReader';
+import { ReplayCache } from './replayCache';
 import { SqliteReader } from './sqliteReader';
 import type { StorageSpec } from './storageSpec';
 
@@ -12,8 +13,17 @@ export interface Snapshot {
   issues: ReadIssue[];
 }
 
+export interface ReadOptions {
+  redis?: ClientOptions;
+  /** Folder of the local replay cache for Redis journals; none when undefined. */
+  cacheDir?: string;
+}
+
+/** Journals smaller than this replay fast enough that a local cache would not pay off. */
+const CACHE_MIN_ENTRIES = 10_000;
+
 /** Reads a whole storage once, as `optuna-storage dump` does. */
-export async function readOnce(spec: StorageSpec, redisOptions: ClientOptions = {}): Promise<Snapshot> {
+export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promise<Snapshot> {
   switch (spec.kind) {
     case 'journal-file': {
       const r = new JournalFileReader(spec.path);
@@ -29,14 +39,17 @@ export async function readOnce(spec: StorageSpec, redisOptions: ClientOptions = 
       }
     }
     case 'redis': {
-      const redis = await connectOnce(spec.url, redisOptions);
+      const endpoint = describeEndpoint(parseRedisUrl(spec.url));
+      const redis = await connectOnce(spec.url, opts.redis);
       try {
-        const r = new RedisJournalReader(redis, spec.prefix);
+        const cache = opts.cacheDir ? { cache: new ReplayCache(opts.cacheDir), key: `${endpoint}|${spec.prefix}`, saveEvery: Infinity } : undefined;
+        const r = new RedisJournalReader(redis, spec.prefix, cache);
         await r.refresh();
+        if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
         return { studies: r.replay.allStudies(), issues: r.replay.issues };
       } catch (e) {
         if (e instanceof ForeignJournalError) throw e;
-        throw classifyRedisError(e, describeEndpoint(parseRedisUrl(spec.url)));
+        throw classifyRedisError(e, endpoint);
       } finally {
         redis.disconnect();
       }
