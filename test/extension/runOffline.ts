@@ -39,6 +39,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import * as util from 'util';
 import { chromium, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -64,15 +65,35 @@ export function registerCleanup(c: Cleanup): () => void {
   };
 }
 
-export async function runCleanups(): Promise<void> {
-  while (cleanups.length) {
-    const c = cleanups.pop()!;
-    try {
-      await c.fn();
-    } catch (e) {
-      console.error(`[runOffline] cleanup of ${c.name} failed: ${String(e)}`);
+let cleanupRun: Promise<void> | undefined;
+/** Exit code of the signal that interrupted the run, if any. */
+let signalExitCode: number | undefined;
+
+/** Runs all registered cleanups (newest first); concurrent callers share one run. */
+export function runCleanups(): Promise<void> {
+  cleanupRun ??= (async () => {
+    while (cleanups.length) {
+      const c = cleanups[cleanups.length - 1];
+      try {
+        await c.fn();
+      } catch (e) {
+        console.error(`[runOffline] cleanup of ${c.name} failed: ${String(e)}`);
+      }
+      const i = cleanups.indexOf(c);
+      if (i >= 0) cleanups.splice(i, 1);
     }
-  }
+  })().finally(() => (cleanupRun = undefined));
+  return cleanupRun;
+}
+
+/** Cleans up everything, then exits (with the signal's code if a signal interrupted us). */
+export async function exitAfterCleanup(code: number): Promise<never> {
+  await runCleanups();
+  process.exit(signalExitCode ?? code);
+}
+
+export function interruptedBySignal(): boolean {
+  return signalExitCode !== undefined;
 }
 
 function installSignalHandlers(): void {
@@ -81,10 +102,10 @@ function installSignalHandlers(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       console.error(`[runOffline] ${sig}: stopping server and browser`);
-      const code = sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129;
-      const hardStop = setTimeout(() => process.exit(code), 8000);
+      signalExitCode = sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129;
+      const hardStop = setTimeout(() => process.exit(signalExitCode), 15_000);
       hardStop.unref();
-      runCleanups().finally(() => process.exit(code));
+      void exitAfterCleanup(signalExitCode);
     });
   }
   // Last resort if something calls process.exit() with cleanups still pending.
@@ -324,15 +345,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
       return '';
     }
   };
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    unregister();
-    await killProcessGroup(pid);
-    if (!keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
-    else log(`kept ${tmpDir}`);
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await killProcessGroup(pid);
+      if (!keepTmp) fs.rmSync(tmpDir, { recursive: true, force: true });
+      else log(`kept ${tmpDir}`);
+      unregister();
+    })());
   const unregister = registerCleanup({
     name: `${kind} (pgid ${pid})`,
     fn: stop,
@@ -414,26 +434,54 @@ export async function launchBrowser(
     args: CHROMIUM_ARGS,
     viewport,
     timeout: 60_000,
+    // playwright would otherwise exit(130) on SIGINT itself, before our handler has
+    // stopped the server; our handler closes the browser too
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    unregister();
-    await Promise.race([context.close().catch(() => undefined), sleep(10_000)]);
-  };
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await Promise.race([context.close().catch(() => undefined), sleep(10_000)]);
+      unregister();
+    })());
   const unregister = registerCleanup({ name: 'chromium', fn: close });
   const page = context.pages()[0] ?? (await context.newPage());
   return { context, page, close };
 }
 
-/** Forwards browser console lines; by default only extension-host lines, warnings, errors. */
+// Messages that are expected without internet (extension gallery lookups, GitHub auth)
+// and say nothing about the extension under test. Shown with OSM_VERBOSE=1.
+const OFFLINE_NOISE = [
+  /open-vsx\.org|marketplace\.visualstudio\.com|gallery|vscode-unpkg|update\.code\.visualstudio\.com/i,
+  /ERR_NAME_NOT_RESOLVED|ENOTFOUND/,
+  /Failed to load resource: the server responded with a status of 404/,
+  // plain VS Code server (--server-main) has no PWA manifest / service worker
+  /manifest\.json failed, code 404|bad HTTP response code \(404\) was received when fetching the script|\[Service Worker\] registration/,
+  /authentication provider 'github'/,
+  /^\s*ERR\s*$/,
+];
+
+export function isOfflineNoise(text: string): boolean {
+  return OFFLINE_NOISE.some((re) => re.test(text));
+}
+
+/** Formats the (type, args) the workbench passes to window.codeAutomationLog. */
+export function formatAutomationLog(args: unknown): string {
+  const list = Array.isArray(args) ? args : [args];
+  return util
+    .format(...list.map((a) => (typeof a === 'string' || typeof a === 'number' ? a : JSON.stringify(a))))
+    .replace(/%c/g, '');
+}
+
+/** Forwards browser console lines; by default only extension-host lines and errors. */
 export function forwardConsole(page: Page, verbose = process.env.OSM_VERBOSE === '1'): void {
   page.on('console', (msg: ConsoleMessage) => {
     const text = msg.text().replace(/%c/g, '').replace(/\s*color: [^;]+;?/g, '');
     const type = msg.type();
     const extHost = /\[Extension Host\]/.test(text);
-    if (!verbose && !extHost && type !== 'error') return;
+    if (!verbose && ((!extHost && type !== 'error') || isOfflineNoise(text))) return;
     const prefix = extHost ? '[ext-host]' : `[browser:${type}]`;
     for (const line of text.replace(/\[Extension Host\]\s*/, '').split('\n')) {
       console.log(`${prefix} ${line}`);
@@ -481,6 +529,7 @@ interface Results {
   stats: { tests: number; passes: number; failures: number; pending: number; durationMs: number };
   tests: Array<{ fullTitle: string; state: string; durationMs?: number; error?: { message: string; stack?: string } }>;
   fatal?: string;
+  finishedAt?: string;
   vscodeVersion?: string;
   node?: string;
 }
@@ -501,6 +550,7 @@ function printResults(file: string): Results | undefined {
     }
   }
   if (r.fatal) console.log(`  FATAL ${r.fatal}`);
+  if (!r.finishedAt) console.log('  (incomplete: the run did not finish; results up to the last finished test)');
   console.log(
     `  ${r.stats.passes} passing, ${r.stats.failures} failing, ${r.stats.pending} pending (${r.stats.durationMs} ms)`,
   );
@@ -532,7 +582,8 @@ async function main(): Promise<number> {
   });
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
-  forwardConsole(page);
+  const verbose = process.env.OSM_VERBOSE === '1';
+  forwardConsole(page, verbose);
 
   let resolveExit!: (code: number) => void;
   const exitCode = new Promise<number>((r) => (resolveExit = r));
@@ -540,9 +591,10 @@ async function main(): Promise<number> {
     log(`workbench reported test exit code ${code}`);
     resolveExit(Number(code));
   });
-  await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
-    const text = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-    for (const line of text.split('\n')) console.log(`[automation:${type}] ${line}`);
+  await page.exposeFunction('codeAutomationLog', (type: string, args: unknown) => {
+    const text = formatAutomationLog(args);
+    if (!verbose && isOfflineNoise(text)) return;
+    for (const line of text.split('\n')) console.log(`[workbench:${type}] ${line}`);
   });
   page.on('crash', () => {
     log('browser page crashed');
@@ -565,6 +617,7 @@ async function main(): Promise<number> {
   const outcome = await Promise.race([exitCode, timeout, serverDied]);
   clearTimeout(timer);
 
+  if (interruptedBySignal()) return 1; // the signal handler is cleaning up and exits
   let code: number;
   if (outcome === 'timeout') {
     log(`TIMEOUT: no test result from the extension host after ${Math.round(args.timeoutMs / 1000)} s`);
@@ -579,7 +632,7 @@ async function main(): Promise<number> {
 
   const r = printResults(resultsFile);
   if (code === 0 && (!r || r.stats.failures > 0 || r.fatal)) code = 1;
-  if (code !== 0 && outcome !== 'timeout') log('server log tail:\n' + server.tailLog(15));
+  if (code !== 0 && outcome !== 'timeout' && (!r || r.fatal)) log('server log tail:\n' + server.tailLog(15));
   await browser.close();
   await server.stop();
   log(`${code === 0 ? 'PASSED' : `FAILED (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -588,13 +641,9 @@ async function main(): Promise<number> {
 
 if (require.main === module) {
   main()
-    .then(async (code) => {
-      await runCleanups();
-      process.exit(code);
-    })
-    .catch(async (e) => {
-      console.error(`[runOffline] ERROR: ${e instanceof Error ? e.message : String(e)}`);
-      await runCleanups();
-      process.exit(1);
+    .then((code) => exitAfterCleanup(code))
+    .catch((e) => {
+      if (!interruptedBySignal()) console.error(`[runOffline] ERROR: ${e instanceof Error ? e.message : String(e)}`);
+      return exitAfterCleanup(1);
     });
 }

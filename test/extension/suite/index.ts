@@ -83,6 +83,13 @@ export function run(): Promise<void> {
     node: process.version,
   };
 
+  // Written after every test (without finishedAt) so that a run that hangs or crashes
+  // still leaves the results so far for the runner to print.
+  const writePartial = (): void => {
+    results.stats.durationMs = Date.now() - started;
+    results.stats.tests = results.tests.length;
+    writeResults(results);
+  };
   const finish = (): void => {
     results.finishedAt = new Date().toISOString();
     results.stats.durationMs = Date.now() - started;
@@ -110,10 +117,12 @@ export function run(): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     try {
       const runner = mocha.run((failures) => {
+        if (failures === 0 && results.stats.passes === 0 && results.stats.pending === 0) {
+          results.fatal = grep ? `no test matched grep ${JSON.stringify(grep)}` : 'no tests ran';
+        }
         finish();
         if (failures > 0) reject(new Error(`${failures} extension test(s) failed`));
-        else if (results.stats.passes === 0 && results.stats.pending === 0)
-          reject(new Error(grep ? `no test matched grep ${JSON.stringify(grep)}` : 'no tests ran'));
+        else if (results.fatal) reject(new Error(results.fatal));
         else resolve();
       });
       const rel = (t: Mocha.Runnable): string | undefined =>
@@ -121,6 +130,7 @@ export function run(): Promise<void> {
       runner.on('pass', (t) => {
         results.stats.passes++;
         results.tests.push({ title: t.title, fullTitle: t.fullTitle(), file: rel(t), state: 'passed', durationMs: t.duration });
+        writePartial();
       });
       runner.on('fail', (t, err: Error) => {
         results.stats.failures++;
@@ -132,10 +142,12 @@ export function run(): Promise<void> {
           durationMs: t.duration,
           error: { message: String(err?.message ?? err), stack: err?.stack },
         });
+        writePartial();
       });
       runner.on('pending', (t) => {
         results.stats.pending++;
         results.tests.push({ title: t.title, fullTitle: t.fullTitle(), file: rel(t), state: 'pending' });
+        writePartial();
       });
     } catch (e) {
       results.fatal = e instanceof Error ? e.stack || e.message : String(e);
