@@ -1,8 +1,9 @@
 import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
 import { dumpCommand } from './cli/dump';
 import { studiesCommand } from './cli/studies';
+import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, watchCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

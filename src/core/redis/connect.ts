@@ -7,23 +7,46 @@ export interface ConnectionSettings {
   socketTimeout: number;
   /** Seconds a connection attempt may take (`socket_connect_timeout`). */
   socketConnectTimeout: number;
-  /** Seconds between health-check PINGs (`health_check_interval`). */
+  /**
+   * Seconds between health-check PINGs (`health_check_interval`). A PING unanswered within
+   * twice this (at least 0.5 s) counts as Redis down, so a frozen server is noticed in < 1 s.
+   */
   healthCheckInterval: number;
   /** Upper bound of connections this process opens to one server (`max_connections`). */
   maxConnections: number;
-  /** Reconnect back-off: first delay and cap, in ms. */
+  /** Reconnect back-off: first delay and cap, in ms (exponential, with jitter). */
   retryBaseMs: number;
   retryMaxMs: number;
+  /** PING latency above this marks Redis as degraded (still used, but flagged). */
+  degradedLatencyMs: number;
 }
 
 export const DEFAULT_CONNECTION_SETTINGS: ConnectionSettings = {
   socketTimeout: 5,
   socketConnectTimeout: 2,
-  healthCheckInterval: 1,
+  healthCheckInterval: 0.25,
   maxConnections: 4,
-  retryBaseMs: 100,
-  retryMaxMs: 2000,
+  retryBaseMs: 50,
+  retryMaxMs: 1000,
+  degradedLatencyMs: 100,
 };
+
+/** A Sentinel set: the store follows whichever replica the sentinels promote. */
+export interface SentinelConfig {
+  sentinels: Array<{ host: string; port: number }>;
+  /** The master group name (`sentinel monitor <name> ...`). */
+  name: string;
+  sentinelPassword?: string;
+}
+
+/** Parses "host:port,host:port" as users write sentinel lists. */
+export function parseSentinelList(text: string): Array<{ host: string; port: number }> {
+  return text.split(/[,\s]+/).filter(Boolean).map((hp) => {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp);
+    if (!m) throw new Error(`invalid sentinel address "${hp}" (expected host:port)`);
+    return { host: m[1], port: Number(m[2]) };
+  });
+}
 
 export type RedisFailure = 'unreachable' | 'auth' | 'protocol';
 
@@ -59,13 +82,20 @@ export interface ClientOptions {
   /** Keep reconnecting with capped, jittered back-off (a long-lived store) or fail at once. */
   reconnect?: boolean;
   connectionName?: string;
+  sentinel?: SentinelConfig;
 }
 
 export function redisOptions(endpoint: RedisEndpoint, opts: ClientOptions = {}): RedisOptions {
   const s = { ...DEFAULT_CONNECTION_SETTINGS, ...opts.settings };
+  const backoff = (times: number) => {
+    const cap = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.min(times - 1, 16));
+    return Math.round(cap / 2 + Math.random() * (cap / 2));
+  };
+  const where = opts.sentinel
+    ? { sentinels: opts.sentinel.sentinels, name: opts.sentinel.name, sentinelPassword: opts.sentinel.sentinelPassword, sentinelRetryStrategy: opts.reconnect ? backoff : () => null, failoverDetector: true }
+    : { host: endpoint.host, port: endpoint.port };
   return {
-    host: endpoint.host,
-    port: endpoint.port,
+    ...where,
     db: endpoint.db,
     username: endpoint.username,
     password: opts.password ?? endpoint.password,
@@ -79,12 +109,7 @@ export function redisOptions(endpoint: RedisEndpoint, opts: ClientOptions = {}):
     maxRetriesPerRequest: 0,
     autoResubscribe: false,
     enableAutoPipelining: true,
-    retryStrategy: opts.reconnect
-      ? (times: number) => {
-          const cap = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.min(times - 1, 16));
-          return Math.round(cap / 2 + Math.random() * (cap / 2));
-        }
-      : () => null,
+    retryStrategy: opts.reconnect ? backoff : () => null,
   };
 }
 

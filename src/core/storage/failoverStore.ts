@@ -1,0 +1,283 @@
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import type { Study } from '../optuna/model';
+import type { ConnectionSettings, SentinelConfig } from '../redis/connect';
+import { type LinkStatus, RedisLink } from '../redis/link';
+import { type MergedStudy, mergeTrials } from './mergedView';
+import { RedisJournalReader, discoverPrefixes } from './redisJournalReader';
+import { ReplayCache } from './replayCache';
+import { SqliteReader } from './sqliteReader';
+
+export type StoreState = 'redis' | 'sqlite' | 'offline';
+
+/** A state transition: when, why, and whether Redis is slow or erroring (`degraded`). */
+export interface StateEvent {
+  state: StoreState;
+  degraded: boolean;
+  at: number;
+  detail: string;
+  latencyMs?: number;
+}
+
+export interface FailoverOptions {
+  /** Redis URL (`redis://` or `rediss://`); with `sentinel`, only its db and credentials are used. */
+  redisUrl?: string;
+  password?: string;
+  sentinel?: SentinelConfig;
+  /** Journal prefixes to read; undefined discovers every prefix on the server. */
+  prefixes?: string[];
+  /** The SQLite fallback file (Optuna RDB) served when Redis is unreachable. */
+  sqlitePath?: string;
+  settings?: Partial<ConnectionSettings>;
+  /** Folder for the local replay cache of large journals. */
+  cacheDir?: string;
+  /** How often a refresh re-scans the server for new journal prefixes. */
+  rediscoverMs?: number;
+}
+
+export interface RefreshSummary {
+  redisEntries: number;
+  sqliteReloaded: boolean;
+  errors: string[];
+}
+
+/**
+ * The failover store every view reads from: Redis first, the SQLite fallback file while Redis
+ * is unreachable, and back to Redis — resuming each journal where it stopped — once Redis
+ * answers again. The studies it shows are the merge of both sources.
+ */
+export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] }> {
+  private link: RedisLink | undefined;
+  private readonly readers = new Map<string, RedisJournalReader>();
+  private sqlite: SqliteReader | undefined;
+  private sqliteStudies: Study[] = [];
+  private sqliteToken = '';
+  private sqliteError: string | undefined;
+  private lastDiscovery = 0;
+  private discoveryComplete = true;
+  private running: Promise<RefreshSummary> | undefined;
+  private closed = false;
+  private announced = false;
+  private readonly cache: ReplayCache | undefined;
+  state: StateEvent;
+  /** When Redis data was last read successfully (epoch ms). */
+  redisReadAt: number | undefined;
+
+  constructor(readonly options: FailoverOptions) {
+    super();
+    this.cache = options.cacheDir ? new ReplayCache(options.cacheDir) : undefined;
+    this.state = { state: 'offline', degraded: false, at: Date.now(), detail: 'starting' };
+  }
+
+  get redisWhere(): string | undefined {
+    return this.link?.where;
+  }
+
+  get linkStatus(): LinkStatus | undefined {
+    return this.link?.status;
+  }
+
+  /** Connects and settles the first state (within the connect timeout). */
+  async start(): Promise<StateEvent> {
+    if (this.options.redisUrl) {
+      const link = new RedisLink(this.options.redisUrl, { password: this.options.password, sentinel: this.options.sentinel, settings: this.options.settings });
+      this.link = link;
+      const settled = new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ((this.options.settings?.socketConnectTimeout ?? 2) + 0.5) * 1000);
+        link.once('status', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      link.on('status', () => this.evaluate());
+      link.start();
+      await settled;
+    }
+    // The first event is the initial state, even when nothing changed since construction.
+    this.evaluate(!this.announced);
+    return this.state;
+  }
+
+  /** Re-derives the state from Redis health and the fallback file; emits on a change. */
+  private evaluate(force = false): void {
+    if (this.closed) return;
+    const s = this.link?.status;
+    let next: StateEvent;
+    if (s?.up) {
+      next = {
+        state: 'redis',
+        degraded: s.degraded,
+        at: Date.now(),
+        latencyMs: s.latencyMs,
+        detail: s.degraded ? `${this.link!.where} is slow: ${s.reason}` : `${this.link!.where} answered PING in ${s.latencyMs!.toFixed(1)} ms`,
+      };
+    } else {
+      const why = this.link ? (s?.reason ?? 'Redis is unreachable') : 'no Redis configured';
+      const fallback = this.checkSqlite();
+      next = fallback.ok
+        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: `${why}; serving the SQLite fallback ${this.options.sqlitePath}` }
+        : { state: 'offline', degraded: false, at: Date.now(), detail: `${why}; ${fallback.why}` };
+    }
+    if (force || next.state !== this.state.state || next.degraded !== this.state.degraded) {
+      this.state = next;
+      this.announced = true;
+      this.emit('state', next);
+    } else {
+      this.state = { ...next, at: this.state.at };
+    }
+  }
+
+  private checkSqlite(): { ok: true } | { ok: false; why: string } {
+    const p = this.options.sqlitePath;
+    if (!p) return { ok: false, why: 'no SQLite fallback file is configured' };
+    if (!fs.existsSync(p)) return { ok: false, why: `the SQLite fallback ${p} does not exist yet` };
+    if (this.sqliteError) return { ok: false, why: this.sqliteError };
+    return { ok: true };
+  }
+
+  /**
+   * Reads what is new: each Redis journal from where it stopped (when Redis is up) and the
+   * SQLite file when it changed. Concurrent calls share one refresh.
+   */
+  refresh(opts: { rediscover?: boolean; signal?: AbortSignal } = {}): Promise<RefreshSummary> {
+    this.running ??= this.doRefresh(opts).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async doRefresh(opts: { rediscover?: boolean; signal?: AbortSignal }): Promise<RefreshSummary> {
+    const summary: RefreshSummary = { redisEntries: 0, sqliteReloaded: false, errors: [] };
+    if (this.link?.status.up) {
+      try {
+        await this.refreshRedis(opts, summary);
+        this.redisReadAt = Date.now();
+      } catch (e) {
+        summary.errors.push((e as Error).message);
+        await this.link.check(); // a read that failed usually means Redis just went away
+      }
+    }
+    try {
+      summary.sqliteReloaded = this.refreshSqlite();
+    } catch (e) {
+      summary.errors.push((e as Error).message);
+    }
+    this.evaluate();
+    if (summary.redisEntries > 0 || summary.sqliteReloaded) this.emit('data');
+    return summary;
+  }
+
+  private async refreshRedis(opts: { rediscover?: boolean; signal?: AbortSignal }, summary: RefreshSummary): Promise<void> {
+    const client = this.link!.client;
+    let prefixes = this.options.prefixes;
+    if (!prefixes) {
+      const due = opts.rediscover || this.readers.size === 0 || Date.now() - this.lastDiscovery > (this.options.rediscoverMs ?? 30_000);
+      if (due) {
+        const found = await discoverPrefixes(client);
+        this.discoveryComplete = found.complete;
+        this.lastDiscovery = Date.now();
+        for (const p of found.prefixes) this.reader(p);
+      }
+      prefixes = [...this.readers.keys()];
+    }
+    for (const p of prefixes) {
+      const r = this.reader(p);
+      const res = await r.refresh(opts.signal);
+      summary.redisEntries += res.entries;
+    }
+  }
+
+  private reader(prefix: string): RedisJournalReader {
+    let r = this.readers.get(prefix);
+    if (!r) {
+      const key = `${this.link!.where}|${prefix}`;
+      r = new RedisJournalReader(this.link!.client, prefix, this.cache ? { cache: this.cache, key } : undefined);
+      this.readers.set(prefix, r);
+    }
+    return r;
+  }
+
+  /** Re-reads the SQLite file only when it (or its WAL) changed since the last read. */
+  private refreshSqlite(): boolean {
+    const p = this.options.sqlitePath;
+    if (!p) return false;
+    const token = fileToken(p) + fileToken(`${p}-wal`);
+    if (token === this.sqliteToken) return false;
+    this.sqliteToken = token;
+    if (!fs.existsSync(p)) {
+      this.sqlite?.close();
+      this.sqlite = undefined;
+      const had = this.sqliteStudies.length > 0;
+      this.sqliteStudies = [];
+      return had;
+    }
+    try {
+      this.sqlite ??= new SqliteReader(p);
+      this.sqliteStudies = this.sqlite.readAll();
+      this.sqliteError = undefined;
+    } catch (e) {
+      this.sqlite?.close();
+      this.sqlite = undefined;
+      this.sqliteToken = ''; // try again next refresh
+      this.sqliteError = `the SQLite fallback cannot be read: ${(e as Error).message}`;
+      throw new Error(this.sqliteError);
+    }
+    return true;
+  }
+
+  /** Journal prefixes read so far, and whether the last discovery scan finished. */
+  prefixes(): { prefixes: string[]; complete: boolean } {
+    return { prefixes: [...this.readers.keys()].sort(), complete: this.discoveryComplete };
+  }
+
+  /** Problems found while reading (gaps, skipped entries), per prefix. */
+  issues(): Array<{ prefix: string; issues: RedisJournalReader['replay']['issues'] }> {
+    return [...this.readers].map(([prefix, r]) => ({ prefix, issues: r.replay.issues })).filter((x) => x.issues.length > 0);
+  }
+
+  /**
+   * Every study from both sources. A SQLite study whose name matches a Redis study of the
+   * first prefix (the one the optimizers fall back from) is merged into it.
+   */
+  studies(): MergedStudy[] {
+    const out: MergedStudy[] = [];
+    const primary = this.options.prefixes?.[0] ?? (this.readers.has('') ? '' : [...this.readers.keys()].sort()[0]);
+    const sqliteByName = new Map(this.sqliteStudies.map((s) => [s.name, s]));
+    const merged = new Set<string>();
+    for (const [prefix, r] of [...this.readers].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const s of r.replay.allStudies()) {
+        const twin = prefix === primary ? sqliteByName.get(s.name) : undefined;
+        if (twin) merged.add(twin.name);
+        out.push({ key: `redis\u0000${prefix}\u0000${s.name}`, name: s.name, prefix, redis: s, sqlite: twin, trials: mergeTrials(s, twin) });
+      }
+    }
+    for (const s of this.sqliteStudies) {
+      if (merged.has(s.name)) continue;
+      out.push({ key: `sqlite\u0000${s.name}`, name: s.name, prefix: undefined, redis: undefined, sqlite: s, trials: mergeTrials(undefined, s) });
+    }
+    return out;
+  }
+
+  /** The Redis client of the store, for commands that write through Optuna's protocol. */
+  get redisClient() {
+    return this.link?.client;
+  }
+
+  reconnect(): void {
+    this.link?.reconnect();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.link?.close();
+    this.sqlite?.close();
+    this.removeAllListeners();
+  }
+}
+
+function fileToken(p: string): string {
+  try {
+    const st = fs.statSync(p);
+    return `${st.ino}:${st.size}:${st.mtimeMs};`;
+  } catch {
+    return '-;';
+  }
+}
