@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
+import { OPTUNA_APPEND_SCRIPT } from '../src/core/storage/journalAppend';
 import { RedisJournalReader } from '../src/core/storage/redisJournalReader';
 import { PYTHON } from '../test/helpers/python';
 import { RedisServer } from '../test/helpers/redisServer';
@@ -43,8 +44,6 @@ function child(args: string[]): { ms: number; trials: number; fromCache: boolean
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 
-/** Optuna's write path: the same atomic EVAL its JournalRedisStorage uses. */
-const APPEND = "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) redis.call('set', string.format('%s:log:%d', ARGV[1], i), ARGV[2])";
 
 async function incrementalRefresh(url: string, prefix: string, trialId: number): Promise<number[]> {
   const redis = new Redis(url);
@@ -54,7 +53,7 @@ async function incrementalRefresh(url: string, prefix: string, trialId: number):
   for (let run = 0; run < 10; run++) {
     const pipe = redis.pipeline();
     for (let i = 0; i < 100; i++) {
-      pipe.eval(APPEND, 0, prefix, JSON.stringify({ op_code: 9, worker_id: 'bench-1', trial_id: trialId, system_attr: { [`k${run}_${i}`]: i } }));
+      pipe.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, JSON.stringify({ op_code: 9, worker_id: 'bench-1', trial_id: trialId, system_attr: { [`k${run}_${i}`]: i } }));
     }
     await pipe.exec();
     const t0 = performance.now();

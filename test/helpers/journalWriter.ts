@@ -2,7 +2,8 @@ import Redis from 'ioredis';
 import { pythonDumps, int } from './pythonJson';
 
 /** Optuna's append: one atomic EVAL per record (JournalRedisStorage, use_cluster=False). */
-export const APPEND_SCRIPT = "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) redis.call('set', string.format('%s:log:%d', ARGV[1], i), ARGV[2])";
+import { OPTUNA_APPEND_SCRIPT as APPEND_SCRIPT } from '../../src/core/storage/journalAppend';
+export { APPEND_SCRIPT };
 
 const WORKER = 'c0ffee00-0000-4000-8000-000000000000-7';
 

@@ -1,25 +1,4 @@
-import type { JsonValue } from '../../src/core/optuna/pyjson';
-
-/**
- * What Python's json.dumps writes: default (v3) or compact (v4) separators, ensure_ascii,
- * bare NaN/Infinity, floats with a fraction or exponent, ints with all digits.
- */
-export function pythonDumps(v: JsonValue, compact = false): string {
-  const [item, kv] = compact ? [',', ':'] : [', ', ': '];
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return 'NaN';
-    if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
-    if (Object.is(v, -0)) return '-0.0';
-    if (Number.isInteger(v)) return Math.abs(v) < 1e16 ? `${v}.0` : v.toExponential();
-    return String(v);
-  }
-  if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-  if (Array.isArray(v)) return '[' + v.map((x) => pythonDumps(x, compact)).join(item) + ']';
-  return '{' + Object.entries(v).map(([k, x]) => pythonDumps(k, compact) + kv + pythonDumps(x, compact)).join(item) + '}';
-}
+export { pythonDumps } from '../../src/core/optuna/pythonJson';
 
 /** Marks a JS number as a Python int for pythonDumps (ints are written without ".0"). */
 export function int(n: number): bigint {

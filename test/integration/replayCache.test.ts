@@ -2,14 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { OPTUNA_APPEND_SCRIPT } from '../../src/core/storage/journalAppend';
 import { RedisJournalReader } from '../../src/core/storage/redisJournalReader';
 import { ReplayCache } from '../../src/core/storage/replayCache';
 import { runCli } from '../helpers/cli';
 import { RedisServer } from '../helpers/redisServer';
 import { optunaCompatibleRules } from '../fixtures/replayRules';
 
-/** Appends like Optuna's JournalRedisStorage: one atomic EVAL per record. */
-const APPEND = "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) redis.call('set', string.format('%s:log:%d', ARGV[1], i), ARGV[2])";
 
 describe('local replay cache of Redis journals', () => {
   let redis: RedisServer;
@@ -28,7 +27,7 @@ describe('local replay cache of Redis journals', () => {
     const c = redis.client();
     await c.setnx(`${prefix}:log_number`, -1);
     const p = c.pipeline();
-    for (const l of lines) p.eval(APPEND, 0, prefix, l);
+    for (const l of lines) p.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, l);
     await p.exec();
     c.disconnect();
   }
