@@ -5,10 +5,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis || exit 1
+bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis chromium || exit 1
 bash scripts/ensure-node-deps.sh || exit 1
 npm run --silent build || exit 1
 npm run --silent typecheck || exit 1
+npm run --silent vscode:install || exit 1
 
 passed=0 failed=0 skipped=0 status=0
 log=$(mktemp)
@@ -21,9 +22,10 @@ suite() {
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local p f s
-  p=$(grep -Eo '^ *[0-9]+ passing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-  f=$(grep -Eo '^ *[0-9]+ failing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-  s=$(grep -Eo '^ *[0-9]+ pending' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  # The last count printed is the suite's total (the extension runner repeats mocha's).
+  p=$(grep -Eo '[0-9]+ passing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -Eo '[0-9]+ failing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  s=$(grep -Eo '[0-9]+ pending' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
   if [ "$rc" -ne 0 ]; then
     status=1
@@ -33,6 +35,7 @@ suite() {
 
 suite unit npx mocha --config test/.mocharc.unit.json
 suite integration npx mocha --config test/.mocharc.integration.json
+suite extension-host npm run --silent test:extension
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

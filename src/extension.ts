@@ -1,9 +1,58 @@
 import * as vscode from 'vscode';
+import { RefreshManager } from './vscode/refreshManager';
+import { registerCommands } from './vscode/registerCommands';
+import { PasswordStore } from './vscode/secrets';
+import type { Services } from './vscode/services';
+import { affectsStore, SECTION } from './vscode/settings';
+import { StatusBar } from './vscode/statusBar';
+import { StoreService } from './vscode/storeService';
+import { StudiesProvider } from './vscode/views/studiesProvider';
+import { TrialsProvider } from './vscode/views/trialsProvider';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: the services, so extension-host tests can look inside. */
+export type ExtensionApi = Services;
+
+export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const log = vscode.window.createOutputChannel('Optuna Storage', { log: true });
-  context.subscriptions.push(log);
-  log.info('Optuna Storage Manager activated');
+  const passwords = new PasswordStore(context.secrets);
+  const store = new StoreService(passwords, log);
+  const studies = new StudiesProvider(store);
+  const trials = new TrialsProvider(store);
+  const studiesView = vscode.window.createTreeView('optunaStorage.studies', { treeDataProvider: studies, showCollapseAll: true });
+  const trialsView = vscode.window.createTreeView('optunaStorage.trials', { treeDataProvider: trials, showCollapseAll: true });
+  const refresh = new RefreshManager(() => store.refresh(), store.settings.refreshIntervalMs, [studiesView, trialsView]);
+  const statusBar = new StatusBar(store);
+  context.subscriptions.push(log, store, studiesView, trialsView, refresh, statusBar);
+
+  const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar };
+  registerCommands(services);
+  void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
+
+  context.subscriptions.push(
+    store.onDidChangeData(() => {
+      studies.refresh();
+      trials.refresh();
+      trialsView.description = trials.description();
+    }),
+    // A new state (e.g. Redis back) deserves a prompt read of what changed meanwhile.
+    store.onDidChangeState(() => {
+      studies.refresh();
+      refresh.request();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (affectsStore(e)) void store.start();
+      else if (e.affectsConfiguration(SECTION)) {
+        store.reloadSettings();
+        refresh.setInterval(store.settings.refreshIntervalMs);
+        studies.refresh();
+        trials.refresh();
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void store.start()),
+  );
+  log.info(`activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
+  void store.start();
+  return services;
 }
 
 export function deactivate(): void {}

@@ -1,0 +1,45 @@
+import * as vscode from 'vscode';
+import { configureConnection, forgetPassword, openSettings, reconnect } from './commands/connection';
+import { copyEnqueueSnippet, copyParams } from './commands/copy';
+import { deleteStudy } from './commands/deleteStudy';
+import { exportStudy } from './commands/exportStudy';
+import { showHealth, statusActions } from './commands/health';
+import { refresh } from './commands/refresh';
+import { filterStates, loadMore, showTrials, sortTrials } from './commands/trials';
+import type { Services } from './services';
+import type { Node } from './views/nodes';
+
+/** Every command, wired in one place. Errors become a message, never an unhandled rejection. */
+export function registerCommands(s: Services): void {
+  const commands: Record<string, (node?: Node) => unknown> = {
+    'optunaStorage.refresh': () => refresh(s),
+    'optunaStorage.configureConnection': () => configureConnection(s),
+    'optunaStorage.reconnect': () => reconnect(s),
+    'optunaStorage.showHealth': () => showHealth(s),
+    'optunaStorage.statusActions': () => statusActions(s),
+    'optunaStorage.openSettings': () => openSettings(s),
+    'optunaStorage.forgetPassword': () => forgetPassword(s),
+    'optunaStorage.showTrials': (node) => showTrials(s, node),
+    'optunaStorage.trials.sortByNumber': () => sortTrials(s, 'number'),
+    'optunaStorage.trials.sortByBest': () => sortTrials(s, 'best'),
+    'optunaStorage.trials.filterStates': () => filterStates(s),
+    'optunaStorage.loadMore': (node) => loadMore(s, node),
+    'optunaStorage.copyParams': (node) => copyParams(s, node),
+    'optunaStorage.copyEnqueueSnippet': (node) => copyEnqueueSnippet(s, node),
+    'optunaStorage.exportStudy': (node) => exportStudy(s, node),
+    'optunaStorage.deleteStudy': (node) => deleteStudy(s, node),
+  };
+  for (const [id, handler] of Object.entries(commands)) {
+    s.context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (node?: Node) => {
+        try {
+          return await handler(node);
+        } catch (e) {
+          s.log.error(`${id}: ${(e as Error).stack ?? String(e)}`);
+          void vscode.window.showErrorMessage(`Optuna Storage: ${(e as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
+  }
+}

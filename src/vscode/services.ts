@@ -1,0 +1,22 @@
+import type * as vscode from 'vscode';
+import type { RefreshManager } from './refreshManager';
+import type { PasswordStore } from './secrets';
+import type { StatusBar } from './statusBar';
+import type { StoreService } from './storeService';
+import type { Node } from './views/nodes';
+import type { StudiesProvider } from './views/studiesProvider';
+import type { TrialsProvider } from './views/trialsProvider';
+
+/** What commands work with; built once in activate(), passed explicitly (no globals). */
+export interface Services {
+  context: vscode.ExtensionContext;
+  log: vscode.LogOutputChannel;
+  store: StoreService;
+  passwords: PasswordStore;
+  studies: StudiesProvider;
+  trials: TrialsProvider;
+  studiesView: vscode.TreeView<Node>;
+  trialsView: vscode.TreeView<Node>;
+  refresh: RefreshManager;
+  statusBar: StatusBar;
+}

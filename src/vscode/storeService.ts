@@ -1,0 +1,136 @@
+import * as vscode from 'vscode';
+import { FailoverStore, type RefreshSummary, type StateEvent } from '../core/storage/failoverStore';
+import type { MergedStudy } from '../core/storage/mergedView';
+import { PasswordStore } from './secrets';
+import { type Settings, readSettings } from './settings';
+
+/**
+ * Owns the failover store for the views and the status bar: builds it from settings and the
+ * stored password, rebuilds it when those change, and turns its events into VS Code events.
+ */
+export class StoreService implements vscode.Disposable {
+  private store: FailoverStore | undefined;
+  private generation = 0;
+  private readonly stateEmitter = new vscode.EventEmitter<StateEvent>();
+  private readonly dataEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  readonly onDidChangeData = this.dataEmitter.event;
+  settings: Settings;
+  state: StateEvent = { state: 'offline', degraded: false, at: Date.now(), detail: 'starting' };
+  /** False until the first refresh after (re)start finished: views show a loading node. */
+  loaded = false;
+  lastError: string | undefined;
+  lastRefreshAt: number | undefined;
+
+  constructor(
+    private readonly passwords: PasswordStore,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.settings = readSettings();
+  }
+
+  get current(): FailoverStore | undefined {
+    return this.store;
+  }
+
+  /** (Re)creates the store from the current settings; resolves once its first state is known. */
+  async start(): Promise<void> {
+    const gen = ++this.generation;
+    this.store?.close();
+    this.store = undefined;
+    this.loaded = false;
+    this.lastError = undefined;
+    let settings: Settings;
+    try {
+      settings = readSettings();
+    } catch (e) {
+      this.settings = { ...this.settings };
+      this.setState({ state: 'offline', degraded: false, at: Date.now(), detail: `invalid settings: ${(e as Error).message}` });
+      this.loaded = true;
+      this.dataEmitter.fire();
+      return;
+    }
+    this.settings = settings;
+    const password = settings.redisUrl ? await this.passwords.get(settings.redisUrl).then(undefined, () => undefined) : undefined;
+    if (gen !== this.generation) return;
+    const store = new FailoverStore({
+      redisUrl: settings.redisUrl || undefined,
+      password,
+      sentinel: settings.sentinel,
+      prefixes: settings.prefixes,
+      sqlitePath: settings.sqlitePath,
+      settings: settings.connection,
+    });
+    this.store = store;
+    store.on('state', (e) => {
+      if (gen === this.generation) this.setState(e);
+    });
+    store.on('data', () => {
+      if (gen === this.generation) this.dataEmitter.fire();
+    });
+    this.log.info(`store: redis ${settings.redisUrl ? (settings.sentinel ? `via sentinels ${settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : store.options.redisUrl?.replace(/\/\/[^@/]*@/, '//***@')) : '(none)'}, prefixes ${settings.prefixes ? JSON.stringify(settings.prefixes) : '(all)'}, SQLite fallback ${settings.sqlitePath ?? '(none)'}`);
+    await store.start();
+    if (gen !== this.generation) return;
+    await this.refresh();
+  }
+
+  /** Picks up settings that need no new store (refresh interval, page size). */
+  reloadSettings(): void {
+    try {
+      this.settings = readSettings();
+    } catch (e) {
+      this.log.warn(`settings: ${(e as Error).message}`);
+    }
+  }
+
+  private setState(e: StateEvent): void {
+    const changed = e.state !== this.state.state || e.degraded !== this.state.degraded;
+    this.state = e;
+    if (changed) this.log.info(`state: ${e.state}${e.degraded ? ' (degraded)' : ''}: ${e.detail}`);
+    this.stateEmitter.fire(e);
+  }
+
+  /** Reads what is new. Never rejects: failures become `lastError` and a log line. */
+  async refresh(opts: { rediscover?: boolean } = {}): Promise<RefreshSummary | undefined> {
+    const store = this.store;
+    if (!store) return undefined;
+    const wasLoaded = this.loaded;
+    try {
+      const r = await store.refresh(opts);
+      this.lastError = r.errors[0];
+      for (const err of r.errors) this.log.warn(`refresh: ${err}`);
+      this.lastRefreshAt = Date.now();
+      if (r.redisEntries > 0) this.log.debug(`refresh: ${r.redisEntries} new journal entries`);
+      return r;
+    } catch (e) {
+      this.lastError = (e as Error).message;
+      this.log.error(`refresh failed: ${this.lastError}`);
+      return undefined;
+    } finally {
+      if (store === this.store) {
+        this.loaded = true;
+        if (!wasLoaded) this.dataEmitter.fire();
+      }
+    }
+  }
+
+  studies(): MergedStudy[] {
+    return this.store?.studies() ?? [];
+  }
+
+  findStudy(key: string): MergedStudy | undefined {
+    return this.studies().find((s) => s.key === key);
+  }
+
+  reconnect(): void {
+    this.store?.reconnect();
+  }
+
+  dispose(): void {
+    this.generation++;
+    this.store?.close();
+    this.store = undefined;
+    this.stateEmitter.dispose();
+    this.dataEmitter.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+import * as vscode from 'vscode';
+import type { MergedStudy } from '../../core/storage/mergedView';
+import type { StoreService } from '../storeService';
+import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
+import { bestTrial, orderTrials } from './trialOrder';
+
+/**
+ * The Studies view: studies grouped by Redis server and journal prefix, and by SQLite file;
+ * a study lists its best trial and its trials (paged). States that need the user's attention
+ * (loading, Redis unreachable, nothing found) are nodes with a next step, not pop-ups.
+ */
+export class StudiesProvider implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  /** Trials shown per study (grows with "Load more"). */
+  private readonly shown = new Map<string, number>();
+
+  constructor(private readonly service: StoreService) {}
+
+  refresh(node?: Node): void {
+    this.changed.fire(node);
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    return toTreeItem(n);
+  }
+
+  loadMore(studyKey: string): void {
+    this.shown.set(studyKey, (this.shown.get(studyKey) ?? this.service.settings.pageSize) + this.service.settings.pageSize);
+    this.refresh();
+  }
+
+  getChildren(n?: Node): Node[] {
+    if (!n) return this.roots();
+    switch (n.kind) {
+      case 'server':
+        return n.prefixes.map((prefix) => ({ kind: 'prefix', id: `${n.id}/p/${prefix}`, prefix }));
+      case 'prefix':
+        return this.studyNodes(this.service.studies().filter((s) => s.redis && s.prefix === n.prefix), `prefix "${n.prefix}"`);
+      case 'sqliteFile':
+        return this.studyNodes(this.service.studies().filter((s) => !s.redis), 'the SQLite file');
+      case 'study':
+        return this.studyChildren(n.study);
+      case 'trial':
+        return trialSections(n.id, n.trial.trial);
+      case 'section':
+        return sectionChildren(n);
+      default:
+        return [];
+    }
+  }
+
+  private roots(): Node[] {
+    const svc = this.service;
+    if (!svc.loaded) return [{ kind: 'message', id: 'loading', label: 'Loading studies…', icon: 'loading~spin' }];
+    const out: Node[] = [];
+    const st = svc.state;
+    const store = svc.current;
+    const where = store?.redisWhere;
+    if (st.state === 'sqlite') {
+      out.push({ kind: 'message', id: 'state', label: `Redis unreachable${where ? ` at ${where}` : ''}: showing SQLite fallback`, icon: 'warning', color: 'list.warningForeground', tooltip: st.detail, command: { command: 'optunaStorage.showHealth', title: 'Show storage health' } });
+    } else if (st.state === 'offline') {
+      out.push({ kind: 'message', id: 'state', label: where ? `Redis unreachable at ${where} and no SQLite fallback` : 'No storage is reachable', icon: 'error', color: 'list.errorForeground', tooltip: st.detail, detail: st.detail });
+      out.push({ kind: 'message', id: 'configure', label: 'Configure connection…', icon: 'plug', command: { command: 'optunaStorage.configureConnection', title: 'Configure connection' } });
+    }
+    if (svc.lastError) out.push({ kind: 'message', id: 'error', label: 'Last refresh had a problem', detail: svc.lastError, icon: 'warning', color: 'list.warningForeground' });
+    const studies = svc.studies();
+    if (store && where) {
+      const { prefixes } = store.prefixes();
+      const read = store.redisReadAt ? new Date(store.redisReadAt).toLocaleTimeString() : undefined;
+      const desc = st.state === 'redis' ? `${st.degraded ? 'degraded' : 'healthy'}${st.latencyMs !== undefined ? ` · ${st.latencyMs.toFixed(1)} ms` : ''}` : `unreachable${read ? ` · last read ${read}` : ''}`;
+      if (prefixes.length > 0) out.push({ kind: 'server', id: 'server', label: where, description: desc, prefixes, tooltip: `${where}\n${st.detail}` });
+      for (const { prefix, issues } of store.issues()) {
+        const gaps = issues.filter((i) => i.kind === 'gap').length;
+        out.push({ kind: 'message', id: `issues/${prefix}`, label: `Journal "${prefix}": ${issues.length} unreadable entr${issues.length === 1 ? 'y' : 'ies'}${gaps ? ` (${gaps} missing keys)` : ''}`, detail: issues[0].message, icon: 'warning', color: 'list.warningForeground', tooltip: issues.slice(0, 10).map((i) => i.message).join('\n') });
+      }
+    }
+    if (svc.settings.sqlitePath && studies.some((s) => !s.redis)) {
+      out.push({ kind: 'sqliteFile', id: 'sqlite', path: svc.settings.sqlitePath, description: st.state === 'sqlite' ? 'SQLite fallback (serving)' : 'SQLite fallback' });
+    }
+    if (studies.length === 0 && st.state !== 'offline') {
+      out.push({ kind: 'message', id: 'empty', label: 'No studies yet — start an optimizer run', icon: 'info', detail: where ? `reading ${where}` : svc.settings.sqlitePath });
+    }
+    return out;
+  }
+
+  private studyNodes(studies: MergedStudy[], where: string): Node[] {
+    if (studies.length === 0) return [{ kind: 'message', id: `none/${where}`, label: `No studies in ${where}`, icon: 'info' }];
+    return studies.map((study) => ({ kind: 'study', id: `study:${study.key}`, study }));
+  }
+
+  private studyChildren(study: MergedStudy): Node[] {
+    const nodes: Node[] = [];
+    const best = bestTrial(study);
+    const base = `study:${study.key}`;
+    if (best) nodes.push({ kind: 'trial', id: `${base}/best`, studyKey: study.key, study, trial: best, best: true });
+    const trials = orderTrials(study, 'number');
+    const limit = this.shown.get(study.key) ?? this.service.settings.pageSize;
+    for (const t of trials.slice(0, limit)) nodes.push({ kind: 'trial', id: `${base}/t/${t.source === 'sqlite' ? 's' : 'r'}${t.trial.trialId}`, studyKey: study.key, study, trial: t });
+    if (trials.length > limit) nodes.push({ kind: 'loadMore', id: `${base}/more`, studyKey: study.key, shown: limit, total: trials.length });
+    if (trials.length === 0) nodes.push({ kind: 'message', id: `${base}/empty`, label: 'No trials yet', icon: 'info' });
+    return nodes;
+  }
+}

@@ -1,0 +1,332 @@
+// Runs inside a real VS Code extension host against real redis-server processes and
+// Optuna-written fixtures (see test/extension/suite/index.ts for the runner).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension';
+import type { Node } from '../../../src/vscode/views/nodes';
+import { JournalWriter } from '../../helpers/journalWriter';
+import { runPython } from '../../helpers/python';
+import { RedisServer } from '../../helpers/redisServer';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string; contributes: { commands: Array<{ command: string }> } };
+const PREFIX = 'fixture';
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type OptunaDump = { studies: Array<{ study_id: number; study_name: string; directions: string[]; trials: Array<{ number: number; state: string; values: unknown; params: Record<string, unknown> }> }> };
+
+/** Optuna's dump with {"__float__": "-Infinity"} markers turned back into numbers. */
+function parseDump(text: string): OptunaDump {
+  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) && '__float__' in v ? Number(v.__float__) : v));
+}
+
+/** Replaces a vscode.window function for one call sequence; restores on `restore()`. */
+function stub<K extends keyof typeof vscode.window>(name: K, impl: (...args: never[]) => unknown): { restore(): void; calls: unknown[][] } {
+  const w = vscode.window as unknown as Record<string, unknown>;
+  const original = w[name];
+  const calls: unknown[][] = [];
+  w[name] = (...args: never[]) => {
+    calls.push(args);
+    return impl(...args);
+  };
+  return { calls, restore: () => (w[name] = original) };
+}
+
+describe('Optuna Storage Manager in a real extension host', function () {
+  this.timeout(120_000);
+  let api: ExtensionApi;
+  let redis: RedisServer;
+  let dir: string;
+  let sqlite: string;
+  let optunaRedis: OptunaDump;
+  const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-ext-'));
+    sqlite = path.join(dir, 'fallback.db');
+    redis = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    // Optuna's scenario in Redis; an unrelated study ("small") in the SQLite fallback.
+    await runPython('generate.py', ['--redis', redis.url, '--prefix', PREFIX]);
+    await runPython('small_db.py', [sqlite]);
+    optunaRedis = parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]));
+    const ext = vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!;
+    api = await ext.activate();
+    await cfg().update('trials.pageSize', 50, vscode.ConfigurationTarget.Global);
+    await cfg().update('refreshInterval', 1, vscode.ConfigurationTarget.Global);
+    await cfg().update('redis.prefixes', [PREFIX], vscode.ConfigurationTarget.Global);
+    await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
+    await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
+    await until(() => api.store.loaded && api.store.state.state === 'redis' && api.store.studies().length > 0, 'the store to load the fixture');
+  });
+
+  after(async () => {
+    for (const k of ['trials.pageSize', 'refreshInterval', 'redis.prefixes', 'sqlite.path', 'redis.url', 'connection.degradedLatencyMs']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    await redis?.dispose();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const roots = () => api.studies.getChildren() as Node[];
+  const prefixNode = () => {
+    const server = roots().find((n) => n.kind === 'server')!;
+    return (api.studies.getChildren(server) as Node[]).find((n) => n.kind === 'prefix' && n.prefix === PREFIX)!;
+  };
+  const studyNodes = () => (api.studies.getChildren(prefixNode()) as Node[]).filter((n): n is Extract<Node, { kind: 'study' }> => n.kind === 'study');
+  const studyNode = (name: string) => studyNodes().find((n) => n.study.name === name)!;
+
+  describe('activation and contributions', () => {
+    it('activates and returns its services', () => {
+      assert.ok(api.store && api.studies && api.trials && api.statusBar);
+    });
+
+    it('registers every command it contributes', async () => {
+      const registered = new Set(await vscode.commands.getCommands(true));
+      for (const c of manifest.contributes.commands) assert.ok(registered.has(c.command), `${c.command} is not registered`);
+    });
+  });
+
+  describe('Studies view', () => {
+    it('lists exactly the studies Optuna reports, under the server and journal prefix', () => {
+      assert.deepStrictEqual(studyNodes().map((n) => n.study.name).sort(), optunaRedis.studies.map((s) => s.study_name).sort());
+      const server = roots().find((n) => n.kind === 'server')!;
+      const item = api.studies.getTreeItem(server);
+      assert.strictEqual(item.label, `redis://127.0.0.1:${redis.port}`);
+      assert.match(String(item.description), /^healthy/);
+    });
+
+    it('shows each study with trial counts, best value and trials equal to Optuna', () => {
+      for (const s of optunaRedis.studies) {
+        const node = studyNode(s.study_name);
+        const item = api.studies.getTreeItem(node);
+        assert.match(String(item.description), new RegExp(`${s.trials.length} trials`));
+        assert.strictEqual(item.contextValue, 'study.redis');
+        const trials = node.study.trials.map((t) => ({ number: t.trial.number, state: t.trial.state, params: t.trial.params }));
+        assert.deepStrictEqual(trials.map((t) => [t.number, t.state]), s.trials.map((t) => [t.number, t.state]), `trials of ${s.study_name}`);
+      }
+    });
+
+    it('pages trials with a "Load more" node and a best-trial node', async () => {
+      const many = optunaRedis.studies.reduce((a, b) => (b.trials.length > a.trials.length ? b : a));
+      assert.ok(many.trials.length > 100, 'the fixture has a study with many trials');
+      let children = api.studies.getChildren(studyNode(many.study_name)) as Node[];
+      assert.strictEqual(children[0].kind, 'trial');
+      assert.ok(children[0].kind === 'trial' && children[0].best, 'first child is the best trial');
+      assert.strictEqual(children.filter((c) => c.kind === 'trial' && !c.best).length, 50);
+      const more = children.find((c) => c.kind === 'loadMore')!;
+      assert.match(String(api.studies.getTreeItem(more).label), new RegExp(`50 of ${many.trials.length}`));
+      await vscode.commands.executeCommand('optunaStorage.loadMore', more);
+      children = api.studies.getChildren(studyNode(many.study_name)) as Node[];
+      assert.strictEqual(children.filter((c) => c.kind === 'trial' && !c.best).length, 100);
+    });
+
+    it('expands a trial to params, values and attributes with state icons and a tooltip', () => {
+      const s = optunaRedis.studies.find((x) => x.trials.some((t) => t.state === 'COMPLETE' && Object.keys(t.params).length > 0))!;
+      const node = (api.studies.getChildren(studyNode(s.study_name)) as Node[]).find((c) => c.kind === 'trial' && !c.best && c.trial.trial.state === 'COMPLETE' && Object.keys(c.trial.trial.params).length > 0)!;
+      const item = api.studies.getTreeItem(node);
+      assert.strictEqual(item.contextValue, 'trial.COMPLETE');
+      assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass');
+      assert.ok(item.tooltip instanceof vscode.MarkdownString && /Trial #/.test(item.tooltip.value));
+      const sections = api.studies.getChildren(node) as Node[];
+      assert.ok(sections.some((x) => x.kind === 'section' && x.section === 'params'));
+      const params = api.studies.getChildren(sections.find((x) => x.kind === 'section' && x.section === 'params')) as Node[];
+      const expected = s.trials.find((t) => node.kind === 'trial' && t.number === node.trial.trial.number)!.params;
+      assert.deepStrictEqual(params.map((p) => p.kind === 'value' && p.label).sort(), Object.keys(expected).sort());
+    });
+
+    it('picks up new trials on refresh without changing node ids', async () => {
+      const target = optunaRedis.studies.find((s) => s.directions.length === 1 && s.trials.length > 0)!;
+      const before = studyNode(target.study_name);
+      // Trial ids are global over the journal, deleted studies' trials included.
+      const nextTrialId = (api.store.current as unknown as { readers: Map<string, { replay: { trialCount: number } }> }).readers.get(PREFIX)!.replay.trialCount;
+      const writer = new JournalWriter(redis.url, PREFIX, nextTrialId, target.study_id);
+      await writer.writeTrial();
+      writer.close();
+      await vscode.commands.executeCommand('optunaStorage.refresh');
+      const after = studyNode(target.study_name);
+      assert.strictEqual(after.id, before.id);
+      assert.strictEqual(after.study.trials.length, target.trials.length + 1);
+    });
+  });
+
+  describe('Trials view and trial commands', () => {
+    it('shows a study, sorts best first and filters by state', async () => {
+      const s = optunaRedis.studies.find((x) => x.directions.length === 1 && x.directions[0] === 'MINIMIZE' && x.trials.filter((t) => t.state === 'COMPLETE').length > 3)!;
+      await vscode.commands.executeCommand('optunaStorage.showTrials', studyNode(s.study_name));
+      await vscode.commands.executeCommand('optunaStorage.trials.sortByBest');
+      const first = (api.trials.getChildren() as Node[])[0];
+      const complete = s.trials.filter((t) => t.state === 'COMPLETE' && typeof t.values === 'object' && t.values !== null) as Array<{ number: number; values: number[] }>;
+      const best = complete.reduce((a, b) => (b.values[0] < a.values[0] ? b : a));
+      assert.ok(first.kind === 'trial' && first.trial.trial.number === best.number, 'best trial first');
+      const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) => items.filter((i) => i.label === 'FAIL')) as never);
+      try {
+        await vscode.commands.executeCommand('optunaStorage.trials.filterStates');
+      } finally {
+        pick.restore();
+      }
+      const shown = (api.trials.getChildren() as Node[]).filter((n) => n.kind === 'trial');
+      assert.strictEqual(shown.length, s.trials.filter((t) => t.state === 'FAIL').length);
+      assert.ok(shown.every((n) => n.kind === 'trial' && n.trial.trial.state === 'FAIL'));
+      api.trials.setStates(new Set());
+      await vscode.commands.executeCommand('optunaStorage.trials.sortByNumber');
+    });
+
+    it('copies params as JSON and an enqueue_trial snippet', async () => {
+      const node = (api.studies.getChildren(studyNode(optunaRedis.studies[0].study_name)) as Node[]).find((c) => c.kind === 'trial' && Object.keys(c.trial.trial.params).length > 0)!;
+      assert.ok(node.kind === 'trial');
+      await vscode.commands.executeCommand('optunaStorage.copyParams', node);
+      assert.deepStrictEqual(Object.keys(JSON.parse(await vscode.env.clipboard.readText())), Object.keys(node.trial.trial.params));
+      await vscode.commands.executeCommand('optunaStorage.copyEnqueueSnippet', node);
+      assert.match(await vscode.env.clipboard.readText(), /^study\.enqueue_trial\(\{".+\}\)$/);
+    });
+
+    it('exports a study as CSV and JSON', async () => {
+      const s = optunaRedis.studies[0];
+      for (const fmt of ['CSV', 'JSON']) {
+        const out = vscode.Uri.file(path.join(dir, `export.${fmt.toLowerCase()}`));
+        const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) => items.find((i) => i.label === fmt)) as never);
+        const save = stub('showSaveDialog', (async () => out) as never);
+        const info = stub('showInformationMessage', (async () => undefined) as never);
+        try {
+          await vscode.commands.executeCommand('optunaStorage.exportStudy', studyNode(s.study_name));
+        } finally {
+          pick.restore();
+          save.restore();
+          info.restore();
+        }
+        const text = fs.readFileSync(out.fsPath, 'utf8');
+        const n = studyNode(s.study_name).study.trials.length;
+        if (fmt === 'CSV') assert.strictEqual(text.trim().split('\n').length, n + 1);
+        else assert.strictEqual(JSON.parse(text).trials.length, n);
+      }
+    });
+
+    it('deletes a study after a modal confirmation, so that Optuna no longer lists it', async () => {
+      const victim = optunaRedis.studies.find((s) => s.study_name === 'empty') ?? optunaRedis.studies[optunaRedis.studies.length - 1];
+      const warn = stub('showWarningMessage', (async () => 'Delete Study') as never);
+      try {
+        await vscode.commands.executeCommand('optunaStorage.deleteStudy', studyNode(victim.study_name));
+      } finally {
+        warn.restore();
+      }
+      const [message, options] = warn.calls[0] as [string, vscode.MessageOptions];
+      assert.match(message, new RegExp(`Delete study "${victim.study_name}" with ${victim.trials.length} trial`));
+      assert.strictEqual(options.modal, true);
+      assert.ok(!studyNodes().some((n) => n.study.name === victim.study_name));
+      const after = parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]));
+      assert.ok(!after.studies.some((s) => s.study_name === victim.study_name), 'Optuna agrees the study is gone');
+      assert.strictEqual(after.studies.length, optunaRedis.studies.length - 1);
+    });
+
+    it('does nothing when the deletion is not confirmed', async () => {
+      const s = studyNodes()[0];
+      const warn = stub('showWarningMessage', (async () => undefined) as never);
+      try {
+        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.deleteStudy', s), false);
+      } finally {
+        warn.restore();
+      }
+      assert.ok(studyNodes().some((n) => n.study.name === s.study.name));
+    });
+  });
+
+  describe('status bar and failover states', () => {
+    const text = () => api.statusBar.item.text;
+    const bg = () => (api.statusBar.item.backgroundColor as vscode.ThemeColor | undefined)?.id;
+
+    it('shows Redis healthy with latency', () => {
+      assert.match(text(), /^\$\(database\) Redis \d+\.\d ms$/);
+      assert.strictEqual(bg(), undefined);
+      assert.match((api.statusBar.item.tooltip as vscode.MarkdownString).value, new RegExp(`Fallback file: \`${sqlite.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\``));
+    });
+
+    it('shows degraded when PINGs are slower than the threshold', async () => {
+      await cfg().update('connection.degradedLatencyMs', 0.0001, vscode.ConfigurationTarget.Global);
+      await until(() => /degraded/.test(text()), 'degraded status');
+      assert.strictEqual(bg(), 'statusBarItem.warningBackground');
+      await cfg().update('connection.degradedLatencyMs', undefined, vscode.ConfigurationTarget.Global);
+      await until(() => /^\$\(database\) Redis/.test(text()), 'healthy again');
+    });
+
+    it('kill Redis: SQLite fallback with a warning node; restart: Redis again', async () => {
+      await redis.kill();
+      await until(() => text() === '$(debug-disconnect) SQLite fallback', 'the SQLite fallback status');
+      assert.strictEqual(bg(), 'statusBarItem.warningBackground');
+      const first = api.studies.getTreeItem(roots()[0]);
+      assert.match(String(first.label), /^Redis unreachable at redis:\/\/127\.0\.0\.1:\d+: showing SQLite fallback$/);
+      assert.ok(roots().some((n) => n.kind === 'sqliteFile'), 'the SQLite studies are listed');
+      assert.ok(studyNodes().length > 0, 'studies read from Redis before the outage stay visible');
+      await redis.start();
+      await until(() => /^\$\(database\) Redis/.test(text()), 'Redis again');
+    });
+
+    it('offline when neither Redis nor the fallback file is there', async () => {
+      await cfg().update('sqlite.path', path.join(dir, 'nope.db'), vscode.ConfigurationTarget.Global);
+      await until(() => api.store.settings.sqlitePath?.endsWith('nope.db') === true, 'new settings');
+      await redis.kill();
+      await until(() => text() === '$(error) Optuna storage offline', 'offline status');
+      assert.strictEqual(bg(), 'statusBarItem.errorBackground');
+      const labels = roots().map((n) => String(api.studies.getTreeItem(n).label));
+      assert.ok(labels.some((l) => /Redis unreachable at .* and no SQLite fallback/.test(l)), labels.join(' | '));
+      assert.ok(labels.includes('Configure connection…'));
+      await redis.start();
+      await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
+      await until(() => /^\$\(database\) Redis/.test(text()), 'Redis again');
+    });
+
+    it('the status bar click offers the actions for the state', async () => {
+      const pick = stub('showQuickPick', (async () => undefined) as never);
+      try {
+        await vscode.commands.executeCommand('optunaStorage.statusActions');
+      } finally {
+        pick.restore();
+      }
+      const labels = (pick.calls[0][0] as Array<{ label: string }>).map((i) => i.label);
+      assert.ok(labels.some((l) => /Show storage health/.test(l)) && labels.some((l) => /Reconnect/.test(l)) && labels.some((l) => /Open settings/.test(l)));
+    });
+
+    it('shows a health report', async () => {
+      await vscode.commands.executeCommand('optunaStorage.showHealth');
+      const doc = vscode.window.activeTextEditor?.document;
+      assert.ok(doc && /# Optuna storage health/.test(doc.getText()));
+      assert.match(doc.getText(), new RegExp(`\`"${PREFIX}"\``));
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    });
+  });
+
+  describe('connection settings and secrets', () => {
+    it('Configure Connection moves a typed password into SecretStorage, never into settings', async () => {
+      const secure = await RedisServer.start({ password: 'pa55-w0rd' });
+      const answers = [`redis://:pa55-w0rd@127.0.0.1:${secure.port}`, PREFIX, sqlite];
+      const input = stub('showInputBox', (async () => answers.shift()) as never);
+      try {
+        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.configureConnection'), true);
+      } finally {
+        input.restore();
+      }
+      try {
+        assert.strictEqual(cfg().get('redis.url'), `redis://127.0.0.1:${secure.port}`);
+        assert.strictEqual(await api.passwords.get(cfg().get<string>('redis.url')!), 'pa55-w0rd');
+        await until(() => api.store.state.state === 'redis', 'an authenticated connection');
+        const settingsText = JSON.stringify(vscode.workspace.getConfiguration('optunaStorage'));
+        assert.ok(!settingsText.includes('pa55-w0rd'), 'the password is not in settings');
+      } finally {
+        await api.passwords.delete(cfg().get<string>('redis.url')!);
+        await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
+        await cfg().update('redis.url', undefined, vscode.ConfigurationTarget.Workspace);
+        await cfg().update('redis.prefixes', undefined, vscode.ConfigurationTarget.Workspace);
+        await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Workspace);
+        await secure.dispose();
+      }
+      await until(() => api.store.state.state === 'redis' && api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`, 'back on the fixture server');
+    });
+  });
+});
