@@ -3,7 +3,7 @@ import { configureConnection, forgetPassword, openSettings, reconnect } from './
 import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
-import { showHealth, statusActions } from './commands/health';
+import { HealthDocument, showHealth, statusActions } from './commands/health';
 import { refresh } from './commands/refresh';
 import { filterStates, loadMore, showTrials, sortTrials } from './commands/trials';
 import type { Services } from './services';
@@ -11,11 +11,13 @@ import type { Node } from './views/nodes';
 
 /** Every command, wired in one place. Errors become a message, never an unhandled rejection. */
 export function registerCommands(s: Services): void {
+  const health = new HealthDocument(() => s);
+  s.context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider('optuna-storage', health));
   const commands: Record<string, (node?: Node) => unknown> = {
     'optunaStorage.refresh': () => refresh(s),
     'optunaStorage.configureConnection': () => configureConnection(s),
     'optunaStorage.reconnect': () => reconnect(s),
-    'optunaStorage.showHealth': () => showHealth(s),
+    'optunaStorage.showHealth': () => showHealth(s, health),
     'optunaStorage.statusActions': () => statusActions(s),
     'optunaStorage.openSettings': () => openSettings(s),
     'optunaStorage.forgetPassword': () => forgetPassword(s),

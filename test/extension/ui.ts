@@ -1,109 +1,102 @@
-// UI smoke check in a real workbench (code-server + headless Chromium), no test payload:
-// the repository is loaded as the development extension exactly as a person debugging it
-// would see it. Proves the mechanics (palette command, reading rows and the status bar,
-// screenshot); real UI checks of the extension's own views are added later.
+// UI check in a real workbench (code-server + headless Chromium), as a person would use it:
+// a workspace whose settings point at a real redis-server holding an Optuna journal written
+// by real Optuna, plus an SQLite fallback. Opens the Optuna Storage container, reads the
+// Studies tree and the status bar, runs a command from the palette, kills Redis and reads
+// the status bar again, and saves the screenshots the README shows.
 //
 //   npm run build && npm run test:ui      (node -r tsx/cjs test/extension/ui.ts)
 //
-// Writes media/screenshots/running-extensions.png (OSM_SCREENSHOT_DIR to change the folder).
-// Environment knobs as in runOffline.ts (OSM_CODE_SERVER, OSM_TEST_WORKSPACE, OSM_CHROMIUM,
-// OSM_VERBOSE, OSM_KEEP_TMP); --server-main NODE_BINARY as well.
+// Writes media/screenshots/{studies,health,fallback}.png (OSM_SCREENSHOT_DIR to change).
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  exitAfterCleanup,
-  forwardConsole,
-  interruptedBySignal,
-  launchBrowser,
-  remoteUri,
-  repoRoot,
-  startServer,
-  workbenchUrl,
-} from './runOffline';
-import {
-  activeEditorTitle,
-  activityBarTitles,
-  clickActivityBar,
-  listRowTexts,
-  notificationTexts,
-  runCommand,
-  saveScreenshot,
-  settle,
-  statusBarTexts,
-  waitForWorkbench,
-} from './screenshot';
+import { runPython } from '../helpers/python';
+import { RedisServer } from '../helpers/redisServer';
+import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, remoteUri, repoRoot, startServer, workbenchUrl } from './runOffline';
+import { activeEditorTitle, clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, statusBarTexts, waitForWorkbench } from './screenshot';
 
 const log = (msg: string): void => console.log(`[ui] ${msg}`);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 async function main(): Promise<number> {
   const t0 = Date.now();
   const argv = process.argv.slice(2);
   const i = argv.indexOf('--server-main');
   const serverMainNode = i >= 0 ? path.resolve(argv[i + 1]) : undefined;
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
-    throw new Error('dist/extension.js missing: run `npm run build` first');
-  }
-  const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
-    displayName: string;
-    publisher: string;
-    name: string;
-  };
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) throw new Error('dist/extension.js missing: run `npm run build` first');
   const outDir = path.resolve(process.env.OSM_SCREENSHOT_DIR || path.join(repoRoot, 'media', 'screenshots'));
 
+  const redis = await RedisServer.start({ args: ['--appendonly', 'yes'] });
+  registerCleanup({ name: 'redis-server', fn: () => redis.dispose(), syncKill: () => redis.signal('SIGKILL') });
   const server = await startServer({ serverMainNode });
+  await runPython('generate.py', ['--redis', redis.url, '--prefix', 'autodl']);
+  await runPython('small_db.py', [path.join(server.workspace, 'optuna_fallback.db')]);
+  fs.mkdirSync(path.join(server.workspace, '.vscode'), { recursive: true });
+  fs.writeFileSync(
+    path.join(server.workspace, '.vscode', 'settings.json'),
+    JSON.stringify({ 'optunaStorage.redis.url': redis.url, 'optunaStorage.redis.prefixes': ['autodl'], 'optunaStorage.sqlite.path': 'optuna_fallback.db', 'optunaStorage.refreshInterval': 1 }, null, 2),
+  );
+
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
   forwardConsole(page);
-
-  const url = workbenchUrl(server, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]);
-  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.setViewportSize({ width: 1400, height: 860 });
+  await page.goto(workbenchUrl(server, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]), { waitUntil: 'domcontentloaded', timeout: 60_000 });
   await waitForWorkbench(page);
   log(`workbench up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  await settle(page, 2000); // let onStartupFinished extensions activate
 
   const failures: string[] = [];
-  await runCommand(page, 'Developer: Show Running Extensions');
-  const editor = page.locator('.runtime-extensions-editor').first();
-  await editor.waitFor({ state: 'visible', timeout: 20_000 }).catch(() => failures.push('Running Extensions editor did not open'));
-  await settle(page, 1000);
-  log(`active editor: ${await activeEditorTitle(page)}`);
+  let passed = 0;
+  const check = (ok: boolean, what: string) => (ok ? (passed++, log(`ok   ${what}`)) : (failures.push(what), log(`FAIL ${what}`)));
 
-  const rows = await listRowTexts(page, '.runtime-extensions-editor');
-  log(`running extensions (${rows.length}):`);
-  for (const r of rows) console.log(`    ${r}`);
-  // The dev extension is listed by its id in 1.100 (displayName for gallery ones).
-  const id = `${manifest.publisher}.${manifest.name}`;
-  if (!rows.some((r) => r.startsWith(`${id} `) || r.startsWith(`${manifest.displayName} `))) {
-    failures.push(`${id} ("${manifest.displayName}") is not listed among the running extensions`);
-  }
+  await clickActivityBar(page, 'Optuna Storage');
+  const rows = await waitFor('studies in the tree', async () => {
+    const r = await listRowTexts(page, '.part.sidebar');
+    return r.some((x) => x.startsWith('single-minimize')) ? r : undefined;
+  });
+  log(`Studies view rows:\n    ${rows.join('\n    ')}`);
+  check(rows.some((r) => r.startsWith(`redis://127.0.0.1:${redis.port}`)), 'the server row is shown');
+  check(rows.some((r) => r.startsWith('prefix "autodl"')), 'the journal prefix row is shown');
+  check(rows.some((r) => /^many-trials.*200 trials/.test(r)), 'a study row shows its trial count');
+  // Expand a study: its best trial and trials appear.
+  await page.locator('.part.sidebar .monaco-list-row', { hasText: 'single-minimize' }).first().click();
+  const expanded = await waitFor('trials of a study', async () => {
+    const r = await listRowTexts(page, '.part.sidebar');
+    return r.some((x) => x.startsWith('Best: #')) ? r : undefined;
+  });
+  check(expanded.some((r) => /^#0(?!\d)/.test(r)), 'expanding a study lists its trials');
+  const status = await waitFor('the status bar', async () => (await statusBarTexts(page)).find((s) => /Redis \d/.test(s)));
+  log(`status bar: ${status}`);
+  check(/Redis \d+\.\d ms/.test(status), 'the status bar shows Redis with its latency');
+  await settle(page, 500);
+  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'studies.png')))}`);
 
-  // activity bar: switch to Search and back to Explorer
-  log(`activity bar: ${(await activityBarTitles(page)).map((s) => JSON.stringify(s)).join(', ')}`);
-  await clickActivityBar(page, 'Search');
-  await page
-    .locator('.part.sidebar .search-view')
-    .first()
-    .waitFor({ state: 'visible', timeout: 10_000 })
-    .catch(() => failures.push('Search view did not open from the activity bar'));
-  await clickActivityBar(page, 'Explorer');
-  await page
-    .locator('.part.sidebar .explorer-folders-view, .part.sidebar .explorer-viewlet')
-    .first()
-    .waitFor({ state: 'visible', timeout: 10_000 })
-    .catch(() => failures.push('Explorer did not open from the activity bar'));
+  await runCommand(page, 'Optuna Storage: Show Storage Health');
+  await settle(page, 1500);
+  const title = await activeEditorTitle(page);
+  check(title !== undefined && /Storage Health/i.test(title), `the palette command opened the health report (${title})`);
+  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'health.png')))}`);
 
-  const status = await statusBarTexts(page);
-  log(`status bar: ${status.map((s) => JSON.stringify(s)).join(', ')}`);
-  const toasts = await notificationTexts(page);
-  if (toasts.length) log(`notifications: ${toasts.map((s) => JSON.stringify(s)).join(', ')}`);
-
-  const shot = await saveScreenshot(page, path.join(outDir, 'running-extensions.png'));
-  log(`screenshot: ${path.relative(repoRoot, shot)}`);
+  await redis.kill();
+  const fallback = await waitFor('the fallback status', async () => (await statusBarTexts(page)).find((s) => /SQLite fallback/.test(s)), 10_000).catch(() => undefined);
+  check(fallback !== undefined, 'after Redis is killed the status bar says SQLite fallback');
+  await settle(page, 1500);
+  const afterRows = await listRowTexts(page, '.part.sidebar');
+  check(afterRows.some((r) => /Redis unreachable at .*showing SQLite fallback/.test(r)), 'the tree says Redis is unreachable and shows the fallback');
+  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'fallback.png')))}`);
 
   await browser.close();
   await server.stop();
-  for (const f of failures) log(`FAIL ${f}`);
   log(`${failures.length ? 'FAILED' : 'PASSED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`  ${passed} passing\n  ${failures.length} failing`); // counted by scripts/test.sh
   return failures.length ? 1 : 0;
 }
 

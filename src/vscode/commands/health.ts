@@ -36,10 +36,29 @@ export function healthReport(s: Services): string {
   return lines.join('\n') + '\n';
 }
 
-export async function showHealth(s: Services): Promise<void> {
+/** The report as a read-only document (no "save changes?" when it is closed). */
+export class HealthDocument implements vscode.TextDocumentContentProvider {
+  static readonly uri = vscode.Uri.parse('optuna-storage:Storage Health.md');
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly services: () => Services) {}
+
+  provideTextDocumentContent(): string {
+    return healthReport(this.services());
+  }
+
+  update(): void {
+    this.changed.fire(HealthDocument.uri);
+  }
+}
+
+export async function showHealth(s: Services, doc: HealthDocument): Promise<void> {
   await s.store.refresh();
-  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: healthReport(s) });
-  await vscode.window.showTextDocument(doc, { preview: true });
+  doc.update();
+  const text = await vscode.workspace.openTextDocument(HealthDocument.uri);
+  await vscode.languages.setTextDocumentLanguage(text, 'markdown');
+  await vscode.window.showTextDocument(text, { preview: true });
 }
 
 /** The status bar's quick pick: what makes sense in the current state first. */
