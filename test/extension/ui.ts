@@ -6,7 +6,8 @@
 //
 //   npm run build && npm run test:ui      (node -r tsx/cjs test/extension/ui.ts)
 //
-// Writes media/screenshots/{studies,health,fallback}.png (OSM_SCREENSHOT_DIR to change).
+// Writes .test-work/screenshots/{studies,health,fallback}.png; to refresh the README's
+// pictures: OSM_SCREENSHOT_DIR=media/screenshots npm run test:ui
 import * as fs from 'fs';
 import * as path from 'path';
 import { runPython } from '../helpers/python';
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   const i = argv.indexOf('--server-main');
   const serverMainNode = i >= 0 ? path.resolve(argv[i + 1]) : undefined;
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) throw new Error('dist/extension.js missing: run `npm run build` first');
-  const outDir = path.resolve(process.env.OSM_SCREENSHOT_DIR || path.join(repoRoot, 'media', 'screenshots'));
+  const outDir = path.resolve(process.env.OSM_SCREENSHOT_DIR || path.join(repoRoot, '.test-work', 'screenshots'));
 
   const redis = await RedisServer.start({ args: ['--appendonly', 'yes'] });
   registerCleanup({ name: 'redis-server', fn: () => redis.dispose(), syncKill: () => redis.signal('SIGKILL') });
