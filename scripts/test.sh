@@ -36,6 +36,7 @@ suite() {
 suite unit npx mocha --config test/.mocharc.unit.json
 suite integration npx mocha --config test/.mocharc.integration.json
 suite extension-host npm run --silent test:extension
+suite restricted-mode npm run --silent test:extension:restricted
 suite ui npm run --silent test:ui
 
 echo

@@ -184,13 +184,20 @@ export interface StartedServer {
   stop: () => Promise<void>;
 }
 
+/**
+ * OSM_TRUST=restricted opens the workspace untrusted (Restricted Mode) without a prompt, to
+ * test what the extension allows there; the default trusts everything.
+ */
+const RESTRICTED = process.env.OSM_TRUST === 'restricted';
+
 export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'workbench.startupEditor': 'none',
   'extensions.autoUpdate': false,
   'extensions.autoCheckUpdates': false,
   'update.mode': 'none',
   'telemetry.telemetryLevel': 'off',
-  'security.workspace.trust.enabled': false,
+  'security.workspace.trust.enabled': RESTRICTED,
+  ...(RESTRICTED ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never', 'security.workspace.trust.emptyWindow': false } : {}),
   'workbench.enableExperiments': false,
   'workbench.tips.enabled': false,
   'git.enabled': false,
@@ -290,7 +297,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
       '--accept-server-license-terms',
       '--enable-smoke-test-driver',
       '--disable-telemetry',
-      '--disable-workspace-trust',
+      ...(RESTRICTED ? [] : ['--disable-workspace-trust']),
       '--server-data-dir', serverData,
       '--user-data-dir', userData,
       '--extensions-dir', extensions,
@@ -305,7 +312,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(RESTRICTED ? [] : ['--disable-workspace-trust']),
       '--user-data-dir', userData,
       '--extensions-dir', extensions,
       '--config', config,

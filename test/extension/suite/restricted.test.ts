@@ -1,0 +1,65 @@
+// Restricted Mode: run by `npm run test:extension:restricted` (OSM_TRUST=restricted), where the
+// workspace is untrusted. In a trusted run this file registers no tests.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension';
+import { runPython } from '../../helpers/python';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string };
+
+if (!vscode.workspace.isTrusted) {
+  describe('Restricted Mode (untrusted workspace)', function () {
+    this.timeout(60_000);
+    let api: ExtensionApi;
+    let dir: string;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-restricted-'));
+      await runPython('small_db.py', [path.join(dir, 'fallback.db')]);
+      api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+      await cfg().update('redis.url', '', vscode.ConfigurationTarget.Global);
+      await cfg().update('sqlite.path', path.join(dir, 'fallback.db'), vscode.ConfigurationTarget.Global);
+      const deadline = Date.now() + 15_000;
+      while (!(api.store.loaded && api.store.studies().length > 0)) {
+        if (Date.now() > deadline) throw new Error(`store did not load: ${api.store.state.detail}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    after(async () => {
+      await cfg().update('redis.url', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Global);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('really runs untrusted', () => {
+      assert.strictEqual(vscode.workspace.isTrusted, false);
+    });
+
+    it('browsing works: the studies of the fallback file are listed', () => {
+      assert.deepStrictEqual(api.store.studies().map((s) => s.name), ['small']);
+      assert.ok(api.studies.getChildren().some((n) => n.kind === 'sqliteFile'));
+    });
+
+    it('delete and export refuse to run and change nothing', async () => {
+      const warnings: string[] = [];
+      const w = vscode.window as unknown as Record<string, unknown>;
+      const original = w.showWarningMessage;
+      w.showWarningMessage = async (m: string) => void warnings.push(m);
+      try {
+        const study = api.studies.getChildren(api.studies.getChildren().find((n) => n.kind === 'sqliteFile')).find((n) => n.kind === 'study');
+        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.deleteStudy', study), false);
+        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.exportStudy', study), undefined);
+      } finally {
+        w.showWarningMessage = original;
+      }
+      assert.ok(warnings.length >= 2 && warnings.every((m) => /needs a trusted workspace/.test(m)), warnings.join(' | '));
+      await api.store.refresh();
+      assert.deepStrictEqual(api.store.studies().map((s) => s.name), ['small'], 'nothing was deleted');
+    });
+  });
+}
