@@ -13,9 +13,10 @@ import { TrialsProvider } from './vscode/views/trialsProvider';
 export type ExtensionApi = Services;
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
+  const activatedAt = Date.now();
   const log = vscode.window.createOutputChannel('Optuna Storage', { log: true });
   const passwords = new PasswordStore(context.secrets);
-  const store = new StoreService(passwords, log);
+  const store = new StoreService(passwords, log, vscode.Uri.joinPath(context.globalStorageUri, 'journals').fsPath);
   const studies = new StudiesProvider(store);
   const trials = new TrialsProvider(store);
   const studiesView = vscode.window.createTreeView('optunaStorage.studies', { treeDataProvider: studies, showCollapseAll: true });
@@ -24,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const statusBar = new StatusBar(store);
   context.subscriptions.push(log, store, studiesView, trialsView, refresh, statusBar);
 
-  const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar };
+  const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar, activatedAt };
   registerCommands(services);
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
 

@@ -19,4 +19,6 @@ export interface Services {
   trialsView: vscode.TreeView<Node>;
   refresh: RefreshManager;
   statusBar: StatusBar;
+  /** Epoch ms when activate() began (for the activation-to-first-studies benchmark). */
+  activatedAt: number;
 }

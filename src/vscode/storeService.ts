@@ -21,10 +21,14 @@ export class StoreService implements vscode.Disposable {
   loaded = false;
   lastError: string | undefined;
   lastRefreshAt: number | undefined;
+  /** Epoch ms when studies were first available to the views. */
+  firstStudiesAt: number | undefined;
 
   constructor(
     private readonly passwords: PasswordStore,
     private readonly log: vscode.LogOutputChannel,
+    /** Where large journals' replays are cached between sessions (extension global storage). */
+    private readonly cacheDir?: string,
   ) {
     this.settings = readSettings();
   }
@@ -60,6 +64,7 @@ export class StoreService implements vscode.Disposable {
       prefixes: settings.prefixes,
       sqlitePath: settings.sqlitePath,
       settings: settings.connection,
+      cacheDir: this.cacheDir,
     });
     this.store = store;
     store.on('state', (e) => {
@@ -100,6 +105,7 @@ export class StoreService implements vscode.Disposable {
       this.lastError = r.errors[0];
       for (const err of r.errors) this.log.warn(`refresh: ${err}`);
       this.lastRefreshAt = Date.now();
+      if (this.firstStudiesAt === undefined && store.studies().length > 0) this.firstStudiesAt = this.lastRefreshAt;
       if (r.redisEntries > 0) this.log.debug(`refresh: ${r.redisEntries} new journal entries`);
       return r;
     } catch (e) {

@@ -59,6 +59,8 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   private closed = false;
   private announced = false;
   private readonly cache: ReplayCache | undefined;
+  /** The merged view, rebuilt only after a refresh that read something. */
+  private merged: MergedStudy[] | undefined;
   state: StateEvent;
   /** When Redis data was last read successfully (epoch ms). */
   redisReadAt: number | undefined;
@@ -161,7 +163,10 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
       summary.errors.push((e as Error).message);
     }
     this.evaluate();
-    if (summary.redisEntries > 0 || summary.sqliteReloaded) this.emit('data');
+    if (summary.redisEntries > 0 || summary.sqliteReloaded) {
+      this.merged = undefined;
+      this.emit('data');
+    }
     return summary;
   }
 
@@ -238,6 +243,11 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
    * first prefix (the one the optimizers fall back from) is merged into it.
    */
   studies(): MergedStudy[] {
+    this.merged ??= this.merge();
+    return this.merged;
+  }
+
+  private merge(): MergedStudy[] {
     const out: MergedStudy[] = [];
     const primary = this.options.prefixes?.[0] ?? (this.readers.has('') ? '' : [...this.readers.keys()].sort()[0]);
     const sqliteByName = new Map(this.sqliteStudies.map((s) => [s.name, s]));

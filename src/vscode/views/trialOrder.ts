@@ -27,7 +27,18 @@ export function orderTrials(study: MergedStudy, sort: TrialSort, states?: Readon
 
 /** The best COMPLETE trial (single objective), as Optuna's `best_trial` picks it. */
 export function bestTrial(study: MergedStudy): MergedTrial | undefined {
-  if ((study.redis ?? study.sqlite)!.directions.length !== 1) return undefined;
-  const [top] = orderTrials(study, 'best', new Set(['COMPLETE']));
-  return top && first(top) !== undefined ? top : undefined;
+  const directions = (study.redis ?? study.sqlite)!.directions;
+  if (directions.length !== 1) return undefined;
+  const maximize = directions[0] === 'MAXIMIZE';
+  let best: MergedTrial | undefined;
+  let bestValue = 0;
+  for (const m of study.trials) {
+    const v = m.trial.state === 'COMPLETE' ? first(m) : undefined;
+    if (v === undefined) continue;
+    if (best === undefined || (maximize ? v > bestValue : v < bestValue)) {
+      best = m;
+      bestValue = v;
+    }
+  }
+  return best;
 }
