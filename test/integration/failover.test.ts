@@ -127,6 +127,23 @@ describe('failover store against real redis-server processes', function () {
     }
   });
 
+  it('reads fail fast while Redis is down, and a wrong password never shows in the state', async () => {
+    const redis = await RedisServer.start({ password: 'right-pw' });
+    const store = new FailoverStore({ redisUrl: redis.url, password: 'wrong-pw-42', sqlitePath: fallback });
+    try {
+      const first = await store.start();
+      assert.equal(first.state, 'sqlite');
+      assert.match(first.detail, /refused the credentials/);
+      assert.doesNotMatch(first.detail, /wrong-pw-42|right-pw/);
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) await store.refresh();
+      assert.ok(Date.now() - t0 < 1000, `20 refreshes while down took ${Date.now() - t0} ms`);
+    } finally {
+      store.close();
+      await redis.dispose();
+    }
+  });
+
   it('one connection for reads: connected_clients stays flat over 200 refreshes', async () => {
     const redis = await RedisServer.start();
     const writer = new JournalWriter(redis.url, 'p');
