@@ -36,11 +36,11 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as util from 'util';
 import { chromium, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { freePort } from '../helpers/ports';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const testsIndex = path.join(repoRoot, '.test-work', 'extension-tests', 'suite', 'index.js');
@@ -202,18 +202,6 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'workbench.tips.enabled': false,
   'git.enabled': false,
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
