@@ -43,7 +43,6 @@ export function readSettings(): Settings {
       socketTimeout: c.get<number>('connection.socketTimeout', 5),
       socketConnectTimeout: c.get<number>('connection.socketConnectTimeout', 2),
       healthCheckInterval: c.get<number>('connection.healthCheckInterval', 0.25),
-      maxConnections: c.get<number>('connection.maxConnections', 4),
       retryBaseMs: 50,
       retryMaxMs: c.get<number>('connection.retryMaxMs', 1000),
       degradedLatencyMs: c.get<number>('connection.degradedLatencyMs', 100),

@@ -1,7 +1,10 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { type RedisEndpoint, describeEndpoint, parseRedisUrl } from './url';
 
-/** Connection settings, named after the redis-py options users of this setup already tune. */
+/**
+ * Connection settings, named after the redis-py options users of this setup already tune.
+ * There is no `max_connections`: every read shares one multiplexed connection per server.
+ */
 export interface ConnectionSettings {
   /** Seconds a command may wait for its reply (redis-py `socket_timeout`). */
   socketTimeout: number;
@@ -12,8 +15,6 @@ export interface ConnectionSettings {
    * twice this (at least 0.5 s) counts as Redis down, so a frozen server is noticed in < 1 s.
    */
   healthCheckInterval: number;
-  /** Upper bound of connections this process opens to one server (`max_connections`). */
-  maxConnections: number;
   /** Reconnect back-off: first delay and cap, in ms (exponential, with jitter). */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -25,7 +26,6 @@ export const DEFAULT_CONNECTION_SETTINGS: ConnectionSettings = {
   socketTimeout: 5,
   socketConnectTimeout: 2,
   healthCheckInterval: 0.25,
-  maxConnections: 4,
   retryBaseMs: 50,
   retryMaxMs: 1000,
   degradedLatencyMs: 100,
