@@ -54,7 +54,9 @@ verify_install() {
   local vs="$CS_PKG/lib/vscode"
   [ -d "$vs/node_modules" ] || { log "missing $vs/node_modules (postinstall did not run)"; return 1; }
   (cd "$vs" && node -e '
-    const mods = ["node-pty", "@vscode/spdlog", "native-watchdog", "kerberos", "@parcel/watcher"];
+    // only those this VS Code depends on (1.139 dropped native-watchdog)
+    const deps = Object.keys(require("./package.json").dependencies || {});
+    const mods = ["node-pty", "@vscode/spdlog", "native-watchdog", "kerberos", "@parcel/watcher"].filter((m) => deps.includes(m));
     let bad = 0;
     for (const m of mods) {
       try { require(m); } catch (e) { bad++; console.error("  cannot load " + m + ": " + String(e.message).split("\n")[0]); }
@@ -62,7 +64,9 @@ verify_install() {
     process.exit(bad ? 1 : 0);
   ') || return 1
   local rg
-  rg="$(cd "$vs" && node --input-type=module -e 'import { rgPath } from "@vscode/ripgrep"; console.log(rgPath)' 2>/dev/null)" \
+  # VS Code >= 1.13x ships @vscode/ripgrep-universal instead of @vscode/ripgrep
+  rg="$(cd "$vs" && { node --input-type=module -e 'import { rgPath } from "@vscode/ripgrep"; console.log(rgPath)' 2>/dev/null \
+    || node --input-type=module -e 'import { rgPath } from "@vscode/ripgrep-universal"; console.log(rgPath)' 2>/dev/null; })" \
     || { log "cannot resolve @vscode/ripgrep"; return 1; }
   "$rg" --version >/dev/null 2>&1 || { log "ripgrep at $rg does not run"; return 1; }
   (cd "$CS_PKG" && node -e 'require("argon2")') >/dev/null 2>&1 || { log "argon2 does not load"; return 1; }
