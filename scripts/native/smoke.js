@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Loads one better-sqlite3 binding in the node running this script and uses it: an
+// in-memory round trip, and optionally a read-only look at a real Optuna SQLite file.
+// Plain JS so that any node (20, 22, 24 from scripts/native/node-runtime.sh) can run it.
+//
+//   <node> scripts/native/smoke.js --binding native/abi-137/better_sqlite3.node [--db optuna.db]
+//          [--lib node_modules/better-sqlite3]
+// Prints one JSON line; exits 1 on any failure.
+'use strict';
+const path = require('path');
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+const binding = path.resolve(arg('--binding', ''));
+const lib = path.resolve(arg('--lib', path.join(__dirname, '..', '..', 'node_modules', 'better-sqlite3')));
+const dbFile = arg('--db');
+const out = { node: process.version, abi: process.versions.modules, binding };
+try {
+  const Database = require(lib);
+  const mem = new Database(':memory:', { nativeBinding: binding });
+  out.sqlite = mem.prepare('SELECT sqlite_version()').pluck().get();
+  mem.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, s TEXT)');
+  const ins = mem.prepare('INSERT INTO t (v, s) VALUES (?, ?)');
+  mem.transaction((n) => {
+    for (let i = 0; i < n; i++) ins.run(i / 4, `row ${i}`);
+  })(100);
+  const [count, sum] = mem.prepare('SELECT count(*), sum(v) FROM t').raw(true).get();
+  if (count !== 100 || sum !== 1237.5) throw new Error(`round trip gave count ${count}, sum ${sum}`);
+  mem.close();
+  if (dbFile) {
+    const db = new Database(path.resolve(dbFile), { readonly: true, fileMustExist: true, nativeBinding: binding });
+    out.alembic = db.prepare('SELECT version_num FROM alembic_version').pluck().get();
+    out.studies = db.prepare('SELECT count(*) FROM studies').pluck().get();
+    out.trials = db.prepare('SELECT count(*) FROM trials').pluck().get();
+    out.params = db.prepare('SELECT count(*) FROM trial_params').pluck().get();
+    db.close();
+    if (!(out.studies > 0 && out.trials > 0)) throw new Error(`${dbFile} holds no studies or trials`);
+  }
+  out.ok = true;
+  console.log(JSON.stringify(out));
+} catch (e) {
+  out.ok = false;
+  out.error = String(e && e.message ? e.message : e);
+  console.log(JSON.stringify(out));
+  process.exit(1);
+}
