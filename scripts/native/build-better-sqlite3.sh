@@ -23,7 +23,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 CACHE="${OSM_CACHE:-$HOME/.cache/optuna-storage-manager}"
-RECIPE=3 # bump when the build recipe changes: invalidates every cached binding
+RECIPE=4 # bump when the build recipe changes: invalidates every cached binding
 
 out=""
 db=""
@@ -83,6 +83,17 @@ smoke() { # NODE_BIN BINDING
   "$1" "$here/smoke.js" "${args[@]}"
 }
 
+# Load check in the Node the binding was built with and in the newest one of that major.
+smoke_all() { # MAJOR BUILD_NODE_BIN BINDING REPORT_FILE
+  local newest_bin ok=0
+  smoke "$2" "$3" >"$4" 2>&1 || ok=1
+  newest_bin="$(bash "$here/node-runtime.sh" --newest "$1")/bin/node"
+  if [ "$ok" = 0 ] && [ "$newest_bin" != "$2" ]; then
+    smoke "$newest_bin" "$3" >>"$4" 2>&1 || ok=1
+  fi
+  return "$ok"
+}
+
 build_one() { # MAJOR
   local major="$1" node_dir node_bin node_version abi key dest work t0 info
   node_dir="$(bash "$here/node-runtime.sh" "$major")"
@@ -93,7 +104,7 @@ build_one() { # MAJOR
   dest="$CACHE/native/better-sqlite3-$bsq_version/abi-$abi"
 
   if [ "${OSM_NATIVE_REBUILD:-0}" != 1 ] && [ -f "$dest/better_sqlite3.node" ] && [ "$(cat "$dest/key" 2>/dev/null)" = "$key" ]; then
-    if smoke "$node_bin" "$dest/better_sqlite3.node" >"$dest/smoke.json"; then
+    if smoke_all "$major" "$node_bin" "$dest/better_sqlite3.node" "$dest/smoke.json"; then
       log "ABI $abi (Node $node_version): cached $(check_symbols "$dest/better_sqlite3.node")"
       cat "$dest/smoke.json" >&2
       return 0
@@ -128,7 +139,8 @@ build_one() { # MAJOR
   strip --strip-unneeded -o "$dest/better_sqlite3.node.tmp" "$built"
   info="$(check_symbols "$dest/better_sqlite3.node.tmp")" || die "ABI $abi: the binding would not load on glibc 2.28 hosts"
   mv "$dest/better_sqlite3.node.tmp" "$dest/better_sqlite3.node"
-  smoke "$node_bin" "$dest/better_sqlite3.node" >"$dest/smoke.json" || { cat "$dest/smoke.json" >&2; die "ABI $abi: the fresh binding does not work in Node $node_version"; }
+  smoke_all "$major" "$node_bin" "$dest/better_sqlite3.node" "$dest/smoke.json" \
+    || { grep -v '^ *[0-9]*: 0x' "$dest/smoke.json" | head -n 20 >&2; rm -f "$dest/better_sqlite3.node"; die "ABI $abi: the fresh binding does not work (built with Node $node_version)"; }
   echo "$key" >"$dest/key"
   rm -rf "$work"
   log "ABI $abi (Node $node_version): built in $(( $(date +%s) - t0 ))s, $info, $(stat -c %s "$dest/better_sqlite3.node") bytes"

@@ -14,11 +14,33 @@ function arg(name, dflt) {
   return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
+/**
+ * Garbage collection the way a busy process gets it: allocation churn across event-loop
+ * turns, so that V8 also finishes collections from its own tasks, outside any JS context
+ * (where native destructors then run), plus a few explicit full GCs.
+ */
+async function collectGarbage(ms = 1000) {
+  require('v8').setFlagsFromString('--expose-gc');
+  const gc = require('vm').runInNewContext('gc');
+  const t0 = Date.now();
+  let keep = [];
+  while (Date.now() - t0 < ms) {
+    for (let j = 0; j < 2000; j++) keep.push('x'.repeat(100) + j);
+    if (keep.length > 200000) keep = [];
+    await new Promise((r) => setImmediate(r));
+  }
+  keep = [];
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const binding = path.resolve(arg('--binding', ''));
 const lib = path.resolve(arg('--lib', path.join(__dirname, '..', '..', 'node_modules', 'better-sqlite3')));
 const dbFile = arg('--db');
 const out = { node: process.version, abi: process.versions.modules, binding };
-try {
+(async () => {
   const Database = require(lib);
   const mem = new Database(':memory:', { nativeBinding: binding });
   out.sqlite = mem.prepare('SELECT sqlite_version()').pluck().get();
@@ -29,6 +51,12 @@ try {
   })(100);
   const [count, sum] = mem.prepare('SELECT count(*), sum(v) FROM t').raw(true).get();
   if (count !== 100 || sum !== 1237.5) throw new Error(`round trip gave count ${count}, sum ${sum}`);
+  // Statements left to the garbage collector: their destructors run from V8's weak
+  // callbacks. A binding built against Node >= 24.19 headers (ObjectWrap then removes an
+  // environment cleanup hook in its destructor) aborts there when V8 collects from a task:
+  // "Assertion failed: (env) != nullptr" in node::RemoveEnvironmentCleanupHook.
+  for (let i = 0; i < 2000; i++) mem.prepare(`SELECT ${i} + v FROM t LIMIT 1`).get();
+  await collectGarbage();
   mem.close();
   if (dbFile) {
     const db = new Database(path.resolve(dbFile), { readonly: true, fileMustExist: true, nativeBinding: binding });
@@ -39,11 +67,12 @@ try {
     db.close();
     if (!(out.studies > 0 && out.trials > 0)) throw new Error(`${dbFile} holds no studies or trials`);
   }
+  await collectGarbage(300);
   out.ok = true;
   console.log(JSON.stringify(out));
-} catch (e) {
+})().catch((e) => {
   out.ok = false;
   out.error = String(e && e.message ? e.message : e);
   console.log(JSON.stringify(out));
   process.exit(1);
-}
+});
