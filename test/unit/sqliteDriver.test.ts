@@ -107,6 +107,7 @@ function fakeSqliteModule(arrays: boolean): NodeSqliteModule {
       const reader = () => (s.reader ? s.raw(raw) : s);
       const st: NodeSqliteStatement = {
         all: (...p) => reader().all(...p),
+        iterate: (...p) => reader().iterate(...p),
         get: (...p) => reader().get(...p),
         run: (...p) => s.run(...p),
       };
@@ -175,6 +176,11 @@ for (const [name, sqlite] of variants) {
           [2, 'n1', 0.5],
         ]);
         assert.deepEqual(db.prepare('SELECT name FROM t ORDER BY id DESC').pluck().all(), ['n4', 'n3', 'n2', 'n1', 'n0']);
+        assert.deepEqual([...db.prepare('SELECT id, v FROM t WHERE id > ? ORDER BY id').raw(true).iterate(3)], [
+          [4, 1.5],
+          [5, 2],
+        ]);
+        assert.deepEqual([...db.prepare('SELECT name FROM t WHERE id < 3 ORDER BY id').iterate()], [{ name: 'n0' }, { name: 'n1' }]);
         assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 5);
         assert.equal(db.prepare('SELECT name FROM t WHERE id = 99').pluck().get(), undefined);
         const s = db.prepare('SELECT id, name FROM t WHERE id = 1').pluck();

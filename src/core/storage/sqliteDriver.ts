@@ -18,7 +18,7 @@ export interface OpenOptions {
  * never a raw NODE_MODULE_VERSION crash.
  *
  * With node:sqlite the returned object implements only: prepare(sql) -> statement with
- * all/get/run, raw(), pluck(); exec, transaction(fn) and close.
+ * all/get/iterate/run, raw(), pluck(); exec, transaction(fn) and close.
  */
 export function openSqlite(file: string, opts: OpenOptions = {}): BetterSqlite3.Database {
   if (opts.readonly && !fs.existsSync(file)) throw new Error(`SQLite file ${file} does not exist`);
@@ -65,6 +65,8 @@ export interface NodeSqliteStatement {
   all(...params: unknown[]): unknown[];
   get(...params: unknown[]): unknown;
   run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  /** Node >= 22.13 */
+  iterate?(...params: unknown[]): IterableIterator<unknown>;
   /** Node >= 22.16 / 24 */
   setReturnArrays?(on: boolean): void;
 }
@@ -211,6 +213,13 @@ class NodeSqliteStatementAdapter {
     const arrays = this.prepareMode();
     const r = this.stmt.get(...params);
     return r === undefined ? undefined : this.shape(r, arrays);
+  }
+
+  /** Rows one at a time, without holding them all (falls back to all() where node:sqlite cannot). */
+  *iterate(...params: Params): IterableIterator<unknown> {
+    const arrays = this.prepareMode();
+    const rows = this.stmt.iterate ? this.stmt.iterate(...params) : this.stmt.all(...params);
+    for (const r of rows) yield this.shape(r, arrays);
   }
 
   run(...params: Params): { changes: number; lastInsertRowid: number | bigint } {
