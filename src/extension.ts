@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { RefreshManager } from './vscode/refreshManager';
 import { registerCommands } from './vscode/registerCommands';
+import { registerRuns } from './vscode/runs/register';
 import { PasswordStore } from './vscode/secrets';
 import type { Services } from './vscode/services';
 import { affectsStore, SECTION } from './vscode/settings';
@@ -27,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
 
   const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar, activatedAt };
   registerCommands(services);
+  registerRuns(services);
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
 
   context.subscriptions.push(

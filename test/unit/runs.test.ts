@@ -288,6 +288,11 @@ describe('runs: profiles and the staged ramp', () => {
     assert.equal(stageOf(STAGED_RAMP, {}, 2), 2);
     assert.deepEqual(nextStageValues(STAGED_RAMP, { ...VALUES }, 0), { stage: 1, values: { ...VALUES, jobs: '15', trials: '500' } });
     assert.equal(nextStageValues(STAGED_RAMP, VALUES, 3), undefined);
+    // A run at no stage goes to the first stage that is not below it anywhere.
+    assert.equal(nextStageValues(STAGED_RAMP, { jobs: '10', trials: '300' }, undefined)?.stage, 1);
+    assert.equal(nextStageValues(STAGED_RAMP, { jobs: '2', trials: '12' }, undefined)?.stage, 0);
+    assert.equal(nextStageValues(STAGED_RAMP, { jobs: '2', trials: '2000' }, undefined)?.stage, 3);
+    assert.equal(nextStageValues(STAGED_RAMP, { jobs: '2', trials: '5000' }, undefined), undefined);
     assert.deepEqual(profileValues(STAGED_RAMP, 3), { jobs: '30', trials: '2000' });
   });
 });

@@ -82,12 +82,29 @@ export function stageOf(p: Profile, values: Values, explicit?: number): number |
   return undefined;
 }
 
-/** The values for the next stage of a ramp (the run's own values with the stage's on top). */
+/**
+ * The values for the next stage of a ramp (the run's own values with the stage's on top). A run
+ * at no known stage moves to the first stage that is at least its values in every numeric key
+ * and above them in one (10 jobs/300 trials → 15/500; nothing is ever ramped down).
+ */
 export function nextStageValues(p: Profile, values: Values, stage: number | undefined): { stage: number; values: Values } | undefined {
   if (!p.stages) return undefined;
-  const next = stage === undefined ? 0 : stage + 1;
-  if (next >= p.stages.length) return undefined;
+  let next = stage === undefined ? -1 : stage + 1;
+  if (stage === undefined) next = p.stages.findIndex((s) => above(s, values));
+  if (next < 0 || next >= p.stages.length) return undefined;
   return { stage: next, values: { ...values, ...profileValues(p, next) } };
+}
+
+function above(stage: Values, values: Values): boolean {
+  let more = false;
+  for (const [k, v] of Object.entries(stage)) {
+    const a = Number(v);
+    const b = Number(values[k]);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+    if (a < b) return false;
+    if (a > b) more = true;
+  }
+  return more;
 }
 
 /** "10 jobs · 200 trials" for a stage or a profile. */

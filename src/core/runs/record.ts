@@ -49,6 +49,11 @@ export interface RunRecord {
   pid?: number;
   /** The last progress seen, so the history still tells how far a run got. */
   progress?: RunProgress;
+  /**
+   * Set after the read that followed the run's end: its progress is final from then on (a next
+   * run on the same study must not add to it).
+   */
+  final?: boolean;
 }
 
 /** "exited with code 0", "stopped (exit 130)", "running", "lost: …" */

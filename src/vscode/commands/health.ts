@@ -84,4 +84,5 @@ export async function statusActions(s: Services): Promise<void> {
 const EXTRA_STATUS_ACTIONS: Array<vscode.QuickPickItem & { command: string }> = [
   { label: '$(beaker) Run stability suite', command: 'optunaStorage.runStabilitySuite' },
   { label: '$(checklist) Check Redis configuration (doctor)', command: 'optunaStorage.doctor' },
+  { label: '$(rocket) Launch optimizer run…', command: 'optunaStorage.runs.launch' },
 ];
