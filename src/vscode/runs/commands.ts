@@ -1,16 +1,15 @@
 import * as vscode from 'vscode';
-import type { RunRecord } from '../../core/runs/record';
-import { stateText } from '../../core/runs/record';
-import { parseTemplate, templateParams, TemplateError, buildCommand, runLabel } from '../../core/runs/template';
+import { type RunRecord, stateText } from '../../core/runs/record';
+import { buildCommand, parseTemplate, runLabel, TemplateError, templateParams } from '../../core/runs/template';
+import { Tmux } from '../../core/runs/tmux';
 import type { Services } from '../services';
 import { SECTION } from '../settings';
 import { requireTrust } from '../trust';
 import type { Node } from '../views/nodes';
 import { type LastLaunch, launchForm } from './launchForm';
 import { LAST_KEY, type RunManager } from './runManager';
-import { runSummary, type RunNode } from './runsProvider';
+import { type RunNode, runSummary } from './runsProvider';
 import { readRunSettings, RUNS_KEY } from './runSettings';
-import { Tmux } from '../../core/runs/tmux';
 
 /** A command's target: the tree node, a run id (detail rows), or a run the user picks. */
 export type RunArg = RunNode | string | undefined;

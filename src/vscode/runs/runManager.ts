@@ -93,6 +93,8 @@ export class RunManager implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Runs whose terminal closed: when, to give the script a moment to write its status. */
   private readonly closedAt = new Map<string, number>();
+  /** Runs Stop had to SIGKILL (their script could not record a status). */
+  private readonly killed = new Set<string>();
   /** Whether each tmux run's session existed at the last check (checked here, not in views). */
   readonly tmuxAlive = new Map<string, boolean>();
 
@@ -133,6 +135,8 @@ export class RunManager implements vscode.Disposable {
    */
   async init(): Promise<void> {
     for (const t of vscode.window.terminals) this.adoptTerminal(t);
+    // Runs that ended in an earlier session keep the progress they had then.
+    for (const run of this.runs) if (run.state !== 'running') run.final = true;
     for (const run of this.runs.filter((r) => r.state === 'running')) await this.checkProcess(run, true);
     await this.checkTmuxSessions();
     this.persist();
@@ -310,8 +314,9 @@ export class RunManager implements vscode.Disposable {
   // ---------------------------------------------------------------------------- stop
 
   /**
-   * Ctrl-C first (the optimizer can finish its trials and exit cleanly); after the grace
-   * period, close the terminal or kill the tmux session (SIGHUP); last, SIGKILL the group.
+   * Ctrl-C first: the optimizer can finish its trials and exit cleanly. After the grace period,
+   * SIGTERM to the run's process group (the run script outlives it to record the status); 3 s
+   * later, close the terminal or kill the tmux session and SIGKILL the group.
    */
   async stop(run: RunRecord): Promise<void> {
     if (run.state !== 'running') return;
@@ -320,26 +325,31 @@ export class RunManager implements vscode.Disposable {
     this.persist(true);
     this.changed.fire();
     await this.readPid(run);
+    const files = this.files(run);
     const tmux = run.tmux ? this.tmux(run) : undefined;
     const terminal = this.terminalOf(run);
+    const group = () => (run.pid && isRunScript(run.pid, files) ? run.pid : undefined);
     this.s.log.info(`runs: stopping ${run.label} (Ctrl-C, then ${grace / 1000} s grace)`);
     if (tmux) await tmux.interrupt(run.tmux!.session);
     else if (terminal) terminal.sendText('\x03', false);
-    else if (run.pid) signalGroup(run.pid, 'SIGINT');
+    else if (group()) signalGroup(group()!, 'SIGINT');
     if (await this.waitEnded(run, grace)) return;
 
-    this.s.log.warn(`runs: ${run.label} still running after ${grace / 1000} s: terminating`);
-    if (tmux) await tmux.killSession(run.tmux!.session);
-    else if (terminal) terminal.dispose();
-    else if (run.pid) signalGroup(run.pid, 'SIGHUP');
+    this.s.log.warn(`runs: ${run.label} still running ${grace / 1000} s after Ctrl-C: SIGTERM`);
+    const pgid = group();
+    if (pgid) signalGroup(pgid, 'SIGTERM');
+    else if (tmux) await tmux.killSession(run.tmux!.session);
+    else terminal?.dispose();
     if (await this.waitEnded(run, 3000)) return;
 
-    if (run.pid && alive(run.pid)) {
-      this.s.log.warn(`runs: ${run.label}: SIGKILL to process group ${run.pid}`);
-      signalGroup(run.pid, 'SIGKILL');
-    }
+    this.s.log.warn(`runs: ${run.label} still running after SIGTERM: closing its ${tmux ? 'tmux session' : 'terminal'}, SIGKILL`);
+    this.killed.add(run.id);
+    if (tmux) await tmux.killSession(run.tmux!.session);
+    else terminal?.dispose();
+    const last = group();
+    if (last) signalGroup(last, 'SIGKILL');
     if (await this.waitEnded(run, 2000)) return;
-    this.end(run, { state: 'lost', note: 'killed after the grace period' });
+    this.end(run, { state: 'lost', note: 'still running after SIGKILL?' });
   }
 
   private async waitEnded(run: RunRecord, ms: number): Promise<boolean> {
@@ -501,6 +511,8 @@ export class RunManager implements vscode.Disposable {
     run.exitCode = how.exitCode;
     run.note = how.note;
     run.endedAt = Date.now();
+    if (how.state === 'lost' && this.killed.has(run.id)) run.note = 'killed with SIGKILL after the grace period';
+    this.killed.delete(run.id);
     this.closedAt.delete(run.id);
     this.s.log.info(`runs: ${run.label} ${stateText(run)}`);
     this.persist(true);

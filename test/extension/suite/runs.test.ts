@@ -426,6 +426,28 @@ if (vscode.workspace.isTrusted) {
       }
     });
 
+    it('Stop escalates after the grace period: an optimizer that ignores Ctrl-C gets SIGTERM', async () => {
+      await cfg().update('runs.commandTemplate', `${TEMPLATE} --ignore-sigint`, G);
+      await cfg().update('runs.stopGracePeriod', 1, G);
+      try {
+        const { run } = await launchWith(formUser({ profile: /quick/, typed: { study: 'stubborn', trials: '2000' }, tmux: false }));
+        assert.ok(run);
+        await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, 'trials of the stubborn run');
+        const pid = fixturePid('stubborn');
+        const t0 = Date.now();
+        await vscode.commands.executeCommand('optunaStorage.runs.stop', runNode(run));
+        const elapsed = Date.now() - t0;
+        const r = manager().get(run.id)!;
+        assert.ok(elapsed >= 1000 && elapsed < 4000, `stopped after ${elapsed} ms: the 1 s grace, then SIGTERM`);
+        assert.strictEqual(r.exitCode, 143);
+        assert.strictEqual(detail(r, 'Status'), 'stopped: exited with code 143 (terminated)');
+        assert.ok(!alive(pid), `optimizer pid ${pid} is gone`);
+      } finally {
+        await cfg().update('runs.commandTemplate', TEMPLATE, G);
+        await cfg().update('runs.stopGracePeriod', 5, G);
+      }
+    });
+
     it('without {study} in the template, the study picked as "detect automatically" is found after launch', async () => {
       await cfg().update('runs.commandTemplate', `${fixture} ${flags} --out {out}`, G);
       try {
