@@ -258,6 +258,33 @@ describe('runs: run script', function () {
     assert.equal(fs.readFileSync(r.files.status, 'utf8').trim(), '130');
   });
 
+  it('a hangup (its terminal closed) ends the script and then the command: nothing keeps running', async () => {
+    const files = runFiles(dir);
+    const command = `sh -c 'echo $$ > child.pid; exec sleep 30'`;
+    fs.writeFileSync(files.script, runScript({ files, label: 'test #1', command, cwd: dir, keepShell: true }));
+    // The script as a terminal runs it: session leader on a pty; then the pty master closes.
+    const py = [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execv("/bin/bash", ["/bin/bash", sys.argv[1]])',
+      'deadline = time.time() + 10',
+      'while not os.path.exists(sys.argv[2]) and time.time() < deadline:',
+      '    if select.select([fd], [], [], 0.05)[0]:',
+      '        try: os.read(fd, 4096)',
+      '        except OSError: break',
+      'time.sleep(0.2)',
+      'os.close(fd)',
+      'os.waitpid(pid, 0)',
+    ].join('\n');
+    await new Promise<void>((resolve, reject) => execFile('/usr/bin/python3', ['-c', py, files.script, path.join(dir, 'child.pid')], { timeout: 15_000 }, (e) => (e ? reject(e) : resolve())));
+    const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (() => { try { process.kill(child, 0); return true; } catch { return false; } })()) await new Promise((r) => setTimeout(r, 50));
+    assert.throws(() => process.kill(child, 0), /ESRCH/, 'the command got the hangup');
+    assert.ok(!fs.existsSync(files.status), 'no status: the run manager reports it as ended with its terminal');
+  });
+
   it('tmux launcher and session names: no password and no unquoted path on any command line', () => {
     const files = runFiles('/tmp/runs dir/x');
     const text = tmuxLauncher({ files, session: tmuxSessionName('tpe multistage: it\'s', 3, 'ab12cd'), socket: 'sock', cwd: '/w s' });

@@ -18,7 +18,7 @@ export interface RunFiles {
   script: string;
   /** tmux runs: the script the terminal runs to start the session and attach. */
   launcher: string;
-  /** Exit status of the command, written when it ends (also after Ctrl-C or a hangup). */
+  /** Exit status of the command, written when it ends (also after Ctrl-C or SIGTERM). */
   status: string;
   /** PID of the run script (a session and process group leader). */
   pid: string;
@@ -54,7 +54,10 @@ export interface RunScriptOptions {
  * The run script. The command line is the filled template (values quoted); the password is
  * never in it: it arrives in the environment (terminal runs) or through the FIFO (tmux).
  * `trap ':'` (a handler, not "ignore") lets Ctrl-C and Stop reach the optimizer with the
- * default signal actions while this script lives on to write the exit status.
+ * default signal actions while this script lives on to write the exit status. A hangup (the
+ * terminal closed, the tmux session killed) is not trapped: bash defers traps while it waits
+ * for a command, which would leave the optimizer running; the script dies, and the kernel then
+ * hangs up the optimizer (the foreground group of the session the script led). No status then.
  */
 export function runScript(o: RunScriptOptions): string {
   const q = shellQuote;
@@ -62,7 +65,7 @@ export function runScript(o: RunScriptOptions): string {
   const lines = [
     '#!/bin/bash',
     `# Optuna Storage Manager: optimizer run ${o.label.replace(/[\r\n]/g, ' ')}. Written at launch; safe to delete after the run.`,
-    "trap ':' INT TERM HUP",
+    "trap ':' INT TERM",
     `echo $$ > ${q(f.pid)}`,
   ];
   if (o.passwordFromFifo) {
@@ -84,7 +87,7 @@ export function runScript(o: RunScriptOptions): string {
     `printf '\\n[Optuna run %s exited with code %s]\\n' ${q(o.label)} "$osm_status"`,
     `unset ${ENV.password}`,
   );
-  if (o.keepShell) lines.push('trap - INT TERM HUP', '[ -t 0 ] && exec "${SHELL:-/bin/bash}" -i');
+  if (o.keepShell) lines.push('trap - INT TERM', '[ -t 0 ] && exec "${SHELL:-/bin/bash}" -i');
   lines.push('exit "$osm_status"', '');
   return lines.join('\n');
 }

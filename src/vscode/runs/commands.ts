@@ -22,7 +22,6 @@ export async function runFrom(m: RunManager, arg: RunArg, filter: (r: RunRecord)
     void vscode.window.showInformationMessage(none);
     return undefined;
   }
-  if (runs.length === 1) return runs[0];
   const pick = await vscode.window.showQuickPick(
     runs.map((run) => ({ label: run.label, description: `${stateText(run)} · ${runSummary(run)}`, run })),
     { placeHolder },

@@ -50,11 +50,16 @@ function isRunScript(pid: number, files: RunFiles): boolean {
   }
 }
 
+/** The run script leads its process group (terminal and tmux pane); if not, at least the script. */
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(-pid, sig);
   } catch {
-    /* already gone */
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -88,11 +93,11 @@ export class RunManager implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private lastStoreRefresh = 0;
   private lastPersist = 0;
-  private lastTmuxCheck = 0;
+  private readonly lastTmuxCheck = new Map<string, number>();
   private ticking = false;
   private readonly disposables: vscode.Disposable[] = [];
   /** Runs whose terminal closed: when, to give the script a moment to write its status. */
-  private readonly closedAt = new Map<string, number>();
+  private readonly closedAt = new Map<string, { at: number; code: number | undefined }>();
   /** Runs Stop had to SIGKILL (their script could not record a status). */
   private readonly killed = new Set<string>();
   /** Whether each tmux run's session existed at the last check (checked here, not in views). */
@@ -488,21 +493,27 @@ export class RunManager implements vscode.Disposable {
       } catch {
         /* none */
       }
-      return this.end(run, status !== undefined ? { state: 'exited', exitCode: status } : { state: 'lost', note: startup ? 'the process ended while VS Code was closed' : 'the process is gone' });
+      const why = this.closedNote(run) ?? (startup ? 'the process ended while VS Code was closed' : 'the process is gone');
+      return this.end(run, status !== undefined ? { state: 'exited', exitCode: status } : { state: 'lost', note: why });
     }
     if (run.tmux) {
       if (!vscode.workspace.isTrusted) return;
-      const due = startup || Date.now() - this.lastTmuxCheck > 5000 || run.stopRequestedAt;
+      const due = startup || Date.now() - (this.lastTmuxCheck.get(run.id) ?? 0) > 5000 || run.stopRequestedAt;
       if (due && Date.now() - run.startedAt > 3000) {
-        this.lastTmuxCheck = Date.now();
+        this.lastTmuxCheck.set(run.id, Date.now());
         if (!(await this.tmuxSessionExists(run))) this.end(run, { state: 'lost', note: 'the tmux session is gone' });
       }
       return;
     }
     const closed = this.closedAt.get(run.id);
-    if (closed !== undefined && Date.now() - closed > 1500) return this.end(run, { state: 'lost', note: 'its terminal was closed' });
+    if (closed !== undefined && Date.now() - closed.at > 1500) return this.end(run, { state: 'lost', note: this.closedNote(run) });
     if (!run.pid && startup) return this.end(run, { state: 'lost', note: 'it never started' });
     if (!run.pid && !this.terminalOf(run) && Date.now() - run.startedAt > 15_000) this.end(run, { state: 'lost', note: 'its terminal is gone' });
+  }
+
+  private closedNote(run: RunRecord): string | undefined {
+    const closed = this.closedAt.get(run.id);
+    return closed && `its terminal was closed${closed.code !== undefined ? ` (terminal exit status ${closed.code})` : ''}`;
   }
 
   private end(run: RunRecord, how: { state: 'exited' | 'lost'; exitCode?: number; note?: string }): void {
@@ -534,7 +545,7 @@ export class RunManager implements vscode.Disposable {
       if (term !== t) continue;
       this.terminals.delete(id);
       const run = this.get(id);
-      if (run?.state === 'running' && !run.tmux) this.closedAt.set(id, Date.now());
+      if (run?.state === 'running' && !run.tmux) this.closedAt.set(id, { at: Date.now(), code: t.exitStatus?.code });
       this.changed.fire();
     }
   }

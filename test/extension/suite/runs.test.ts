@@ -448,6 +448,19 @@ if (vscode.workspace.isTrusted) {
       }
     });
 
+    it('closing the terminal of a running run ends the optimizer too, and the view says why', async () => {
+      const { run } = await launchWith(formUser({ profile: /quick/, typed: { study: 'closed-terminal', trials: '2000' }, tmux: false }));
+      assert.ok(run);
+      await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, 'trials of the run');
+      const pid = fixturePid('closed-terminal');
+      vscode.window.terminals.find((t) => t.name === run.terminalName)!.dispose();
+      await until(() => manager().get(run.id)!.state !== 'running', 'the run to end with its terminal', 10_000);
+      const r = manager().get(run.id)!;
+      assert.strictEqual(r.state, 'lost');
+      assert.match(detail(r, 'Status')!, /^ended without an exit status \(its terminal was closed/);
+      await until(() => !alive(pid), `optimizer pid ${pid} to be gone`, 5000);
+    });
+
     it('without {study} in the template, the study picked as "detect automatically" is found after launch', async () => {
       await cfg().update('runs.commandTemplate', `${fixture} ${flags} --out {out}`, G);
       try {
