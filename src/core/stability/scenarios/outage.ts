@@ -1,0 +1,333 @@
+import { setMaxListeners } from 'node:events';
+import type Redis from 'ioredis';
+import { connectOnce } from '../../redis/connect';
+import { FailoverStore, type StateEvent } from '../../storage/failoverStore';
+import { SuiteCancelled, pollUntil, raceAbort, sleep } from '../abort';
+import { type Scenario, type ScenarioContext, errorMessage, plural, readBack, sameJson, verdict } from '../context';
+import type { DisposableRedis } from '../disposableRedis';
+import { JournalWorker } from '../journalWorker';
+import type { SuiteDistribution } from '../optunaRecords';
+import { PROMISES, check } from '../scenarios';
+import { FALLBACK_STUDY } from '../scratchSqlite';
+import { round } from '../stats';
+import type { Check } from '../types';
+
+const X: SuiteDistribution = { kind: 'float', low: -10, high: 10 };
+const STUDY = 'suite-outage';
+const WRITERS = 3;
+
+interface Claim {
+  worker: number;
+  trialId: number;
+  number: number;
+  value: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/**
+ * A disposable redis-server with the user's settings, optimizer-like writers appending to it
+ * (retrying while it is down), and the failover store reading it with the SQLite fallback,
+ * refreshed every 50 ms as a visible view would be.
+ */
+class OutageRun {
+  readonly claims: Claim[] = [];
+  readonly errors: string[] = [];
+  readonly events: StateEvent[] = [];
+  private readonly writers: JournalWorker[] = [];
+  private readonly stopWriters = new AbortController();
+  private loops: Array<Promise<void>> = [];
+  private stopping = false;
+  private refresher: NodeJS.Timeout | undefined;
+  private readonly unlink: () => void;
+  store!: FailoverStore;
+  studyId = -1;
+
+  private constructor(
+    private readonly ctx: ScenarioContext,
+    readonly d: DisposableRedis,
+  ) {
+    setMaxListeners(0, this.stopWriters.signal);
+    const stop = () => this.stopWriters.abort();
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    this.unlink = () => ctx.signal.removeEventListener('abort', stop);
+  }
+
+  static async start(ctx: ScenarioContext): Promise<OutageRun> {
+    const d = await ctx.startDisposable();
+    ctx.log(`disposable redis-server on 127.0.0.1:${d.port} (${d.describeSettings()}); fallback ${ctx.fallback.scratch ? 'scratch file' : ctx.fallback.path}`);
+    const run = new OutageRun(ctx, d);
+    try {
+      await run.setup();
+    } catch (e) {
+      await run.close();
+      throw e;
+    }
+    return run;
+  }
+
+  private async setup(): Promise<void> {
+    const ctx = this.ctx;
+    // Writers retry for as long as the outage may last, and are stopped explicitly at the end.
+    const retryForMs = ctx.options.outageMs + 120_000;
+    for (let i = 0; i < WRITERS; i++) this.writers.push(new JournalWorker({ url: this.d.url, password: this.d.password, prefix: ctx.prefix, signal: this.stopWriters.signal, retryForMs }));
+    await Promise.all(this.writers.map((w) => w.connect()));
+    this.studyId = await this.writers[0].createStudy(STUDY, [1]);
+    this.store = new FailoverStore({ redisUrl: this.d.url, password: this.d.password, prefixes: [ctx.prefix], sqlitePath: ctx.fallback.path, settings: ctx.user.settings });
+    this.store.on('state', (e) => {
+      this.events.push(e);
+      ctx.log(`store: ${e.state} (${e.detail})`);
+    });
+  }
+
+  async startStore(): Promise<StateEvent> {
+    const first = await raceAbort(this.store.start(), this.ctx.signal);
+    this.refresher = setInterval(() => void this.store.refresh().catch(() => undefined), 50);
+    return first;
+  }
+
+  startWriting(): void {
+    this.loops = this.writers.map((w, i) => this.loop(w, i));
+  }
+
+  private async loop(w: JournalWorker, i: number): Promise<void> {
+    try {
+      while (!this.stopping) {
+        const startedAt = Date.now();
+        const t = await w.createTrial(this.studyId);
+        const x = ((t.trialId * 7919) % 2000) / 100 - 10;
+        await w.setParam(t.trialId, 'x', X, x);
+        await w.setState(t.trialId, 'COMPLETE', [x * x]);
+        this.claims.push({ worker: i, trialId: t.trialId, number: t.number, value: x * x, startedAt, finishedAt: Date.now() });
+        await sleep(20, this.stopWriters.signal);
+      }
+    } catch (e) {
+      if (!(e instanceof SuiteCancelled)) this.errors.push(`writer ${i}: ${errorMessage(e)}`);
+    }
+  }
+
+  /** Lets each writer finish the trial it is on, then stops them. */
+  async stopWriting(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    const t = setTimeout(() => this.stopWriters.abort(), graceMs);
+    await Promise.all(this.loops);
+    clearTimeout(t);
+  }
+
+  /** The first state event (from now or already current) that satisfies `pred`, or undefined after `timeoutMs`. */
+  waitState(pred: (e: StateEvent) => boolean, timeoutMs: number): Promise<StateEvent | undefined> {
+    if (pred(this.store.state)) return Promise.resolve(this.store.state);
+    return raceAbort(
+      new Promise<StateEvent | undefined>((resolve) => {
+        const t = setTimeout(() => {
+          this.store.off('state', on);
+          resolve(undefined);
+        }, timeoutMs);
+        const on = (e: StateEvent) => {
+          if (!pred(e)) return;
+          clearTimeout(t);
+          this.store.off('state', on);
+          resolve(e);
+        };
+        this.store.on('state', on);
+      }),
+      this.ctx.signal,
+    );
+  }
+
+  /** Kills the server; resolves with when, and the failover store's switch (if it came). */
+  async crash(): Promise<{ killedAt: number; event?: StateEvent }> {
+    const killedAt = Date.now();
+    await this.d.kill();
+    this.ctx.log('disposable redis-server killed (SIGKILL)');
+    const event = await this.waitState((e) => e.state !== 'redis', 15_000);
+    return { killedAt, event };
+  }
+
+  /** What to say about a failed switch. */
+  failoverProblem(event: StateEvent | undefined): string | undefined {
+    if (!event) return `the store still reported Redis 15 s after the server was killed (${this.store.state.detail})`;
+    if (event.state === 'offline') return `the store went offline instead of serving the SQLite fallback: ${event.detail}`;
+    return undefined;
+  }
+
+  /** Reads the SQLite fallback through the store; whether it is served (and Redis data kept). */
+  async fallbackServed(): Promise<{ ms: number; served: boolean; keptRedis: boolean; studies: number; why?: string }> {
+    const t0 = performance.now();
+    const sum = await this.store.refresh();
+    const ms = performance.now() - t0;
+    const studies = this.store.studies();
+    const fromSqlite = studies.filter((s) => s.sqlite);
+    const keptRedis = studies.some((s) => s.redis && s.name === STUDY);
+    let served = this.store.state.state === 'sqlite';
+    let why: string | undefined = served ? undefined : `the store is ${this.store.state.state}: ${this.store.state.detail}`;
+    if (served && sum.errors.length > 0) {
+      served = false;
+      why = `the fallback could not be read: ${sum.errors[0]}`;
+    }
+    if (served && this.ctx.fallback.scratch && !fromSqlite.some((s) => s.name === FALLBACK_STUDY)) {
+      served = false;
+      why = 'the SQLite fallback study is not shown';
+    }
+    return { ms, served, keptRedis, studies: fromSqlite.length, why };
+  }
+
+  /** A note on the disposable server's persistence, for explaining data lost in a crash. */
+  persistenceNote(): string {
+    return `the disposable server ran with ${this.d.describeSettings()}: a crashed Redis keeps only what it persisted (appendonly yes keeps every acknowledged append)`;
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.stopWriters.abort();
+    clearInterval(this.refresher);
+    await Promise.all(this.loops);
+    for (const w of this.writers) w.close();
+    this.store?.close();
+    this.unlink();
+    await this.d.dispose();
+  }
+}
+
+function failoverCheck(ms: number | null): Check {
+  return check('failover_ms', 'time to serve the SQLite fallback', `< ${PROMISES.failoverMs} ms`, ms === null ? null : `${ms} ms`, ms !== null && ms < PROMISES.failoverMs);
+}
+
+/** Redis dies while optimizers write: how long until the store serves the SQLite fallback. */
+export const failover: Scenario = async (ctx) => {
+  const run = await OutageRun.start(ctx);
+  try {
+    const problems: string[] = [];
+    const first = await run.startStore();
+    if (first.state !== 'redis') throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
+    run.startWriting();
+    await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
+    if (run.errors.length > 0) throw new Error(run.errors[0]);
+    await run.store.refresh();
+    const { killedAt, event } = await run.crash();
+    const failoverMs = event && event.state !== 'offline' ? event.at - killedAt : null;
+    const p = run.failoverProblem(event);
+    if (p) problems.push(p);
+    const fb = await run.fallbackServed();
+    ctx.log(`failover after ${failoverMs ?? '—'} ms; fallback read in ${round(fb.ms, 1)} ms (${plural(fb.studies, 'study', 'studies')} from SQLite)`);
+    if (!p && !fb.served) problems.push(`the SQLite fallback is not served: ${fb.why}`);
+    if (!fb.keptRedis) problems.push('the studies read from Redis before the outage are no longer shown');
+    const checks = [failoverCheck(failoverMs), check('fallback_served', 'SQLite fallback served', 'yes', fb.served ? 'yes' : 'no', fb.served)];
+    const v = verdict(checks, problems, `the store served the SQLite fallback ${failoverMs} ms after Redis was killed (fallback read in ${round(fb.ms, 0)} ms)`);
+    return {
+      ...v,
+      checks,
+      server: 'disposable',
+      prefix: ctx.prefix,
+      metrics: { failover_ms: failoverMs, fallback_read_ms: round(fb.ms, 1), fallback_studies: fb.studies, trials_before: run.claims.length, fallback: ctx.fallback.scratch ? 'scratch' : ctx.fallback.path },
+    };
+  } finally {
+    await run.close();
+  }
+};
+
+/**
+ * Redis crashes and comes back while writers keep retrying: how long until the store reads
+ * Redis again, and whether every trial finished before, during and after the outage is there.
+ */
+export const connectionRecovery: Scenario = async (ctx) => {
+  const run = await OutageRun.start(ctx);
+  let verifier: Redis | undefined;
+  try {
+    const problems: string[] = [];
+    const first = await run.startStore();
+    if (first.state !== 'redis') throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
+    run.startWriting();
+    await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
+    if (run.errors.length > 0) throw new Error(run.errors[0]);
+    const { killedAt, event } = await run.crash();
+    const failoverMs = event && event.state !== 'offline' ? event.at - killedAt : null;
+    const p = run.failoverProblem(event);
+    if (p) problems.push(p);
+    await sleep(ctx.options.outageMs, ctx.signal);
+    const restartAt = Date.now();
+    await run.d.restart(ctx.signal);
+    const upAt = Date.now();
+    ctx.log(`disposable redis-server restarted after an outage of ${upAt - killedAt} ms (answering ${upAt - restartAt} ms after its start)`);
+    const back = await pollUntil(() => run.store.state.state === 'redis' && (run.store.redisReadAt ?? 0) >= upAt, 60_000, ctx.signal, 10);
+    const recoveryMs = back ? Math.max(0, run.store.redisReadAt! - upAt) : null;
+    if (!back) problems.push(`the store did not read from Redis again within 60 s of its return (${run.store.state.detail})`);
+    else ctx.log(`the store read from Redis again ${recoveryMs} ms after it answered`);
+    // Every writer finishes at least one trial after the return, then they stop.
+    await pollUntil(() => run.errors.length > 0 || [0, 1, 2].every((i) => run.claims.some((c) => c.worker === i && c.startedAt >= upAt)), 15_000, ctx.signal);
+    await run.stopWriting();
+    if (run.errors.length > 0) problems.push(`${plural(run.errors.length, 'writer')} stopped: ${run.errors[0]}`);
+
+    // Ground truth: a fresh full read of the restarted server, and the store's own view.
+    const phase = (c: Claim) => (c.finishedAt < killedAt ? 'before' : c.startedAt >= upAt ? 'after' : 'during');
+    const counts = { before: 0, during: 0, after: 0 };
+    const lostBy = { before: 0, during: 0, after: 0 };
+    for (const c of run.claims) counts[phase(c)]++;
+    let lost: number | null = null;
+    let duplicates: number | null = null;
+    let orphaned: number | null = null;
+    let storeMatches = false;
+    try {
+      verifier = await connectOnce(run.d.url, { password: run.d.password });
+      const fresh = await readBack(verifier, ctx.prefix);
+      const study = fresh.studies.find((s) => s.name === STUDY);
+      const byId = new Map((study?.trials ?? []).map((t) => [t.trialId, t]));
+      lost = 0;
+      const owners = new Map<number, number>();
+      for (const c of run.claims) {
+        owners.set(c.trialId, (owners.get(c.trialId) ?? 0) + 1);
+        const t = byId.get(c.trialId);
+        if (!t || t.number !== c.number || t.state !== 'COMPLETE' || !sameJson(t.values, [c.value])) {
+          lost++;
+          lostBy[phase(c)]++;
+        }
+      }
+      duplicates = [...owners.values()].reduce((a, n) => a + n - 1, 0);
+      orphaned = (study?.trials ?? []).filter((t) => t.state === 'RUNNING').length;
+      if (fresh.gaps.length > 0) problems.push(`${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`);
+      if (lost > 0) problems.push(`${plural(lost, 'acknowledged trial')} missing after the restart (before the outage ${lostBy.before}, during ${lostBy.during}, after ${lostBy.after}); ${run.persistenceNote()}`);
+      if (duplicates > 0) problems.push(`${plural(duplicates, 'trial')} claimed by two writers`);
+      // The store, resumed where it stopped, must show exactly the fresh read.
+      await run.store.refresh();
+      await run.store.refresh();
+      const view = run.store.studies().find((s) => s.redis && s.name === STUDY);
+      const a = (view?.trials ?? []).map((t) => `${t.trial.number}:${t.trial.state}`).join(',');
+      const b = (study?.trials ?? []).map((t) => `${t.number}:${t.state}`).join(',');
+      storeMatches = !!view && a === b;
+      if (!storeMatches) problems.push(`the store's view after recovery differs from a fresh read (${view?.trials.length ?? 0} vs ${study?.trials.length ?? 0} trials)`);
+      ctx.log(`fresh read: ${study?.trials.length ?? 0} trials; writers finished ${counts.before} before, ${counts.during} across and ${counts.after} after the outage; ${lost} lost`);
+    } catch (e) {
+      if (e instanceof SuiteCancelled) throw e;
+      problems.push(`the restarted server could not be read: ${errorMessage(e)}`);
+    }
+    const checks = [
+      check('recovery_ms', 'time to read Redis again', `< ${PROMISES.recoveryMs} ms`, recoveryMs === null ? null : `${recoveryMs} ms`, recoveryMs !== null && recoveryMs < PROMISES.recoveryMs),
+      check('lost', 'trials lost across the outage', '0', lost === null ? null : String(lost), lost === 0),
+    ];
+    const v = verdict(checks, problems, `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)`);
+    return {
+      ...v,
+      checks,
+      server: 'disposable',
+      prefix: ctx.prefix,
+      metrics: {
+        failover_ms: failoverMs,
+        recovery_ms: recoveryMs,
+        restart_ms: upAt - restartAt,
+        outage_ms: upAt - killedAt,
+        trials: run.claims.length,
+        trials_before: counts.before,
+        trials_during: counts.during,
+        trials_after: counts.after,
+        lost,
+        duplicates,
+        orphaned_running: orphaned,
+        store_view_matches: storeMatches,
+        persistence: run.d.describeSettings(),
+      },
+    };
+  } finally {
+    verifier?.disconnect();
+    await run.close();
+  }
+};
