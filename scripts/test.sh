@@ -38,6 +38,7 @@ suite integration npx mocha --config test/.mocharc.integration.json
 suite extension-host npm run --silent test:extension
 suite restricted-mode npm run --silent test:extension:restricted
 suite ui npm run --silent test:ui
+suite vsix npm run --silent test:vsix
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

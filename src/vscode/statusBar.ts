@@ -27,6 +27,10 @@ export class StatusBar implements vscode.Disposable {
     } else if (st.state === 'redis') {
       item.text = `$(warning) Redis degraded${st.latencyMs !== undefined ? ` ${st.latencyMs.toFixed(0)} ms` : ''}`;
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else if (st.state === 'sqlite' && !this.service.settings.redisUrl) {
+      // No Redis configured: SQLite is the store, not a fallback, so nothing to warn about.
+      item.text = '$(database) SQLite';
+      item.backgroundColor = undefined;
     } else if (st.state === 'sqlite') {
       item.text = '$(debug-disconnect) SQLite fallback';
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');

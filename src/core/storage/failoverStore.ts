@@ -116,8 +116,9 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
     } else {
       const why = this.link ? (s?.reason ?? 'Redis is unreachable') : 'no Redis configured';
       const fallback = this.checkSqlite();
+      const serving = this.link ? `${why}; serving the SQLite fallback ${this.options.sqlitePath}` : `serving the SQLite file ${this.options.sqlitePath} (no Redis configured)`;
       next = fallback.ok
-        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: `${why}; serving the SQLite fallback ${this.options.sqlitePath}` }
+        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: serving }
         : { state: 'offline', degraded: false, at: Date.now(), detail: `${why}; ${fallback.why}` };
     }
     if (force || next.state !== this.state.state || next.degraded !== this.state.degraded) {

@@ -57,7 +57,7 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
     const st = svc.state;
     const store = svc.current;
     const where = store?.redisWhere;
-    if (st.state === 'sqlite') {
+    if (st.state === 'sqlite' && where) {
       out.push({ kind: 'message', id: 'state', label: `Redis unreachable${where ? ` at ${where}` : ''}: showing SQLite fallback`, icon: 'warning', color: 'list.warningForeground', tooltip: st.detail, command: { command: 'optunaStorage.showHealth', title: 'Show storage health' } });
     } else if (st.state === 'offline') {
       out.push({ kind: 'message', id: 'state', label: where ? `Redis unreachable at ${where} and no SQLite fallback` : 'No storage is reachable', icon: 'error', color: 'list.errorForeground', tooltip: st.detail, detail: st.detail });
@@ -76,7 +76,7 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
       }
     }
     if (svc.settings.sqlitePath && studies.some((s) => !s.redis)) {
-      out.push({ kind: 'sqliteFile', id: 'sqlite', path: svc.settings.sqlitePath, description: st.state === 'sqlite' ? 'SQLite fallback (serving)' : 'SQLite fallback' });
+      out.push({ kind: 'sqliteFile', id: 'sqlite', path: svc.settings.sqlitePath, description: !where ? 'SQLite' : st.state === 'sqlite' ? 'SQLite fallback (serving)' : 'SQLite fallback' });
     }
     if (studies.length === 0 && st.state !== 'offline') {
       out.push({ kind: 'message', id: 'empty', label: 'No studies yet — start an optimizer run', icon: 'info', detail: where ? `reading ${where}` : svc.settings.sqlitePath });

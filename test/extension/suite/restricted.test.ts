@@ -45,6 +45,13 @@ if (!vscode.workspace.isTrusted) {
       assert.ok(api.studies.getChildren().some((n) => n.kind === 'sqliteFile'));
     });
 
+    it('with no Redis configured, SQLite is the store: no fallback warning', () => {
+      assert.strictEqual(api.statusBar.item.text, '$(database) SQLite');
+      assert.strictEqual(api.statusBar.item.backgroundColor, undefined);
+      const labels = api.studies.getChildren().map((n) => String(api.studies.getTreeItem(n).label));
+      assert.ok(!labels.some((l) => /unreachable/.test(l)), labels.join(' | '));
+    });
+
     it('delete and export refuse to run and change nothing', async () => {
       const warnings: string[] = [];
       const w = vscode.window as unknown as Record<string, unknown>;
