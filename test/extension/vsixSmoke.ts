@@ -325,6 +325,7 @@ async function main(): Promise<number> {
   const failed = results.filter((r) => !r.ok);
   log(`${results.length - failed.length} passed, ${failed.length} failed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   for (const f of failed) log(`  FAIL ${f.what}${f.detail ? `: ${f.detail}` : ''}`);
+  console.log(`  ${results.length - failed.length} passing\n  ${failed.length} failing`); // counted by scripts/test.sh
   return failed.length ? 1 : 0;
 }
 
