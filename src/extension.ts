@@ -5,13 +5,14 @@ import { registerRuns } from './vscode/runs/register';
 import { PasswordStore } from './vscode/secrets';
 import type { Services } from './vscode/services';
 import { affectsStore, SECTION } from './vscode/settings';
+import { StabilitySuite } from './vscode/stability/suiteController';
 import { StatusBar } from './vscode/statusBar';
 import { StoreService } from './vscode/storeService';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
 
 /** What activate() returns: the services, so extension-host tests can look inside. */
-export type ExtensionApi = Services;
+export type ExtensionApi = Services & { stability: StabilitySuite };
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const activatedAt = Date.now();
@@ -29,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar, activatedAt };
   registerCommands(services);
   registerRuns(services);
+  const stability = new StabilitySuite(services);
+  context.subscriptions.push(stability, vscode.commands.registerCommand('optunaStorage.runStabilitySuite', () => stability.runFromCommand()));
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
 
   context.subscriptions.push(
@@ -55,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   );
   log.info(`activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
   void store.start();
-  return services;
+  return { ...services, stability };
 }
 
 export function deactivate(): void {}
