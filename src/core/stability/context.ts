@@ -30,7 +30,15 @@ export interface ScenarioContext {
   /** The journal prefix of this scenario: `<run prefix>:<scenario id>`. */
   prefix: string;
   /** The server under test. `client` is the suite's own connection (reads, INFO). */
-  user: { url: string; password?: string; settings?: Partial<ConnectionSettings>; where: string; client: Redis };
+  user: {
+    url: string;
+    password?: string;
+    settings?: Partial<ConnectionSettings>;
+    where: string;
+    client: Redis;
+    /** An error of `client` in words a user can act on (the cause, not ioredis' "Connection is closed."). */
+    explain(e: unknown): string;
+  };
   /** The SQLite fallback the failover store serves: the user's file (read-only) or the scratch one. */
   fallback: { path: string; scratch: boolean };
   /** Starts a disposable redis-server with the user's settings; throws SkipScenario when there is no binary. */
@@ -51,11 +59,12 @@ export class SkipScenario extends Error {}
 
 export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioOutcome>;
 
-/** Passed when every check holds and nothing else went wrong. */
+/** Passed when every check holds and nothing else went wrong; otherwise the problems, or the broken promises. */
 export function verdict(checks: Check[], problems: string[], headline: string): { status: ScenarioStatus; message: string } {
   const failed = checks.filter((c) => !c.ok);
   if (problems.length === 0 && failed.length === 0) return { status: 'passed', message: headline };
-  const parts = [...problems, ...failed.filter((c) => !problems.some((p) => p.includes(c.label))).map((c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`)];
+  // The problems say what went wrong; a broken promise alone is worded from its check.
+  const parts = problems.length > 0 ? problems : failed.map((c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`);
   return { status: 'failed', message: parts.join('; ') };
 }
 

@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
-import { RedisConnectError, classifyRedisError, connectOnce } from '../redis/connect';
+import Redis from 'ioredis';
+import { RedisConnectError, classifyRedisError, connectOnce, redisOptions } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { SuiteCancelled } from './abort';
 import { type ResolvedOptions, type Scenario, type ScenarioContext, type ScenarioOutcome, SkipScenario, errorMessage } from './context';
@@ -91,6 +91,12 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
   const tempDir = path.join(base, `${TEMP_DIR_PREFIX}${runId}`);
   const disposables = new Set<DisposableRedis>();
   let client: Redis | undefined;
+  let lastClientError: unknown;
+  const explain = (e: unknown): string => {
+    const msg = errorMessage(e);
+    if (/Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|timed out/.test(msg)) return classifyRedisError(lastClientError ?? e, where).message;
+    return msg;
+  };
   let stopHeartbeat: (() => void) | undefined;
   try {
     fs.mkdirSync(tempDir, { recursive: true });
@@ -99,9 +105,17 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
     if (result.cleanup.staleTempDirs > 0) say(`removed ${result.cleanup.staleTempDirs} temp folder(s) of crashed earlier runs`);
 
     try {
-      client = await connectOnce(options.redisUrl, { password: options.password, settings: options.settings });
+      // The first connection says why it fails (refused, credentials, TLS) ...
+      const probe = await connectOnce(options.redisUrl, { password: options.password, settings: options.settings });
+      probe.disconnect();
+      // ... the suite's own connection reconnects, so a blip does not stop read-backs and cleanup.
+      client = new Redis(redisOptions(endpoint, { password: options.password, settings: options.settings, reconnect: true, connectionName: 'optuna-storage-suite' }));
+      client.on('error', (e) => (lastClientError = e));
+      await client.connect();
     } catch (e) {
-      const err = e instanceof RedisConnectError ? e : classifyRedisError(e, where);
+      client?.disconnect();
+      client = undefined;
+      const err = e instanceof RedisConnectError ? e : classifyRedisError(lastClientError ?? e, where);
       result.unreachable = { failure: err.failure, message: err.message };
       say(`cannot use ${where}: ${err.message}`);
       for (const s of selected) {
@@ -128,7 +142,7 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
       if (left.prefixes.length > 0) say(`removed ${left.keys} keys of ${left.prefixes.length} interrupted earlier run(s): ${left.prefixes.join(', ')}`);
       if (left.alive.length > 0) say(`left alone: ${left.alive.join(', ')} (another suite run is in progress)`);
     } catch (e) {
-      result.cleanup.errors.push(`removing leftovers of earlier runs: ${errorMessage(e)}`);
+      result.cleanup.errors.push(`removing leftovers of earlier runs: ${explain(e)}`);
     }
 
     let fallback: { path: string; scratch: boolean } | undefined;
@@ -164,7 +178,7 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
           r.log.push(line);
           say(line, info.id);
         },
-        user: { url: options.redisUrl, password: options.password, settings: options.settings, where, client },
+        user: { url: options.redisUrl, password: options.password, settings: options.settings, where, client, explain },
         get fallback() {
           return ensureFallback();
         },
@@ -211,7 +225,7 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
         else result.cleanup.removedKeys = await removeRun(client, runId);
         say(opts.keepData ? `kept the run's keys under ${prefix}:` : `removed the run's ${result.cleanup.removedKeys} keys`);
       } catch (e) {
-        result.cleanup.errors.push(`removing this run's keys under ${prefix}: (they will be removed by the next run): ${errorMessage(e)}`);
+        result.cleanup.errors.push(`removing this run's keys under ${prefix}: (they will be removed by the next run): ${explain(e)}`);
       }
       client.disconnect();
     }

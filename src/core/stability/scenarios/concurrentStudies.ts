@@ -88,7 +88,7 @@ export const concurrentStudies: Scenario = async (ctx) => {
     if (crossTalk > 0) problems.push(`${plural(crossTalk, 'trial')} landed in the wrong study`);
     ctx.log(`read back ${back.entries} entries: ${back.studies.length} studies, ${missing} missing, ${crossTalk} in the wrong study`);
   } catch (e) {
-    problems.push(`the journal could not be read back: ${errorMessage(e)}`);
+    problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
   if (problems.length > 0) {
     const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));

@@ -129,7 +129,7 @@ export const highConcurrency: Scenario = async (ctx) => {
     if (!study && finished > 0) problems.push(`study "${name}" is not in the journal`);
     ctx.log(`read back ${back.entries} entries: ${study?.trials.length ?? 0} trials, ${lost} lost, ${duplicates} duplicated, ${orphaned} orphaned RUNNING, ${waitingLeft} still WAITING`);
   } catch (e) {
-    problems.push(`the trials could not be read back: ${errorMessage(e)}`);
+    problems.push(`the trials could not be read back: ${u.explain(e)}`);
   }
   if (problems.length > 0) {
     const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));

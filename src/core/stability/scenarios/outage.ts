@@ -293,7 +293,7 @@ export const connectionRecovery: Scenario = async (ctx) => {
       const view = run.store.studies().find((s) => s.redis && s.name === STUDY);
       const a = (view?.trials ?? []).map((t) => `${t.trial.number}:${t.trial.state}`).join(',');
       const b = (study?.trials ?? []).map((t) => `${t.number}:${t.state}`).join(',');
-      storeMatches = !!view && a === b;
+      storeMatches = a === b && !!view === !!study;
       if (!storeMatches) problems.push(`the store's view after recovery differs from a fresh read (${view?.trials.length ?? 0} vs ${study?.trials.length ?? 0} trials)`);
       ctx.log(`fresh read: ${study?.trials.length ?? 0} trials; writers finished ${counts.before} before, ${counts.during} across and ${counts.after} after the outage; ${lost} lost`);
     } catch (e) {

@@ -156,7 +156,7 @@ export const singleStudy: Scenario = async (ctx) => {
     problems.push(...diffs);
     ctx.log(`read back ${back.entries} entries in ${round(back.readMs, 1)} ms: ${diffs.length === 0 ? 'every trial and field as written' : diffs.join('; ')}`);
   } catch (e) {
-    problems.push(`the journal could not be read back: ${errorMessage(e)}`);
+    problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
   if (problems.length > 0) {
     const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));
