@@ -1,10 +1,11 @@
 import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
+import { doctorCommand } from './cli/doctor';
 import { dumpCommand } from './cli/dump';
 import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
