@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OptunaRecords, pyDumps } from '../../src/core/stability/optunaRecords';
+import { OptunaRecords, type SuiteDistribution, pyDumps } from '../../src/core/stability/optunaRecords';
 import { runPython } from '../helpers/python';
 
 /** worker_id and datetimes differ per run; everything else must be byte for byte Optuna's. */
@@ -22,7 +22,7 @@ describe('stability suite: journal records against real Optuna 3.1', function ()
       const x = { kind: 'float', low: -10, high: 10 } as const;
       const lr = { kind: 'float', low: 1e-5, high: 0.1, log: true } as const;
       const n = { kind: 'int', low: 1, high: 100 } as const;
-      const opt = { kind: 'categorical', choices: ['adam', 'sgd', 'rmsprop'] } as const;
+      const opt: SuiteDistribution = { kind: 'categorical', choices: ['adam', 'sgd', 'rmsprop'] };
       const ours = [
         r.createStudy('suite-records', [1]),
         r.setStudyUserAttr(0, 'optuna_storage_suite', 'run-1'),

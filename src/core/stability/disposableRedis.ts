@@ -71,6 +71,27 @@ export interface DisposableOptions {
 }
 
 /**
+ * Disposable servers still running. They live in their own process group, so should this
+ * process end without cleaning up (process.exit, an uncaught exception), they are killed on
+ * the way out; after a SIGKILL of this process the next run removes them (removeStaleTempDirs).
+ */
+const LIVE = new Set<number>();
+let exitHook = false;
+function killLiveOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const pid of LIVE) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/**
  * A redis-server the suite owns: loopback only, a free port, a random password, its own data
  * folder and log, in its own process group (a Ctrl-C in the terminal reaches the suite, not
  * the server, so the suite decides when it stops). It can be killed (a crash) and restarted
@@ -85,6 +106,7 @@ export class DisposableRedis {
   private exited: Promise<void> | undefined;
 
   constructor(private readonly o: DisposableOptions) {
+    killLiveOnExit();
     this.dir = path.join(o.parentDir, o.name);
     fs.mkdirSync(this.dir, { recursive: true });
   }
@@ -151,9 +173,11 @@ export class DisposableRedis {
   private async spawnAndWait(signal?: AbortSignal): Promise<void> {
     const proc = spawn(this.o.binary, this.args(), { stdio: 'ignore', detached: true });
     this.proc = proc;
+    if (proc.pid) LIVE.add(proc.pid);
     let exitInfo: string | undefined;
     this.exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, sig) => {
+        if (proc.pid) LIVE.delete(proc.pid);
         exitInfo = sig ? `signal ${sig}` : `exit status ${code}`;
         if (this.proc === proc) this.proc = undefined;
         resolve();

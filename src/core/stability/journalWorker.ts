@@ -5,7 +5,7 @@ import { type ConnectionSettings, RedisConnectError, classifyRedisError, redisOp
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { OPTUNA_APPEND_SCRIPT } from '../storage/journalAppend';
 import { logKey, logNumberKey } from '../storage/redisJournalReader';
-import { SuiteCancelled, sleep, throwIfAborted } from './abort';
+import { SuiteCancelled, raceAbort, sleep, throwIfAborted } from './abort';
 import { OptunaRecords, type SuiteDistribution, type TrialStateName, internalRepr } from './optunaRecords';
 
 /** The journal is not what its writers appended: an entry is missing or the counter went back. */
@@ -154,12 +154,16 @@ export class JournalWorker {
     return this.o.prefix;
   }
 
-  /** Connects (retrying within the budget). */
+  /** Connects; while Redis refuses, keeps trying within the retry budget (ioredis reconnects). */
   async connect(): Promise<void> {
-    this.client.connect().catch(() => undefined); // failures arrive as 'error'; ioredis reconnects
-    await this.retrying(async () => {
-      if (this.client.status !== 'ready') throw new Error('Connection is closed.');
-    });
+    try {
+      await raceAbort(this.client.connect(), this.o.signal);
+    } catch (e) {
+      if (e instanceof SuiteCancelled) throw e;
+      await this.retrying(async () => {
+        if (this.client.status !== 'ready') throw new Error('Connection is closed.');
+      });
+    }
   }
 
   /** Runs `fn`, retrying while Redis is unreachable or still loading, up to the retry budget. */
