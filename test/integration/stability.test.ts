@@ -75,6 +75,9 @@ describe('stability suite against a healthy redis-server', function () {
       const m = (id: string) => byId(result, id).metrics;
       assert.equal(m('basic-connection').connection_success_rate, 1);
       assert.ok((m('failover').failover_ms as number) < 5000);
+      // A frozen server is noticed by the health-check PING (0.25 s interval, 0.5 s deadline).
+      assert.ok((m('failover').failover_freeze_ms as number) >= 400, `freeze noticed after ${m('failover').failover_freeze_ms} ms`);
+      assert.equal(m('failover').failover_ms, Math.max(m('failover').failover_freeze_ms as number, m('failover').failover_crash_ms as number));
       assert.ok((m('connection-recovery').recovery_ms as number) < 30_000);
       assert.ok((m('connection-recovery').trials_during as number) > 0, 'some trials were written across the outage');
       assert.equal(m('connection-recovery').lost, 0);
@@ -149,7 +152,7 @@ describe('stability suite against a healthy redis-server', function () {
     const r = await runCli(['suite', '--redis', server.url, '--only', 'basic-connection,failover']);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /▶ basic-connection: Basic connection\n/);
-    assert.match(r.stdout, /✔ PASS failover: the store served the SQLite fallback \d+ ms after Redis was killed/);
+    assert.match(r.stdout, /✔ PASS failover: the store served the SQLite fallback \d+ ms after Redis froze and \d+ ms after it was killed/);
     assert.match(r.stdout, /Scenario +Status +Check +Measured +Promised\n/);
     assert.match(r.stdout, /Failover to SQLite +passed +time to serve the SQLite fallback +\d+ ms +< 5000 ms/);
     assert.match(r.stdout, /2 passed, 0 failed, 0 skipped in/);

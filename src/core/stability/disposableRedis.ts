@@ -227,6 +227,16 @@ export class DisposableRedis {
     }
   }
 
+  /** SIGSTOP: the server hangs — connections stay open, nothing is answered. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   /** SIGKILL (a crash: no final save) and wait until the process is gone. */
   async kill(): Promise<void> {
     const p = this.proc;
