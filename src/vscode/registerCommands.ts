@@ -3,7 +3,9 @@ import { configureConnection, forgetPassword, openSettings, reconnect } from './
 import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
-import { HealthDocument, showHealth, statusActions } from './commands/health';
+import { doctor } from './commands/doctor';
+import { showHealth, statusActions } from './commands/health';
+import { ReportDocuments } from './reportDocuments';
 import { refresh } from './commands/refresh';
 import { filterStates, loadMore, showTrials, sortTrials } from './commands/trials';
 import type { Services } from './services';
@@ -11,13 +13,14 @@ import type { Node } from './views/nodes';
 
 /** Every command, wired in one place. Errors become a message, never an unhandled rejection. */
 export function registerCommands(s: Services): void {
-  const health = new HealthDocument(() => s);
-  s.context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider('optuna-storage', health));
+  const docs = new ReportDocuments();
+  s.context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(ReportDocuments.scheme, docs));
   const commands: Record<string, (node?: Node) => unknown> = {
     'optunaStorage.refresh': () => refresh(s),
     'optunaStorage.configureConnection': () => configureConnection(s),
     'optunaStorage.reconnect': () => reconnect(s),
-    'optunaStorage.showHealth': () => showHealth(s, health),
+    'optunaStorage.showHealth': () => showHealth(s, docs),
+    'optunaStorage.doctor': () => doctor(s, docs),
     'optunaStorage.statusActions': () => statusActions(s),
     'optunaStorage.openSettings': () => openSettings(s),
     'optunaStorage.forgetPassword': () => forgetPassword(s),

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
 
 /** A Markdown report of the store's health: state, Redis, prefixes, journal problems, fallback. */
@@ -36,29 +37,9 @@ export function healthReport(s: Services): string {
   return lines.join('\n') + '\n';
 }
 
-/** The report as a read-only document (no "save changes?" when it is closed). */
-export class HealthDocument implements vscode.TextDocumentContentProvider {
-  static readonly uri = vscode.Uri.parse('optuna-storage:Storage Health.md');
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changed.event;
-
-  constructor(private readonly services: () => Services) {}
-
-  provideTextDocumentContent(): string {
-    return healthReport(this.services());
-  }
-
-  update(): void {
-    this.changed.fire(HealthDocument.uri);
-  }
-}
-
-export async function showHealth(s: Services, doc: HealthDocument): Promise<void> {
+export async function showHealth(s: Services, docs: ReportDocuments): Promise<void> {
   await s.store.refresh();
-  doc.update();
-  const text = await vscode.workspace.openTextDocument(HealthDocument.uri);
-  await vscode.languages.setTextDocumentLanguage(text, 'markdown');
-  await vscode.window.showTextDocument(text, { preview: true });
+  await docs.show('Storage Health.md', healthReport(s));
 }
 
 /** The status bar's quick pick: what makes sense in the current state first. */

@@ -1,0 +1,25 @@
+import * as vscode from 'vscode';
+
+/**
+ * Read-only Markdown documents for generated reports (storage health, Redis doctor): no
+ * "save changes?" prompt when they are closed, and re-showing one updates it in place.
+ */
+export class ReportDocuments implements vscode.TextDocumentContentProvider {
+  static readonly scheme = 'optuna-storage';
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.path) ?? '';
+  }
+
+  async show(name: string, text: string): Promise<vscode.TextEditor> {
+    const uri = vscode.Uri.from({ scheme: ReportDocuments.scheme, path: name });
+    this.texts.set(uri.path, text);
+    this.changed.fire(uri);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    return vscode.window.showTextDocument(doc, { preview: true });
+  }
+}

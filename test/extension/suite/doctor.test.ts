@@ -1,0 +1,59 @@
+// The Redis doctor command inside a real extension host, against a real redis-server
+// configured the way the commonly circulated "tuned" config does it (evicting, no persistence).
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension';
+import type { DoctorReport } from '../../../src/core/redis/doctor';
+import { RedisServer } from '../../helpers/redisServer';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string };
+
+describe('Redis doctor command', function () {
+  this.timeout(120_000);
+  let api: ExtensionApi;
+  let redis: RedisServer;
+  const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+  const G = vscode.ConfigurationTarget.Global;
+
+  before(async () => {
+    redis = await RedisServer.start({ args: ['--maxmemory', '100mb', '--maxmemory-policy', 'allkeys-lru'] });
+    api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+    await cfg().update('redis.url', redis.url, G);
+    const deadline = Date.now() + 15_000;
+    while (api.store.current?.redisWhere !== `redis://127.0.0.1:${redis.port}` || api.store.state.state !== 'redis') {
+      if (Date.now() > deadline) throw new Error('the store did not switch to the test server');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  after(async () => {
+    await cfg().update('redis.url', undefined, G);
+    await redis?.dispose();
+  });
+
+  it('finds eviction and missing persistence, shows them, and applies the safe fixes after confirmation', async () => {
+    const w = vscode.window as unknown as Record<string, unknown>;
+    const original = w.showWarningMessage;
+    const asked: string[] = [];
+    w.showWarningMessage = async (m: string, o: vscode.MessageOptions) => (asked.push(`${m}\n${o?.detail ?? ''}`), 'Apply Fixes');
+    let report: DoctorReport;
+    try {
+      report = (await vscode.commands.executeCommand('optunaStorage.doctor')) as DoctorReport;
+    } finally {
+      w.showWarningMessage = original;
+    }
+    assert.ok(asked.some((m) => /Apply \d safe fix/.test(m) && /CONFIG SET maxmemory-policy noeviction/.test(m) && /CONFIG SET appendonly yes/.test(m)), asked.join(' | '));
+    // The report shown last is the one after the fixes.
+    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(text, /# Redis doctor: redis:\/\/127\.0\.0\.1:\d+/);
+    assert.match(text, /No problems found/);
+    const c = redis.client();
+    const policy = (await c.config('GET', 'maxmemory-policy')) as string[];
+    const aof = (await c.config('GET', 'appendonly')) as string[];
+    c.disconnect();
+    assert.deepStrictEqual([policy[1], aof[1]], ['noeviction', 'yes']);
+    assert.ok(report, 'the command returns the report after the fixes');
+    assert.ok(!report.findings.some((f) => f.severity === 'error' && /evict/i.test(f.title)), report.findings.map((f) => f.title).join(' | '));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+});
