@@ -1,11 +1,12 @@
 import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
+import { deployCommand } from './cli/deploy';
 import { doctorCommand } from './cli/doctor';
 import { dumpCommand } from './cli/dump';
 import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
