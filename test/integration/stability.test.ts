@@ -30,13 +30,17 @@ async function suiteKeys(server: RedisServer): Promise<string[]> {
   }
 }
 
-/** Pids of running redis-server processes, from /proc. */
-function redisServerPids(): Set<number> {
-  const pids = new Set<number>();
+/**
+ * redis-server processes whose working directory is under `dir` (a disposable server runs in
+ * its data folder inside the suite's temp folder; other test runs on this machine do not).
+ */
+function redisServersUnder(dir: string): number[] {
+  const pids: number[] = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith('redis-server')) pids.add(Number(d));
+      if (!fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('redis-server')) continue;
+      if (fs.readlinkSync(`/proc/${d}/cwd`).startsWith(dir)) pids.push(Number(d));
     } catch {
       // gone
     }
@@ -62,7 +66,6 @@ describe('stability suite against a healthy redis-server', function () {
     const started: string[] = [];
     const ended: string[] = [];
     const logs: string[] = [];
-    const before = redisServerPids();
     const result = await runSuite(
       { redisUrl: server.url, ...SMALL, keepData: true, tmpDir: tmp },
       { onScenarioStart: (s) => started.push(s.id), onScenarioEnd: (r) => ended.push(`${r.id}:${r.status}`), onLog: (l) => logs.push(l) },
@@ -86,7 +89,7 @@ describe('stability suite against a healthy redis-server', function () {
       for (const k of ['trials_per_s', 'append_p50_ms', 'append_p99_ms']) assert.equal(typeof hc[k], 'number', k);
       assert.ok(result.durationMs < 30_000, `the small run took ${result.durationMs} ms`);
       assert.deepEqual(fs.readdirSync(tmp), [], 'temp folder and scratch SQLite removed');
-      assert.deepEqual([...redisServerPids()].filter((p) => !before.has(p)), [], 'disposable servers gone');
+      assert.deepEqual(redisServersUnder(tmp), [], 'disposable servers gone');
 
       // Scenario 2: Optuna's own view equals ours, and load_study works as for a normal study.
       const single = byId(result, 'single-study').prefix!;
@@ -197,7 +200,6 @@ describe('stability suite against a healthy redis-server', function () {
 
   it('cancel (AbortSignal) mid-outage: stops within a second, cleans up keys, disposable server and temp folder', async () => {
     const controller = new AbortController();
-    const before = redisServerPids();
     let abortedAt = 0;
     const resultP = runSuite(
       { redisUrl: server.url, ...SMALL, outageMs: 20_000, tmpDir: tmp },
@@ -222,7 +224,7 @@ describe('stability suite against a healthy redis-server', function () {
     assert.equal(byId(result, 'connection-recovery').message, 'cancelled');
     assert.deepEqual(await suiteKeys(server), []);
     assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith(TEMP_DIR_PREFIX)), []);
-    assert.deepEqual([...redisServerPids()].filter((p) => !before.has(p)), [], 'the disposable server is gone');
+    assert.deepEqual(redisServersUnder(tmp), [], 'the disposable server is gone');
   });
 
   it('CLI: cancel through io.signal exits 130 after cleaning up', async () => {
