@@ -2,11 +2,12 @@ import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/c
 import { deployCommand } from './cli/deploy';
 import { doctorCommand } from './cli/doctor';
 import { dumpCommand } from './cli/dump';
+import { monitorCommand } from './cli/monitor';
 import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
