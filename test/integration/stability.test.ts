@@ -242,6 +242,22 @@ describe('stability suite against a healthy redis-server', function () {
     assert.deepEqual(await suiteKeys(server), []);
   });
 
+  it("--sqlite: the user's fallback file is served and left byte for byte unchanged; a missing one fails failover with the reason", async () => {
+    const db = path.join(tmp, 'user-fallback.db');
+    await runPython('small_db.py', [db]);
+    const before = fs.readFileSync(db);
+    const ok = await runCli(['suite', '--redis', server.url, '--only', 'failover', '--sqlite', db, '--json']);
+    assert.equal(ok.status, 0, ok.stdout);
+    const m = JSON.parse(ok.stdout).scenarios[0].metrics;
+    assert.equal(m.fallback, db);
+    assert.equal(m.fallback_studies, 1);
+    assert.ok(fs.readFileSync(db).equals(before), 'the fallback file is only read');
+    const missing = await runCli(['suite', '--redis', server.url, '--only', 'failover', '--sqlite', path.join(tmp, 'nope.db'), '--json']);
+    assert.equal(missing.status, 1);
+    assert.match(JSON.parse(missing.stdout).scenarios[0].message, /^the SQLite fallback cannot be read \(SQLite file .*nope\.db does not exist\): while Redis is unreachable the store would be offline$/);
+    fs.rmSync(db);
+  });
+
   it('skips the outage scenarios, with the reason, where no redis-server binary is available', async () => {
     const r1 = await runSuite({ redisUrl: server.url, only: ['failover', 'connection-recovery'], searchPath: '/nonexistent', tmpDir: tmp });
     for (const s of r1.scenarios) {

@@ -64,7 +64,7 @@ export function verdict(checks: Check[], problems: string[], headline: string): 
   const failed = checks.filter((c) => !c.ok);
   if (problems.length === 0 && failed.length === 0) return { status: 'passed', message: headline };
   // The problems say what went wrong; a broken promise alone is worded from its check.
-  const parts = problems.length > 0 ? problems : failed.map((c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`);
+  const parts = problems.length > 0 ? [...new Set(problems)] : failed.map((c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`);
   return { status: 'failed', message: parts.join('; ') };
 }
 

@@ -9,7 +9,7 @@ import { SuiteCancelled } from './abort';
 import { type ResolvedOptions, type Scenario, type ScenarioContext, type ScenarioOutcome, SkipScenario, errorMessage } from './context';
 import { DisposableRedis, TEMP_DIR_PREFIX, findRedisServer, readUserSettings, removeStaleTempDirs } from './disposableRedis';
 import { newRunId, removeLeftovers, removeRun, runPrefix, startHeartbeat } from './namespace';
-import { SCENARIOS, scenarioInfo } from './scenarios';
+import { PROMISES, SCENARIOS, check, scenarioInfo } from './scenarios';
 import { basicConnection } from './scenarios/basicConnection';
 import { concurrentStudies } from './scenarios/concurrentStudies';
 import { highConcurrency } from './scenarios/highConcurrency';
@@ -120,7 +120,14 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
       say(`cannot use ${where}: ${err.message}`);
       for (const s of selected) {
         const r = blank(s.id, startedAt);
-        if (s.id === 'basic-connection') Object.assign(r, { status: 'failed', message: err.message, metrics: { connect_attempts: 1, connect_successes: 0, connection_success_rate: 0 } });
+        if (s.id === 'basic-connection') {
+          Object.assign(r, {
+            status: 'failed',
+            message: err.message,
+            metrics: { connect_attempts: 1, connect_successes: 0, connection_success_rate: 0 },
+            checks: [check('connection_success_rate', 'connection success rate', `> ${PROMISES.connectionSuccessRate * 100}%`, '0% (0/1)', false)],
+          });
+        }
         else Object.assign(r, { status: 'skipped', message: `not run: ${err.message}` });
         hooks.onScenarioStart?.(s);
         result.scenarios.push(r);

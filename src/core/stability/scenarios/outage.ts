@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { connectOnce } from '../../redis/connect';
 import { FailoverStore, type StateEvent } from '../../storage/failoverStore';
 import { SuiteCancelled, pollUntil, raceAbort, sleep } from '../abort';
-import { type Scenario, type ScenarioContext, errorMessage, plural, readBack, sameJson, verdict } from '../context';
+import { type Scenario, type ScenarioContext, type ScenarioOutcome, errorMessage, plural, readBack, sameJson, verdict } from '../context';
 import type { DisposableRedis } from '../disposableRedis';
 import { JournalWorker } from '../journalWorker';
 import type { SuiteDistribution } from '../optunaRecords';
@@ -194,7 +194,7 @@ function failoverCheck(ms: number | null): Check {
  * Measures how long the store takes each time to serve the SQLite fallback; `failover_ms` is
  * the slower of the two.
  */
-export const failover: Scenario = async (ctx) => {
+export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
   const run = await OutageRun.start(ctx);
   try {
     const problems: string[] = [];
@@ -207,7 +207,9 @@ export const failover: Scenario = async (ctx) => {
       readMs = performance.now() - t0;
       ctx.log(`SQLite fallback ${ctx.fallback.scratch ? '(scratch file)' : ctx.fallback.path}: ${plural(n, 'study', 'studies')}, read in ${round(readMs, 1)} ms`);
     } catch (e) {
-      problems.push(`the SQLite fallback cannot be read: ${errorMessage(e)}`);
+      // Nothing to fail over to: say so once, instead of after two outages.
+      const message = `the SQLite fallback cannot be read (${errorMessage(e)}): while Redis is unreachable the store would be offline`;
+      return { status: 'failed', message, checks: [check('fallback_served', 'SQLite fallback served', 'yes', 'no', false)], server: 'disposable', metrics: { failover_ms: null, fallback: ctx.fallback.path } };
     } finally {
       reader.close();
     }
