@@ -259,7 +259,11 @@ describe('stability suite against a healthy redis-server', function () {
   });
 
   it('skips the outage scenarios, with the reason, where no redis-server binary is available', async () => {
-    const r1 = await runSuite({ redisUrl: server.url, only: ['failover', 'connection-recovery'], searchPath: '/nonexistent', tmpDir: tmp });
+    const boom = () => {
+      throw new Error('a hook that throws does not break the run');
+    };
+    const r1 = await runSuite({ redisUrl: server.url, only: ['failover', 'connection-recovery'], searchPath: '/nonexistent', tmpDir: tmp }, { onLog: boom, onScenarioStart: boom, onScenarioEnd: boom });
+    assert.equal(r1.scenarios.length, 2);
     for (const s of r1.scenarios) {
       assert.equal(s.status, 'skipped');
       assert.match(s.message, /needs a disposable redis-server to stop and restart, and no redis-server binary on PATH/);

@@ -85,7 +85,19 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
     scenarios: [],
     cleanup: { removedKeys: 0, leftoverPrefixes: [], leftoverKeys: 0, staleTempDirs: 0, errors: [] },
   };
-  const say = (line: string, id?: ScenarioId) => hooks.onLog?.(line, id);
+  // A hook that throws (a closed output channel, a disposed test run) must not break the run.
+  const safe =
+    <A extends unknown[]>(fn: ((...a: A) => void) | undefined) =>
+    (...a: A): void => {
+      try {
+        fn?.(...a);
+      } catch {
+        // ignored: the result still carries everything
+      }
+    };
+  const onStart = safe(hooks.onScenarioStart);
+  const onEnd = safe(hooks.onScenarioEnd);
+  const say = safe(hooks.onLog);
 
   const base = options.tmpDir ?? os.tmpdir();
   const tempDir = path.join(base, `${TEMP_DIR_PREFIX}${runId}`);
@@ -129,9 +141,9 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
           });
         }
         else Object.assign(r, { status: 'skipped', message: `not run: ${err.message}` });
-        hooks.onScenarioStart?.(s);
+        onStart(s);
         result.scenarios.push(r);
-        hooks.onScenarioEnd?.(r);
+        onEnd(r);
       }
       return result;
     }
@@ -172,9 +184,10 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
       if (signal.aborted) {
         Object.assign(r, { status: 'skipped', message: 'cancelled' });
         result.scenarios.push(r);
+        onEnd(r);
         continue;
       }
-      hooks.onScenarioStart?.(info);
+      onStart(info);
       const ctx: ScenarioContext = {
         id: info.id,
         runId,
@@ -216,7 +229,7 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
       Object.assign(r, outcome, { durationMs: Date.now() - r.startedAt });
       if (r.status !== 'passed') r.log.push(`${r.status}: ${r.message}`);
       result.scenarios.push(r);
-      hooks.onScenarioEnd?.(r);
+      onEnd(r);
     }
     return result;
   } finally {
