@@ -1,3 +1,4 @@
+import { backupCommand } from './cli/backup';
 import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
 import { deployCommand } from './cli/deploy';
 import { doctorCommand } from './cli/doctor';
@@ -7,7 +8,7 @@ import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand, backupCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

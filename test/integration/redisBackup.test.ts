@@ -1,0 +1,79 @@
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../helpers/cli';
+import { assertSameDump } from '../helpers/compareDumps';
+import { runPython } from '../helpers/python';
+import { RedisServer } from '../helpers/redisServer';
+
+interface BackupJson {
+  name: string;
+  path: string;
+  files: string[];
+}
+
+describe('server backups of a real Redis', function () {
+  let server: RedisServer;
+  let root: string;
+  let original: string;
+  const restored: RedisServer[] = [];
+
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-backups-'));
+    server = await RedisServer.start({ args: ['--appendonly', 'yes'] });
+    await runPython('generate.py', ['--redis', server.url, '--prefix', 'fx']);
+    original = await runPython('optuna_dump.py', [server.url, '--prefix', 'fx']);
+  });
+  after(async () => {
+    await Promise.all([server, ...restored].map((s) => s?.dispose()));
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('create copies a fresh RDB and the AOF directory; each restores the journal Optuna reads back', async () => {
+    const r = await runCli(['backup', 'create', '--redis', server.url, '--dir', root, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /BGSAVE[\s\S]*BGREWRITEAOF/);
+    const b = JSON.parse(r.stdout) as BackupJson;
+    assert.match(b.name, /^redis-\d{8}T\d{6}Z$/);
+    assert.deepEqual(b.files.filter((f) => !f.startsWith('appendonlydir/')), ['dump.rdb']);
+    assert.ok(b.files.includes('appendonlydir/appendonly.aof.manifest'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(b.path, 'backup.json'), 'utf8')) as { files: Array<{ path: string; sha256: string; bytes: number }> };
+    for (const f of manifest.files) {
+      const data = fs.readFileSync(path.join(b.path, f.path));
+      assert.equal(data.length, f.bytes, f.path);
+      assert.equal(createHash('sha256').update(data).digest('hex'), f.sha256, f.path);
+    }
+    assert.equal(fs.statSync(b.path).mode & 0o777, 0o700);
+    assert.ok(!fs.readdirSync(root).some((n) => n.startsWith('.incomplete-')));
+
+    // Restore each way into a fresh server: from the AOF directory, and from the RDB alone.
+    for (const [label, args] of [['AOF', ['--appendonly', 'yes']], ['RDB', ['--appendonly', 'no']]] as const) {
+      const dataDir = path.join(root, `restore-${label}`);
+      fs.cpSync(b.path, dataDir, { recursive: true });
+      const s = await RedisServer.start({ args: ['--dir', dataDir, ...args] });
+      restored.push(s);
+      assertSameDump(await runPython('optuna_dump.py', [s.url, '--prefix', 'fx']), original, `restored from the ${label}`);
+    }
+  });
+
+  it('list shows the newest first and prune keeps the N newest, touching nothing else', async () => {
+    for (let i = 0; i < 2; i++) assert.equal((await runCli(['backup', 'create', '--redis', server.url, '--dir', root])).status, 0);
+    for (const d of fs.readdirSync(root)) if (d.startsWith('restore-')) fs.rmSync(path.join(root, d), { recursive: true });
+    fs.mkdirSync(path.join(root, 'notes'));
+    const list = JSON.parse((await runCli(['backup', 'list', '--dir', root, '--json'])).stdout) as { backups: Array<{ name: string; created_at: string }> };
+    assert.equal(list.backups.length, 3);
+    const created = list.backups.map((b) => `${b.created_at} ${b.name}`);
+    assert.deepEqual(created, [...created].sort().reverse(), 'newest first');
+
+    const dry = JSON.parse((await runCli(['backup', 'prune', '--dir', root, '--keep', '1', '--dry-run', '--json'])).stdout) as { removed: unknown[] };
+    assert.equal(dry.removed.length, 2);
+    assert.equal(fs.readdirSync(root).length, 4, 'dry run deletes nothing');
+    const pruned = await runCli(['backup', 'prune', '--dir', root, '--keep', '1']);
+    assert.equal(pruned.status, 0, pruned.stderr);
+    assert.deepEqual(fs.readdirSync(root).sort(), ['notes', list.backups[0].name].sort());
+    assert.equal((await runCli(['backup', 'prune', '--dir', root, '--keep', '0'])).status, 2);
+    assert.equal((await runCli(['backup', 'create', '--dir', root])).status, 2);
+  });
+});
