@@ -240,7 +240,7 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
     if (p) problems.push(p);
     const fb = run.fallbackServed();
     ctx.log(`failover after ${crashMs ?? '—'} ms (${plural(fb.studies, 'study', 'studies')} from SQLite shown)`);
-    const served = fb.served && (fbFrozen?.served ?? !!pf);
+    const served = fb.served && (fbFrozen === undefined || fbFrozen.served);
     if (!p && !fb.served) problems.push(`the SQLite fallback is not served: ${fb.why}`);
     else if (fbFrozen && !fbFrozen.served) problems.push(`the SQLite fallback is not served while Redis is frozen: ${fbFrozen.why}`);
     if (!fb.keptRedis) problems.push('the studies read from Redis before the outage are no longer shown');
