@@ -43,10 +43,12 @@ describe('Redis doctor command', function () {
       w.showWarningMessage = original;
     }
     assert.ok(asked.some((m) => /Apply \d safe fix/.test(m) && /CONFIG SET maxmemory-policy noeviction/.test(m) && /CONFIG SET appendonly yes/.test(m)), asked.join(' | '));
-    // The report shown last is the one after the fixes.
-    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
-    assert.match(text, /# Redis doctor: redis:\/\/127\.0\.0\.1:\d+/);
-    assert.match(text, /No problems found/);
+    // The report shown last is the one after the fixes (the document updates asynchronously).
+    const text = () => vscode.window.activeTextEditor?.document.getText() ?? '';
+    const deadline = Date.now() + 10_000;
+    while (!/No problems found/.test(text()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(text(), /# Redis doctor: redis:\/\/127\.0\.0\.1:\d+/);
+    assert.match(text(), /No problems found/);
     const c = redis.client();
     const policy = (await c.config('GET', 'maxmemory-policy')) as string[];
     const aof = (await c.config('GET', 'appendonly')) as string[];
