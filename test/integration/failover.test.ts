@@ -109,6 +109,25 @@ describe('failover store against real redis-server processes', function () {
     }
   });
 
+  it('a refresh in flight when Redis freezes returns as soon as the freeze is noticed, not at the command timeout', async () => {
+    const redis = await RedisServer.start();
+    const store = new FailoverStore({ redisUrl: redis.url, prefixes: [''], sqlitePath: fallback, settings: { socketTimeout: 10 } });
+    try {
+      await store.start();
+      redis.signal('SIGSTOP');
+      const t0 = Date.now();
+      const r = await store.refresh();
+      const took = Date.now() - t0;
+      assert.ok(took < 2000, `refresh took ${took} ms (command timeout 10 s)`);
+      assert.equal(store.state.state, 'sqlite');
+      assert.ok(r.errors.length > 0);
+    } finally {
+      redis.signal('SIGCONT');
+      store.close();
+      await redis.dispose();
+    }
+  });
+
   it('refused connections from the start, no fallback file: offline, then redis when it starts', async () => {
     const port = await freePort();
     const store = new FailoverStore({ redisUrl: `redis://127.0.0.1:${port}`, sqlitePath: path.join(dir, 'missing.db') });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { type JsonValue, PyJsonError, parsePyJson, toStrictJson } from '../../src/core/optuna/pyjson';
+import { pythonFloatRepr } from '../../src/core/optuna/pythonJson';
 import { pythonDumps } from '../helpers/pythonJson';
 
 /** A tiny seeded PRNG so fuzz failures reproduce. */
@@ -121,5 +122,15 @@ describe('pyjson', () => {
       }
       if (native !== undefined && !/NaN|Infinity|\d{16,}|-0(?![.\deE])/.test(text)) assert.deepStrictEqual(ours, native, text);
     }
+  });
+});
+
+describe('pythonDumps', () => {
+  it('writes floats as Python repr does', () => {
+    const cases: Array<[number, string]> = [
+      [1e-5, '1e-05'], [0.0001, '0.0001'], [1.5e-7, '1.5e-07'], [1e16, '1e+16'], [1.2345e22, '1.2345e+22'],
+      [123456789012345.6, '123456789012345.6'], [3, '3.0'], [-2.5, '-2.5'], [0.1, '0.1'], [5e-324, '5e-324'], [1e-320, '1e-320'],
+    ];
+    for (const [v, py] of cases) assert.equal(pythonFloatRepr(v), py, String(v));
   });
 });

@@ -38,7 +38,10 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
     this.client = new Redis(redisOptions(endpoint, { ...opts, reconnect: true, connectionName: opts.connectionName ?? 'optuna-storage-manager' }));
     this.client.on('error', (e) => (this.lastError = e));
     this.client.on('close', () => this.markDown());
-    this.client.on('ready', () => void this.check());
+    this.client.on('ready', () => {
+      this.lastError = undefined; // a new connection: an earlier failure is no longer the reason
+      void this.check();
+    });
   }
 
   start(): void {

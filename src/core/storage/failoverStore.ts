@@ -56,6 +56,7 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   private lastDiscovery = 0;
   private discoveryComplete = true;
   private running: Promise<RefreshSummary> | undefined;
+  private refreshAbort: AbortController | undefined;
   private closed = false;
   private announced = false;
   private readonly cache: ReplayCache | undefined;
@@ -91,7 +92,11 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
           resolve();
         });
       });
-      link.on('status', () => this.evaluate());
+      link.on('status', (st) => {
+        // A read in flight on a server that just froze would wait for the command timeout.
+        if (!st.up) this.refreshAbort?.abort(new Error(st.reason ?? 'Redis went away'));
+        this.evaluate();
+      });
       link.start();
       await settled;
     }
@@ -150,12 +155,20 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   private async doRefresh(opts: { rediscover?: boolean; signal?: AbortSignal }): Promise<RefreshSummary> {
     const summary: RefreshSummary = { redisEntries: 0, sqliteReloaded: false, errors: [] };
     if (this.link?.status.up) {
+      const abort = new AbortController();
+      this.refreshAbort = abort;
+      const outer = opts.signal;
+      const forward = () => abort.abort(outer?.reason);
+      outer?.addEventListener('abort', forward, { once: true });
       try {
-        await this.refreshRedis(opts, summary);
+        await this.refreshRedis({ ...opts, signal: abort.signal }, summary);
         this.redisReadAt = Date.now();
       } catch (e) {
         summary.errors.push((e as Error).message);
         await this.link.check(); // a read that failed usually means Redis just went away
+      } finally {
+        outer?.removeEventListener('abort', forward);
+        this.refreshAbort = undefined;
       }
     }
     try {
@@ -177,7 +190,7 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
     if (!prefixes) {
       const due = opts.rediscover || this.readers.size === 0 || Date.now() - this.lastDiscovery > (this.options.rediscoverMs ?? 30_000);
       if (due) {
-        const found = await discoverPrefixes(client);
+        const found = await discoverPrefixes(client, undefined, opts.signal);
         this.discoveryComplete = found.complete;
         this.lastDiscovery = Date.now();
         for (const p of found.prefixes) this.reader(p);

@@ -7,6 +7,23 @@ import { type ReplayCache, hashEntry } from './replayCache';
 const BATCH = 5000;
 const WINDOW = 3;
 
+/**
+ * Resolves like `p`, or rejects as soon as `signal` aborts (a frozen server would otherwise
+ * hold a read until the command timeout); `p` is still observed, so it never goes unhandled.
+ */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
 export function logNumberKey(prefix: string): string {
   return `${prefix}:log_number`;
 }
@@ -80,10 +97,10 @@ export class RedisJournalReader {
     return this.next - 1;
   }
 
-  async readLogNumber(): Promise<number | null> {
+  async readLogNumber(signal?: AbortSignal): Promise<number | null> {
     let raw: string | null;
     try {
-      raw = await this.redis.get(logNumberKey(this.prefix));
+      raw = await raceAbort(this.redis.get(logNumberKey(this.prefix)), signal);
     } catch (e) {
       if (/WRONGTYPE/.test((e as Error).message)) {
         const type = await this.redis.type(logNumberKey(this.prefix)).catch(() => 'unknown');
@@ -101,7 +118,7 @@ export class RedisJournalReader {
       this.triedCache = true;
       await this.restoreFromCache();
     }
-    const last = await this.readLogNumber();
+    const last = await this.readLogNumber(signal);
     let reset = false;
     if (last === null || last < this.next - 1) {
       // The journal was removed or rewritten under us: start again from what is there now.
@@ -133,7 +150,7 @@ export class RedisJournalReader {
       }
       let values: Array<Buffer | null>;
       try {
-        values = await inFlight[k];
+        values = await raceAbort(inFlight[k], signal);
       } catch (e) {
         // Later batches may reject too once the connection is gone: nobody awaits them.
         for (let j = k + 1; j < inFlight.length; j++) inFlight[j].catch(() => undefined);
@@ -165,12 +182,12 @@ export class RedisJournalReader {
  * Every journal prefix on a server: SCAN for `*:log_number`, bounded so a server with
  * millions of keys is not walked forever (`complete` says whether the scan finished).
  */
-export async function discoverPrefixes(redis: Redis, maxScanned = 1_000_000): Promise<{ prefixes: string[]; complete: boolean }> {
+export async function discoverPrefixes(redis: Redis, maxScanned = 1_000_000, signal?: AbortSignal): Promise<{ prefixes: string[]; complete: boolean }> {
   const found = new Set<string>();
   let cursor = '0';
   let scanned = 0;
   do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000);
+    const [nextCursor, keys] = await raceAbort(redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000), signal);
     cursor = nextCursor;
     scanned += 1000;
     for (const k of keys) found.add(k.slice(0, -':log_number'.length));
