@@ -3,12 +3,14 @@ import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/c
 import { deployCommand } from './cli/deploy';
 import { doctorCommand } from './cli/doctor';
 import { dumpCommand } from './cli/dump';
+import { exportCommand } from './cli/export';
+import { importCommand } from './cli/import';
 import { monitorCommand } from './cli/monitor';
 import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand, backupCommand];
+const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand, backupCommand, exportCommand, importCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
