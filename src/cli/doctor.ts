@@ -76,7 +76,7 @@ arguments or unreadable config; 3 Redis unreachable.`,
         }
       }
       if (values.json) io.stdout(JSON.stringify(toJson(report, fixed), null, 2) + '\n');
-      else io.stdout((fixed ? describeFixes(fixed) + '\n' : '') + describe(report, values.redis));
+      else io.stdout((fixed ? `${describeFixes(fixed)}\nAfter the fixes:\n` : '') + describe(report, values.redis));
       return hasErrors(report.findings) ? EXIT_FAILED : EXIT_OK;
     } catch (e) {
       const { status, message } = exitStatusFor(e);

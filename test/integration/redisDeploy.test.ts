@@ -106,6 +106,15 @@ describe('deploy with real redis-server', function () {
     }
   });
 
+  it('says what to run when it may not create a directory, before touching anything', async () => {
+    const port = await freePort();
+    // Even root may not create directories in sysfs: EPERM, as a user gets it elsewhere.
+    const r = await runCli(['deploy', ...deployArgs(dir, port), '--data-dir', '/sys/osm-deploy-test/data', '--yes']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /cannot create the directory \/sys\/osm-deploy-test\/data: EPERM\. .*sudo mkdir -p \/sys\/osm-deploy-test\/data && sudo chown "\$\(id -un\)" \/sys\/osm-deploy-test\/data/);
+    assert.ok(!fs.existsSync(path.join(dir, 'etc', 'redis.conf')), 'nothing written');
+  });
+
   it('backs up a changed config, and loads an RDB-only data dir instead of starting empty; the password stays secret', async () => {
     const port = await freePort();
     const dataDir = path.join(dir, 'data');

@@ -113,9 +113,9 @@ export function renderDeployConfig(source: string, opts: DeployOptions, sys: Sys
   return { text: setDirectives(source, values), adjustments };
 }
 
-function permissionHint(e: NodeJS.ErrnoException, what: string, p: string): Error {
+/** A permission failure as the command that fixes it; `dir` is the directory to own. */
+function permissionHint(e: NodeJS.ErrnoException, what: string, p: string, dir: string): Error {
   if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') {
-    const dir = path.dirname(p);
     return new DeployPermissionError(
       `${what} ${p}: ${e.code}. Run deploy as root (sudo -E optuna-storage deploy …), or let your user write there: ` +
         `sudo mkdir -p ${dir} && sudo chown "$(id -un)" ${dir}; or choose paths you own with --target, --data-dir, --log-file and --pid-file.`,
@@ -269,14 +269,14 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     } catch (e) {
-      throw permissionHint(e as NodeJS.ErrnoException, 'cannot create the directory', dir);
+      throw permissionHint(e as NodeJS.ErrnoException, 'cannot create the directory', dir, dir);
     }
   }
   if (plan.backupPath) {
     try {
       fs.copyFileSync(o.target, plan.backupPath, fs.constants.COPYFILE_EXCL);
     } catch (e) {
-      throw permissionHint(e as NodeJS.ErrnoException, 'cannot back up', o.target);
+      throw permissionHint(e as NodeJS.ErrnoException, 'cannot back up', o.target, path.dirname(o.target));
     }
     step(`backed up ${o.target} to ${plan.backupPath}`);
   }
@@ -287,7 +287,7 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
       fs.renameSync(tmp, o.target);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
-      throw permissionHint(e as NodeJS.ErrnoException, 'cannot write', o.target);
+      throw permissionHint(e as NodeJS.ErrnoException, 'cannot write', o.target, path.dirname(o.target));
     }
     step(`wrote ${o.target}`);
   }
@@ -313,7 +313,12 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     if (!sameDir(running.dir, o.dataDir)) copyData(running, o, wantsAof, (o.now ?? (() => new Date()))(), step);
   }
 
-  await startDaemon({ binary: o.redisServer ?? 'redis-server', configPath: o.target, args: plan.convertRdb ? ['--appendonly', 'no'] : [], host: plan.host, port: o.port, password: plan.newPassword, logFile: o.logFile, timeoutMs: o.startTimeoutMs, signal: ctx.signal });
+  try {
+    await startDaemon({ binary: o.redisServer ?? 'redis-server', configPath: o.target, args: plan.convertRdb ? ['--appendonly', 'no'] : [], host: plan.host, port: o.port, password: plan.newPassword, logFile: o.logFile, timeoutMs: o.startTimeoutMs, signal: ctx.signal });
+  } catch (e) {
+    if (!running) throw e;
+    throw new Error(`${(e as Error).message}\nThe previous Redis was stopped with its data saved in ${running.dir}${sameDir(running.dir, o.dataDir) ? '' : ` (and copied to ${o.dataDir})`}: fix the cause above and run deploy again.`);
+  }
   step(`Redis answers PONG on ${plan.host}:${o.port}, running from ${o.target}`);
   if (plan.convertRdb) {
     const redis = await connectLocal(plan.host, o.port, plan.newPassword);
