@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { sleep } from './abort';
+import { freeLoopbackPort } from '../redis/redisProcess';
 
 /**
  * Settings copied from the server under test (CONFIG GET) to the disposable one: memory limit
@@ -49,17 +49,6 @@ export async function readUserSettings(client: Redis): Promise<{ settings: Recor
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DisposableOptions {
   binary: string;
@@ -152,7 +141,7 @@ export class DisposableRedis {
   async start(signal?: AbortSignal): Promise<void> {
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (!this.port || attempt > 0) this.port = await freePort();
+      if (!this.port || attempt > 0) this.port = await freeLoopbackPort();
       try {
         await this.spawnAndWait(signal);
         return;
