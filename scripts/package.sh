@@ -77,6 +77,7 @@ entries="$(unzip -Z1 "$out")"
 missing=()
 for f in extension/package.json extension/readme.md extension/LICENSE.txt extension/media/icon.png \
   extension/media/optuna-storage.svg extension/dist/extension.js extension/dist/cli.js \
+  extension/redis/redis-autodl-optimized.conf \
   extension/native/abi-115/better_sqlite3.node extension/native/abi-127/better_sqlite3.node \
   extension/native/abi-137/better_sqlite3.node extension/node_modules/better-sqlite3/package.json \
   extension/node_modules/better-sqlite3/lib/index.js extension/node_modules/better-sqlite3/lib/database.js \
@@ -84,7 +85,7 @@ for f in extension/package.json extension/readme.md extension/LICENSE.txt extens
   grep -qxF "$f" <<<"$entries" || missing+=("$f")
 done
 [ ${#missing[@]} -eq 0 ] || die "the VSIX lacks: ${missing[*]}"
-unwanted="$(grep -E '^extension/(src|test|bench|scripts|\.ci|\.test-work|redis)/|\.map$|\.ts$|^extension/node_modules/(ioredis|@ioredis|prebuild-install|debug)/|^extension/node_modules/better-sqlite3/(src|deps|build)/' <<<"$entries" | grep -v '\.d\.ts$' || true)"
+unwanted="$(grep -E '^extension/(src|test|bench|scripts|\.ci|\.test-work)/|\.map$|\.ts$|^extension/node_modules/(ioredis|@ioredis|prebuild-install|debug)/|^extension/node_modules/better-sqlite3/(src|deps|build)/' <<<"$entries" | grep -v '\.d\.ts$' || true)"
 [ -z "$unwanted" ] || die "the VSIX holds files it should not: $(head -5 <<<"$unwanted" | tr '\n' ' ')"
 
 size="$(stat -c %s "$out")"

@@ -3,6 +3,7 @@ import { configureConnection, forgetPassword, openSettings, reconnect } from './
 import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
+import { deployRedis } from './commands/deploy';
 import { doctor } from './commands/doctor';
 import { showHealth, statusActions } from './commands/health';
 import { ReportDocuments } from './reportDocuments';
@@ -21,6 +22,7 @@ export function registerCommands(s: Services): void {
     'optunaStorage.reconnect': () => reconnect(s),
     'optunaStorage.showHealth': () => showHealth(s, docs),
     'optunaStorage.doctor': () => doctor(s, docs),
+    'optunaStorage.deployRedis': () => deployRedis(s, docs),
     'optunaStorage.statusActions': () => statusActions(s),
     'optunaStorage.openSettings': () => openSettings(s),
     'optunaStorage.forgetPassword': () => forgetPassword(s),
