@@ -115,6 +115,15 @@ describe('deploy with real redis-server', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'etc', 'redis.conf')), 'nothing written');
   });
 
+  it('shows Redis\'s own words when the new server does not come up', async () => {
+    const port = await freePort();
+    const logDir = path.join(dir, 'log-is-a-dir');
+    fs.mkdirSync(logDir);
+    const r = await runCli(['deploy', ...deployArgs(dir, port), '--log-file', logDir, '--yes']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /exited with status 1:[\s\S]*Can't open the log file: Is a directory/);
+  });
+
   it('backs up a changed config, and loads an RDB-only data dir instead of starting empty; the password stays secret', async () => {
     const port = await freePort();
     const dataDir = path.join(dir, 'data');
