@@ -8,11 +8,12 @@ import { affectsStore, SECTION } from './vscode/settings';
 import { StabilitySuite } from './vscode/stability/suiteController';
 import { StatusBar } from './vscode/statusBar';
 import { StoreService } from './vscode/storeService';
+import { MonitorProvider } from './vscode/views/monitorProvider';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
 
 /** What activate() returns: the services, so extension-host tests can look inside. */
-export type ExtensionApi = Services & { stability: StabilitySuite };
+export type ExtensionApi = Services & { stability: StabilitySuite; monitor: MonitorProvider };
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const activatedAt = Date.now();
@@ -30,6 +31,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar, activatedAt };
   registerCommands(services);
   registerRuns(services);
+  const monitor = new MonitorProvider(store);
+  const monitorView = vscode.window.createTreeView('optunaStorage.monitor', { treeDataProvider: monitor });
+  const monitorRefresh = new RefreshManager(() => monitor.refresh(), 5000, [monitorView]);
+  context.subscriptions.push(monitorView, monitorRefresh, monitor.onDidChangeWarnings((w) => statusBar.setWarnings(w)), vscode.commands.registerCommand('optunaStorage.monitor.refresh', () => monitor.refresh()));
   const stability = new StabilitySuite(services);
   context.subscriptions.push(stability, vscode.commands.registerCommand('optunaStorage.runStabilitySuite', () => stability.runFromCommand()));
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
@@ -58,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   );
   log.info(`activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
   void store.start();
-  return { ...services, stability };
+  return { ...services, stability, monitor };
 }
 
 export function deactivate(): void {}

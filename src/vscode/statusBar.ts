@@ -18,10 +18,21 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  /** Problems the Redis monitor found (eviction policy, no persistence, gaps…). */
+  setWarnings(warnings: Array<{ severity: string; title: string }>): void {
+    this.warnings = warnings;
+    this.update();
+  }
+
+  private warnings: Array<{ severity: string; title: string }> = [];
+
   update(): void {
     const st = this.service.state;
     const item = this.item;
-    if (st.state === 'redis' && !st.degraded) {
+    if (st.state === 'redis' && !st.degraded && this.warnings.length > 0) {
+      item.text = `$(warning) Redis ${st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok'} · ${this.warnings.length} warning${this.warnings.length === 1 ? '' : 's'}`;
+      item.backgroundColor = new vscode.ThemeColor(this.warnings.some((w) => w.severity === 'error') ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground');
+    } else if (st.state === 'redis' && !st.degraded) {
       item.text = `$(database) Redis ${st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok'}`;
       item.backgroundColor = undefined;
     } else if (st.state === 'redis') {
@@ -57,6 +68,7 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(`Fallback file: \`${s.sqlitePath ?? 'none'}\`  \n`);
     md.appendMarkdown(`Last check: ${link ? new Date(link.checkedAt).toLocaleTimeString() : '—'}${link?.latencyMs !== undefined ? ` (PING ${link.latencyMs.toFixed(1)} ms)` : ''}  \n`);
     md.appendMarkdown(`Last refresh: ${svc.lastRefreshAt ? new Date(svc.lastRefreshAt).toLocaleTimeString() : '—'}\n\n`);
+    if (this.warnings.length) md.appendMarkdown(`**Redis monitor warnings:**\n\n${this.warnings.map((w) => `- ${w.severity}: ${w.title}`).join('\n')}\n\n`);
     md.appendMarkdown('Click for actions');
     return md;
   }

@@ -15,7 +15,6 @@ const manifest = require('../../../package.json') as { publisher: string; name: 
 
 describe('Deploy Redis Configuration command', function () {
   this.timeout(120_000);
-  let api: ExtensionApi;
   let redis: RedisServer;
   let dir: string;
   const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
@@ -29,7 +28,7 @@ describe('Deploy Redis Configuration command', function () {
     await writer.append([createStudyRecord('kept')]);
     for (let i = 0; i < 5; i++) await writer.writeTrial();
     writer.close();
-    api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+    await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
     await cfg().update('deploy.target', path.join(dir, 'etc', 'redis-autodl.conf'), G);
     await cfg().update('deploy.logFile', path.join(dir, 'log', 'redis.log'), G);
     await cfg().update('deploy.pidFile', path.join(dir, 'run', 'redis.pid'), G);

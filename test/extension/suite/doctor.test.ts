@@ -31,6 +31,17 @@ describe('Redis doctor command', function () {
     await redis?.dispose();
   });
 
+  it('the Redis Monitor view shows the server and its warnings, mirrored in the status bar', async () => {
+    await api.monitor.refresh();
+    assert.ok(api.monitor.snapshot, api.monitor.error);
+    const labels = api.monitor.getChildren().map((n) => n.label);
+    for (const section of ['Server', 'Clients', 'Memory', 'Throughput', 'Persistence', 'Keyspace', 'Journals', 'Slowlog', 'Latency']) assert.ok(labels.includes(section), `${section} in ${labels.join(', ')}`);
+    const warnings = api.monitor.getChildren().find((n) => n.id === 'warnings');
+    assert.ok(warnings && warnings.children!.some((w) => /evict/i.test(w.label)), JSON.stringify(warnings));
+    assert.match(api.statusBar.item.text, /warning/);
+    assert.strictEqual((api.statusBar.item.backgroundColor as vscode.ThemeColor | undefined)?.id, 'statusBarItem.errorBackground');
+  });
+
   it('finds eviction and missing persistence, shows them, and applies the safe fixes after confirmation', async () => {
     const w = vscode.window as unknown as Record<string, unknown>;
     const original = w.showWarningMessage;
@@ -56,6 +67,9 @@ describe('Redis doctor command', function () {
     assert.deepStrictEqual([policy[1], aof[1]], ['noeviction', 'yes']);
     assert.ok(report, 'the command returns the report after the fixes');
     assert.ok(!report.findings.some((f) => f.severity === 'error' && /evict/i.test(f.title)), report.findings.map((f) => f.title).join(' | '));
+    await api.monitor.refresh();
+    assert.ok(!api.monitor.snapshot!.warnings.some((w) => w.severity === 'error'), 'the monitor no longer reports errors');
+    assert.doesNotMatch(api.statusBar.item.text, /error/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 });
