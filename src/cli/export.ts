@@ -26,7 +26,9 @@ Options:
   --prefix P     journal key prefix in Redis (default "")
   --study NAME   the study to export
   --to FILE      the new file, .log or .db (.sqlite, .sqlite3)
-  --partial      export what is readable even if journal entries are missing (evicted keys)
+  --partial      export what is readable even if journal entries are missing (evicted keys);
+                 the rest replays as if the lost entries never existed, so when a lost entry
+                 created a trial, later updates land on the wrong trials: check the result
   --json         print {"path", "format", "trials", "issues"}
   -h, --help     this help
 
