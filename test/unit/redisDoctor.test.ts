@@ -7,6 +7,7 @@ import { fileSettingsSource, mergeFindings, serverSettingsSource } from '../../s
 import { type Finding, journalRules, settingsRules, stateRules } from '../../src/core/redis/doctorRules';
 import { parseInfo } from '../../src/core/redis/info';
 import { plannedFixes } from '../../src/core/redis/liveFixes';
+import { redactSlowlogArgs } from '../../src/core/redis/monitor';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
 const SHIPPED = path.resolve(__dirname, '../../redis/redis-autodl-optimized.conf');
@@ -147,5 +148,17 @@ describe('doctor rules', () => {
     assert.equal(merged[0].severity, 'error');
     assert.equal(merged[0].evidence, 'server; file');
     assert.equal(merged[0].liveFix!.length, 1);
+  });
+});
+
+describe('monitor slow log', () => {
+  it('never shows secrets, and shortens long arguments', () => {
+    assert.deepEqual(redactSlowlogArgs(['AUTH', 'user', 'pw']), ['AUTH', '***', '***']);
+    assert.deepEqual(redactSlowlogArgs(['config', 'set', 'requirepass', 'pw']), ['config', 'set', 'requirepass', '***']);
+    assert.deepEqual(redactSlowlogArgs(['CONFIG', 'SET', 'maxmemory', '1gb']), ['CONFIG', 'SET', 'maxmemory', '1gb']);
+    assert.deepEqual(redactSlowlogArgs(['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k']).slice(6, 8), ['AUTH', '***']);
+    const long = redactSlowlogArgs(['EVAL', 'x'.repeat(200), ...Array.from({ length: 10 }, (_, i) => String(i))]);
+    assert.equal(long[1].length, 80);
+    assert.equal(long[long.length - 1], '... (4 more)');
   });
 });
