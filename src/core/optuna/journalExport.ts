@@ -1,4 +1,4 @@
-import { pyDumps } from '../stability/optunaRecords';
+import { pythonDumps } from './pythonJson';
 import { pyEquals } from './distributions';
 import { type Distribution, STUDY_DIRECTIONS, type Study, TRIAL_STATES, type Trial } from './model';
 import type { JsonObject, JsonValue } from './pyjson';
@@ -16,13 +16,13 @@ export function internalRepr(d: Distribution, external: JsonValue): JsonValue {
   if (FLOAT_CLASSES.has(d.name)) return pyFloat(external);
   const choices = d.attributes.choices as JsonValue[];
   const i = choices.findIndex((c) => pyEquals(c, external));
-  if (i < 0) throw new Error(`${pyDumps(external)} is not one of the choices ${pyDumps(choices)}`);
+  if (i < 0) throw new Error(`${pythonDumps(external)} is not one of the choices ${pythonDumps(choices)}`);
   return BigInt(i);
 }
 
 /** `distribution_to_json`: the class name and its attributes in their own order. */
 export function distributionJson(d: Distribution): string {
-  return pyDumps({ name: d.name, attributes: d.attributes });
+  return pythonDumps({ name: d.name, attributes: d.attributes });
 }
 
 /** A trial as `JournalStorage.create_new_trial(study_id, template_trial)` logs it in Optuna 3.1. */
@@ -62,20 +62,20 @@ export function studyJournalRecords(study: Study, studyId: number, workerId: str
 }
 
 export function createStudyRecord(study: Study, workerId: string): string {
-  return pyDumps({ op_code: 0n, worker_id: workerId, study_name: study.name, directions: study.directions.map((d) => BigInt(STUDY_DIRECTIONS.indexOf(d))) });
+  return pythonDumps({ op_code: 0n, worker_id: workerId, study_name: study.name, directions: study.directions.map((d) => BigInt(STUDY_DIRECTIONS.indexOf(d))) });
 }
 
 /** Study system attributes, then user attributes, one record per key (copy_study's order). */
 export function studyAttrRecords(study: Study, studyId: number, workerId: string): string[] {
   const sid = BigInt(studyId);
   return [
-    ...Object.entries(study.systemAttrs).map(([k, v]) => pyDumps({ op_code: 3n, worker_id: workerId, study_id: sid, system_attr: { [k]: v } })),
-    ...Object.entries(study.userAttrs).map(([k, v]) => pyDumps({ op_code: 2n, worker_id: workerId, study_id: sid, user_attr: { [k]: v } })),
+    ...Object.entries(study.systemAttrs).map(([k, v]) => pythonDumps({ op_code: 3n, worker_id: workerId, study_id: sid, system_attr: { [k]: v } })),
+    ...Object.entries(study.userAttrs).map(([k, v]) => pythonDumps({ op_code: 2n, worker_id: workerId, study_id: sid, user_attr: { [k]: v } })),
   ];
 }
 
 /** One CREATE_TRIAL per trial, by number. */
 export function trialRecords(study: Study, studyId: number, workerId: string): string[] {
   const sid = BigInt(studyId);
-  return study.trials.map((t) => pyDumps(templateTrialRecord(t, sid, workerId)));
+  return study.trials.map((t) => pythonDumps(templateTrialRecord(t, sid, workerId)));
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { distributionJson, internalRepr } from '../optuna/journalExport';
 import type { Study } from '../optuna/model';
 import type { JsonValue } from '../optuna/pyjson';
-import { pyDumps } from '../stability/optunaRecords';
+import { pythonDumps } from '../optuna/pythonJson';
 import { openSqlite } from './sqliteDriver';
 
 /**
@@ -70,7 +70,7 @@ export function writeStudySqlite(study: Study, target: string): void {
       study.directions.forEach((d, i) => dir.run(i + 1, d, i));
       for (const [table, attrs] of [['study_system_attributes', study.systemAttrs], ['study_user_attributes', study.userAttrs]] as const) {
         const ins = db.prepare(`INSERT INTO ${table} (${table.replace(/s$/, '')}_id, study_id, key, value_json) VALUES (?, 1, ?, ?)`);
-        Object.entries(attrs).forEach(([k, v], i) => ins.run(i + 1, k, pyDumps(v)));
+        Object.entries(attrs).forEach(([k, v], i) => ins.run(i + 1, k, pythonDumps(v)));
       }
       const trial = db.prepare('INSERT INTO trials (trial_id, number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 1, ?, ?, ?)');
       const param = db.prepare('INSERT INTO trial_params (param_id, trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?, ?)');
@@ -88,8 +88,8 @@ export function writeStudySqlite(study: Study, target: string): void {
         }
         (t.values ?? []).forEach((v, objective) => value.run(++ids.value, tid, objective, ...storedValue(v, `trial #${t.number}'s value`)));
         for (const [step, v] of Object.entries(t.intermediateValues)) inter.run(++ids.inter, tid, Number(step), ...storedIntermediate(v));
-        for (const [k, v] of Object.entries(t.userAttrs)) userAttr.run(++ids.user, tid, k, pyDumps(v));
-        for (const [k, v] of Object.entries(t.systemAttrs)) systemAttr.run(++ids.system, tid, k, pyDumps(v));
+        for (const [k, v] of Object.entries(t.userAttrs)) userAttr.run(++ids.user, tid, k, pythonDumps(v));
+        for (const [k, v] of Object.entries(t.systemAttrs)) systemAttr.run(++ids.system, tid, k, pythonDumps(v));
       });
     })();
     db.close();
