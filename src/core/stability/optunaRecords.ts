@@ -1,45 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '../optuna/pyjson';
+import { pythonDumps } from '../optuna/pythonJson';
 
-/**
- * Journal records byte for byte as Optuna 3.1's `JournalStorage` writes them (json.dumps with
- * default separators and ensure_ascii; dict keys in the order its code builds them), so that
- * the suite's writers put on the server exactly what an optimizer would.
- * JS numbers are written as Python floats; pass a bigint for a Python int.
- */
-export function pyDumps(v: JsonValue): string {
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return pyFloatRepr(v);
-  if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-  if (Array.isArray(v)) return '[' + v.map(pyDumps).join(', ') + ']';
-  return '{' + Object.entries(v).map(([k, x]) => `${pyDumps(k)}: ${pyDumps(x)}`).join(', ') + '}';
-}
-
-/**
- * `repr(float)` as Python writes it: the shortest digits that read back to the same double
- * (the same digits JS chooses), in fixed notation for exponents -4..15 and otherwise
- * `d.ddde±XX` with at least two exponent digits; `NaN`/`Infinity` as json.dumps writes them.
- */
-export function pyFloatRepr(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa, expText] = x.toExponential().split('e');
-  const exp = Number(expText);
-  const sign = mantissa.startsWith('-') ? '-' : '';
-  const digits = mantissa.replace('-', '').replace('.', '');
-  if (exp >= -4 && exp < 16) {
-    if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-    const int = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
-    const frac = digits.slice(exp + 1) || '0';
-    return `${sign}${int}.${frac}`;
-  }
-  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-  return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-}
+/** Python's json.dumps and repr(float): the core's writer, re-exported under the suite's names. */
+export { pythonDumps as pyDumps, pythonFloatRepr as pyFloatRepr } from '../optuna/pythonJson';
 
 /** `datetime.now().isoformat(timespec="microseconds")`: naive local time, as Optuna 3.1 writes it. */
 export function pyNow(date = new Date()): string {
@@ -66,11 +30,11 @@ export type SuiteDistribution =
 export function distributionJson(d: SuiteDistribution): string {
   switch (d.kind) {
     case 'float':
-      return pyDumps({ name: 'FloatDistribution', attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false } });
+      return pythonDumps({ name: 'FloatDistribution', attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false } });
     case 'int':
-      return pyDumps({ name: 'IntDistribution', attributes: { log: d.log ?? false, step: BigInt(d.step ?? 1), low: BigInt(d.low), high: BigInt(d.high) } });
+      return pythonDumps({ name: 'IntDistribution', attributes: { log: d.log ?? false, step: BigInt(d.step ?? 1), low: BigInt(d.low), high: BigInt(d.high) } });
     case 'categorical':
-      return pyDumps({ name: 'CategoricalDistribution', attributes: { choices: d.choices.map((c) => (typeof c === 'number' && Number.isInteger(c) ? BigInt(c) : c)) } });
+      return pythonDumps({ name: 'CategoricalDistribution', attributes: { choices: d.choices.map((c) => (typeof c === 'number' && Number.isInteger(c) ? BigInt(c) : c)) } });
   }
 }
 
@@ -101,7 +65,7 @@ export class OptunaRecords {
   constructor(readonly workerId: string = newWorkerId()) {}
 
   private rec(op: number, fields: Record<string, JsonValue>): string {
-    return pyDumps({ op_code: BigInt(op), worker_id: this.workerId, ...fields });
+    return pythonDumps({ op_code: BigInt(op), worker_id: this.workerId, ...fields });
   }
 
   /** create_new_study; directions 1 MINIMIZE, 2 MAXIMIZE. */
