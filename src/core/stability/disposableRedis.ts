@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { sleep } from './abort';
 import { freeLoopbackPort } from '../redis/redisProcess';
+import { processAlive as alive } from '../processAlive';
 
 /**
  * Settings copied from the server under test (CONFIG GET) to the disposable one: memory limit
@@ -245,14 +246,6 @@ export class DisposableRedis {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function cmdline(pid: number): string {
   try {

@@ -13,6 +13,7 @@ import { Tmux } from '../../core/runs/tmux';
 import type { MergedStudy } from '../../core/storage/mergedView';
 import type { Services } from '../services';
 import { readRunSettings } from './runSettings';
+import { processAlive as alive } from '../../core/processAlive';
 
 export const HISTORY_KEY = 'optunaStorage.runs.history';
 export const LAST_KEY = 'optunaStorage.runs.last';
@@ -31,14 +32,6 @@ export interface LaunchRequest {
   prefix?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The pid is the run script of this run (not a recycled pid), where /proc can tell. */
 function isRunScript(pid: number, files: RunFiles): boolean {
