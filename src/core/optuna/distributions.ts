@@ -57,11 +57,14 @@ export function distributionFromJsonValue(v: JsonValue): Distribution {
 export class DistributionCache {
   private readonly cache = new Map<string, Distribution>();
 
+  /** `parseJson`: e.g. a typed parser that keeps Python ints apart from floats (exports). */
+  constructor(private readonly parseJson: (text: string) => JsonValue = parsePyJson) {}
+
   parse(json: JsonValue): Distribution {
     if (typeof json !== 'string') return distributionFromJsonValue(json);
     let d = this.cache.get(json);
     if (!d) {
-      d = distributionFromJsonValue(parsePyJson(json));
+      d = distributionFromJsonValue(this.parseJson(json));
       this.cache.set(json, d);
     }
     return d;

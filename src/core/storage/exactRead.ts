@@ -1,12 +1,10 @@
-import { distributionFromJsonValue, toExternal } from '../optuna/distributions';
-import type { Distribution, ReadIssue, Study } from '../optuna/model';
+import { DistributionCache, toExternal } from '../optuna/distributions';
+import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
 import { JournalReplay } from '../optuna/replay';
 import { parseTypedPyJson } from '../optuna/typedJson';
-import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/connect';
-import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { JournalFileReader } from './journalFileReader';
-import { ForeignJournalError, RedisJournalReader } from './redisJournalReader';
+import type { ClientOptions } from '../redis/connect';
+import { readOnce } from './readOnce';
 import { openSqlite } from './sqliteDriver';
 import { SqliteReader } from './sqliteReader';
 import type { StorageSpec } from './storageSpec';
@@ -21,27 +19,13 @@ const ATTR_OPS = new Set([2, 3, 8, 9]);
 
 const toNumber = (v: JsonValue): JsonValue => (typeof v === 'bigint' ? Number(v) : v);
 
-/** Distributions parsed with ints kept apart from floats, shared per distinct JSON text. */
-export class TypedDistributions {
-  private readonly cache = new Map<string, Distribution>();
-
-  parse(json: string): Distribution {
-    let d = this.cache.get(json);
-    if (!d) {
-      d = distributionFromJsonValue(parseTypedPyJson(json));
-      this.cache.set(json, d);
-    }
-    return d;
-  }
-}
-
 /**
  * Journal replay whose model keeps what an exact export needs: attribute values and
  * distributions with Python ints (bigint) apart from floats (number). Only records that carry
  * attributes are parsed the slow, typed way; distributions are parsed once per distinct text.
  */
 export class ExactJournalReplay extends JournalReplay {
-  private readonly typedDistributions = new TypedDistributions();
+  private readonly typedDistributions = new DistributionCache(parseTypedPyJson);
 
   override applyText(index: number, text: string): void {
     let record: JsonValue;
@@ -88,31 +72,8 @@ export interface ExactSnapshot {
  * back exactly as Optuna wrote them.
  */
 export async function readExact(spec: StorageSpec, opts: { redis?: ClientOptions; signal?: AbortSignal } = {}): Promise<ExactSnapshot> {
-  switch (spec.kind) {
-    case 'journal-file': {
-      const r = new JournalFileReader(spec.path);
-      r.replay = new ExactJournalReplay();
-      r.refresh();
-      return { studies: r.replay.allStudies(), issues: r.replay.issues };
-    }
-    case 'sqlite':
-      return { studies: readSqliteExact(spec.path), issues: [] };
-    case 'redis': {
-      const endpoint = describeEndpoint(parseRedisUrl(spec.url));
-      const redis = await connectOnce(spec.url, opts.redis);
-      try {
-        const r = new RedisJournalReader(redis, spec.prefix);
-        r.replay = new ExactJournalReplay();
-        await r.refresh(opts.signal);
-        return { studies: r.replay.allStudies(), issues: r.replay.issues };
-      } catch (e) {
-        if (e instanceof ForeignJournalError) throw e;
-        throw classifyRedisError(e, endpoint);
-      } finally {
-        redis.disconnect();
-      }
-    }
-  }
+  if (spec.kind === 'sqlite') return { studies: readSqliteExact(spec.path), issues: [] };
+  return readOnce(spec, { ...opts, newReplay: () => new ExactJournalReplay() });
 }
 
 /**
@@ -140,7 +101,7 @@ function readSqliteExact(path: string): Study[] {
     t.params = {};
     t.distributions = {};
   }
-  const dists = new TypedDistributions();
+  const dists = new DistributionCache(parseTypedPyJson);
   const db = openSqlite(path, { readonly: true });
   try {
     const rows = (sql: string) => db.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;

@@ -1,4 +1,5 @@
 import type { ReadIssue, Study } from '../optuna/model';
+import type { JournalReplay } from '../optuna/replay';
 import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { JournalFileReader } from './journalFileReader';
@@ -17,6 +18,9 @@ export interface ReadOptions {
   redis?: ClientOptions;
   /** Folder of the local replay cache for Redis journals; none when undefined. */
   cacheDir?: string;
+  /** A replay of another kind (e.g. the exact one exports use); the cache is then not used. */
+  newReplay?: () => JournalReplay;
+  signal?: AbortSignal;
 }
 
 /** Journals smaller than this replay fast enough that a local cache would not pay off. */
@@ -27,6 +31,7 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
   switch (spec.kind) {
     case 'journal-file': {
       const r = new JournalFileReader(spec.path);
+      if (opts.newReplay) r.replay = opts.newReplay();
       r.refresh();
       return { studies: r.replay.allStudies(), issues: r.replay.issues };
     }
@@ -42,9 +47,10 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
       const endpoint = describeEndpoint(parseRedisUrl(spec.url));
       const redis = await connectOnce(spec.url, opts.redis);
       try {
-        const cache = opts.cacheDir ? { cache: new ReplayCache(opts.cacheDir), key: `${endpoint}|${spec.prefix}`, saveEvery: Infinity } : undefined;
+        const cache = opts.cacheDir && !opts.newReplay ? { cache: new ReplayCache(opts.cacheDir), key: `${endpoint}|${spec.prefix}`, saveEvery: Infinity } : undefined;
         const r = new RedisJournalReader(redis, spec.prefix, cache);
-        await r.refresh();
+        if (opts.newReplay) r.replay = opts.newReplay();
+        await r.refresh(opts.signal);
         if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
         return { studies: r.replay.allStudies(), issues: r.replay.issues };
       } catch (e) {
