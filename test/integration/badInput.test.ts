@@ -109,6 +109,18 @@ describe('bad input', function () {
     assert.match(r.stderr, /schema revision "v9\.9\.9\.z", which this version does not know \(known: v3\.0\.0\.d/);
   });
 
+  it('an Optuna DB with a value type Optuna never writes: exit 2, names it', async () => {
+    const f = path.join(dir, 'odd-value.db');
+    fs.copyFileSync(optunaDb, f);
+    const db = openSqlite(f);
+    assert.equal(db.prepare("UPDATE trial_values SET value_type = 'HUGE' WHERE trial_value_id = (SELECT max(trial_value_id) FROM trial_values)").run().changes, 1);
+    db.close();
+    const r = await dump(`sqlite:///${f}`);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /unknown value type 'HUGE' in the database/);
+  });
+
   it('a gap in the Redis log: exit 2 with the missing key, --partial reads past it', async () => {
     const c = redis.client();
     const lines = optunaCompatibleRules();

@@ -2,6 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { studyToJson } from '../../src/core/optuna/dumpFormat';
+import { toStrictJson } from '../../src/core/optuna/pyjson';
+import { SqliteReader } from '../../src/core/storage/sqliteReader';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
 import { runPython } from '../helpers/python';
@@ -44,6 +47,20 @@ describe('dump equals real Optuna', function () {
       assert.ok(n.studies >= 5 && n.trials >= 200, `fixture too small: ${JSON.stringify(n)}`);
     });
   }
+
+  it('SQLite read a few rows per statement (every table crosses chunk boundaries) is the same', async () => {
+    const file = path.join(dir, 'optuna.db');
+    const reader = new SqliteReader(file, 2000, 7);
+    let studies;
+    try {
+      studies = reader.readAll();
+    } finally {
+      reader.close();
+    }
+    const ours = toStrictJson({ studies: studies.map(studyToJson) } as never);
+    const n = assertSameDump(ours, await runPython('optuna_dump.py', [`sqlite:///${file}`]), 'SQLite, 7-row chunks');
+    assert.ok(n.trials >= 200, `fixture too small: ${JSON.stringify(n)}`);
+  });
 
   it('replay rules: a hand-written journal file replays as Optuna replays it', async () => {
     const file = path.join(dir, 'rules.log');

@@ -27,12 +27,16 @@ type Row = unknown[];
  */
 export class SqliteReader {
   private db: BetterSqlite3.Database | undefined;
+  /** How this SQLite writes a float as exact JSON (decided once per connection). */
+  private floatJson: FloatJson = plainFloat;
   readonly distributions = new DistributionCache();
   revision = '';
 
   constructor(
     readonly path: string,
     private readonly busyTimeoutMs = 2000,
+    /** Rows per statement (CHUNK_ROWS; smaller in tests, to cross chunk boundaries). */
+    private readonly chunkRows = CHUNK_ROWS,
   ) {}
 
   close(): void {
@@ -45,6 +49,7 @@ export class SqliteReader {
     const db = openSqlite(this.path, { readonly: true, timeout: this.busyTimeoutMs });
     try {
       this.check(db);
+      this.floatJson = exactFloatJson(db);
     } catch (e) {
       db.close();
       throw e;
@@ -80,8 +85,8 @@ export class SqliteReader {
   /** Every study with all its trials, ascending by id and number. */
   readAll(): Study[] {
     const db = this.open();
-    // Rows are handled as they come: holding 200,000 row arrays at once would push them into
-    // the old generation and make garbage collection the largest cost of a load.
+    const f = this.floatJson;
+    const columns = (table: string, exprs: string[], params: unknown[] = []) => tableColumns(db, table, exprs, params, this.chunkRows);
     const q = (sql: string): Iterable<Row> => db.prepare(sql).raw(true).iterate() as Iterable<Row>;
 
     const studies = new Map<number, Study>();
@@ -99,41 +104,52 @@ export class SqliteReader {
     }
 
     const trials = new Map<number, Trial>();
-    for (const [tid, num, sid, state, ds, dc] of q('SELECT trial_id, number, study_id, state, datetime_start, datetime_complete FROM trials ORDER BY study_id, number, trial_id')) {
-      const s = studies.get(sid as number);
-      if (!s) continue;
-      const t: Trial = {
-        trialId: tid as number,
-        number: num as number,
-        studyId: sid as number,
-        state: enumName(TRIAL_STATES, state, 'state') as TrialState,
-        values: null,
-        params: {},
-        distributions: {},
-        intermediateValues: {},
-        userAttrs: {},
-        systemAttrs: {},
-        datetimeStart: normalizeDatetime(ds as string | null),
-        datetimeComplete: normalizeDatetime(dc as string | null),
-      };
-      trials.set(t.trialId, t);
-      s.trials.push(t);
+    for (const [ids, numbers, studyIds, states, starts, completes] of columns('trials', ['trial_id', 'number', 'study_id', 'state', 'datetime_start', 'datetime_complete'])) {
+      for (let i = 0; i < ids.length; i++) {
+        const s = studies.get(studyIds[i] as number);
+        if (!s) continue;
+        const t: Trial = {
+          trialId: ids[i] as number,
+          number: numbers[i] as number,
+          studyId: s.studyId,
+          state: enumName(TRIAL_STATES, states[i], 'state') as TrialState,
+          values: null,
+          params: {},
+          distributions: {},
+          intermediateValues: {},
+          userAttrs: {},
+          systemAttrs: {},
+          datetimeStart: normalizeDatetime(starts[i] as string | null),
+          datetimeComplete: normalizeDatetime(completes[i] as string | null),
+        };
+        trials.set(t.trialId, t);
+        s.trials.push(t);
+      }
     }
-    for (const [tid, name, value, dist] of q('SELECT trial_id, param_name, param_value, distribution_json FROM trial_params ORDER BY param_id')) {
-      const t = trials.get(tid as number);
-      if (!t) continue; // a row of a trial written after we listed trials
-      const d: Distribution = this.distributions.parse(dist as string);
-      t.distributions[name as string] = d;
-      t.params[name as string] = toExternal(d, value as number);
+    for (const s of studies.values()) sortByNumber(s.trials);
+
+    const pairs = this.paramPairs(db);
+    for (const [ids, keys, values] of columns('trial_params', ['trial_id', pairs.sql, f('param_value')], pairs.params)) {
+      for (let i = 0; i < ids.length; i++) {
+        const t = trials.get(ids[i] as number);
+        if (!t) continue; // a row of a trial written after we listed trials
+        const key = keys[i];
+        const [name, d] = typeof key === 'number' ? pairs.known[key] : [(key as string[])[0], this.distributions.parse((key as string[])[1])];
+        t.distributions[name] = d;
+        t.params[name] = toExternal(d, values[i] as number);
+      }
     }
-    for (const [tid, objective, value, type] of q('SELECT trial_id, objective, value, value_type FROM trial_values ORDER BY trial_id, objective')) {
-      const t = trials.get(tid as number);
-      if (!t) continue;
-      (t.values ??= [])[objective as number] = storedFloat(value as number | null, type as string);
+    for (const [ids, objectives, values] of columns('trial_values', ['trial_id', 'objective', storedFloat(f, 'value', 'value_type')])) {
+      for (let i = 0; i < ids.length; i++) {
+        const t = trials.get(ids[i] as number);
+        if (t) (t.values ??= [])[objectives[i] as number] = floatOf(values[i]);
+      }
     }
-    for (const [tid, step, value, type] of q('SELECT trial_id, step, intermediate_value, intermediate_value_type FROM trial_intermediate_values ORDER BY trial_id, step')) {
-      const t = trials.get(tid as number);
-      if (t) t.intermediateValues[String(step)] = storedFloat(value as number | null, type as string);
+    for (const [ids, steps, values] of columns('trial_intermediate_values', ['trial_id', 'step', storedFloat(f, 'intermediate_value', 'intermediate_value_type')])) {
+      for (let i = 0; i < ids.length; i++) {
+        const t = trials.get(ids[i] as number);
+        if (t) t.intermediateValues[String(steps[i])] = floatOf(values[i]);
+      }
     }
     for (const [table, key] of [['trial_user_attributes', 'userAttrs'], ['trial_system_attributes', 'systemAttrs']] as const) {
       for (const [tid, k, v] of q(`SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, ${attrOrder(table)}`)) {
@@ -143,6 +159,83 @@ export class SqliteReader {
     }
     return [...studies.values()];
   }
+
+  /**
+   * A study has few distinct (param_name, distribution_json) pairs but a row per trial and
+   * param: SQL that gives the index of a known pair instead of copying both strings into every
+   * row. Pairs beyond the first MAX_PAIRS (or written meanwhile) come as [name, json].
+   */
+  private paramPairs(db: BetterSqlite3.Database): { sql: string; params: string[]; known: [string, Distribution][] } {
+    const unknown = 'json_array(param_name, distribution_json)';
+    const found = db.prepare(`SELECT DISTINCT param_name, distribution_json FROM trial_params LIMIT ${MAX_PAIRS}`).raw(true).all() as [string, string][];
+    return {
+      sql: found.length === 0 ? unknown : `CASE ${found.map((_, i) => `WHEN param_name = ? AND distribution_json = ? THEN ${i}`).join(' ')} ELSE ${unknown} END`,
+      params: found.flat(),
+      known: found.map(([name, json]) => [name, this.distributions.parse(json)]),
+    };
+  }
+}
+
+/** Each row compares against every known pair, so their number is kept small. */
+const MAX_PAIRS = 32;
+
+/** Trials come in id order; Optuna lists them by number (ties by id), which is nearly always the same order. */
+function sortByNumber(trials: Trial[]): void {
+  for (let i = 1; i < trials.length; i++) {
+    const a = trials[i - 1];
+    const b = trials[i];
+    if (a.number > b.number || (a.number === b.number && a.trialId > b.trialId)) {
+      trials.sort((x, y) => x.number - y.number || x.trialId - y.trialId);
+      return;
+    }
+  }
+}
+
+/** Rows per statement: each SELECT stays short, and the JSON text of a chunk stays a few MB. */
+const CHUNK_ROWS = 50_000;
+
+/**
+ * A table's rows in rowid order, `chunkRows` at a time, as one array per column. SQLite builds
+ * each column as JSON text (json_group_array) and JSON.parse turns it into an array: a few long
+ * strings cost a fraction of what a JS row array and a value per cell cost (at 200,000 rows,
+ * the difference between this and row-by-row reading is most of a cold load).
+ */
+function* tableColumns(db: BetterSqlite3.Database, table: string, exprs: string[], params: unknown[], chunkRows: number): Generator<JsonValue[][]> {
+  const stmt = db
+    .prepare(`SELECT count(*), max(rowid), ${exprs.map((e) => `json_group_array(${e})`).join(', ')} FROM (SELECT rowid, * FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${chunkRows})`)
+    .raw(true);
+  let after: number = -(2 ** 63);
+  for (;;) {
+    const [count, last, ...texts] = stmt.get(...params, after) as [number, number, ...string[]];
+    if (count === 0) return;
+    yield texts.map((t) => JSON.parse(t) as JsonValue[]);
+    if (count < chunkRows) return;
+    after = last;
+  }
+}
+
+/** SQL that turns a float expression into JSON text that reads back as the same double. */
+type FloatJson = (expr: string) => string;
+
+// SQLite's json functions write floats with 17 significant digits from 3.53 on (15 before,
+// which rounds); quote() round-trips in every version and json() keeps its digits, at about
+// twice the cost, so that is the way for an older SQLite (e.g. node:sqlite's). quote(NULL) is
+// the text NULL, which is not JSON: nullif keeps it SQL NULL, i.e. JSON null.
+export const plainFloat: FloatJson = (expr) => expr;
+export const quotedFloat: FloatJson = (expr) => `json(nullif(quote(${expr}), 'NULL'))`;
+
+/** The cheapest of the two that this SQLite renders exactly; a clear error if neither does. */
+export function exactFloatJson(db: BetterSqlite3.Database): FloatJson {
+  const probe = [0.1 + 0.2, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -123456.78901234567];
+  const exact = (f: FloatJson) => {
+    const text = db.prepare(`SELECT json_array(${probe.map(() => f('CAST(? AS REAL)')).join(', ')})`).pluck().get(...probe) as string;
+    const back = JSON.parse(text) as unknown[];
+    return probe.every((v, i) => Object.is(back[i], v));
+  };
+  if (exact(plainFloat)) return plainFloat;
+  if (exact(quotedFloat)) return quotedFloat;
+  const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+  throw new Error(`SQLite ${version} does not write floats exactly as text, so this file cannot be read without rounding its values`);
 }
 
 /** Primary key column of an attribute table (names differ across tables). */
@@ -159,18 +252,17 @@ function enumName<T extends readonly string[]>(names: T, v: unknown, what: strin
   throw new ForeignDatabaseError(`unknown ${what} ${JSON.stringify(v)} in the database`);
 }
 
-/** Non-finite floats are stored as a type column with a NULL value. */
-function storedFloat(value: number | null, type: string): JsonValue {
-  switch (type) {
-    case 'FINITE':
-      return value;
-    case 'INF_POS':
-      return Infinity;
-    case 'INF_NEG':
-      return -Infinity;
-    case 'NAN':
-      return NaN;
-    default:
-      throw new ForeignDatabaseError(`unknown value type ${JSON.stringify(type)} in the database`);
-  }
+/**
+ * SQL for a float column and its type column (Optuna stores NULL with INF_POS/INF_NEG/NAN):
+ * one JSON value per row, ±9e999 for infinities, the string 'NaN' (JSON has none), and for an
+ * unknown type a string naming it, which floatOf reports.
+ */
+function storedFloat(f: FloatJson, value: string, type: string): string {
+  return `CASE ${type} WHEN 'FINITE' THEN ${f(value)} WHEN 'INF_POS' THEN 9e999 WHEN 'INF_NEG' THEN -9e999 WHEN 'NAN' THEN 'NaN' ELSE 'type ' || quote(${type}) END`;
+}
+
+function floatOf(v: JsonValue): JsonValue {
+  if (typeof v !== 'string') return v;
+  if (v === 'NaN') return NaN;
+  throw new ForeignDatabaseError(`unknown value ${v} in the database`);
 }
