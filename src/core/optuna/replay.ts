@@ -50,10 +50,9 @@ export class JournalReplay {
   private readonly states: Map<number, StudyState>;
   private readonly liveNames: Map<string, number>;
   private nextStudyId: number;
-  private readonly distributions = new DistributionCache();
+  /** Parses distribution texts once each; a subclass may parse them differently (typed, for exports). */
+  protected readonly distributions = new DistributionCache();
   readonly issues: ReadIssue[];
-  /** Studies created, deleted or changed since the last `takeChanges()`. */
-  private changed = new Set<number>();
 
   /** Number of journal entries consumed so far (applied, skipped or reported). */
   entriesRead: number;
@@ -76,12 +75,6 @@ export class JournalReplay {
 
   get trialCount(): number {
     return this.trials.length;
-  }
-
-  takeChanges(): Set<number> {
-    const c = this.changed;
-    this.changed = new Set();
-    return c;
   }
 
   /** Studies in ascending id order. */
@@ -125,7 +118,6 @@ export class JournalReplay {
         if (!s) return;
         this.studies.delete(s.studyId);
         this.liveNames.delete(s.name);
-        this.changed.add(s.studyId);
         return;
       }
       case Op.SetStudyUserAttr:
@@ -134,7 +126,6 @@ export class JournalReplay {
         if (!s) return;
         const attr = r.op_code === Op.SetStudyUserAttr ? r.user_attr : r.system_attr;
         Object.assign(r.op_code === Op.SetStudyUserAttr ? s.userAttrs : s.systemAttrs, asObject(attr, 'attribute'));
-        this.changed.add(s.studyId);
         return;
       }
       case Op.CreateTrial:
@@ -147,7 +138,6 @@ export class JournalReplay {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
         t.intermediateValues[stepKey(r.step)] = required(r, 'intermediate_value');
-        this.changed.add(t.studyId);
         return;
       }
       case Op.SetTrialUserAttr:
@@ -156,7 +146,6 @@ export class JournalReplay {
         if (!t) return;
         const attr = r.op_code === Op.SetTrialUserAttr ? r.user_attr : r.system_attr;
         Object.assign(r.op_code === Op.SetTrialUserAttr ? t.userAttrs : t.systemAttrs, asObject(attr, 'attribute'));
-        this.changed.add(t.studyId);
         return;
       }
       default:
@@ -176,7 +165,6 @@ export class JournalReplay {
     this.studies.set(studyId, study);
     this.states.set(studyId, { study, firstWithParam: new Map() });
     this.liveNames.set(name, studyId);
-    this.changed.add(studyId);
   }
 
   private createTrial(r: JsonObject): void {
@@ -224,7 +212,6 @@ export class JournalReplay {
     s.trials.push(trial);
     const st = this.states.get(s.studyId)!;
     for (const k of Object.keys(params)) if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, trial);
-    this.changed.add(s.studyId);
   }
 
   private setParam(r: JsonObject): void {
@@ -240,7 +227,6 @@ export class JournalReplay {
     t.params[name] = external;
     t.distributions[name] = d;
     if (!first || t.number < first.number) st.firstWithParam.set(name, t);
-    this.changed.add(t.studyId);
   }
 
   private setStateValues(r: JsonObject): void {
@@ -257,7 +243,6 @@ export class JournalReplay {
     t.datetimeComplete = complete;
     t.state = state;
     if (values !== null) t.values = values;
-    this.changed.add(t.studyId);
   }
 
   private liveStudy(id: JsonValue | undefined): Study | undefined {

@@ -3,7 +3,7 @@ import type { JsonValue } from '../optuna/pyjson';
 import { parsePyJson } from '../optuna/pyjson';
 import { type ConnectionSettings, RedisConnectError, classifyRedisError, redisOptions } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { OPTUNA_APPEND_SCRIPT } from '../storage/journalAppend';
+import { appendJournalRecords } from '../storage/journalAppend';
 import { logKey, logNumberKey } from '../storage/redisJournalReader';
 import { SuiteCancelled, raceAbort, sleep, throwIfAborted } from './abort';
 import { OptunaRecords, type SuiteDistribution, type TrialStateName, internalRepr } from './optunaRecords';
@@ -195,10 +195,7 @@ export class JournalWorker {
   async append(text: string): Promise<void> {
     const t0 = performance.now();
     const p = this.o.prefix;
-    await this.retrying(async () => {
-      await this.client.setnx(logNumberKey(p), -1);
-      await this.client.eval(OPTUNA_APPEND_SCRIPT, 0, p, text);
-    });
+    await this.retrying(() => appendJournalRecords(this.client, p, [text]));
     this.appendMs.push(performance.now() - t0);
   }
 

@@ -25,7 +25,7 @@ const toNumber = (v: JsonValue): JsonValue => (typeof v === 'bigint' ? Number(v)
  * attributes are parsed the slow, typed way; distributions are parsed once per distinct text.
  */
 export class ExactJournalReplay extends JournalReplay {
-  private readonly typedDistributions = new DistributionCache(parseTypedPyJson);
+  protected override readonly distributions = new DistributionCache(parseTypedPyJson);
 
   override applyText(index: number, text: string): void {
     let record: JsonValue;
@@ -40,11 +40,6 @@ export class ExactJournalReplay extends JournalReplay {
     const attrs = (o: JsonValue | undefined) => typeof o === 'object' && o !== null && Object.keys(o).length > 0;
     if ((typeof op === 'number' && ATTR_OPS.has(op)) || (op === 4 && (attrs(record.user_attrs) || attrs(record.system_attrs)))) {
       record = narrow(parseTypedPyJson(text) as JsonObject);
-    }
-    if (typeof record.distribution === 'string') record.distribution = this.typedDistributions.parse(record.distribution) as unknown as JsonValue;
-    if (typeof record.distributions === 'object' && record.distributions !== null && !Array.isArray(record.distributions)) {
-      const ds = record.distributions;
-      for (const k of Object.keys(ds)) if (typeof ds[k] === 'string') ds[k] = this.typedDistributions.parse(ds[k] as string) as unknown as JsonValue;
     }
     this.apply(index, record);
   }

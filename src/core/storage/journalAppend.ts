@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import type Redis from 'ioredis';
+import { logNumberKey } from './redisJournalReader';
 
 /** Optuna's append (JournalRedisStorage, use_cluster=False): one atomic EVAL, `ARGV = [prefix, json]`. */
 export const OPTUNA_APPEND_SCRIPT =
@@ -14,6 +15,6 @@ export const WORKER_ID = `${randomUUID()}-${process.pid}${threadId}`;
  * does: SETNX the counter to -1 first, then one atomic append per record.
  */
 export async function appendJournalRecords(redis: Redis, prefix: string, records: string[]): Promise<void> {
-  await redis.setnx(`${prefix}:log_number`, -1);
+  await redis.setnx(logNumberKey(prefix), -1);
   for (const r of records) await redis.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, r);
 }

@@ -36,11 +36,9 @@ function fingerprint(t: Trial): string {
 export function mergeTrials(redis: Study | undefined, sqlite: Study | undefined): MergedTrial[] {
   if (!sqlite) return (redis?.trials ?? []).map((trial) => ({ trial, source: 'redis' }));
   if (!redis) return sqlite.trials.map((trial) => ({ trial, source: 'sqlite' }));
+  const sqliteFps = sqlite.trials.map(fingerprint);
   const inSqlite = new Map<string, number>();
-  for (const t of sqlite.trials) {
-    const f = fingerprint(t);
-    inSqlite.set(f, (inSqlite.get(f) ?? 0) + 1);
-  }
+  for (const f of sqliteFps) inSqlite.set(f, (inSqlite.get(f) ?? 0) + 1);
   const out: MergedTrial[] = [];
   const matched = new Map<string, number>();
   for (const trial of redis.trials) {
@@ -49,8 +47,8 @@ export function mergeTrials(redis: Study | undefined, sqlite: Study | undefined)
     if (left > 0) matched.set(f, (matched.get(f) ?? 0) + 1);
     out.push({ trial, source: left > 0 ? 'both' : 'redis' });
   }
-  for (const trial of sqlite.trials) {
-    const f = fingerprint(trial);
+  for (const [i, trial] of sqlite.trials.entries()) {
+    const f = sqliteFps[i];
     const m = matched.get(f) ?? 0;
     if (m > 0) {
       matched.set(f, m - 1);

@@ -8,8 +8,8 @@ import { type JsonValue, toStrictJson } from '../optuna/pyjson';
 import type { ClientOptions } from '../redis/connect';
 import { deleteJournalStudy } from './deleteStudy';
 import { readExact } from './exactRead';
-import { OPTUNA_APPEND_SCRIPT, WORKER_ID } from './journalAppend';
-import { RedisJournalReader, logNumberKey } from './redisJournalReader';
+import { OPTUNA_APPEND_SCRIPT, WORKER_ID, appendJournalRecords } from './journalAppend';
+import { RedisJournalReader } from './redisJournalReader';
 import { writeStudySqlite } from './sqliteExport';
 import { type StorageSpec, parseStorageSpec } from './storageSpec';
 
@@ -190,8 +190,7 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
 
   const before = new Set(reader.replay.studies.keys());
   o.onProgress?.({ phase: 'write', message: `creating study ${JSON.stringify(study.name)} in ${where}` });
-  await o.redis.setnx(logNumberKey(o.prefix), -1);
-  await o.redis.eval(OPTUNA_APPEND_SCRIPT, 0, o.prefix, createStudyRecord(study, WORKER_ID));
+  await appendJournalRecords(o.redis, o.prefix, [createStudyRecord(study, WORKER_ID)]);
   await reader.refresh(o.signal);
   const created = reader.replay.allStudies().find((s) => s.name === study.name && !before.has(s.studyId));
   if (!created) throw new TransferError(`another writer created a study named ${JSON.stringify(study.name)} in ${where} at the same moment: nothing more was imported`);
