@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { studyToJson } from '../core/optuna/dumpFormat';
 import { toStrictJson } from '../core/optuna/pyjson';
+import { redactUrl } from '../core/redis/url';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
 import { type CliCommand, EXIT_BAD_INPUT, EXIT_OK, UsageError } from './command';
@@ -41,7 +42,7 @@ journal without --partial; 3 storage unreachable.`,
       let studies = snap.studies;
       if (values.study !== undefined) {
         studies = studies.filter((s) => s.name === values.study);
-        if (studies.length === 0) throw new UsageError(`no study named ${JSON.stringify(values.study)} in ${positionals[0].replace(/\/\/[^@/]*@/, '//***@')}`);
+        if (studies.length === 0) throw new UsageError(`no study named ${JSON.stringify(values.study)} in ${redactUrl(positionals[0])}`);
       }
       if (snap.issues.length > 0 && !values.partial) {
         io.stderr(`The storage is incomplete: ${snap.issues.length} journal entr${snap.issues.length === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`);

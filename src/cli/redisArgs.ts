@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { connectOnce } from '../core/redis/connect';
-import { parseRedisUrl } from '../core/redis/url';
+import { isLoopbackHost, parseRedisUrl } from '../core/redis/url';
 import { UsageError } from './command';
 import { PASSWORD_ENV } from './storageArgs';
 
@@ -20,6 +20,5 @@ export async function connectFromArgs(url: string, env: NodeJS.ProcessEnv): Prom
 
 /** Whether the server is on this machine: then /proc facts and its files apply to it. */
 export function isLocalHost(url: string): boolean {
-  const host = parseRedisUrl(url).host.toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return isLoopbackHost(parseRedisUrl(url).host);
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { redactUrl } from '../core/redis/url';
 import type { StoreService } from './storeService';
 
 /**
@@ -62,7 +63,7 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(`**Optuna storage: ${svc.state.state}${svc.state.degraded ? ' (degraded)' : ''}**\n\n`);
     md.appendText(svc.state.detail);
     md.appendMarkdown('\n\n');
-    md.appendMarkdown(`Server: \`${store?.redisWhere ?? (s.redisUrl ? s.redisUrl.replace(/\/\/[^@/]*@/, '//***@') : 'none')}\`  \n`);
+    md.appendMarkdown(`Server: \`${store?.redisWhere ?? (s.redisUrl ? redactUrl(s.redisUrl) : 'none')}\`  \n`);
     const prefixes = s.prefixes ?? store?.prefixes().prefixes;
     md.appendMarkdown(`Prefix${prefixes && prefixes.length === 1 ? '' : 'es'}: ${prefixes && prefixes.length ? prefixes.map((p) => `\`"${p}"\``).join(', ') : 'all found'}  \n`);
     md.appendMarkdown(`Fallback file: \`${s.sqlitePath ?? 'none'}\`  \n`);

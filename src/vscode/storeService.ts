@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { FailoverStore, type RefreshSummary, type StateEvent } from '../core/storage/failoverStore';
 import type { MergedStudy } from '../core/storage/mergedView';
+import { redactUrl } from '../core/redis/url';
 import { PasswordStore } from './secrets';
 import { type Settings, readSettings } from './settings';
 
@@ -73,7 +74,7 @@ export class StoreService implements vscode.Disposable {
     store.on('data', () => {
       if (gen === this.generation) this.dataEmitter.fire();
     });
-    this.log.info(`store: redis ${settings.redisUrl ? (settings.sentinel ? `via sentinels ${settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : store.options.redisUrl?.replace(/\/\/[^@/]*@/, '//***@')) : '(none)'}, prefixes ${settings.prefixes ? JSON.stringify(settings.prefixes) : '(all)'}, SQLite fallback ${settings.sqlitePath ?? '(none)'}`);
+    this.log.info(`store: redis ${settings.redisUrl ? (settings.sentinel ? `via sentinels ${settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : (store.options.redisUrl && redactUrl(store.options.redisUrl))) : '(none)'}, prefixes ${settings.prefixes ? JSON.stringify(settings.prefixes) : '(all)'}, SQLite fallback ${settings.sqlitePath ?? '(none)'}`);
     await store.start();
     if (gen !== this.generation) return;
     await this.refresh();

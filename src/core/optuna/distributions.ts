@@ -3,6 +3,11 @@ import type { Distribution } from './model';
 
 const FLOAT_CLASSES = new Set(['FloatDistribution', 'UniformDistribution', 'LogUniformDistribution', 'DiscreteUniformDistribution']);
 const INT_CLASSES = new Set(['IntDistribution', 'IntUniformDistribution', 'IntLogUniformDistribution']);
+
+/** Float and int distributions (modern and legacy): their internal representation is the value as a float. */
+export function isNumeric(d: Distribution): boolean {
+  return FLOAT_CLASSES.has(d.name) || INT_CLASSES.has(d.name);
+}
 const REQUIRED: Record<string, string[]> = {
   FloatDistribution: ['low', 'high'],
   UniformDistribution: ['low', 'high'],

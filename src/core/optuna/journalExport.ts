@@ -1,9 +1,7 @@
 import { pythonDumps } from './pythonJson';
-import { pyEquals } from './distributions';
+import { isNumeric, pyEquals } from './distributions';
 import { type Distribution, STUDY_DIRECTIONS, type Study, TRIAL_STATES, type Trial } from './model';
 import type { JsonObject, JsonValue } from './pyjson';
-
-const FLOAT_CLASSES = new Set(['FloatDistribution', 'UniformDistribution', 'LogUniformDistribution', 'DiscreteUniformDistribution', 'IntDistribution', 'IntUniformDistribution', 'IntLogUniformDistribution']);
 
 /** Python `float(x)`: JS numbers are floats already; a bigint becomes one. */
 const pyFloat = (v: JsonValue): number => (typeof v === 'bigint' ? Number(v) : (v as number));
@@ -13,7 +11,7 @@ const pyFloat = (v: JsonValue): number => (typeof v === 'bigint' ? Number(v) : (
  * of the first equal choice (Python `==`, NaN equal to NaN) for categoricals.
  */
 export function internalRepr(d: Distribution, external: JsonValue): JsonValue {
-  if (FLOAT_CLASSES.has(d.name)) return pyFloat(external);
+  if (isNumeric(d)) return pyFloat(external);
   const choices = d.attributes.choices as JsonValue[];
   const i = choices.findIndex((c) => pyEquals(c, external));
   if (i < 0) throw new Error(`${pythonDumps(external)} is not one of the choices ${pythonDumps(choices)}`);

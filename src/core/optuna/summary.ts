@@ -8,8 +8,9 @@ export interface StudySummary {
   lastActivity: string | null;
 }
 
-function firstValue(t: Trial): number | undefined {
-  const v = t.values?.[0];
+/** The first objective value as a number (a Python int beyond 2^53 included), if any. */
+export function firstValue(t: Trial | undefined): number | undefined {
+  const v = t?.values?.[0];
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 }
 

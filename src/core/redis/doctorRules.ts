@@ -1,5 +1,6 @@
 import type { RedisInfo } from './info';
 import { type JournalGaps, describeRanges } from './journalScan';
+import { isLoopbackHost } from './url';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -60,9 +61,9 @@ export function bySeverity(a: Finding, b: Finding): number {
   return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.id.localeCompare(b.id);
 }
 
+/** A `bind` address ("-" marks one that may be missing) on the loopback interface. */
 function isLoopback(addr: string): boolean {
-  const a = addr.replace(/^-/, '').toLowerCase();
-  return a === 'localhost' || a === '::1' || /^127\./.test(a);
+  return isLoopbackHost(addr.replace(/^-/, ''));
 }
 
 /** Rules on settings: the same for the running server and for a config file. */

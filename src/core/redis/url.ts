@@ -38,6 +38,21 @@ export function redactUrl(url: string): string {
   });
 }
 
+/** The URL without its password, and that password (decoded) when it has one. */
+export function splitPassword(url: string): { url: string; password?: string } {
+  const u = new URL(url);
+  if (!u.password) return { url };
+  const password = decodeURIComponent(u.password);
+  u.password = '';
+  return { url: u.toString(), password };
+}
+
+/** A loopback host name or address: a server there is on this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
 /** `host:port[/db]` for messages: never includes credentials. */
 export function describeEndpoint(e: RedisEndpoint): string {
   const host = e.host.includes(':') ? `[${e.host}]` : e.host;

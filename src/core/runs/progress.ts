@@ -1,5 +1,5 @@
 import type { StudyDirection, Trial } from '../optuna/model';
-import { summarizeStudy } from '../optuna/summary';
+import { firstValue, summarizeStudy } from '../optuna/summary';
 
 /** How far a run got, from the trials its study gained since the run started. */
 export interface RunProgress {
@@ -34,11 +34,6 @@ export interface ProgressInput {
   planned: number | undefined;
 }
 
-function first(t: Trial | undefined): number | undefined {
-  const v = t?.values?.[0];
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
-}
-
 export function computeProgress(i: ProgressInput): RunProgress {
   const mine = i.trials.filter((t) => t.number >= i.baseline);
   const run = summarizeStudy({ studyId: 0, name: '', directions: i.directions, userAttrs: {}, systemAttrs: {}, trials: mine });
@@ -57,9 +52,9 @@ export function computeProgress(i: ProgressInput): RunProgress {
     running: c.RUNNING,
     perMinute,
     etaMs: left !== undefined && perMinute ? (left / perMinute) * 60_000 : undefined,
-    best: first(run.best),
+    best: firstValue(run.best),
     bestTrial: run.best?.number,
-    studyBest: first(all.best),
+    studyBest: firstValue(all.best),
     studyTrials: i.trials.length,
   };
 }

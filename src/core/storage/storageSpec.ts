@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { redactUrl } from '../redis/url';
 
 export type StorageSpec =
   | { kind: 'redis'; url: string; prefix: string }
@@ -21,7 +22,7 @@ export function parseStorageSpec(arg: string, prefix = ''): StorageSpec {
     if (p === '') throw new Error('sqlite:/// URL has no file path');
     return { kind: 'sqlite', path: path.resolve(p) };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new Error(`unsupported storage URL scheme in "${arg.replace(/\/\/[^@/]*@/, '//***@')}" (use redis://, rediss://, sqlite:/// or a file path)`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new Error(`unsupported storage URL scheme in "${redactUrl(arg)}" (use redis://, rediss://, sqlite:/// or a file path)`);
   if (SQLITE_EXT.test(arg)) return { kind: 'sqlite', path: path.resolve(arg) };
   let st: fs.Stats;
   try {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseRedisUrl, redactUrl } from '../../core/redis/url';
+import { parseRedisUrl, redactUrl, splitPassword } from '../../core/redis/url';
 import type { Services } from '../services';
 import { KEY, SECTION, settingsTarget } from '../settings';
 
@@ -29,11 +29,10 @@ export async function configureConnection(s: Services): Promise<boolean> {
   let cleanUrl = url.trim();
   let password: string | undefined;
   if (cleanUrl) {
-    const u = new URL(cleanUrl);
-    if (u.password) {
-      password = decodeURIComponent(u.password);
-      u.password = '';
-      cleanUrl = u.toString().replace(/\/$/, '');
+    const split = splitPassword(cleanUrl);
+    if (split.password !== undefined) {
+      password = split.password;
+      cleanUrl = split.url.replace(/\/$/, '');
     }
     if (password === undefined) {
       const stored = await s.passwords.get(cleanUrl);

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { type DoctorReport, hasErrors, runDoctor } from '../../core/redis/doctor';
 import { applyLiveFixes, plannedFixes } from '../../core/redis/liveFixes';
-import { parseRedisUrl } from '../../core/redis/url';
+import { isLoopbackHost, parseRedisUrl } from '../../core/redis/url';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
@@ -33,11 +33,11 @@ export async function doctor(s: Services, docs: ReportDocuments): Promise<Doctor
     return undefined;
   }
   const where = store!.redisWhere!;
-  const host = parseRedisUrl(s.store.settings.redisUrl).host;
+  const serverIsLocal = isLoopbackHost(parseRedisUrl(s.store.settings.redisUrl).host);
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Redis doctor: ${where}`, cancellable: true }, (progress, token) => {
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort(new Error('cancelled')));
-    return runDoctor({ redis: client, serverIsLocal: ['127.0.0.1', 'localhost', '::1'].includes(host), signal: abort.signal, onProgress: (message) => progress.report({ message }) });
+    return runDoctor({ redis: client, serverIsLocal, signal: abort.signal, onProgress: (message) => progress.report({ message }) });
   });
   s.log.info(`doctor: ${report.findings.length} findings (${report.findings.filter((f) => f.severity === 'error').length} errors) on ${where}`);
   await docs.show('Redis Doctor.md', doctorMarkdown(report, where));
@@ -57,5 +57,5 @@ export async function doctor(s: Services, docs: ReportDocuments): Promise<Doctor
   } else {
     void vscode.window.showInformationMessage(`Applied ${result.applied.length} fix${result.applied.length === 1 ? '' : 'es'}${result.rewrite ? ` and saved them to ${result.rewrite.file}` : ' (the server has no config file: they last until its next restart)'}.`);
   }
-  return hasErrors(report.findings) ? await runDoctor({ redis: client, serverIsLocal: ['127.0.0.1', 'localhost', '::1'].includes(host) }).then(async (after) => (await docs.show('Redis Doctor.md', doctorMarkdown(after, where)), after)) : report;
+  return hasErrors(report.findings) ? await runDoctor({ redis: client, serverIsLocal }).then(async (after) => (await docs.show('Redis Doctor.md', doctorMarkdown(after, where)), after)) : report;
 }

@@ -54,9 +54,7 @@ export async function statusActions(s: Services): Promise<void> {
     { label: '$(gear) Open settings', command: 'optunaStorage.openSettings' },
   );
   if (st === 'redis') items.push({ label: '$(debug-restart) Reconnect to Redis', command: 'optunaStorage.reconnect' });
-  for (const extra of EXTRA_STATUS_ACTIONS) {
-    if ((await vscode.commands.getCommands(true)).includes(extra.command)) items.push(extra);
-  }
+  items.push(...EXTRA_STATUS_ACTIONS);
   const pick = await vscode.window.showQuickPick(items, { placeHolder: `Optuna storage: ${s.store.state.detail}` });
   if (pick) await vscode.commands.executeCommand(pick.command);
 }

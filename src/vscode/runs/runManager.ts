@@ -2,18 +2,19 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseRedisUrl } from '../../core/redis/url';
+import { parseRedisUrl, splitPassword } from '../../core/redis/url';
 import type { Values } from '../../core/runs/params';
 import { nextStageValues, type Profile, STAGED_RAMP, stageOf } from '../../core/runs/profiles';
 import { computeProgress, detectStudy } from '../../core/runs/progress';
 import { loadHistory, type RunRecord, stateText, trimHistory } from '../../core/runs/record';
 import { ENV, parseStatus, type RunFiles, runFiles, runScript, tmuxLauncher, tmuxSessionName } from '../../core/runs/runner';
-import { buildCommand, parseTemplate, runLabel, studyParam, templateParams, trialsParam } from '../../core/runs/template';
+import { buildCommand, runLabel, studyParam, trialsParam } from '../../core/runs/template';
 import { Tmux } from '../../core/runs/tmux';
 import type { MergedStudy } from '../../core/storage/mergedView';
 import type { Services } from '../services';
 import { readRunSettings } from './runSettings';
 import { processAlive as alive } from '../../core/processAlive';
+import { which } from '../../core/which';
 
 export const HISTORY_KEY = 'optunaStorage.runs.history';
 export const LAST_KEY = 'optunaStorage.runs.last';
@@ -54,21 +55,6 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
       /* already gone */
     }
   }
-}
-
-/** An executable on PATH (terminals want an absolute shellPath to be sure). */
-export function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -163,8 +149,7 @@ export class RunManager implements vscode.Disposable {
   async launch(req: LaunchRequest): Promise<RunRecord> {
     if (process.platform === 'win32') throw new Error('optimizer runs need bash: use WSL or a Remote-SSH/Dev Container window');
     const set = readRunSettings();
-    const params = templateParams(parseTemplate(set.template), set.params);
-    const { command, values } = buildCommand(set.template, set.params, req.values);
+    const { command, values, params } = buildCommand(set.template, set.params, req.values);
     const st = this.s.store.settings;
     const prefix = req.prefix ?? (st.prefixes?.length ? st.prefixes[0] : undefined);
 
@@ -183,13 +168,8 @@ export class RunManager implements vscode.Disposable {
     if (st.redisUrl) {
       let url = st.redisUrl;
       try {
-        const parsed = parseRedisUrl(url);
-        if (parsed.password !== undefined) {
-          password = parsed.password;
-          const u = new URL(url);
-          u.password = '';
-          url = u.toString();
-        }
+        parseRedisUrl(url); // only a Redis URL is rewritten
+        ({ url, password } = splitPassword(url));
       } catch {
         /* passed on as written: the optimizer will say what is wrong with it */
       }
@@ -284,8 +264,9 @@ export class RunManager implements vscode.Disposable {
 
   /** The ramp a run belongs to: its profile when that has stages, else the built-in ramp. */
   rampOf(run: RunRecord): Profile {
-    const p = readRunSettings().profiles.find((x) => x.name === run.profile);
-    return p?.stages ? p : (readRunSettings().profiles.find((x) => x.name === STAGED_RAMP.name) ?? STAGED_RAMP);
+    const profiles = readRunSettings().profiles;
+    const p = profiles.find((x) => x.name === run.profile);
+    return p?.stages ? p : (profiles.find((x) => x.name === STAGED_RAMP.name) ?? STAGED_RAMP);
   }
 
   /** The next stage's values, or undefined at the last stage. */
@@ -441,13 +422,16 @@ export class RunManager implements vscode.Disposable {
     try {
       const running = this.runs.filter((r) => r.state === 'running');
       for (const run of running) await this.checkProcess(run, false);
+      let refreshed = false;
       // The Studies and Trials views refresh while visible; runs need fresh data regardless.
       const interval = Math.min(this.s.store.settings.refreshIntervalMs, 2000);
       if (running.length && !this.s.refresh.active && Date.now() - this.lastStoreRefresh >= interval) {
         this.lastStoreRefresh = Date.now();
-        await this.s.store.refresh();
+        const r = await this.s.store.refresh();
+        // New data already updated the progress through onDidChangeData.
+        if (r && (r.redisEntries > 0 || r.sqliteReloaded)) refreshed = true;
       }
-      this.updateProgress();
+      if (!refreshed) this.updateProgress();
       if (!this.runs.some((r) => r.state === 'running')) {
         clearInterval(this.timer);
         this.timer = undefined;
