@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { parseInfo } from './info';
+import { configReplyToMap } from './serverConfig';
 
 export const BACKUP_FORMAT = 'optuna-storage-redis-backup/1';
 const MANIFEST = 'backup.json';
@@ -43,6 +44,21 @@ async function persistence(redis: Redis) {
 }
 
 /**
+ * Reads INFO persistence every 100 ms until `until` holds, and returns that reply. Throws the
+ * signal's reason once it is aborted, and `timed out waiting for <what>` after `deadline`
+ * (a Date.now() time).
+ */
+export async function waitForPersistence(redis: Redis, until: (i: ReturnType<typeof parseInfo>) => boolean, what: string, opts: { deadline: number; signal?: AbortSignal }): Promise<ReturnType<typeof parseInfo>> {
+  for (;;) {
+    const info = await persistence(redis);
+    if (until(info)) return info;
+    opts.signal?.throwIfAborted();
+    if (Date.now() > opts.deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/**
  * Runs a background job (BGSAVE or BGREWRITEAOF) to completion: retries while another one of
  * the same kind runs (its snapshot would predate our request), schedules it behind another
  * fork, and waits until its counter moves and nothing is in progress.
@@ -52,15 +68,7 @@ async function runBackgroundJob(redis: Redis, kind: 'rdb' | 'aof', opts: BackupO
   const busy = (i: ReturnType<typeof parseInfo>) =>
     kind === 'rdb' ? i.get('rdb_bgsave_in_progress') === '1' : i.get('aof_rewrite_in_progress') === '1' || i.get('aof_rewrite_scheduled') === '1';
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  const wait = async (until: (i: ReturnType<typeof parseInfo>) => boolean, what: string) => {
-    for (;;) {
-      const info = await persistence(redis);
-      if (until(info)) return info;
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  };
+  const wait = (until: (i: ReturnType<typeof parseInfo>) => boolean, what: string) => waitForPersistence(redis, until, what, { deadline, signal: opts.signal });
   let before = (await persistence(redis)).num(counter) ?? 0;
   for (;;) {
     try {
@@ -109,8 +117,8 @@ function backupName(now: Date): string {
  * appears under its final name only when complete.
  */
 export async function createServerBackup(redis: Redis, opts: BackupOptions): Promise<BackupEntry> {
-  const cfg = (await redis.call('CONFIG', 'GET', '*')) as string[];
-  const get = (k: string) => cfg[cfg.indexOf(k) + 1] ?? '';
+  const cfg = configReplyToMap((await redis.call('CONFIG', 'GET', '*')) as string[]);
+  const get = (k: string) => cfg.get(k) ?? '';
   const dir = get('dir');
   const dbfilename = get('dbfilename') || 'dump.rdb';
   const aof = get('appendonly') === 'yes';

@@ -7,6 +7,7 @@ import type { SystemFacts } from './doctorRules';
 import { parseInfo } from './info';
 import { waitForAofRewrite } from './liveFixes';
 import { ConfigValidationError, connectLocal, freeLoopbackPort, portOpen, shutdownSave, startDaemon, validateWithScratchServer } from './redisProcess';
+import { configReplyToMap } from './serverConfig';
 import { localSystemFacts } from './systemFacts';
 
 /** Where deploy puts things unless told otherwise (documented in redis/README.md). */
@@ -66,6 +67,8 @@ export interface DeployPlan {
    * empty, so the server is started on the RDB and switched to the AOF live.
    */
   convertRdb: boolean;
+  /** The rendered config says `appendonly yes`. */
+  wantsAof: boolean;
   /** What `executeDeploy` will do, in order, as sentences. */
   actions: string[];
   /** requirepass of the rendered config, to reach the new server. */
@@ -134,8 +137,8 @@ async function inspectRunning(host: string, port: number, password?: string): Pr
   }
   try {
     const info = parseInfo(await redis.info('server'));
-    const cfg = (await redis.call('CONFIG', 'GET', '*')) as string[];
-    const get = (k: string) => cfg[cfg.indexOf(k) + 1] ?? '';
+    const cfg = configReplyToMap((await redis.call('CONFIG', 'GET', '*')) as string[]);
+    const get = (k: string) => cfg.get(k) ?? '';
     return {
       version: info.get('redis_version') ?? '?',
       pid: info.num('process_id'),
@@ -228,7 +231,7 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
       actions.push(`start ${binary} ${opts.target} (daemonized) and wait for PONG on ${host}:${opts.port}`);
     }
   }
-  return { options: opts, rendered, adjustments, host, targetUnchanged, backupPath, running, upToDate, convertRdb, actions, newPassword };
+  return { options: opts, rendered, adjustments, host, targetUnchanged, backupPath, running, upToDate, convertRdb, wantsAof, actions, newPassword };
 }
 
 function uniquePath(p: string): string {
@@ -261,9 +264,7 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     step('nothing to change: already deployed and running');
     return result;
   }
-  const checkAbort = () => {
-    if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
-  };
+  const checkAbort = () => ctx.signal?.throwIfAborted();
 
   for (const dir of [o.dataDir, path.dirname(o.logFile), path.dirname(o.pidFile), path.dirname(o.target)]) {
     try {
@@ -295,7 +296,7 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
 
   const running = plan.running;
   if (running) {
-    const wantsAof = effectiveSettings(parseConfigText(plan.rendered, o.target)).get('appendonly')?.value === 'yes';
+    const { wantsAof } = plan;
     const redis = await connectLocal(plan.host, o.port, o.currentPassword);
     try {
       if (wantsAof && !running.appendonly) {

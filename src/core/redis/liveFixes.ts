@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Finding, LiveFix } from './doctorRules';
+import { waitForPersistence } from './backup';
 import { parseInfo } from './info';
 
 /**
@@ -85,15 +86,7 @@ export async function applyLiveFixes(redis: Redis, findings: Finding[], opts: Ap
 /** Waits until no AOF rewrite is running or scheduled; throws if the last one failed. */
 export async function waitForAofRewrite(redis: Redis, opts: ApplyOptions = {}): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
-  for (;;) {
-    const info = parseInfo(await redis.info('persistence'));
-    if (info.get('aof_rewrite_in_progress') === '0' && info.get('aof_rewrite_scheduled') === '0') {
-      const status = info.get('aof_last_bgrewrite_status');
-      if (status !== 'ok') throw new Error(`the append-only file rewrite failed (aof_last_bgrewrite_status:${status}); see the Redis log`);
-      return;
-    }
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-    if (Date.now() > deadline) throw new Error('timed out waiting for the append-only file rewrite to finish');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const info = await waitForPersistence(redis, (i) => i.get('aof_rewrite_in_progress') === '0' && i.get('aof_rewrite_scheduled') === '0', 'the append-only file rewrite to finish', { deadline, signal: opts.signal });
+  const status = info.get('aof_last_bgrewrite_status');
+  if (status !== 'ok') throw new Error(`the append-only file rewrite failed (aof_last_bgrewrite_status:${status}); see the Redis log`);
 }

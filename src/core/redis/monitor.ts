@@ -81,7 +81,7 @@ export async function monitorSnapshot(redis: Redis, opts: MonitorOptions = {}): 
   const prefixes = opts.prefixes ?? (await discoverPrefixes(redis)).prefixes;
   const journals: JournalHealth[] = [];
   for (const prefix of prefixes) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     journals.push(await journalHealth(redis, prefix, opts));
   }
   const maxclients = settings?.get('maxclients');

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type Redis from 'ioredis';
 import { RedisConnectError, connectOnce } from './connect';
+import { describeEndpoint } from './url';
 
 /** Redis refused a config file; `line` and `directive` as its FATAL CONFIG FILE ERROR names them. */
 export class ConfigValidationError extends Error {
@@ -58,7 +59,7 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
 
 /** Connects and PINGs, trying without a password first (a server without one refuses AUTH). */
 export async function connectLocal(host: string, port: number, password?: string): Promise<Redis> {
-  const url = `redis://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = describeEndpoint({ host, port, db: 0, tls: false });
   try {
     return await connectOnce(url, { connectionName: 'optuna-storage-deploy', settings: { socketTimeout: 120 } });
   } catch (e) {
@@ -99,7 +100,7 @@ export async function validateWithScratchServer(opts: { binary: string; configPa
       await Promise.race([sleep(50), spawnError]);
       if (exited) break;
       if (await portOpen(opts.host, opts.port, 200)) {
-        const c = await connectOnce(`redis://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`, { password: opts.password }).catch(() => undefined);
+        const c = await connectOnce(describeEndpoint({ host: opts.host, port: opts.port, db: 0, tls: false }), { password: opts.password }).catch(() => undefined);
         if (c) {
           await c.call('SHUTDOWN', 'NOSAVE').catch(() => undefined); // the reply never comes: it exits
           c.disconnect();
@@ -136,7 +137,7 @@ export async function startDaemon(opts: { binary: string; configPath: string; ar
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let last = '';
   for (;;) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     try {
       const c = await connectLocal(opts.host, opts.port, opts.password);
       c.disconnect();

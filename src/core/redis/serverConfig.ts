@@ -17,6 +17,14 @@ export async function readServerConfig(redis: Redis): Promise<Map<string, string
     if (/unknown command|NOPERM|no permissions/i.test((e as Error).message)) return null;
     throw e;
   }
+  return configReplyToMap(flat);
+}
+
+/**
+ * The flat `CONFIG GET` reply (name, value, name, value, …) as a Map of lower-case names,
+ * secrets replaced by a placeholder.
+ */
+export function configReplyToMap(flat: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i].toLowerCase();

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { sleep } from './abort';
 import { freeLoopbackPort } from '../redis/redisProcess';
+import { configReplyToMap } from '../redis/serverConfig';
 import { processAlive as alive } from '../processAlive';
+import { which } from '../which';
 
 /**
  * Settings copied from the server under test (CONFIG GET) to the disposable one: memory limit
@@ -24,15 +26,8 @@ export function findRedisServer(explicit: string | undefined, searchPath = proce
       return { why: `the redis-server binary ${explicit} does not exist or is not executable` };
     }
   }
-  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'redis-server');
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return { path: candidate };
-    } catch {
-      // not here
-    }
-  }
+  const found = which('redis-server', searchPath);
+  if (found) return { path: found };
   return { why: 'no redis-server binary on PATH (install redis-server, or give its path with --redis-server)' };
 }
 
@@ -40,8 +35,7 @@ export function findRedisServer(explicit: string | undefined, searchPath = proce
 export async function readUserSettings(client: Redis): Promise<{ settings: Record<string, string>; note?: string }> {
   try {
     const flat = (await client.config('GET', '*')) as string[];
-    const all = new Map<string, string>();
-    for (let i = 0; i + 1 < flat.length; i += 2) all.set(flat[i], flat[i + 1]);
+    const all = configReplyToMap(flat);
     const settings: Record<string, string> = {};
     for (const k of COPIED_SETTINGS) if (all.has(k)) settings[k] = all.get(k)!;
     return { settings };
