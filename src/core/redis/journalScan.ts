@@ -51,17 +51,17 @@ export async function scanJournalGaps(redis: Redis, prefix: string, opts: ScanOp
   const inFlight: Array<Promise<number[]>> = [];
   for (let k = 0; k < Math.min(WINDOW, batches.length); k++) inFlight.push(check(batches[k]));
   for (let k = 0; k < batches.length; k++) {
-    let missing: number[];
     try {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      missing = await inFlight[k];
+      opts.signal?.throwIfAborted();
+      const missing = await inFlight[k];
+      if (k + WINDOW < batches.length) inFlight.push(check(batches[k + WINDOW]));
+      for (const index of missing) addMissing(report, index);
+      opts.onProgress?.(prefix, Math.min(batches[k] + BATCH, limit), limit);
     } catch (e) {
-      for (let j = k + 1; j < inFlight.length; j++) inFlight[j].catch(() => undefined);
+      // Batch k too: on cancellation it was never awaited. Nobody awaits the ones in flight.
+      for (let j = k; j < inFlight.length; j++) inFlight[j].catch(() => undefined);
       throw e;
     }
-    if (k + WINDOW < batches.length) inFlight.push(check(batches[k + WINDOW]));
-    for (const index of missing) addMissing(report, index);
-    opts.onProgress?.(prefix, Math.min(batches[k] + BATCH, limit), limit);
   }
   return report;
 }

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Study } from '../optuna/model';
 import type { JsonValue } from '../optuna/pyjson';
 import type { ConnectionSettings } from '../redis/connect';
-import { RedisJournalReader } from '../storage/redisJournalReader';
+import { RedisJournalReader, logKey } from '../storage/redisJournalReader';
 import type { DisposableRedis } from './disposableRedis';
 import type { Check, MetricValue, ScenarioId, ScenarioStatus } from './types';
 
@@ -68,15 +68,21 @@ export function verdict(checks: Check[], problems: string[], headline: string): 
   return { status: 'failed', message: parts.join('; ') };
 }
 
-/** A fresh, complete read of a journal with the project's reader, timed. */
+/** A fresh, complete read of a journal with the project's reader, timed; `gaps` are the keys of the missing entries. */
 export async function readBack(client: Redis, prefix: string): Promise<{ studies: Study[]; gaps: string[]; issues: string[]; entries: number; readMs: number }> {
   const t0 = performance.now();
   const reader = new RedisJournalReader(client, prefix);
   const res = await reader.refresh();
   const readMs = performance.now() - t0;
-  const gaps = reader.replay.issues.filter((i) => i.kind === 'gap').map((i) => i.message);
+  const gaps = reader.replay.issues.filter((i) => i.kind === 'gap').map((i) => logKey(prefix, i.index));
   const issues = reader.replay.issues.filter((i) => i.kind !== 'gap').map((i) => i.message);
   return { studies: reader.replay.allStudies(), gaps, issues, entries: res.entries, readMs };
+}
+
+/** "3 journal entries missing (evicted or deleted), e.g. <key>" for the gap keys of `readBack`; undefined when there are none. */
+export function missingEntriesProblem(gapKeys: string[]): string | undefined {
+  if (gapKeys.length === 0) return undefined;
+  return `${plural(gapKeys.length, 'journal entry', 'journal entries')} missing (evicted or deleted), e.g. ${gapKeys[0]}`;
 }
 
 /** `evicted_keys` and the eviction policy of a server, for explaining missing entries. */
@@ -103,6 +109,13 @@ export function evictionNote(before: { evicted?: number }, after: { evicted?: nu
   const n = after.evicted - before.evicted;
   if (n <= 0) return undefined;
   return `the server evicted ${n} key${n === 1 ? '' : 's'} meanwhile (maxmemory-policy ${after.policy ?? 'unknown'}): an Optuna journal needs maxmemory-policy noeviction and enough maxmemory`;
+}
+
+/** When something went wrong, adds why entries may have gone missing: the keys the server evicted since `before`. */
+export async function addEvictionNote(problems: string[], client: Redis, before: { evicted?: number }): Promise<void> {
+  if (problems.length === 0) return;
+  const note = evictionNote(before, await evictionInfo(client).catch(() => ({})));
+  if (note) problems.push(note);
 }
 
 /** Structural equality of JSON values: ints compare equal as number or bigint, -0 ≠ 0, NaN = NaN. */

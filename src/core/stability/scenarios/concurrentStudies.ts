@@ -1,5 +1,5 @@
 import type { JsonValue } from '../../optuna/pyjson';
-import { type Scenario, errorMessage, evictionInfo, evictionNote, plural, readBack, sameJson, verdict } from '../context';
+import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
 import { JournalWorker } from '../journalWorker';
 import { type SuiteDistribution, pyNow } from '../optunaRecords';
 import { check } from '../scenarios';
@@ -59,7 +59,8 @@ export const concurrentStudies: Scenario = async (ctx) => {
   try {
     const back = await readBack(u.client, ctx.prefix);
     gaps = back.gaps.length;
-    if (gaps > 0) problems.push(`${plural(gaps, 'journal entry', 'journal entries')} missing (evicted or deleted), e.g. ${back.gaps[0].replace(/^journal entry (\S+) is missing.*$/, '$1')}`);
+    const missingEntries = missingEntriesProblem(back.gaps);
+    if (missingEntries) problems.push(missingEntries);
     const ids = new Set<number>();
     for (let i = 0; i < k; i++) {
       const s = back.studies.find((x) => x.name === `suite-concurrent-${i}`);
@@ -90,10 +91,7 @@ export const concurrentStudies: Scenario = async (ctx) => {
   } catch (e) {
     problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
-  if (problems.length > 0) {
-    const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));
-    if (note) problems.push(note);
-  }
+  await addEvictionNote(problems, u.client, evictedBefore);
   const checks = [check('missing', 'studies complete and independent', 'every trial in its own study', problems.length === 0 ? `${k} × ${perStudy} trials` : `${missing} missing, ${crossTalk} misplaced`, problems.length === 0)];
   const appendMs = workers.flatMap((w) => w.appendMs);
   const v = verdict(checks, problems, `${plural(k, 'study', 'studies')} × ${plural(perStudy, 'trial')} written at once, each complete and independent`);

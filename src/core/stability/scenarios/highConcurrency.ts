@@ -1,5 +1,5 @@
 import { SuiteCancelled } from '../abort';
-import { type Scenario, errorMessage, evictionInfo, evictionNote, plural, readBack, sameJson, verdict } from '../context';
+import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
 import { JournalWorker } from '../journalWorker';
 import { type SuiteDistribution, pyNow } from '../optunaRecords';
 import { PROMISES, check } from '../scenarios';
@@ -125,16 +125,14 @@ export const highConcurrency: Scenario = async (ctx) => {
       if (t.state === 'WAITING') waitingLeft++;
     }
     verified = true;
-    if (gaps > 0) problems.push(`${plural(gaps, 'journal entry', 'journal entries')} missing (evicted or deleted), e.g. ${back.gaps[0].replace(/^journal entry (\S+) is missing.*$/, '$1')}`);
+    const missingEntries = missingEntriesProblem(back.gaps);
+    if (missingEntries) problems.push(missingEntries);
     if (!study && finished > 0) problems.push(`study "${name}" is not in the journal`);
     ctx.log(`read back ${back.entries} entries: ${study?.trials.length ?? 0} trials, ${lost} lost, ${duplicates} duplicated, ${orphaned} orphaned RUNNING, ${waitingLeft} still WAITING`);
   } catch (e) {
     problems.push(`the trials could not be read back: ${u.explain(e)}`);
   }
-  if (problems.length > 0) {
-    const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));
-    if (note) problems.push(note);
-  }
+  await addEvictionNote(problems, u.client, evictedBefore);
   const popped = claims.filter((c) => c.popped).length;
   const racesLost = workers.reduce((a, w) => a + w.popRacesLost, 0);
   const complete = errors.length === 0 && problems.length === 0;

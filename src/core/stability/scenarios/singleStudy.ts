@@ -1,7 +1,7 @@
 import type { Study, Trial } from '../../optuna/model';
 import { normalizeDatetime } from '../../optuna/model';
 import type { JsonValue } from '../../optuna/pyjson';
-import { type Scenario, errorMessage, evictionInfo, evictionNote, plural, readBack, sameJson, verdict } from '../context';
+import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
 import { JournalWorker } from '../journalWorker';
 import { type SuiteDistribution, type TrialStateName, distributionObject, pyNow } from '../optunaRecords';
 import { check } from '../scenarios';
@@ -64,7 +64,8 @@ export function compareTrial(e: ExpectedTrial, t: Trial | undefined): string[] {
 /** Compares a study as read back with what was written; missing entries named first. */
 export function describeDifferences(study: Study | undefined, name: string, expected: ExpectedTrial[], gaps: string[]): string[] {
   const out: string[] = [];
-  if (gaps.length > 0) out.push(`${plural(gaps.length, 'journal entry', 'journal entries')} missing (evicted or deleted), e.g. ${gaps[0].replace(/^journal entry (\S+) is missing.*$/, '$1')}`);
+  const missingEntries = missingEntriesProblem(gaps);
+  if (missingEntries) out.push(missingEntries);
   if (!study) {
     out.push(`study "${name}" is not in the journal`);
     return out;
@@ -158,10 +159,7 @@ export const singleStudy: Scenario = async (ctx) => {
   } catch (e) {
     problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
-  if (problems.length > 0) {
-    const note = evictionNote(evictedBefore, await evictionInfo(u.client).catch(() => ({})));
-    if (note) problems.push(note);
-  }
+  await addEvictionNote(problems, u.client, evictedBefore);
   const checks = [check('mismatches', 'trials read back as written', 'all, no missing entries', problems.length === 0 ? `all ${expected.length}` : `${plural(gaps, 'missing entry', 'missing entries')}, ${plural(mismatches, 'difference')}`, problems.length === 0)];
   const v = verdict(checks, problems, `${plural(expected.length, 'trial')} written with Optuna's protocol and read back identical (${w.appendMs.length} entries)`);
   return {
