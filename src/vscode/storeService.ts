@@ -44,6 +44,8 @@ export class StoreService implements vscode.Disposable {
     this.store?.close();
     this.store = undefined;
     this.loaded = false;
+    // The old store's state is not the new one's: "starting" until the new store reports.
+    this.setState({ state: 'offline', degraded: false, at: Date.now(), detail: 'starting' });
     this.lastError = undefined;
     let settings: Settings;
     try {
