@@ -7,26 +7,22 @@
  *
  * Usage: npm run bench:export -- [--trials 20000] [--no-sqlite]
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
-import { PYTHON } from '../test/helpers/python';
+import { runPython } from '../test/helpers/python';
 import { RedisServer } from '../test/helpers/redisServer';
 
 const { values: opts } = parseArgs({ options: { trials: { type: 'string', default: '20000' }, 'no-sqlite': { type: 'boolean', default: false } } });
 const N = Number(opts.trials);
-const FIXTURES = path.resolve(__dirname, '..', 'test', 'fixtures');
 // Inside the repo so that the bundle resolves better-sqlite3 from node_modules.
 const CLI = path.resolve(__dirname, '..', '.test-work', `bench-cli-${process.pid}.js`);
 
-function py(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(PYTHON, [path.join(FIXTURES, script), ...args], { maxBuffer: 1 << 26, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (e, out, err) => (e ? reject(new Error(`${script}: ${err || e.message}`)) : resolve(out))),
-  );
-}
+/** A fixture script with real Optuna, without a time limit (0: big --trials take long). */
+const py = (script: string, args: string[]): Promise<string> => runPython(script, args, 0);
 
 async function timed<T>(fn: () => Promise<T> | T): Promise<[number, T]> {
   const t0 = performance.now();

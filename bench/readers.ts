@@ -6,7 +6,7 @@
  *
  * Usage: npm run bench -- [--trials 20000] [--runs 3]
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,19 +15,14 @@ import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
 import { OPTUNA_APPEND_SCRIPT } from '../src/core/storage/journalAppend';
 import { RedisJournalReader } from '../src/core/storage/redisJournalReader';
-import { PYTHON } from '../test/helpers/python';
+import { runPython } from '../test/helpers/python';
 import { RedisServer } from '../test/helpers/redisServer';
 
 const { values: opts } = parseArgs({ options: { trials: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' } } });
 const N = Number(opts.trials);
 const RUNS = Number(opts.runs);
-const FIXTURES = path.resolve(__dirname, '..', 'test', 'fixtures');
-
-function py(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(PYTHON, [path.join(FIXTURES, script), ...args], { maxBuffer: 1 << 26, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (e, out, err) => (e ? reject(new Error(`${script}: ${err || e.message}`)) : resolve(out))),
-  );
-}
+/** A fixture script with real Optuna, without a time limit (0: big --trials take long). */
+const py = (script: string, args: string[]): Promise<string> => runPython(script, args, 0);
 
 /** The load runs bundled, as in the extension and the CLI (no TypeScript compiler in memory). */
 // Inside the repo so the bundle resolves better-sqlite3 from node_modules.

@@ -1,6 +1,6 @@
 // Helpers to drive the VS Code workbench in a browser page (playwright-core) the way a
 // person would: command palette, activity bar, tree rows, status bar, screenshots.
-// Used by test/extension/ui.ts; the page comes from runOffline.ts's launchBrowser().
+// Used by test/extension/ui.ts and vsixSmoke.ts; the page comes from runOffline.ts's launchBrowser().
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Locator, Page } from 'playwright-core';
@@ -14,6 +14,17 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
   await page.waitForFunction("document.querySelectorAll('.statusbar-item').length > 0", undefined, {
     timeout: timeoutMs,
   });
+}
+
+/** Polls `probe` every 250 ms until it returns something other than undefined. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Gives the workbench a moment to render after an action (plain wait). */

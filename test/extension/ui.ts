@@ -13,19 +13,9 @@ import * as path from 'path';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
 import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, remoteUri, repoRoot, startServer, workbenchUrl } from './runOffline';
-import { activeEditorTitle, clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, statusBarTexts, waitForWorkbench } from './screenshot';
+import { activeEditorTitle, clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, statusBarTexts, waitFor, waitForWorkbench } from './screenshot';
 
 const log = (msg: string): void => console.log(`[ui] ${msg}`);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function main(): Promise<number> {
   const t0 = Date.now();

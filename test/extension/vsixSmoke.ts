@@ -25,8 +25,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, repoRoot, startServer, type StartedServer } from './runOffline';
-import { clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, waitForWorkbench } from './screenshot';
+import { runPython } from '../helpers/python';
+import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, repoRoot, startServer, type StartedServer, workbenchUrl } from './runOffline';
+import { clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, waitFor, waitForWorkbench } from './screenshot';
 
 const EXT_ID = 'optuna-storage-tools.optuna-storage-manager';
 const CACHE = process.env.OSM_CACHE || path.join(os.homedir(), '.cache', 'optuna-storage-manager');
@@ -50,16 +51,6 @@ function check(ok: boolean, what: string, detail?: string): boolean {
   results.push({ what, ok, detail });
   log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? `: ${detail}` : ''}`);
   return ok;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Node runtime of a major (or the newest known release with `newest`): its bin/node. */
@@ -87,16 +78,6 @@ function packageVsix(): string {
   const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'package.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error('scripts/package.sh failed');
   return r.stdout.trim().split('\n').pop()!;
-}
-
-function makeOptunaDb(dir: string): string {
-  const db = path.join(dir, 'optuna.db');
-  const python = process.env.OSM_PYTHON || '/usr/bin/python3';
-  execFileSync(python, [path.join(repoRoot, 'test', 'fixtures', 'generate.py'), '--sqlite', db], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PYTHONWARNINGS: 'ignore' },
-  });
-  return db;
 }
 
 function studyNames(dumpJson: string): string[] {
@@ -229,8 +210,7 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
   forwardConsole(page);
-  const q = `folder=${encodeURIComponent(workspace)}`;
-  await page.goto(`${server.baseUrl}/?${q}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.goto(workbenchUrl(server, []), { waitUntil: 'domcontentloaded', timeout: 60_000 });
   await waitForWorkbench(page);
   log(`${label}: workbench up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const shot = (name: string) => saveScreenshot(page, path.join(SHOTS, `${t.version}-${name}.png`));
@@ -269,7 +249,8 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
     const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
     const errorMarks = await row.locator('.codicon-error, .error').count();
     check(
-      /activation|activated|Startup|ms/i.test(text) && errorMarks === 0 && !/error|failed/i.test(text),
+      // The row reads e.g. "Optuna Storage Manager 0.1.0 127.0.0.1:41715 Activation: 120ms".
+      /\b(?:Startup )?Activation: \d+ms\b/.test(text) && errorMarks === 0 && !/error|failed/i.test(text),
       `${label}: Running Extensions shows the extension activated without error`,
       text,
     );
@@ -309,7 +290,8 @@ async function main(): Promise<number> {
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-vsix-'));
   registerCleanup({ name: 'work dir', fn: async () => fs.rmSync(work, { recursive: true, force: true }) });
-  const db = makeOptunaDb(work);
+  const db = path.join(work, 'optuna.db');
+  await runPython('generate.py', ['--sqlite', db]);
   const studies = nodeLevel(vsix, db, work);
   if (!argv.includes('--node-only')) {
     fs.mkdirSync(SHOTS, { recursive: true });

@@ -64,6 +64,13 @@ describe('bad input', function () {
     const r = await dump(f);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
+    // Ignored, not half-applied: the same document as the complete lines alone.
+    const complete = path.join(dir, 'complete.log');
+    fs.writeFileSync(complete, lines.join('\n') + '\n');
+    const c = await dump(complete);
+    assert.equal(c.status, 0, c.stderr);
+    assert.ok(c.stdout.length > 0);
+    assert.equal(r.stdout, c.stdout);
   });
 
   it('an empty journal file has no studies', async () => {

@@ -10,6 +10,7 @@ import { runFiles, runScript, tmuxLauncher, tmuxSessionName } from '../../src/co
 import { shellQuote } from '../../src/core/runs/shell';
 import { buildCommand, fillTemplate, parseTemplate, runLabel, templateParams, TemplateError } from '../../src/core/runs/template';
 import type { Trial } from '../../src/core/optuna/model';
+import { processAlive } from '../../src/core/processAlive';
 
 const DEFAULT_TEMPLATE = './run_optimizer.sh -m {mode} --method {method} --strategy {strategy} --start {start} --end {end} --min {min} --max {max} --jobs {jobs} --trials {trials} --hold {hold} --factors {factors}';
 const SCHEMA: ParamSpec[] = [
@@ -280,7 +281,7 @@ describe('runs: run script', function () {
     await new Promise<void>((resolve, reject) => execFile('/usr/bin/python3', ['-c', py, files.script, path.join(dir, 'child.pid')], { timeout: 15_000 }, (e) => (e ? reject(e) : resolve())));
     const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (() => { try { process.kill(child, 0); return true; } catch { return false; } })()) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && processAlive(child)) await new Promise((r) => setTimeout(r, 50));
     assert.throws(() => process.kill(child, 0), /ESRCH/, 'the command got the hangup');
     assert.ok(!fs.existsSync(files.status), 'no status: the run manager reports it as ended with its terminal');
   });

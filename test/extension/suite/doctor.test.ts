@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import type { DoctorReport } from '../../../src/core/redis/doctor';
 import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -20,11 +21,7 @@ describe('Redis doctor command', function () {
     redis = await RedisServer.start({ args: ['--maxmemory', '100mb', '--maxmemory-policy', 'allkeys-lru'] });
     api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
     await cfg().update('redis.url', redis.url, G);
-    const deadline = Date.now() + 15_000;
-    while (api.store.current?.redisWhere !== `redis://127.0.0.1:${redis.port}` || api.store.state.state !== 'redis') {
-      if (Date.now() > deadline) throw new Error('the store did not switch to the test server');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}` && api.store.state.state === 'redis', 15_000, 'the store to switch to the test server');
   });
   after(async () => {
     await cfg().update('redis.url', undefined, G);

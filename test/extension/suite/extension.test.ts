@@ -6,28 +6,26 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import type { Node } from '../../../src/vscode/views/nodes';
+import { type JsonValue, parsePyJson } from '../../../src/core/optuna/pyjson';
+import { type Node, show } from '../../../src/vscode/views/nodes';
+import { decodeFloats } from '../../helpers/compareDumps';
 import { JournalWriter } from '../../helpers/journalWriter';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string; contributes: { commands: Array<{ command: string }> } };
 const PREFIX = 'fixture';
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How long each wait in this file may take. */
+const WAIT_MS = 15_000;
 
-type OptunaDump = { studies: Array<{ study_id: number; study_name: string; directions: string[]; trials: Array<{ number: number; state: string; values: unknown; params: Record<string, unknown> }> }> };
+type OptunaDump = { studies: Array<{ study_id: number; study_name: string; directions: string[]; trials: Array<{ number: number; state: string; values: unknown; params: Record<string, JsonValue> }> }> };
 
-/** Optuna's dump with {"__float__": "-Infinity"} markers turned back into numbers. */
+/** Optuna's dump read as the extension reads journals (big integers as BigInt, -0.0 kept), {"__float__": "-Infinity"} markers turned back into numbers. */
 function parseDump(text: string): OptunaDump {
-  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) && '__float__' in v ? Number(v.__float__) : v));
+  return decodeFloats(parsePyJson(text)) as unknown as OptunaDump;
 }
 
 /** Replaces a vscode.window function for one call sequence; restores on `restore()`. */
@@ -66,7 +64,7 @@ describe('Optuna Storage Manager in a real extension host', function () {
     await cfg().update('redis.prefixes', [PREFIX], vscode.ConfigurationTarget.Global);
     await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
     await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
-    await until(() => api.store.loaded && api.store.state.state === 'redis' && api.store.studies().length > 0, 'the store to load the fixture');
+    await until(() => api.store.loaded && api.store.state.state === 'redis' && api.store.studies().length > 0, WAIT_MS, 'the store to load the fixture');
   });
 
   after(async () => {
@@ -103,14 +101,32 @@ describe('Optuna Storage Manager in a real extension host', function () {
       assert.match(String(item.description), /^healthy/);
     });
 
-    it('shows each study with trial counts, best value and trials equal to Optuna', () => {
+    it('shows each study with trial counts, best value and trials equal to Optuna', async () => {
+      // Optuna's own study.best_value (suite_load_study.py); multi-objective studies have none.
+      const bestValues = new Map<string, JsonValue>();
+      await Promise.all(
+        optunaRedis.studies
+          .filter((s) => s.directions.length === 1)
+          .map(async (s) => {
+            const loaded = parsePyJson(await runPython('suite_load_study.py', [redis.url, PREFIX, s.study_name])) as { best_value: JsonValue };
+            bestValues.set(s.study_name, loaded.best_value);
+          }),
+      );
+      assert.ok([...bestValues.values()].some((v) => v !== null), 'the fixture has studies with a best value');
       for (const s of optunaRedis.studies) {
         const node = studyNode(s.study_name);
         const item = api.studies.getTreeItem(node);
-        assert.match(String(item.description), new RegExp(`${s.trials.length} trials`));
+        const best = bestValues.get(s.study_name) ?? null;
+        // The whole description (src/vscode/views/nodes.ts studyItem): directions, count, best.
+        const dirs = s.directions.map((d) => d.toLowerCase()).join('/');
+        assert.strictEqual(String(item.description), `${dirs} · ${s.trials.length} trials${best === null ? '' : ` · best ${show(best)}`}`, `description of ${s.study_name}`);
+        // The best-trial node holds exactly Optuna's best value (the description rounds it).
+        const first = (api.studies.getChildren(node) as Node[])[0];
+        if (best === null) assert.ok(!(first?.kind === 'trial' && first.best), `${s.study_name} has no best trial`);
+        else assert.ok(first?.kind === 'trial' && first.best && Object.is(first.trial.trial.values?.[0], best), `best value of ${s.study_name}: ${String(first?.kind === 'trial' ? first.trial.trial.values?.[0] : undefined)} vs Optuna's ${String(best)}`);
         assert.strictEqual(item.contextValue, 'study.redis');
-        const trials = node.study.trials.map((t) => ({ number: t.trial.number, state: t.trial.state, params: t.trial.params }));
-        assert.deepStrictEqual(trials.map((t) => [t.number, t.state]), s.trials.map((t) => [t.number, t.state]), `trials of ${s.study_name}`);
+        const trials = node.study.trials.map((t) => [t.trial.number, t.trial.state, t.trial.params]);
+        assert.deepStrictEqual(trials, s.trials.map((t) => [t.number, t.state, t.params]), `trials of ${s.study_name}`);
       }
     });
 
@@ -250,36 +266,36 @@ describe('Optuna Storage Manager in a real extension host', function () {
 
     it('shows degraded when PINGs are slower than the threshold', async () => {
       await cfg().update('connection.degradedLatencyMs', 0.0001, vscode.ConfigurationTarget.Global);
-      await until(() => /degraded/.test(text()), 'degraded status');
+      await until(() => /degraded/.test(text()), WAIT_MS, 'degraded status');
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
       await cfg().update('connection.degradedLatencyMs', undefined, vscode.ConfigurationTarget.Global);
-      await until(() => /^\$\(database\) Redis/.test(text()), 'healthy again');
+      await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'healthy again');
     });
 
     it('kill Redis: SQLite fallback with a warning node; restart: Redis again', async () => {
       await redis.kill();
-      await until(() => text() === '$(debug-disconnect) SQLite fallback', 'the SQLite fallback status');
+      await until(() => text() === '$(debug-disconnect) SQLite fallback', WAIT_MS, 'the SQLite fallback status');
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
       const first = api.studies.getTreeItem(roots()[0]);
       assert.match(String(first.label), /^Redis unreachable at redis:\/\/127\.0\.0\.1:\d+: showing SQLite fallback$/);
       assert.ok(roots().some((n) => n.kind === 'sqliteFile'), 'the SQLite studies are listed');
       assert.ok(studyNodes().length > 0, 'studies read from Redis before the outage stay visible');
       await redis.start();
-      await until(() => /^\$\(database\) Redis/.test(text()), 'Redis again');
+      await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'Redis again');
     });
 
     it('offline when neither Redis nor the fallback file is there', async () => {
       await cfg().update('sqlite.path', path.join(dir, 'nope.db'), vscode.ConfigurationTarget.Global);
-      await until(() => api.store.settings.sqlitePath?.endsWith('nope.db') === true, 'new settings');
+      await until(() => api.store.settings.sqlitePath?.endsWith('nope.db') === true, WAIT_MS, 'new settings');
       await redis.kill();
-      await until(() => text() === '$(error) Optuna storage offline', 'offline status');
+      await until(() => text() === '$(error) Optuna storage offline', WAIT_MS, 'offline status');
       assert.strictEqual(bg(), 'statusBarItem.errorBackground');
       const labels = roots().map((n) => String(api.studies.getTreeItem(n).label));
       assert.ok(labels.some((l) => /Redis unreachable at .* and no SQLite fallback/.test(l)), labels.join(' | '));
       assert.ok(labels.includes('Configure connection…'));
       await redis.start();
       await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
-      await until(() => /^\$\(database\) Redis/.test(text()), 'Redis again');
+      await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'Redis again');
     });
 
     it('the status bar click offers the actions for the state', async () => {
@@ -315,7 +331,7 @@ describe('Optuna Storage Manager in a real extension host', function () {
       try {
         assert.strictEqual(cfg().get('redis.url'), `redis://127.0.0.1:${secure.port}`);
         assert.strictEqual(await api.passwords.get(cfg().get<string>('redis.url')!), 'pa55-w0rd');
-        await until(() => api.store.state.state === 'redis', 'an authenticated connection');
+        await until(() => api.store.state.state === 'redis', WAIT_MS, 'an authenticated connection');
         const settingsText = JSON.stringify(vscode.workspace.getConfiguration('optunaStorage'));
         assert.ok(!settingsText.includes('pa55-w0rd'), 'the password is not in settings');
       } finally {
@@ -326,7 +342,7 @@ describe('Optuna Storage Manager in a real extension host', function () {
         await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Workspace);
         await secure.dispose();
       }
-      await until(() => api.store.state.state === 'redis' && api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`, 'back on the fixture server');
+      await until(() => api.store.state.state === 'redis' && api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`, WAIT_MS, 'back on the fixture server');
     });
   });
 });

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import { runPython } from '../../helpers/python';
+import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -24,11 +25,9 @@ if (!vscode.workspace.isTrusted) {
       api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
       await cfg().update('redis.url', '', vscode.ConfigurationTarget.Global);
       await cfg().update('sqlite.path', path.join(dir, 'fallback.db'), vscode.ConfigurationTarget.Global);
-      const deadline = Date.now() + 15_000;
-      while (!(api.store.loaded && api.store.studies().length > 0)) {
-        if (Date.now() > deadline) throw new Error(`store did not load: ${api.store.state.detail}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(() => api.store.loaded && api.store.studies().length > 0, 15_000, 'the store to load the fallback file').catch((e: Error) => {
+        throw new Error(`${e.message} (${api.store.state.detail})`);
+      });
     });
     after(async () => {
       await cfg().update('redis.url', undefined, vscode.ConfigurationTarget.Global);

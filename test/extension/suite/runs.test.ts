@@ -17,8 +17,10 @@ import { shellQuote } from '../../../src/core/runs/shell';
 import type { RunsApi } from '../../../src/vscode/runs/register';
 import type { RunNode } from '../../../src/vscode/runs/runsProvider';
 import type { Node } from '../../../src/vscode/views/nodes';
+import { processAlive } from '../../../src/core/processAlive';
 import { FIXTURES, PYTHON } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -27,22 +29,8 @@ const PREFIX = 'runs-test';
 const PASSWORD = `pw 'q' "dq" $(touch /tmp/osm-pw-canary) ;&|`;
 const TMUX_SOCKET = `osm-runs-test-${process.pid}`;
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+/** How long a wait in this file may take unless a call says otherwise. */
+const WAIT_MS = 20_000;
 
 function tmux(...args: string[]): { ok: boolean; out: string } {
   try {
@@ -224,7 +212,7 @@ if (vscode.workspace.isTrusted) {
       await cfg().update('sqlite.path', undefined, G);
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('redis.url', redis.url, G);
-      await until(() => api.store.loaded && api.store.state.state === 'redis', `the store to connect (${api.store.state.detail})`);
+      await until(() => api.store.loaded && api.store.state.state === 'redis', WAIT_MS, `the store to connect (${api.store.state.detail})`);
     });
 
     after(async () => {
@@ -292,11 +280,11 @@ if (vscode.workspace.isTrusted) {
       const terminal = vscode.window.terminals.find((t) => t.name === `Optuna run: ${run.label}`);
       assert.ok(terminal, 'a terminal named after the run');
 
-      await until(() => manager().get(run.id)!.state !== 'running', 'the run to exit');
+      await until(() => manager().get(run.id)!.state !== 'running', WAIT_MS, 'the run to exit');
       const done = manager().get(run.id)!;
       assert.strictEqual(done.state, 'exited');
       assert.strictEqual(done.exitCode, 0);
-      await until(() => manager().get(run.id)!.progress?.finished === 12, 'all 12 trials in the Runs view');
+      await until(() => manager().get(run.id)!.progress?.finished === 12, WAIT_MS, 'all 12 trials in the Runs view');
       const item = api.runs.provider.getTreeItem(runNode(done));
       assert.match(String(item.description), /^done · 12\/12 · [\d.]+\/min · best [\d.e-]+$/);
       assert.strictEqual(item.contextValue, 'run.exited.ramp');
@@ -338,10 +326,10 @@ if (vscode.workspace.isTrusted) {
       launched.push(next);
       assert.deepStrictEqual([next.values.jobs, next.values.trials, next.stage, next.values.study, next.values.start], ['15', '500', 1, 'ramp-study', '20220729']);
       assert.strictEqual(next.study.baseline, 12, 'only trials after launch count');
-      await until(() => fs.existsSync(fixtureFile('ramp-study', 'pid')) && fixturePid('ramp-study') !== firstPid, 'the second optimizer to start');
+      await until(() => fs.existsSync(fixtureFile('ramp-study', 'pid')) && fixturePid('ramp-study') !== firstPid, WAIT_MS, 'the second optimizer to start');
       const pid = fixturePid('ramp-study');
-      assert.ok(alive(pid));
-      await until(() => (manager().get(next.id)!.progress?.finished ?? 0) >= 20, 'trials of the running stage');
+      assert.ok(processAlive(pid));
+      await until(() => (manager().get(next.id)!.progress?.finished ?? 0) >= 20, WAIT_MS, 'trials of the running stage');
       const live = manager().get(next.id)!;
       assert.strictEqual(live.state, 'running');
       assert.ok(live.progress!.finished < 500);
@@ -355,7 +343,7 @@ if (vscode.workspace.isTrusted) {
       assert.strictEqual(stopped.state, 'exited');
       assert.strictEqual(stopped.exitCode, 130, 'Ctrl-C ended it');
       assert.ok(Date.now() - t0 < 5000, 'within the grace period');
-      assert.ok(!alive(pid), `optimizer pid ${pid} is gone`);
+      assert.ok(!processAlive(pid), `optimizer pid ${pid} is gone`);
       assert.strictEqual(detail(stopped, 'Status'), 'stopped: exited with code 130 (interrupted)');
       assert.match(String(api.runs.provider.getTreeItem(runNode(stopped)).description), /^exit 130 · \d+\/500/);
       assert.ok(stopped.progress!.finished < 500);
@@ -366,7 +354,7 @@ if (vscode.workspace.isTrusted) {
       assert.ok(run?.tmux);
       const session = run.tmux.session;
       assert.match(session, /^optuna-tpe-multistage-\d+-[0-9a-f]+$/);
-      await until(() => fs.existsSync(fixtureFile('tmux-study', 'pid')), 'the optimizer in tmux to start');
+      await until(() => fs.existsSync(fixtureFile('tmux-study', 'pid')), WAIT_MS, 'the optimizer in tmux to start');
       const pid = fixturePid('tmux-study');
       assert.ok(tmux('has-session', '-t', `=${session}`).ok, 'tmux session exists');
       assert.strictEqual(fixtureInfo('tmux-study').password, 'set');
@@ -374,14 +362,14 @@ if (vscode.workspace.isTrusted) {
       assert.ok(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`OPTUNA_STORAGE_REDIS_PASSWORD=${PASSWORD}`));
       const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
       assert.ok(!ps.includes(PASSWORD), 'no process has the password on its command line');
-      await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 3, 'trials of the tmux run');
+      await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 3, WAIT_MS, 'trials of the tmux run');
 
       // A dropped connection: the attached terminal goes away, the run goes on.
       const attached = vscode.window.terminals.find((t) => t.name === run.terminalName)!;
       attached.dispose();
-      await until(() => !vscode.window.terminals.includes(attached), 'the terminal to close');
+      await until(() => !vscode.window.terminals.includes(attached), WAIT_MS, 'the terminal to close');
       await new Promise((r) => setTimeout(r, 700));
-      assert.ok(alive(pid));
+      assert.ok(processAlive(pid));
       assert.strictEqual(manager().get(run.id)!.state, 'running');
       const again = await vscode.commands.executeCommand<vscode.Terminal>('optunaStorage.runs.reattach', runNode(run));
       assert.ok(again && vscode.window.terminals.includes(again) && again.name === run.terminalName);
@@ -390,7 +378,7 @@ if (vscode.workspace.isTrusted) {
       await vscode.commands.executeCommand('optunaStorage.runs.stop', runNode(run));
       const stopped = manager().get(run.id)!;
       assert.strictEqual(stopped.exitCode, 130);
-      assert.ok(!alive(pid), 'tmux send-keys C-c stopped the optimizer');
+      assert.ok(!processAlive(pid), 'tmux send-keys C-c stopped the optimizer');
       assert.ok(tmux('has-session', '-t', `=${session}`).ok, 'the dead pane is kept for reading');
       await vscode.commands.executeCommand('optunaStorage.runs.remove', runNode(stopped));
       assert.ok(!tmux('has-session', '-t', `=${session}`).ok, 'Remove closed the session');
@@ -404,11 +392,11 @@ if (vscode.workspace.isTrusted) {
       try {
         const { run } = await launchWith(formUser({ profile: /quick/, typed: { study, trials: '3' }, tmux: false }));
         assert.ok(run);
-        await until(() => manager().get(run.id)!.state !== 'running', 'the run to exit');
+        await until(() => manager().get(run.id)!.state !== 'running', WAIT_MS, 'the run to exit');
         assert.strictEqual(manager().get(run.id)!.exitCode, 3);
         assert.strictEqual(fixtureInfo(study).study, study);
         assert.ok(!fs.existsSync(canary), 'no injected command ran');
-        await until(() => manager().get(run.id)!.progress?.finished === 3, 'the hostile-named study in the Runs view');
+        await until(() => manager().get(run.id)!.progress?.finished === 3, WAIT_MS, 'the hostile-named study in the Runs view');
         assert.strictEqual(detail(manager().get(run.id)!, 'Status'), 'exited with code 3');
         assert.match(String(api.runs.provider.getTreeItem(runNode(run)).description), /^exit 3 · 3\/3/);
 
@@ -417,7 +405,7 @@ if (vscode.workspace.isTrusted) {
         assert.deepStrictEqual(again.values, run.values);
         assert.strictEqual(again.command, run.command);
         assert.notStrictEqual(again.seq, run.seq);
-        await until(() => manager().get(again.id)!.state !== 'running', 'the relaunch to exit');
+        await until(() => manager().get(again.id)!.state !== 'running', WAIT_MS, 'the relaunch to exit');
         assert.strictEqual(manager().get(again.id)!.exitCode, 3);
         assert.strictEqual(manager().get(again.id)!.study.baseline, 3);
         assert.ok(!fs.existsSync(canary));
@@ -432,7 +420,7 @@ if (vscode.workspace.isTrusted) {
       try {
         const { run } = await launchWith(formUser({ profile: /quick/, typed: { study: 'stubborn', trials: '2000' }, tmux: false }));
         assert.ok(run);
-        await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, 'trials of the stubborn run');
+        await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, WAIT_MS, 'trials of the stubborn run');
         const pid = fixturePid('stubborn');
         const t0 = Date.now();
         await vscode.commands.executeCommand('optunaStorage.runs.stop', runNode(run));
@@ -441,7 +429,7 @@ if (vscode.workspace.isTrusted) {
         assert.ok(elapsed >= 1000 && elapsed < 4000, `stopped after ${elapsed} ms: the 1 s grace, then SIGTERM`);
         assert.strictEqual(r.exitCode, 143);
         assert.strictEqual(detail(r, 'Status'), 'stopped: exited with code 143 (terminated)');
-        assert.ok(!alive(pid), `optimizer pid ${pid} is gone`);
+        assert.ok(!processAlive(pid), `optimizer pid ${pid} is gone`);
       } finally {
         await cfg().update('runs.commandTemplate', TEMPLATE, G);
         await cfg().update('runs.stopGracePeriod', 5, G);
@@ -451,14 +439,14 @@ if (vscode.workspace.isTrusted) {
     it('closing the terminal of a running run ends the optimizer too, and the view says why', async () => {
       const { run } = await launchWith(formUser({ profile: /quick/, typed: { study: 'closed-terminal', trials: '2000' }, tmux: false }));
       assert.ok(run);
-      await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, 'trials of the run');
+      await until(() => (manager().get(run.id)!.progress?.finished ?? 0) >= 2, WAIT_MS, 'trials of the run');
       const pid = fixturePid('closed-terminal');
       vscode.window.terminals.find((t) => t.name === run.terminalName)!.dispose();
-      await until(() => manager().get(run.id)!.state !== 'running', 'the run to end with its terminal', 10_000);
+      await until(() => manager().get(run.id)!.state !== 'running', 10_000, 'the run to end with its terminal');
       const r = manager().get(run.id)!;
       assert.strictEqual(r.state, 'lost');
       assert.match(detail(r, 'Status')!, /^ended without an exit status \(its terminal was closed/);
-      await until(() => !alive(pid), `optimizer pid ${pid} to be gone`, 5000);
+      await until(() => !processAlive(pid), 5000, `optimizer pid ${pid} to be gone`);
     });
 
     it('without {study} in the template, the study picked as "detect automatically" is found after launch', async () => {
@@ -468,7 +456,7 @@ if (vscode.workspace.isTrusted) {
         assert.ok(run);
         assert.ok(seen.some((s) => s.placeholder?.startsWith('Which study')), 'the form asked for the study');
         assert.strictEqual(run.study.source, 'detecting');
-        await until(() => manager().get(run.id)!.state !== 'running' && manager().get(run.id)!.progress?.finished === 4, 'the detected study\'s trials');
+        await until(() => manager().get(run.id)!.state !== 'running' && manager().get(run.id)!.progress?.finished === 4, WAIT_MS, 'the detected study\'s trials');
         const r = manager().get(run.id)!;
         assert.strictEqual(r.study.name, 'auto-continuous-detect');
         assert.strictEqual(r.study.source, 'detected');

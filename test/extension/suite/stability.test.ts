@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import { SUITE_ROOT } from '../../../src/core/stability';
 import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -26,11 +27,7 @@ describe('stability suite in the Test Explorer', function () {
     await cfg().update('stability.jobs', 6, G);
     await cfg().update('stability.trials', 60, G);
     await cfg().update('redis.url', redis.url, G);
-    const deadline = Date.now() + 15_000;
-    while (api.store.settings.redisUrl !== redis.url || api.store.state.state !== 'redis') {
-      if (Date.now() > deadline) throw new Error('the store did not switch to the test server');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => api.store.settings.redisUrl === redis.url && api.store.state.state === 'redis', 15_000, 'the store to switch to the test server');
   });
   after(async () => {
     for (const k of ['stability.jobs', 'stability.trials', 'redis.url']) await cfg().update(k, undefined, G);
