@@ -129,8 +129,10 @@ fi
 RG_SYS="$(command -v rg || true)"
 [ -n "$RG_SYS" ] || die "ripgrep (rg) not found on PATH (apt package 'ripgrep')"
 
-# node-pty's postinstall calls `npx node-gyp`; npx cannot prompt non-interactively.
-if ! command -v node-gyp >/dev/null; then
+# node-pty's postinstall calls `npx node-gyp`; npx cannot prompt non-interactively, and it
+# does not see a node-gyp that is only on PATH (e.g. the project's node_modules/.bin when this
+# runs under `npm test`): it must be installed globally.
+if ! npm ls -g --depth=0 node-gyp >/dev/null 2>&1; then
   log "installing node-gyp globally (node-pty's postinstall calls 'npx node-gyp')"
   npm install -g --no-audit --no-fund node-gyp >/dev/null
 fi
