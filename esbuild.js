@@ -20,7 +20,12 @@ const common = {
 async function main() {
   const targets = [
     { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
-    { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+    {
+      ...common,
+      entryPoints: ['src/cli.ts'],
+      outfile: 'dist/cli.js',
+      banner: { js: '#!/usr/bin/env node' },
+    },
   ];
   if (watch) {
     for (const t of targets) await (await esbuild.context(t)).watch();

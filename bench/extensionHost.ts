@@ -20,24 +20,57 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-ext-bench-'));
   const redis = await RedisServer.start();
   try {
-    await runPython('generate_big.py', ['--redis', redis.url, '--prefix', 'big', '--trials', opts.trials!, '--no-verify']);
+    await runPython('generate_big.py', [
+      '--redis',
+      redis.url,
+      '--prefix',
+      'big',
+      '--trials',
+      opts.trials!,
+      '--no-verify',
+    ]);
     const ws = path.join(dir, 'workspace');
     fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'optunaStorage.redis.url': redis.url, 'optunaStorage.redis.prefixes': ['big'] }));
+    fs.writeFileSync(
+      path.join(ws, '.vscode', 'settings.json'),
+      JSON.stringify({
+        'optunaStorage.redis.url': redis.url,
+        'optunaStorage.redis.prefixes': ['big'],
+      }),
+    );
     const out = path.join(dir, 'result.json');
     const root = path.resolve(__dirname, '..');
     execFileSync(process.execPath, ['test/extension/build.js'], { cwd: root, stdio: 'inherit' });
     execFileSync(process.execPath, ['-r', 'tsx/cjs', 'test/extension/runOffline.ts'], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, OSM_TEST_WORKSPACE: ws, OSM_BENCH_OUT: out, OSM_TEST_GREP: 'extension-host benchmark' },
+      env: {
+        ...process.env,
+        OSM_TEST_WORKSPACE: ws,
+        OSM_BENCH_OUT: out,
+        OSM_TEST_GREP: 'extension-host benchmark',
+      },
     });
-    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as { trials: number; firstStudiesMs: number; firstPageMs: number; refreshMs: number[]; renderMs: number[] };
-    console.log(`\nExtension host (code-server, VS Code 1.100, Node ${process.version}), study of ${r.trials} trials in Redis:\n`);
-    console.log(`activation → first studies shown     ${r.firstStudiesMs} ms (connect, full journal read, replay)`);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+      trials: number;
+      firstStudiesMs: number;
+      firstPageMs: number;
+      refreshMs: number[];
+      renderMs: number[];
+    };
+    console.log(
+      `\nExtension host (code-server, VS Code 1.100, Node ${process.version}), study of ${r.trials} trials in Redis:\n`,
+    );
+    console.log(
+      `activation → first studies shown     ${r.firstStudiesMs} ms (connect, full journal read, replay)`,
+    );
     console.log(`first page of the study's tree nodes  ${r.firstPageMs.toFixed(1)} ms`);
-    console.log(`refresh with 100 new entries          median ${median(r.refreshMs).toFixed(1)} ms, max ${Math.max(...r.refreshMs).toFixed(1)} ms`);
-    console.log(`re-render of the study's first page   median ${median(r.renderMs).toFixed(1)} ms, max ${Math.max(...r.renderMs).toFixed(1)} ms`);
+    console.log(
+      `refresh with 100 new entries          median ${median(r.refreshMs).toFixed(1)} ms, max ${Math.max(...r.refreshMs).toFixed(1)} ms`,
+    );
+    console.log(
+      `re-render of the study's first page   median ${median(r.renderMs).toFixed(1)} ms, max ${Math.max(...r.renderMs).toFixed(1)} ms`,
+    );
   } finally {
     await redis.dispose();
     fs.rmSync(dir, { recursive: true, force: true });

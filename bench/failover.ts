@@ -29,12 +29,21 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-failover-bench-'));
   const fallback = path.join(dir, 'fallback.db');
   await runPython('small_db.py', [fallback]);
-  const redis = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const redis = await RedisServer.start({
+    args: ['--appendonly', 'yes', '--appendfsync', 'always'],
+  });
   const writer = new JournalWriter(redis.url, 'bench');
   await writer.append([createStudyRecord('bench')]);
-  const store = new FailoverStore({ redisUrl: redis.url, prefixes: ['bench'], sqlitePath: fallback });
+  const store = new FailoverStore({
+    redisUrl: redis.url,
+    prefixes: ['bench'],
+    sqlitePath: fallback,
+  });
   const refresher = setInterval(() => void store.refresh().catch(() => undefined), 200);
-  const results: Record<string, { failover: number[]; recovery: number[] }> = { SIGKILL: { failover: [], recovery: [] }, SIGSTOP: { failover: [], recovery: [] } };
+  const results: Record<string, { failover: number[]; recovery: number[] }> = {
+    SIGKILL: { failover: [], recovery: [] },
+    SIGSTOP: { failover: [], recovery: [] },
+  };
   try {
     await store.start();
     writer.startSteady(10);
@@ -57,10 +66,14 @@ async function main(): Promise<void> {
     writer.stop();
     // Read until a refresh on a healthy Redis finds nothing new (a refresh cut short by the
     // last outage returns early with an error and reads nothing).
-    await until(async () => {
-      const r = await store.refresh();
-      return store.state.state === 'redis' && r.errors.length === 0 && r.redisEntries === 0;
-    }, 10_000, 'the last entries');
+    await until(
+      async () => {
+        const r = await store.refresh();
+        return store.state.state === 'redis' && r.errors.length === 0 && r.redisEntries === 0;
+      },
+      10_000,
+      'the last entries',
+    );
     const study = store.studies().find((s) => s.name === 'bench')!;
     const numbers = study.trials.map((t) => t.trial.number);
     // Ground truth: a fresh full read of the journal as it is now.
@@ -69,19 +82,32 @@ async function main(): Promise<void> {
     await fresh.refresh();
     client.disconnect();
     const truth = fresh.replay.allStudies()[0].trials;
-    const complete = numbers.length === truth.length && numbers.every((n, i) => n === i) && study.trials.every((t, i) => t.trial.state === truth[i].state);
-    console.log(`\n\nFailover store: ${CYCLES} cycles each, writer appending a trial every 10 ms, health check every 0.25 s\n`);
+    const complete =
+      numbers.length === truth.length &&
+      numbers.every((n, i) => n === i) &&
+      study.trials.every((t, i) => t.trial.state === truth[i].state);
+    console.log(
+      `\n\nFailover store: ${CYCLES} cycles each, writer appending a trial every 10 ms, health check every 0.25 s\n`,
+    );
     console.log('cause     failover median  max      recovery median  max      promised');
     for (const [kind, r] of Object.entries(results)) {
       const f = stats(r.failover);
       const rc = stats(r.recovery);
-      console.log(`${kind.padEnd(9)} ${`${f.median} ms`.padEnd(16)} ${`${f.max} ms`.padEnd(8)} ${`${rc.median} ms`.padEnd(16)} ${`${rc.max} ms`.padEnd(8)} failover < 5 s (goal 1 s), recovery < 30 s (goal 2 s)`);
+      console.log(
+        `${kind.padEnd(9)} ${`${f.median} ms`.padEnd(16)} ${`${f.max} ms`.padEnd(8)} ${`${rc.median} ms`.padEnd(16)} ${`${rc.max} ms`.padEnd(8)} failover < 5 s (goal 1 s), recovery < 30 s (goal 2 s)`,
+      );
     }
-    console.log(`\ntrials in the journal ${truth.length}, in the store's view ${numbers.length}, same trials and states (none missing or doubled): ${complete}`);
-    console.log(`writer: ${writer.trialsWritten} trials finished, ${writer.failures} appends failed while Redis was down and were retried (a trial cut off mid-write stays RUNNING, as with Optuna)`);
+    console.log(
+      `\ntrials in the journal ${truth.length}, in the store's view ${numbers.length}, same trials and states (none missing or doubled): ${complete}`,
+    );
+    console.log(
+      `writer: ${writer.trialsWritten} trials finished, ${writer.failures} appends failed while Redis was down and were retried (a trial cut off mid-write stays RUNNING, as with Optuna)`,
+    );
     const worst = Math.max(...Object.values(results).flatMap((r) => r.failover));
     const worstRecovery = Math.max(...Object.values(results).flatMap((r) => r.recovery));
-    console.log(`targets met: failover max ${worst} ms < 1000: ${worst < 1000}; recovery max ${worstRecovery} ms < 2000: ${worstRecovery < 2000}; no lost/duplicated trials: ${complete}`);
+    console.log(
+      `targets met: failover max ${worst} ms < 1000: ${worst < 1000}; recovery max ${worstRecovery} ms < 2000: ${worstRecovery < 2000}; no lost/duplicated trials: ${complete}`,
+    );
   } finally {
     clearInterval(refresher);
     writer.close();

@@ -19,14 +19,16 @@ function peakRssMb(): number {
 async function main(): Promise<void> {
   const [kind, target, prefix, cacheDir] = process.argv.slice(2);
   const baseline = peakRssMb();
-  let studies: Study[] = [];
-  let ms = 0;
+  let studies: Study[];
+  let ms: number;
   let fromCache = false;
   if (kind === 'redis') {
     const redis = new Redis(target, { lazyConnect: true });
     await redis.connect();
     const t0 = performance.now();
-    const cache = cacheDir ? { cache: new ReplayCache(cacheDir), key: `${target}|${prefix}`, saveEvery: Infinity } : undefined;
+    const cache = cacheDir
+      ? { cache: new ReplayCache(cacheDir), key: `${target}|${prefix}`, saveEvery: Infinity }
+      : undefined;
     const r = new RedisJournalReader(redis, prefix ?? '', cache);
     const { entries } = await r.refresh();
     studies = r.replay.allStudies();
@@ -50,7 +52,16 @@ async function main(): Promise<void> {
   const trials = studies.reduce((n, s) => n + s.trials.length, 0);
   global.gc?.();
   const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-  process.stdout.write(JSON.stringify({ ms, trials, fromCache, peakRssMb: peakRssMb(), baselineRssMb: baseline, heapAfterMb: heapMb }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ms,
+      trials,
+      fromCache,
+      peakRssMb: peakRssMb(),
+      baselineRssMb: baseline,
+      heapAfterMb: heapMb,
+    }) + '\n',
+  );
 }
 
 main().catch((e) => {

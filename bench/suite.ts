@@ -13,7 +13,13 @@ import { runSuite } from '../src/core/stability';
 import type { MetricValue } from '../src/core/stability/types';
 import { RedisServer } from '../test/helpers/redisServer';
 
-const { values: opts } = parseArgs({ options: { trials: { type: 'string', default: '1500' }, runs: { type: 'string', default: '3' }, redis: { type: 'string' } } });
+const { values: opts } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '1500' },
+    runs: { type: 'string', default: '3' },
+    redis: { type: 'string' },
+  },
+});
 const TRIALS = Number(opts.trials);
 const RUNS = Number(opts.runs);
 
@@ -21,18 +27,32 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const num = (v: MetricValue | undefined) => (typeof v === 'number' ? v : NaN);
 
 async function main(): Promise<void> {
-  const server = opts.redis ? undefined : await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const server = opts.redis
+    ? undefined
+    : await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
   const url = opts.redis ?? server!.url;
-  console.log(`Stability suite benchmark: ${os.cpus().length} cores, Node ${process.version}, ${opts.redis ? url.replace(/\/\/[^@/]*@/, '//***@') : 'local redis-server (AOF, appendfsync always)'}`);
-  console.log(`high-concurrency: ${TRIALS} trials per run, ${RUNS} runs per worker count; every write is an atomic EVAL append followed by a journal sync, as Optuna 3.1 does\n`);
+  console.log(
+    `Stability suite benchmark: ${os.cpus().length} cores, Node ${process.version}, ${opts.redis ? url.replace(/\/\/[^@/]*@/, '//***@') : 'local redis-server (AOF, appendfsync always)'}`,
+  );
+  console.log(
+    `high-concurrency: ${TRIALS} trials per run, ${RUNS} runs per worker count; every write is an atomic EVAL append followed by a journal sync, as Optuna 3.1 does\n`,
+  );
   try {
-    console.log('workers  trials/s (median, min-max)   append p50   append p99   sync p50   lost  duplicated  pop races lost');
+    console.log(
+      'workers  trials/s (median, min-max)   append p50   append p99   sync p50   lost  duplicated  pop races lost',
+    );
     for (const jobs of [30, 50]) {
       const rows: Array<Record<string, MetricValue>> = [];
       for (let i = 0; i < RUNS; i++) {
-        const r = await runSuite({ redisUrl: url, only: ['high-concurrency'], jobs, trials: TRIALS });
+        const r = await runSuite({
+          redisUrl: url,
+          only: ['high-concurrency'],
+          jobs,
+          trials: TRIALS,
+        });
         const s = r.scenarios[0];
-        if (s.status !== 'passed') throw new Error(`high-concurrency with ${jobs} workers ${s.status}: ${s.message}`);
+        if (s.status !== 'passed')
+          throw new Error(`high-concurrency with ${jobs} workers ${s.status}: ${s.message}`);
         rows.push(s.metrics);
       }
       const tps = rows.map((m) => num(m.trials_per_s));
@@ -50,16 +70,27 @@ async function main(): Promise<void> {
     let lost = 0;
     for (let i = 0; i < RUNS; i++) {
       const r = await runSuite({ redisUrl: url, only: ['failover', 'connection-recovery'] });
-      for (const s of r.scenarios) if (s.status !== 'passed') throw new Error(`${s.id} ${s.status}: ${s.message}`);
+      for (const s of r.scenarios)
+        if (s.status !== 'passed') throw new Error(`${s.id} ${s.status}: ${s.message}`);
       frozen.push(num(r.scenarios[0].metrics.failover_freeze_ms));
-      killed.push(num(r.scenarios[0].metrics.failover_crash_ms), num(r.scenarios[1].metrics.failover_ms));
+      killed.push(
+        num(r.scenarios[0].metrics.failover_crash_ms),
+        num(r.scenarios[1].metrics.failover_ms),
+      );
       recovery.push(num(r.scenarios[1].metrics.recovery_ms));
       lost += num(r.scenarios[1].metrics.lost);
     }
-    const line = (xs: number[]) => `median ${median(xs)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
-    console.log(`failover, server frozen (SIGSTOP) -> SQLite served: ${line(frozen)}; promised < 5000 ms`);
-    console.log(`failover, server killed (SIGKILL) -> SQLite served: ${line(killed)}; promised < 5000 ms`);
-    console.log(`recovery, restarted server answering -> store reads Redis again: ${line(recovery)}; promised < 30000 ms`);
+    const line = (xs: number[]) =>
+      `median ${median(xs)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
+    console.log(
+      `failover, server frozen (SIGSTOP) -> SQLite served: ${line(frozen)}; promised < 5000 ms`,
+    );
+    console.log(
+      `failover, server killed (SIGKILL) -> SQLite served: ${line(killed)}; promised < 5000 ms`,
+    );
+    console.log(
+      `recovery, restarted server answering -> store reads Redis again: ${line(recovery)}; promised < 30000 ms`,
+    );
     console.log(`trials lost across the outages: ${lost}`);
   } finally {
     await server?.dispose();

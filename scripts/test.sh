@@ -33,6 +33,8 @@ suite() {
   fi
 }
 
+echo "=== lint (ESLint, Prettier, import cycles)"
+if npm run --silent lint; then passed=$((passed + 1)); else failed=$((failed + 1)) status=1; fi
 suite unit npx mocha --config test/.mocharc.unit.json
 suite integration npx mocha --config test/.mocharc.integration.json
 # The extension-host test bundle is built once for both runs (the npm scripts test:extension

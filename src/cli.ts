@@ -10,7 +10,18 @@ import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [dumpCommand, studiesCommand, suiteCommand, watchCommand, doctorCommand, deployCommand, monitorCommand, backupCommand, exportCommand, importCommand];
+const COMMANDS: CliCommand[] = [
+  dumpCommand,
+  studiesCommand,
+  suiteCommand,
+  watchCommand,
+  doctorCommand,
+  deployCommand,
+  monitorCommand,
+  backupCommand,
+  exportCommand,
+  importCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -46,7 +57,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed options.
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (e instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`optuna-storage ${cmd.name}: ${(e as Error).message}\nRun "optuna-storage ${cmd.name} --help" for usage.\n`);
+      io.stderr(
+        `optuna-storage ${cmd.name}: ${(e as Error).message}\nRun "optuna-storage ${cmd.name} --help" for usage.\n`,
+      );
       return EXIT_BAD_INPUT;
     }
     io.stderr(`optuna-storage ${cmd.name}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
@@ -60,7 +73,12 @@ if (require.main === module) {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
-  main(process.argv.slice(2), { stdout: write(process.stdout), stderr: write(process.stderr), signal: controller.signal, env: process.env }).then(
+  main(process.argv.slice(2), {
+    stdout: write(process.stdout),
+    stderr: write(process.stderr),
+    signal: controller.signal,
+    env: process.env,
+  }).then(
     (status) => {
       // Let stdout drain (large dumps into a pipe) before exiting with the status.
       process.stdout.write('', () => process.exit(status));

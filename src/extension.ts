@@ -19,24 +19,61 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const activatedAt = Date.now();
   const log = vscode.window.createOutputChannel('Optuna Storage', { log: true });
   const passwords = new PasswordStore(context.secrets);
-  const store = new StoreService(passwords, log, vscode.Uri.joinPath(context.globalStorageUri, 'journals').fsPath);
+  const store = new StoreService(
+    passwords,
+    log,
+    vscode.Uri.joinPath(context.globalStorageUri, 'journals').fsPath,
+  );
   const studies = new StudiesProvider(store);
   const trials = new TrialsProvider(store);
-  const studiesView = vscode.window.createTreeView('optunaStorage.studies', { treeDataProvider: studies, showCollapseAll: true });
-  const trialsView = vscode.window.createTreeView('optunaStorage.trials', { treeDataProvider: trials, showCollapseAll: true });
-  const refresh = new RefreshManager(() => store.refresh(), store.settings.refreshIntervalMs, [studiesView, trialsView]);
+  const studiesView = vscode.window.createTreeView('optunaStorage.studies', {
+    treeDataProvider: studies,
+    showCollapseAll: true,
+  });
+  const trialsView = vscode.window.createTreeView('optunaStorage.trials', {
+    treeDataProvider: trials,
+    showCollapseAll: true,
+  });
+  const refresh = new RefreshManager(() => store.refresh(), store.settings.refreshIntervalMs, [
+    studiesView,
+    trialsView,
+  ]);
   const statusBar = new StatusBar(store);
   context.subscriptions.push(log, store, studiesView, trialsView, refresh, statusBar);
 
-  const services: Services = { context, log, store, passwords, studies, trials, studiesView, trialsView, refresh, statusBar, activatedAt };
+  const services: Services = {
+    context,
+    log,
+    store,
+    passwords,
+    studies,
+    trials,
+    studiesView,
+    trialsView,
+    refresh,
+    statusBar,
+    activatedAt,
+  };
   registerCommands(services);
   registerRuns(services);
   const monitor = new MonitorProvider(store);
-  const monitorView = vscode.window.createTreeView('optunaStorage.monitor', { treeDataProvider: monitor });
+  const monitorView = vscode.window.createTreeView('optunaStorage.monitor', {
+    treeDataProvider: monitor,
+  });
   const monitorRefresh = new RefreshManager(() => monitor.refresh(), 5000, [monitorView]);
-  context.subscriptions.push(monitorView, monitorRefresh, monitor.onDidChangeWarnings((w) => statusBar.setWarnings(w)), vscode.commands.registerCommand('optunaStorage.monitor.refresh', () => monitor.refresh()));
+  context.subscriptions.push(
+    monitorView,
+    monitorRefresh,
+    monitor.onDidChangeWarnings((w) => statusBar.setWarnings(w)),
+    vscode.commands.registerCommand('optunaStorage.monitor.refresh', () => monitor.refresh()),
+  );
   const stability = new StabilitySuite(services);
-  context.subscriptions.push(stability, vscode.commands.registerCommand('optunaStorage.runStabilitySuite', () => stability.runFromCommand()));
+  context.subscriptions.push(
+    stability,
+    vscode.commands.registerCommand('optunaStorage.runStabilitySuite', () =>
+      stability.runFromCommand(),
+    ),
+  );
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
 
   context.subscriptions.push(
@@ -61,7 +98,9 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void store.start()),
   );
-  log.info(`activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`);
+  log.info(
+    `activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`,
+  );
   void store.start();
   return { ...services, stability, monitor };
 }

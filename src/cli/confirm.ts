@@ -5,9 +5,17 @@ import type { CliIo } from './command';
  * Asks "question [y/N]" on the terminal. `--yes` answers for the user; without a terminal
  * (a script, CI) there is nobody to ask, so the answer is a refusal with the reason.
  */
-export async function confirm(io: CliIo, question: string, yes: boolean): Promise<{ ok: boolean; reason?: string }> {
+export async function confirm(
+  io: CliIo,
+  question: string,
+  yes: boolean,
+): Promise<{ ok: boolean; reason?: string }> {
   if (yes) return { ok: true };
-  if (!process.stdin.isTTY) return { ok: false, reason: 'standard input is not a terminal, so nobody can confirm: pass --yes to go ahead' };
+  if (!process.stdin.isTTY)
+    return {
+      ok: false,
+      reason: 'standard input is not a terminal, so nobody can confirm: pass --yes to go ahead',
+    };
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await new Promise<string>((resolve) => {

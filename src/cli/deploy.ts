@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigValidationError, DEPLOY_DEFAULTS, executeDeploy, planDeploy } from '../core/redis/deploy';
+import {
+  ConfigValidationError,
+  DEPLOY_DEFAULTS,
+  executeDeploy,
+  planDeploy,
+} from '../core/redis/deploy';
 import { type CliCommand, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, UsageError } from './command';
 import { confirm } from './confirm';
 import { PASSWORD_ENV } from './storageArgs';
@@ -11,7 +16,10 @@ export function shippedConfigPath(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'redis', 'redis-autodl-optimized.conf');
     if (fs.existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new UsageError('the shipped redis/redis-autodl-optimized.conf was not found next to this program: give --config FILE');
+    if (path.dirname(dir) === dir)
+      throw new UsageError(
+        'the shipped redis/redis-autodl-optimized.conf was not found next to this program: give --config FILE',
+      );
   }
 }
 
@@ -68,12 +76,17 @@ Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while dep
       },
     });
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, not ${values.port}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError(`--port must be 1-65535, not ${values.port}`);
     const envPassword = io.env[PASSWORD_ENV] || undefined;
-    if (values['password-env'] && !envPassword) throw new UsageError(`--password-env needs the password in $${PASSWORD_ENV}`);
+    if (values['password-env'] && !envPassword)
+      throw new UsageError(`--password-env needs the password in $${PASSWORD_ENV}`);
     let dataDir = values['data-dir'];
     if (dataDir === undefined) {
-      if (!fs.existsSync(path.dirname(DEPLOY_DEFAULTS.dataDir))) throw new UsageError(`${path.dirname(DEPLOY_DEFAULTS.dataDir)} (AutoDL's persistent data disk) does not exist here: give --data-dir DIR on a disk that survives restarts`);
+      if (!fs.existsSync(path.dirname(DEPLOY_DEFAULTS.dataDir)))
+        throw new UsageError(
+          `${path.dirname(DEPLOY_DEFAULTS.dataDir)} (AutoDL's persistent data disk) does not exist here: give --data-dir DIR on a disk that survives restarts`,
+        );
       dataDir = DEPLOY_DEFAULTS.dataDir;
     }
     const options = {
@@ -93,14 +106,19 @@ Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while dep
       plan = await planDeploy(options);
     } catch (e) {
       if (e instanceof ConfigValidationError) {
-        io.stderr(`optuna-storage deploy: ${options.source} was NOT deployed, nothing was changed.\n${e.message}\n`);
-        if (e.line === undefined) io.stderr(`redis-server said:\n${e.output.trim().split('\n').slice(-15).join('\n')}\n`);
+        io.stderr(
+          `optuna-storage deploy: ${options.source} was NOT deployed, nothing was changed.\n${e.message}\n`,
+        );
+        if (e.line === undefined)
+          io.stderr(`redis-server said:\n${e.output.trim().split('\n').slice(-15).join('\n')}\n`);
         return EXIT_BAD_INPUT;
       }
       io.stderr(`optuna-storage deploy: ${(e as Error).message}\n`);
       return EXIT_FAILED;
     }
-    io.stdout(`Deploy ${options.source}\n${plan.actions.map((a, i) => `  ${i + 1}. ${a}`).join('\n')}\n`);
+    io.stdout(
+      `Deploy ${options.source}\n${plan.actions.map((a, i) => `  ${i + 1}. ${a}`).join('\n')}\n`,
+    );
     if (values['dry-run'] || plan.upToDate) return EXIT_OK;
     const answer = await confirm(io, 'Go ahead?', values.yes);
     if (!answer.ok) {
@@ -109,7 +127,9 @@ Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while dep
     }
     try {
       await executeDeploy(plan, { signal: io.signal, onStep: (m) => io.stdout(`  done: ${m}\n`) });
-      io.stdout(`Redis is up on ${plan.host}:${port}. Check it with: optuna-storage doctor --redis redis://${plan.host.includes(':') ? `[${plan.host}]` : plan.host}:${port}\n`);
+      io.stdout(
+        `Redis is up on ${plan.host}:${port}. Check it with: optuna-storage doctor --redis redis://${plan.host.includes(':') ? `[${plan.host}]` : plan.host}:${port}\n`,
+      );
       return EXIT_OK;
     } catch (e) {
       io.stderr(`optuna-storage deploy: ${(e as Error).message}\n`);

@@ -33,26 +33,40 @@ journal without --partial; 3 storage unreachable.`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { prefix: { type: 'string', default: '' }, 'no-cache': { type: 'boolean', default: false }, study: { type: 'string' }, partial: { type: 'boolean', default: false } },
+      options: {
+        prefix: { type: 'string', default: '' },
+        'no-cache': { type: 'boolean', default: false },
+        study: { type: 'string' },
+        partial: { type: 'boolean', default: false },
+      },
     });
-    if (positionals.length !== 1) throw new UsageError('dump needs exactly one STORAGE argument (see --help)');
+    if (positionals.length !== 1)
+      throw new UsageError('dump needs exactly one STORAGE argument (see --help)');
     try {
       const spec = parseStorageSpec(positionals[0], values.prefix);
       const snap = await readOnce(spec, readOptions(values, io.env));
       let studies = snap.studies;
       if (values.study !== undefined) {
         studies = studies.filter((s) => s.name === values.study);
-        if (studies.length === 0) throw new UsageError(`no study named ${JSON.stringify(values.study)} in ${redactUrl(positionals[0])}`);
+        if (studies.length === 0)
+          throw new UsageError(
+            `no study named ${JSON.stringify(values.study)} in ${redactUrl(positionals[0])}`,
+          );
       }
       if (snap.issues.length > 0 && !values.partial) {
-        io.stderr(`The storage is incomplete: ${snap.issues.length} journal entr${snap.issues.length === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`);
+        io.stderr(
+          `The storage is incomplete: ${snap.issues.length} journal entr${snap.issues.length === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`,
+        );
         for (const i of snap.issues.slice(0, 20)) io.stderr(`  ${i.kind}: ${i.message}\n`);
         if (snap.issues.length > 20) io.stderr(`  … and ${snap.issues.length - 20} more\n`);
-        io.stderr('Run with --partial to print what could be read, or `optuna-storage doctor` to look for the cause.\n');
+        io.stderr(
+          'Run with --partial to print what could be read, or `optuna-storage doctor` to look for the cause.\n',
+        );
         return EXIT_BAD_INPUT;
       }
       const doc: Record<string, unknown> = { studies: studies.map(studyToJson) };
-      if (values.partial) doc.issues = snap.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message }));
+      if (values.partial)
+        doc.issues = snap.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message }));
       io.stdout(toStrictJson(doc as never) + '\n');
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
       return EXIT_OK;

@@ -39,15 +39,24 @@ unknown study, existing target or an incomplete source without --partial; 3 unre
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { prefix: { type: 'string', default: '' }, study: { type: 'string' }, to: { type: 'string' }, partial: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+      options: {
+        prefix: { type: 'string', default: '' },
+        study: { type: 'string' },
+        to: { type: 'string' },
+        partial: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
     });
-    if (positionals.length !== 1) throw new UsageError('export needs exactly one STORAGE argument (see --help)');
+    if (positionals.length !== 1)
+      throw new UsageError('export needs exactly one STORAGE argument (see --help)');
     if (!values.study) throw new UsageError('export needs --study NAME');
     if (!values.to) throw new UsageError('export needs --to FILE.log or --to FILE.db');
     try {
       const r = await exportStudy({
         source: parseStorageSpec(positionals[0], values.prefix),
-        sourceLabel: redactUrl(positionals[0]) + (/^rediss?:/.test(positionals[0]) ? ` prefix ${JSON.stringify(values.prefix)}` : ''),
+        sourceLabel:
+          redactUrl(positionals[0]) +
+          (/^rediss?:/.test(positionals[0]) ? ` prefix ${JSON.stringify(values.prefix)}` : ''),
         study: values.study,
         to: values.to,
         partial: values.partial,
@@ -56,7 +65,16 @@ unknown study, existing target or an incomplete source without --partial; 3 unre
         onProgress: (p) => io.stderr(`  ${p.message}\n`),
       });
       for (const i of r.issues) io.stderr(`warning: skipped ${i.message}\n`);
-      io.stdout(values.json ? JSON.stringify({ path: r.path, format: r.format, trials: r.trials, issues: r.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message })) }) + '\n' : `Exported ${r.trials} trials of ${JSON.stringify(values.study)} to ${r.path} (${r.format === 'journal' ? 'Optuna journal file' : 'Optuna SQLite'}), read back and verified.\n`);
+      io.stdout(
+        values.json
+          ? JSON.stringify({
+              path: r.path,
+              format: r.format,
+              trials: r.trials,
+              issues: r.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message })),
+            }) + '\n'
+          : `Exported ${r.trials} trials of ${JSON.stringify(values.study)} to ${r.path} (${r.format === 'journal' ? 'Optuna journal file' : 'Optuna SQLite'}), read back and verified.\n`,
+      );
       return EXIT_OK;
     } catch (e) {
       if (e instanceof TransferError) {

@@ -35,20 +35,48 @@ unknown study, or a study of that name already in the prefix; 3 Redis unreachabl
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { redis: { type: 'string' }, prefix: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean', default: false } },
+      options: {
+        redis: { type: 'string' },
+        prefix: { type: 'string' },
+        study: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
     });
-    if (positionals.length !== 1) throw new UsageError('import needs exactly one FILE argument (see --help)');
+    if (positionals.length !== 1)
+      throw new UsageError('import needs exactly one FILE argument (see --help)');
     if (!values.redis) throw new UsageError('import needs --redis URL');
-    if (values.prefix === undefined) throw new UsageError('import needs --prefix P (use --prefix "" for Optuna\'s default prefix)');
+    if (values.prefix === undefined)
+      throw new UsageError(
+        'import needs --prefix P (use --prefix "" for Optuna\'s default prefix)',
+      );
     let redis: Redis | undefined;
     try {
       const source = parseStorageSpec(positionals[0]);
-      if (source.kind === 'redis') throw new UsageError('import reads a file; to copy between Redis prefixes, export to a .log first');
+      if (source.kind === 'redis')
+        throw new UsageError(
+          'import reads a file; to copy between Redis prefixes, export to a .log first',
+        );
       redis = await connectFromArgs(values.redis, io.env);
-      const r = await importStudy({ source, sourceLabel: positionals[0], study: values.study, redis, prefix: values.prefix, signal: io.signal, onProgress: (p) => io.stderr(`  ${p.message}\n`) });
-      io.stdout(values.json
-        ? JSON.stringify({ study: r.studyName, study_id: r.studyId, trials: r.trials, records: r.records, verified: true }) + '\n'
-        : `Imported ${JSON.stringify(r.studyName)} into ${redactUrl(values.redis)} prefix ${JSON.stringify(values.prefix)} as study_id ${r.studyId}: ${r.trials} trials in ${r.records} journal entries; read back and verified equal to the source.\n`);
+      const r = await importStudy({
+        source,
+        sourceLabel: positionals[0],
+        study: values.study,
+        redis,
+        prefix: values.prefix,
+        signal: io.signal,
+        onProgress: (p) => io.stderr(`  ${p.message}\n`),
+      });
+      io.stdout(
+        values.json
+          ? JSON.stringify({
+              study: r.studyName,
+              study_id: r.studyId,
+              trials: r.trials,
+              records: r.records,
+              verified: true,
+            }) + '\n'
+          : `Imported ${JSON.stringify(r.studyName)} into ${redactUrl(values.redis)} prefix ${JSON.stringify(values.prefix)} as study_id ${r.studyId}: ${r.trials} trials in ${r.records} journal entries; read back and verified equal to the source.\n`,
+      );
       return EXIT_OK;
     } catch (e) {
       if (e instanceof TransferError) {

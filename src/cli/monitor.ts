@@ -26,13 +26,24 @@ ${REDIS_OPTION_HELP}
 Exit status: 0 snapshot printed; 2 bad arguments; 3 Redis unreachable.`,
 
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { redis: { type: 'string' }, prefix: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        redis: { type: 'string' },
+        prefix: { type: 'string', multiple: true },
+        json: { type: 'boolean', default: false },
+      },
+    });
     if (!values.redis) throw new UsageError('monitor needs --redis URL');
     let redis: Redis | undefined;
     try {
       redis = await connectFromArgs(values.redis, io.env);
       const snap = await monitorSnapshot(redis, { prefixes: values.prefix, signal: io.signal });
-      io.stdout(values.json ? JSON.stringify(snap, null, 2) + '\n' : describe(snap, redactUrl(values.redis)));
+      io.stdout(
+        values.json
+          ? JSON.stringify(snap, null, 2) + '\n'
+          : describe(snap, redactUrl(values.redis)),
+      );
       return EXIT_OK;
     } catch (e) {
       const { status, message } = exitStatusFor(e);
@@ -50,7 +61,11 @@ function mb(bytes: number): string {
 
 function ago(unixSeconds: number, now: number): string {
   const s = Math.max(0, Math.round(now / 1000 - unixSeconds));
-  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+  return s < 120
+    ? `${s} s ago`
+    : s < 7200
+      ? `${Math.round(s / 60)} min ago`
+      : `${Math.round(s / 3600)} h ago`;
 }
 
 function describe(s: MonitorSnapshot, url: string): string {
@@ -64,14 +79,21 @@ function describe(s: MonitorSnapshot, url: string): string {
     `keyspace     ${s.keyspace.map((k) => `db${k.db} ${k.keys} keys`).join(', ') || 'empty'}`,
   ];
   for (const j of s.journals) {
-    out.push(`journal ${JSON.stringify(j.prefix)}: ${j.entries} entries, ${j.bytesEstimated ? '~' : ''}${mb(j.bytes)}, ${j.gaps.missing === 0 ? 'no missing entries' : `${j.gaps.missing} MISSING`}, ${j.writers.length} writer(s) in the latest entries`);
-    for (const w of j.writers.slice(0, 5)) out.push(`    ${w.workerId}  ${w.entries} entries, last #${w.lastIndex}`);
+    out.push(
+      `journal ${JSON.stringify(j.prefix)}: ${j.entries} entries, ${j.bytesEstimated ? '~' : ''}${mb(j.bytes)}, ${j.gaps.missing === 0 ? 'no missing entries' : `${j.gaps.missing} MISSING`}, ${j.writers.length} writer(s) in the latest entries`,
+    );
+    for (const w of j.writers.slice(0, 5))
+      out.push(`    ${w.workerId}  ${w.entries} entries, last #${w.lastIndex}`);
   }
   if (s.slowlog.length > 0) {
     out.push('slow commands:');
-    for (const e of s.slowlog) out.push(`    ${(e.durationMicros / 1000).toFixed(1)} ms  ${ago(e.time, s.at)}  ${e.command.join(' ')}`);
+    for (const e of s.slowlog)
+      out.push(
+        `    ${(e.durationMicros / 1000).toFixed(1)} ms  ${ago(e.time, s.at)}  ${e.command.join(' ')}`,
+      );
   }
-  for (const l of s.latency) out.push(`latency spike: ${l.event} ${l.latestMs} ms (max ${l.maxMs} ms) ${ago(l.time, s.at)}`);
+  for (const l of s.latency)
+    out.push(`latency spike: ${l.event} ${l.latestMs} ms (max ${l.maxMs} ms) ${ago(l.time, s.at)}`);
   out.push('');
   if (s.warnings.length === 0) out.push('No warnings.');
   for (const w of s.warnings) out.push(`${w.severity.toUpperCase().padEnd(7)} ${w.id}: ${w.title}`);

@@ -15,7 +15,11 @@ export async function connectFromArgs(url: string, env: NodeJS.ProcessEnv): Prom
     throw new UsageError((e as Error).message);
   }
   // Long operations (rewrites, big scans) must not trip the reader's 5 s reply timeout.
-  return connectOnce(url, { password: env[PASSWORD_ENV] || undefined, connectionName: 'optuna-storage', settings: { socketTimeout: 60 } });
+  return connectOnce(url, {
+    password: env[PASSWORD_ENV] || undefined,
+    connectionName: 'optuna-storage',
+    settings: { socketTimeout: 60 },
+  });
 }
 
 /** Whether the server is on this machine: then /proc facts and its files apply to it. */

@@ -16,7 +16,7 @@ export const STORAGE_HELP = `STORAGE is one of:
   path/to/journal.log                          Optuna journal file (any other existing file)`;
 
 export const CACHE_HELP = `  --no-cache   do not use or write the local replay cache of large Redis journals
-               (kept in \$XDG_CACHE_HOME/optuna-storage-manager, checked against the journal)`;
+               (kept in $XDG_CACHE_HOME/optuna-storage-manager, checked against the journal)`;
 
 /** Redis password from the environment, local replay cache unless --no-cache. */
 export function readOptions(values: { 'no-cache'?: boolean }, env: NodeJS.ProcessEnv): ReadOptions {
@@ -28,8 +28,17 @@ export function readOptions(values: { 'no-cache'?: boolean }, env: NodeJS.Proces
 
 /** Maps an error from reading a storage to the contract's exit status and a message. */
 export function exitStatusFor(e: unknown): { status: number; message: string } {
-  if (e instanceof RedisConnectError) return { status: e.failure === 'unreachable' ? EXIT_UNREACHABLE : EXIT_BAD_INPUT, message: e.message };
-  if (e instanceof UsageError || e instanceof ForeignDatabaseError || e instanceof ForeignJournalError) return { status: EXIT_BAD_INPUT, message: e.message };
+  if (e instanceof RedisConnectError)
+    return {
+      status: e.failure === 'unreachable' ? EXIT_UNREACHABLE : EXIT_BAD_INPUT,
+      message: e.message,
+    };
+  if (
+    e instanceof UsageError ||
+    e instanceof ForeignDatabaseError ||
+    e instanceof ForeignJournalError
+  )
+    return { status: EXIT_BAD_INPUT, message: e.message };
   const msg = e instanceof Error ? e.message : String(e);
   return { status: EXIT_BAD_INPUT, message: msg };
 }

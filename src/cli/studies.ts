@@ -32,13 +32,26 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { prefix: { type: 'string', default: '' }, 'no-cache': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+      options: {
+        prefix: { type: 'string', default: '' },
+        'no-cache': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
     });
-    if (positionals.length !== 1) throw new UsageError('studies needs exactly one STORAGE argument (see --help)');
+    if (positionals.length !== 1)
+      throw new UsageError('studies needs exactly one STORAGE argument (see --help)');
     try {
-      const snap = await readOnce(parseStorageSpec(positionals[0], values.prefix), readOptions(values, io.env));
+      const snap = await readOnce(
+        parseStorageSpec(positionals[0], values.prefix),
+        readOptions(values, io.env),
+      );
       if (values.json) {
-        io.stdout(toStrictJson({ studies: snap.studies.map(summaryJson), issues: snap.issues.map((i) => ({ ...i })) } as never) + '\n');
+        io.stdout(
+          toStrictJson({
+            studies: snap.studies.map(summaryJson),
+            issues: snap.issues.map((i) => ({ ...i })),
+          } as never) + '\n',
+        );
       } else {
         io.stdout(table(snap.studies));
       }
@@ -68,17 +81,45 @@ function summaryJson(s: Study) {
 
 function table(studies: Study[]): string {
   if (studies.length === 0) return 'No studies.\n';
-  const rows = [['ID', 'NAME', 'DIRECTIONS', 'TRIALS', 'COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING', 'BEST', 'LAST ACTIVITY']];
+  const rows = [
+    [
+      'ID',
+      'NAME',
+      'DIRECTIONS',
+      'TRIALS',
+      'COMPLETE',
+      'PRUNED',
+      'FAIL',
+      'RUNNING',
+      'WAITING',
+      'BEST',
+      'LAST ACTIVITY',
+    ],
+  ];
   for (const s of studies) {
     const sum = summarizeStudy(s);
     const best = sum.best?.values?.[0];
     rows.push([
-      String(s.studyId), s.name, s.directions.join(','), String(s.trials.length),
-      ...(['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'] as const).map((st) => String(sum.counts[st])),
+      String(s.studyId),
+      s.name,
+      s.directions.join(','),
+      String(s.trials.length),
+      ...(['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'] as const).map((st) =>
+        String(sum.counts[st]),
+      ),
       best === undefined ? '-' : `${String(best)} (#${sum.best!.number})`,
       sum.lastActivity ?? '-',
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => cell.padEnd(widths[c]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

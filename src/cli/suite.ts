@@ -1,7 +1,24 @@
 import { parseArgs } from 'node:util';
 import { parseRedisUrl } from '../core/redis/url';
-import { type ScenarioId, type ScenarioResult, type SuiteResult, counts, jsonSummary, parseScenarioList, runSuite, summaryRows, writeReports } from '../core/stability';
-import { type CliCommand, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, UsageError } from './command';
+import {
+  type ScenarioId,
+  type ScenarioResult,
+  type SuiteResult,
+  counts,
+  jsonSummary,
+  parseScenarioList,
+  runSuite,
+  summaryRows,
+  writeReports,
+} from '../core/stability';
+import {
+  type CliCommand,
+  EXIT_BAD_INPUT,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_UNREACHABLE,
+  UsageError,
+} from './command';
 import { PASSWORD_ENV } from './storageArgs';
 
 /** Exit status of a cancelled run (as a shell reports a command ended by SIGINT). */
@@ -9,7 +26,8 @@ export const EXIT_CANCELLED = 130;
 
 export const suiteCommand: CliCommand = {
   name: 'suite',
-  summary: 'stability suite: will this Redis and its SQLite fallback hold a long run with many workers?',
+  summary:
+    'stability suite: will this Redis and its SQLite fallback hold a long run with many workers?',
   help: `Usage: optuna-storage suite --redis URL [--sqlite PATH] [--jobs 30] [--trials N] [--only id,id]
                             [--report-dir DIR] [--json]
 
@@ -74,10 +92,18 @@ else runs); 130 cancelled (SIGINT/SIGTERM; the run still cleans up).`,
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const whole = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
+    const whole = (
+      name: string,
+      text: string | undefined,
+      min: number,
+      max: number,
+    ): number | undefined => {
       if (text === undefined) return undefined;
       const n = Number(text);
-      if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+      if (!/^\d+$/.test(text) || n < min || n > max)
+        throw new UsageError(
+          `--${name} must be a whole number from ${min} to ${max} (got "${text}")`,
+        );
       return n;
     };
     const jobs = whole('jobs', values.jobs, 1, 1000)!;
@@ -126,7 +152,8 @@ else runs); 130 cancelled (SIGINT/SIGTERM; the run still cleans up).`,
     else out('\n' + table(result));
 
     if (result.cancelled) return EXIT_CANCELLED;
-    if (result.unreachable) return result.unreachable.failure === 'unreachable' ? EXIT_UNREACHABLE : EXIT_BAD_INPUT;
+    if (result.unreachable)
+      return result.unreachable.failure === 'unreachable' ? EXIT_UNREACHABLE : EXIT_BAD_INPUT;
     return counts(result).failed > 0 ? EXIT_FAILED : EXIT_OK;
   },
 };
@@ -138,11 +165,24 @@ function mark(r: ScenarioResult): string {
 /** The final "measured vs promised" table, plain text. */
 export function table(result: SuiteResult): string {
   const head = ['Scenario', 'Status', 'Check', 'Measured', 'Promised'];
-  const rows = summaryRows(result).map((r) => [r.scenario, r.status, r.what, r.measured, r.promised]);
+  const rows = summaryRows(result).map((r) => [
+    r.scenario,
+    r.status,
+    r.what,
+    r.measured,
+    r.promised,
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   const c = counts(result);
   const lines = [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
-  lines.push('', `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${(result.durationMs / 1000).toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
+  lines.push(
+    '',
+    `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped in ${(result.durationMs / 1000).toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`,
+  );
   return lines.join('\n') + '\n';
 }

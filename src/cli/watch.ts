@@ -37,14 +37,17 @@ Options:
         json: { type: 'boolean', default: false },
       },
     });
-    if (!values.redis && !values.sentinel) throw new UsageError('watch needs --redis URL (or --sentinel)');
+    if (!values.redis && !values.sentinel)
+      throw new UsageError('watch needs --redis URL (or --sentinel)');
     if (!values.sqlite) throw new UsageError('watch needs --sqlite PATH (the fallback file)');
     const interval = Number(values.interval);
     if (!(interval > 0)) throw new UsageError('--interval must be a positive number of seconds');
     const store = new FailoverStore({
       redisUrl: values.redis ?? 'redis://localhost',
       password: io.env[PASSWORD_ENV] || undefined,
-      sentinel: values.sentinel ? { sentinels: parseSentinelList(values.sentinel), name: values['sentinel-master']! } : undefined,
+      sentinel: values.sentinel
+        ? { sentinels: parseSentinelList(values.sentinel), name: values['sentinel-master']! }
+        : undefined,
       prefixes: values.prefix !== undefined ? [values.prefix] : undefined,
       sqlitePath: values.sqlite,
     });
@@ -52,7 +55,11 @@ Options:
     const print = (e: StateEvent) => {
       if (e.state === last) return; // degraded flips are not state changes
       last = e.state;
-      io.stdout(values.json ? JSON.stringify({ state: e.state, at: e.at, detail: e.detail }) + '\n' : `${new Date(e.at).toISOString()}  ${e.state.padEnd(7)}  ${e.detail}\n`);
+      io.stdout(
+        values.json
+          ? JSON.stringify({ state: e.state, at: e.at, detail: e.detail }) + '\n'
+          : `${new Date(e.at).toISOString()}  ${e.state.padEnd(7)}  ${e.detail}\n`,
+      );
     };
     store.on('state', print);
     print(await store.start());

@@ -6,7 +6,11 @@ import { orderTrials } from './views/trialOrder';
 import { show } from './views/nodes';
 
 /** The study a command acts on: the tree node it was invoked on, or one the user picks. */
-export async function studyFrom(service: StoreService, node: Node | undefined, placeHolder: string): Promise<MergedStudy | undefined> {
+export async function studyFrom(
+  service: StoreService,
+  node: Node | undefined,
+  placeHolder: string,
+): Promise<MergedStudy | undefined> {
   if (node?.kind === 'study') return service.findStudy(node.study.key) ?? node.study;
   if (node?.kind === 'trial') return service.findStudy(node.studyKey) ?? node.study;
   const studies = service.studies();
@@ -15,19 +19,31 @@ export async function studyFrom(service: StoreService, node: Node | undefined, p
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
-    studies.map((s) => ({ label: s.name, description: `${s.trials.length} trials · ${s.redis ? `Redis prefix "${s.prefix}"` : ''}${s.redis && s.sqlite ? ' + ' : ''}${s.sqlite ? 'SQLite' : ''}`, study: s })),
+    studies.map((s) => ({
+      label: s.name,
+      description: `${s.trials.length} trials · ${s.redis ? `Redis prefix "${s.prefix}"` : ''}${s.redis && s.sqlite ? ' + ' : ''}${s.sqlite ? 'SQLite' : ''}`,
+      study: s,
+    })),
     { placeHolder, matchOnDescription: true },
   );
   return pick?.study;
 }
 
 /** The trial a command acts on: the node, or a study then a trial picked by the user. */
-export async function trialFrom(service: StoreService, node: Node | undefined, placeHolder: string): Promise<{ study: MergedStudy; trial: MergedTrial } | undefined> {
+export async function trialFrom(
+  service: StoreService,
+  node: Node | undefined,
+  placeHolder: string,
+): Promise<{ study: MergedStudy; trial: MergedTrial } | undefined> {
   if (node?.kind === 'trial') return { study: node.study, trial: node.trial };
   const study = await studyFrom(service, node, 'Pick the study');
   if (!study) return undefined;
   const pick = await vscode.window.showQuickPick(
-    orderTrials(study, 'best').map((t) => ({ label: `#${t.trial.number}`, description: `${t.trial.state}${t.trial.values ? ` · ${t.trial.values.map(show).join(', ')}` : ''}`, trial: t })),
+    orderTrials(study, 'best').map((t) => ({
+      label: `#${t.trial.number}`,
+      description: `${t.trial.state}${t.trial.values ? ` · ${t.trial.values.map(show).join(', ')}` : ''}`,
+      trial: t,
+    })),
     { placeHolder },
   );
   return pick ? { study, trial: pick.trial } : undefined;

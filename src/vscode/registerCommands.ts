@@ -1,5 +1,10 @@
 import * as vscode from 'vscode';
-import { configureConnection, forgetPassword, openSettings, reconnect } from './commands/connection';
+import {
+  configureConnection,
+  forgetPassword,
+  openSettings,
+  reconnect,
+} from './commands/connection';
 import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
@@ -15,7 +20,9 @@ import type { Node } from './views/nodes';
 /** Every command, wired in one place. Errors become a message, never an unhandled rejection. */
 export function registerCommands(s: Services): void {
   const docs = new ReportDocuments();
-  s.context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(ReportDocuments.scheme, docs));
+  s.context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(ReportDocuments.scheme, docs),
+  );
   const commands: Record<string, (node?: Node) => unknown> = {
     'optunaStorage.refresh': () => refresh(s),
     'optunaStorage.configureConnection': () => configureConnection(s),

@@ -1,6 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type ConnectionSettings, type SentinelConfig, parseSentinelList } from '../core/redis/connect';
+import {
+  type ConnectionSettings,
+  type SentinelConfig,
+  parseSentinelList,
+} from '../core/redis/connect';
 
 /** Setting keys, in one place (package.json "contributes.configuration" declares them). */
 export const SECTION = 'optunaStorage';
@@ -35,7 +39,12 @@ export function readSettings(): Settings {
   return {
     redisUrl: c.get<string>(KEY.redisUrl, '').trim(),
     prefixes: prefixes.length > 0 ? prefixes : undefined,
-    sentinel: sentinels ? { sentinels: parseSentinelList(sentinels), name: c.get<string>(KEY.sentinelMaster, 'mymaster') } : undefined,
+    sentinel: sentinels
+      ? {
+          sentinels: parseSentinelList(sentinels),
+          name: c.get<string>(KEY.sentinelMaster, 'mymaster'),
+        }
+      : undefined,
     sqlitePath: rawPath ? path.resolve(folder ?? process.cwd(), rawPath) : undefined,
     refreshIntervalMs: Math.max(1, c.get<number>(KEY.refreshInterval, 5)) * 1000,
     pageSize: Math.max(10, c.get<number>(KEY.pageSize, 200)),
@@ -52,10 +61,19 @@ export function readSettings(): Settings {
 
 /** Settings that need a new store (connection, sources); the rest apply on the next refresh. */
 export function affectsStore(e: vscode.ConfigurationChangeEvent): boolean {
-  return [KEY.redisUrl, KEY.prefixes, KEY.sentinels, KEY.sentinelMaster, KEY.sqlitePath, KEY.connection].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+  return [
+    KEY.redisUrl,
+    KEY.prefixes,
+    KEY.sentinels,
+    KEY.sentinelMaster,
+    KEY.sqlitePath,
+    KEY.connection,
+  ].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }
 
 /** Where settings written by a command go: the workspace when one is open. */
 export function settingsTarget(): vscode.ConfigurationTarget {
-  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  return vscode.workspace.workspaceFolders?.length
+    ? vscode.ConfigurationTarget.Workspace
+    : vscode.ConfigurationTarget.Global;
 }

@@ -52,13 +52,20 @@ export class StoreService implements vscode.Disposable {
       settings = readSettings();
     } catch (e) {
       this.settings = { ...this.settings };
-      this.setState({ state: 'offline', degraded: false, at: Date.now(), detail: `invalid settings: ${(e as Error).message}` });
+      this.setState({
+        state: 'offline',
+        degraded: false,
+        at: Date.now(),
+        detail: `invalid settings: ${(e as Error).message}`,
+      });
       this.loaded = true;
       this.dataEmitter.fire();
       return;
     }
     this.settings = settings;
-    const password = settings.redisUrl ? await this.passwords.get(settings.redisUrl).then(undefined, () => undefined) : undefined;
+    const password = settings.redisUrl
+      ? await this.passwords.get(settings.redisUrl).then(undefined, () => undefined)
+      : undefined;
     if (gen !== this.generation) return;
     const store = new FailoverStore({
       redisUrl: settings.redisUrl || undefined,
@@ -76,7 +83,9 @@ export class StoreService implements vscode.Disposable {
     store.on('data', () => {
       if (gen === this.generation) this.dataEmitter.fire();
     });
-    this.log.info(`store: redis ${settings.redisUrl ? (settings.sentinel ? `via sentinels ${settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : (store.options.redisUrl && redactUrl(store.options.redisUrl))) : '(none)'}, prefixes ${settings.prefixes ? JSON.stringify(settings.prefixes) : '(all)'}, SQLite fallback ${settings.sqlitePath ?? '(none)'}`);
+    this.log.info(
+      `store: redis ${settings.redisUrl ? (settings.sentinel ? `via sentinels ${settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : store.options.redisUrl && redactUrl(store.options.redisUrl)) : '(none)'}, prefixes ${settings.prefixes ? JSON.stringify(settings.prefixes) : '(all)'}, SQLite fallback ${settings.sqlitePath ?? '(none)'}`,
+    );
     await store.start();
     if (gen !== this.generation) return;
     await this.refresh();
@@ -108,7 +117,8 @@ export class StoreService implements vscode.Disposable {
       this.lastError = r.errors[0];
       for (const err of r.errors) this.log.warn(`refresh: ${err}`);
       this.lastRefreshAt = Date.now();
-      if (this.firstStudiesAt === undefined && store.studies().length > 0) this.firstStudiesAt = this.lastRefreshAt;
+      if (this.firstStudiesAt === undefined && store.studies().length > 0)
+        this.firstStudiesAt = this.lastRefreshAt;
       if (r.redisEntries > 0) this.log.debug(`refresh: ${r.redisEntries} new journal entries`);
       return r;
     } catch (e) {

@@ -6,8 +6,13 @@ import * as vscode from 'vscode';
  */
 export function requireTrust(action: string): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void vscode.window.showWarningMessage(`${action} needs a trusted workspace: this window is in Restricted Mode. Browsing studies still works.`, 'Manage Workspace Trust').then((pick) => {
-    if (pick) void vscode.commands.executeCommand('workbench.trust.manage');
-  });
+  void vscode.window
+    .showWarningMessage(
+      `${action} needs a trusted workspace: this window is in Restricted Mode. Browsing studies still works.`,
+      'Manage Workspace Trust',
+    )
+    .then((pick) => {
+      if (pick) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
   return false;
 }

@@ -33,7 +33,9 @@ async function main(): Promise<number> {
     throw new Error('dist/extension.js missing: run `npm run build` first');
   }
   if (!fs.existsSync(testsIndex)) {
-    throw new Error(`${path.relative(repoRoot, testsIndex)} missing: run \`node test/extension/build.js\` first`);
+    throw new Error(
+      `${path.relative(repoRoot, testsIndex)} missing: run \`node test/extension/build.js\` first`,
+    );
   }
 
   let vscodeExecutablePath = process.env.OSM_VSCODE_EXECUTABLE;
@@ -81,7 +83,9 @@ async function main(): Promise<number> {
       ],
     });
     if (fs.existsSync(resultsFile)) {
-      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { stats: { passes: number; failures: number } };
+      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as {
+        stats: { passes: number; failures: number };
+      };
       console.log(`[runElectron] ${r.stats.passes} passing, ${r.stats.failures} failing`);
     }
     return code;

@@ -131,17 +131,27 @@ export interface CodeServerInstall {
 }
 
 export function defaultCodeServerPath(): string {
-  const cache = process.env.OSM_CACHE || path.join(os.homedir(), '.cache', 'optuna-storage-manager');
-  return path.join(cache, `code-server-${process.env.OSM_CODE_SERVER_VERSION || DEFAULT_CODE_SERVER_VERSION}`);
+  const cache =
+    process.env.OSM_CACHE || path.join(os.homedir(), '.cache', 'optuna-storage-manager');
+  return path.join(
+    cache,
+    `code-server-${process.env.OSM_CODE_SERVER_VERSION || DEFAULT_CODE_SERVER_VERSION}`,
+  );
 }
 
-export function resolveCodeServer(p = process.env.OSM_CODE_SERVER || defaultCodeServerPath()): CodeServerInstall {
+export function resolveCodeServer(
+  p = process.env.OSM_CODE_SERVER || defaultCodeServerPath(),
+): CodeServerInstall {
   const candidates: string[] = [];
   let abs = path.resolve(p);
   if (fs.existsSync(abs) && fs.statSync(abs).isFile()) abs = path.dirname(fs.realpathSync(abs));
   // cache folder (…/node_modules/code-server), package folder, or (via the resolved
   // .bin/code-server symlink) its out/node folder
-  candidates.push(path.join(abs, 'node_modules', 'code-server'), abs, path.resolve(abs, '..', '..'));
+  candidates.push(
+    path.join(abs, 'node_modules', 'code-server'),
+    abs,
+    path.resolve(abs, '..', '..'),
+  );
   for (const c of candidates) {
     const entry = path.join(c, 'out', 'node', 'entry.js');
     if (fs.existsSync(path.join(c, 'package.json')) && fs.existsSync(entry)) {
@@ -197,7 +207,13 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'update.mode': 'none',
   'telemetry.telemetryLevel': 'off',
   'security.workspace.trust.enabled': RESTRICTED,
-  ...(RESTRICTED ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never', 'security.workspace.trust.emptyWindow': false } : {}),
+  ...(RESTRICTED
+    ? {
+        'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.banner': 'never',
+        'security.workspace.trust.emptyWindow': false,
+      }
+    : {}),
   'workbench.enableExperiments': false,
   'workbench.tips.enabled': false,
   'git.enabled': false,
@@ -256,7 +272,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
   const extensions = path.join(tmpDir, 'extensions');
   const config = path.join(tmpDir, 'config.yaml');
   const logFile = path.join(tmpDir, 'server.log');
-  const workspace = path.resolve(opts.workspace || process.env.OSM_TEST_WORKSPACE || path.join(tmpDir, 'workspace'));
+  const workspace = path.resolve(
+    opts.workspace || process.env.OSM_TEST_WORKSPACE || path.join(tmpDir, 'workspace'),
+  );
   fs.mkdirSync(workspace, { recursive: true });
   fs.mkdirSync(extensions, { recursive: true });
   fs.writeFileSync(config, 'auth: none\n'); // must not be empty/null YAML; flags below win
@@ -279,16 +297,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
     cmd = opts.serverMainNode;
     args = [
       serverMain,
-      '--host', '127.0.0.1',
-      '--port', String(port),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
       '--without-connection-token',
       '--accept-server-license-terms',
       '--enable-smoke-test-driver',
       '--disable-telemetry',
       ...(RESTRICTED ? [] : ['--disable-workspace-trust']),
-      '--server-data-dir', serverData,
-      '--user-data-dir', userData,
-      '--extensions-dir', extensions,
+      '--server-data-dir',
+      serverData,
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
     ];
   } else {
     kind = 'code-server';
@@ -296,14 +319,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
     cmd = process.env.OSM_CODE_SERVER_NODE || process.execPath;
     args = [
       install.entry,
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       ...(RESTRICTED ? [] : ['--disable-workspace-trust']),
-      '--user-data-dir', userData,
-      '--extensions-dir', extensions,
-      '--config', config,
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
+      '--config',
+      config,
     ];
   }
 
@@ -379,7 +407,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<StartedServ
     await sleep(150);
   }
   log(`${kind} (${install.pkgDir}) up at ${baseUrl} (pgid ${pid}, ${Date.now() - t0} ms)`);
-  return { kind, port, baseUrl, pid, tmpDir, workspace, logFile, exited: () => exited, tailLog, stop };
+  return {
+    kind,
+    port,
+    baseUrl,
+    pid,
+    tmpDir,
+    workspace,
+    logFile,
+    exited: () => exited,
+    tailLog,
+    stop,
+  };
 }
 
 /** vscode-remote URI for an absolute path on the server's machine. */
@@ -387,7 +426,11 @@ export function remoteUri(server: StartedServer, absPath: string): string {
   return `vscode-remote://127.0.0.1:${server.port}${absPath.split(path.sep).map(encodeURIComponent).join('/')}`;
 }
 
-export function workbenchUrl(server: StartedServer, payload: Array<[string, string]>, folder = server.workspace): string {
+export function workbenchUrl(
+  server: StartedServer,
+  payload: Array<[string, string]>,
+  folder = server.workspace,
+): string {
   const q = [`folder=${encodeURIComponent(folder)}`];
   if (payload.length) q.push(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
   return `${server.baseUrl}/?${q.join('&')}`;
@@ -419,7 +462,9 @@ export async function launchBrowser(
 ): Promise<StartedBrowser> {
   const executablePath = process.env.OSM_CHROMIUM || '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium, or set OSM_CHROMIUM)`);
+    throw new Error(
+      `Chromium not found at ${executablePath} (apt-get install chromium, or set OSM_CHROMIUM)`,
+    );
   }
   // launchPersistentContext == a fresh --user-data-dir of our own (playwright forbids
   // passing --user-data-dir in args).
@@ -466,14 +511,19 @@ export function isOfflineNoise(text: string): boolean {
 export function formatAutomationLog(args: unknown): string {
   const list = Array.isArray(args) ? args : [args];
   return util
-    .format(...list.map((a) => (typeof a === 'string' || typeof a === 'number' ? a : JSON.stringify(a))))
+    .format(
+      ...list.map((a) => (typeof a === 'string' || typeof a === 'number' ? a : JSON.stringify(a))),
+    )
     .replace(/%c/g, '');
 }
 
 /** Forwards browser console lines; by default only extension-host lines and errors. */
 export function forwardConsole(page: Page, verbose = process.env.OSM_VERBOSE === '1'): void {
   page.on('console', (msg: ConsoleMessage) => {
-    const text = msg.text().replace(/%c/g, '').replace(/\s*color: [^;]+;?/g, '');
+    const text = msg
+      .text()
+      .replace(/%c/g, '')
+      .replace(/\s*color: [^;]+;?/g, '');
     const type = msg.type();
     const extHost = /\[Extension Host\]/.test(text);
     if (!verbose && ((!extHost && type !== 'error') || isOfflineNoise(text))) return;
@@ -513,7 +563,14 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--grep') a.grep = next();
     else if (v === '--keep') a.keep = true;
     else if (v === '-h' || v === '--help') {
-      console.log(fs.readFileSync(__filename, 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 34).join('\n'));
+      console.log(
+        fs
+          .readFileSync(__filename, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('//'))
+          .slice(0, 34)
+          .join('\n'),
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${v}`);
   }
@@ -522,7 +579,12 @@ function parseArgs(argv: string[]): Args {
 
 interface Results {
   stats: { tests: number; passes: number; failures: number; pending: number; durationMs: number };
-  tests: Array<{ fullTitle: string; state: string; durationMs?: number; error?: { message: string; stack?: string } }>;
+  tests: Array<{
+    fullTitle: string;
+    state: string;
+    durationMs?: number;
+    error?: { message: string; stack?: string };
+  }>;
   fatal?: string;
   finishedAt?: string;
   vscodeVersion?: string;
@@ -536,16 +598,22 @@ function printResults(file: string): Results | undefined {
   }
   const r = JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
   console.log('');
-  console.log(`Extension-host test results (VS Code ${r.vscodeVersion ?? '?'}, extension host node ${r.node ?? '?'}):`);
+  console.log(
+    `Extension-host test results (VS Code ${r.vscodeVersion ?? '?'}, extension host node ${r.node ?? '?'}):`,
+  );
   for (const t of r.tests) {
     const mark = t.state === 'passed' ? 'ok  ' : t.state === 'failed' ? 'FAIL' : 'skip';
-    console.log(`  ${mark} ${t.fullTitle}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}`);
+    console.log(
+      `  ${mark} ${t.fullTitle}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}`,
+    );
     if (t.error) {
-      for (const l of (t.error.stack || t.error.message).split('\n').slice(0, 12)) console.log(`         ${l}`);
+      for (const l of (t.error.stack || t.error.message).split('\n').slice(0, 12))
+        console.log(`         ${l}`);
     }
   }
   if (r.fatal) console.log(`  FATAL ${r.fatal}`);
-  if (!r.finishedAt) console.log('  (incomplete: the run did not finish; results up to the last finished test)');
+  if (!r.finishedAt)
+    console.log('  (incomplete: the run did not finish; results up to the last finished test)');
   console.log(
     `  ${r.stats.passes} passing, ${r.stats.failures} failing, ${r.stats.pending} pending (${r.stats.durationMs} ms)`,
   );
@@ -559,12 +627,17 @@ async function main(): Promise<number> {
     throw new Error('dist/extension.js missing: run `npm run build` first');
   }
   if (!fs.existsSync(testsIndex)) {
-    throw new Error(`${path.relative(repoRoot, testsIndex)} missing: run \`node test/extension/build.js\` first`);
+    throw new Error(
+      `${path.relative(repoRoot, testsIndex)} missing: run \`node test/extension/build.js\` first`,
+    );
   }
 
   const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-ext-results-'));
   const resultsFile = path.join(resultsDir, 'results.json');
-  registerCleanup({ name: 'results dir', fn: async () => fs.rmSync(resultsDir, { recursive: true, force: true }) });
+  registerCleanup({
+    name: 'results dir',
+    fn: async () => fs.rmSync(resultsDir, { recursive: true, force: true }),
+  });
 
   const server = await startServer({
     serverMainNode: args.serverMainNode,
@@ -604,7 +677,9 @@ async function main(): Promise<number> {
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
 
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), args.timeoutMs)));
+  const timeout = new Promise<'timeout'>(
+    (r) => (timer = setTimeout(() => r('timeout'), args.timeoutMs)),
+  );
   const serverDied = (async (): Promise<'server-exit'> => {
     while (!server.exited()) await sleep(500);
     return 'server-exit';
@@ -615,7 +690,9 @@ async function main(): Promise<number> {
   if (interruptedBySignal()) return 1; // the signal handler is cleaning up and exits
   let code: number;
   if (outcome === 'timeout') {
-    log(`TIMEOUT: no test result from the extension host after ${Math.round(args.timeoutMs / 1000)} s`);
+    log(
+      `TIMEOUT: no test result from the extension host after ${Math.round(args.timeoutMs / 1000)} s`,
+    );
     log('server log tail:\n' + server.tailLog(30));
     code = 124;
   } else if (outcome === 'server-exit') {
@@ -627,10 +704,13 @@ async function main(): Promise<number> {
 
   const r = printResults(resultsFile);
   if (code === 0 && (!r || r.stats.failures > 0 || r.fatal)) code = 1;
-  if (code !== 0 && outcome !== 'timeout' && (!r || r.fatal)) log('server log tail:\n' + server.tailLog(15));
+  if (code !== 0 && outcome !== 'timeout' && (!r || r.fatal))
+    log('server log tail:\n' + server.tailLog(15));
   await browser.close();
   await server.stop();
-  log(`${code === 0 ? 'PASSED' : `FAILED (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `${code === 0 ? 'PASSED' : `FAILED (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return code;
 }
 
@@ -638,7 +718,8 @@ if (require.main === module) {
   main()
     .then((code) => exitAfterCleanup(code))
     .catch((e) => {
-      if (!interruptedBySignal()) console.error(`[runOffline] ERROR: ${e instanceof Error ? e.message : String(e)}`);
+      if (!interruptedBySignal())
+        console.error(`[runOffline] ERROR: ${e instanceof Error ? e.message : String(e)}`);
       return exitAfterCleanup(1);
     });
 }

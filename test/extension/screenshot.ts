@@ -9,7 +9,10 @@ import type { Locator, Page } from 'playwright-core';
 export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
   await page.locator('.monaco-workbench').first().waitFor({ state: 'visible', timeout: timeoutMs });
   await page.locator('.part.statusbar').first().waitFor({ state: 'visible', timeout: timeoutMs });
-  await page.locator('.part.activitybar, .activitybar').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  await page
+    .locator('.part.activitybar, .activitybar')
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs });
   // (string form: this file is type-checked without the DOM lib)
   await page.waitForFunction("document.querySelectorAll('.statusbar-item').length > 0", undefined, {
     timeout: timeoutMs,
@@ -17,12 +20,17 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
 }
 
 /** Polls `probe` every 250 ms until it returns something other than undefined. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -37,7 +45,11 @@ export async function openCommandPalette(page: Page, timeoutMs = 10_000): Promis
   const input = page.locator('.quick-input-widget .quick-input-box input');
   for (let attempt = 0; attempt < 3; attempt++) {
     // focus the workbench first: keys typed while nothing has focus are lost
-    await page.locator('.monaco-workbench').first().focus().catch(() => undefined);
+    await page
+      .locator('.monaco-workbench')
+      .first()
+      .focus()
+      .catch(() => undefined);
     await page.keyboard.press('F1');
     try {
       await input.first().waitFor({ state: 'visible', timeout: timeoutMs / 3 });
@@ -62,7 +74,9 @@ export async function runCommand(page: Page, title: string, timeoutMs = 15_000):
     .first();
   await row.waitFor({ state: 'visible', timeout: timeoutMs });
   // the first row is the focused one; make sure the wanted entry is it
-  const firstLabel = (await page.locator('.quick-input-widget .monaco-list-row').first().innerText()).trim();
+  const firstLabel = (
+    await page.locator('.quick-input-widget .monaco-list-row').first().innerText()
+  ).trim();
   if (!firstLabel.includes(title)) await row.click();
   else await page.keyboard.press('Enter');
   await page
@@ -73,7 +87,11 @@ export async function runCommand(page: Page, title: string, timeoutMs = 15_000):
 }
 
 /** Clicks an activity-bar container (Explorer, Search, an extension's view container…) by its title. */
-export async function clickActivityBar(page: Page, title: string, timeoutMs = 10_000): Promise<void> {
+export async function clickActivityBar(
+  page: Page,
+  title: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const item = page
     .locator(
       `.part.activitybar .action-item [aria-label^="${cssString(title)}"], ` +
@@ -102,8 +120,15 @@ export async function statusBarTexts(page: Page): Promise<string[]> {
   return page.locator('.statusbar-item').evaluateAll((els) =>
     els
       .map((e) => {
-        const text = ((e as unknown as { innerText?: string }).innerText || '').replace(/\s+/g, ' ').trim();
-        return text || e.getAttribute('aria-label') || e.querySelector('[aria-label]')?.getAttribute('aria-label') || '';
+        const text = ((e as unknown as { innerText?: string }).innerText || '')
+          .replace(/\s+/g, ' ')
+          .trim();
+        return (
+          text ||
+          e.getAttribute('aria-label') ||
+          e.querySelector('[aria-label]')?.getAttribute('aria-label') ||
+          ''
+        );
       })
       .filter(Boolean),
   );
@@ -111,14 +136,16 @@ export async function statusBarTexts(page: Page): Promise<string[]> {
 
 /** Texts of visible notification toasts. */
 export async function notificationTexts(page: Page): Promise<string[]> {
-  return (await page.locator('.notification-toast .notification-list-item-message').allInnerTexts()).map((t) =>
-    t.trim(),
-  );
+  return (
+    await page.locator('.notification-toast .notification-list-item-message').allInnerTexts()
+  ).map((t) => t.trim());
 }
 
 /** Title of the active editor tab, if any. */
 export async function activeEditorTitle(page: Page): Promise<string | undefined> {
-  const tab = page.locator('.tabs-container .tab.active .label-name, .title-label .label-name').first();
+  const tab = page
+    .locator('.tabs-container .tab.active .label-name, .title-label .label-name')
+    .first();
   return (await tab.count()) ? (await tab.innerText()).trim() : undefined;
 }
 

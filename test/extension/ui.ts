@@ -12,8 +12,28 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
-import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, remoteUri, repoRoot, startServer, workbenchUrl } from './runOffline';
-import { activeEditorTitle, clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, statusBarTexts, waitFor, waitForWorkbench } from './screenshot';
+import {
+  exitAfterCleanup,
+  forwardConsole,
+  interruptedBySignal,
+  launchBrowser,
+  registerCleanup,
+  remoteUri,
+  repoRoot,
+  startServer,
+  workbenchUrl,
+} from './runOffline';
+import {
+  activeEditorTitle,
+  clickActivityBar,
+  listRowTexts,
+  runCommand,
+  saveScreenshot,
+  settle,
+  statusBarTexts,
+  waitFor,
+  waitForWorkbench,
+} from './screenshot';
 
 const log = (msg: string): void => console.log(`[ui] ${msg}`);
 
@@ -22,31 +42,51 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const i = argv.indexOf('--server-main');
   const serverMainNode = i >= 0 ? path.resolve(argv[i + 1]) : undefined;
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) throw new Error('dist/extension.js missing: run `npm run build` first');
-  const outDir = path.resolve(process.env.OSM_SCREENSHOT_DIR || path.join(repoRoot, '.test-work', 'screenshots'));
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js')))
+    throw new Error('dist/extension.js missing: run `npm run build` first');
+  const outDir = path.resolve(
+    process.env.OSM_SCREENSHOT_DIR || path.join(repoRoot, '.test-work', 'screenshots'),
+  );
 
   const redis = await RedisServer.start({ args: ['--appendonly', 'yes'] });
-  registerCleanup({ name: 'redis-server', fn: () => redis.dispose(), syncKill: () => redis.signal('SIGKILL') });
+  registerCleanup({
+    name: 'redis-server',
+    fn: () => redis.dispose(),
+    syncKill: () => redis.signal('SIGKILL'),
+  });
   const server = await startServer({ serverMainNode });
   await runPython('generate.py', ['--redis', redis.url, '--prefix', 'autodl']);
   await runPython('small_db.py', [path.join(server.workspace, 'optuna_fallback.db')]);
   fs.mkdirSync(path.join(server.workspace, '.vscode'), { recursive: true });
   fs.writeFileSync(
     path.join(server.workspace, '.vscode', 'settings.json'),
-    JSON.stringify({ 'optunaStorage.redis.url': redis.url, 'optunaStorage.redis.prefixes': ['autodl'], 'optunaStorage.sqlite.path': 'optuna_fallback.db', 'optunaStorage.refreshInterval': 1 }, null, 2),
+    JSON.stringify(
+      {
+        'optunaStorage.redis.url': redis.url,
+        'optunaStorage.redis.prefixes': ['autodl'],
+        'optunaStorage.sqlite.path': 'optuna_fallback.db',
+        'optunaStorage.refreshInterval': 1,
+      },
+      null,
+      2,
+    ),
   );
 
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
   forwardConsole(page);
   await page.setViewportSize({ width: 1400, height: 860 });
-  await page.goto(workbenchUrl(server, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]), { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.goto(
+    workbenchUrl(server, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]),
+    { waitUntil: 'domcontentloaded', timeout: 60_000 },
+  );
   await waitForWorkbench(page);
   log(`workbench up after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const failures: string[] = [];
   let passed = 0;
-  const check = (ok: boolean, what: string) => (ok ? (passed++, log(`ok   ${what}`)) : (failures.push(what), log(`FAIL ${what}`)));
+  const check = (ok: boolean, what: string) =>
+    ok ? (passed++, log(`ok   ${what}`)) : (failures.push(what), log(`FAIL ${what}`));
 
   await clickActivityBar(page, 'Optuna Storage');
   const rows = await waitFor('studies in the tree', async () => {
@@ -54,35 +94,68 @@ async function main(): Promise<number> {
     return r.some((x) => x.startsWith('single-minimize')) ? r : undefined;
   });
   log(`Studies view rows:\n    ${rows.join('\n    ')}`);
-  check(rows.some((r) => r.startsWith(`redis://127.0.0.1:${redis.port}`)), 'the server row is shown');
-  check(rows.some((r) => r.startsWith('prefix "autodl"')), 'the journal prefix row is shown');
-  check(rows.some((r) => /^many-trials.*200 trials/.test(r)), 'a study row shows its trial count');
+  check(
+    rows.some((r) => r.startsWith(`redis://127.0.0.1:${redis.port}`)),
+    'the server row is shown',
+  );
+  check(
+    rows.some((r) => r.startsWith('prefix "autodl"')),
+    'the journal prefix row is shown',
+  );
+  check(
+    rows.some((r) => /^many-trials.*200 trials/.test(r)),
+    'a study row shows its trial count',
+  );
   // Expand a study: its best trial and trials appear.
-  await page.locator('.part.sidebar .monaco-list-row', { hasText: 'single-minimize' }).first().click();
+  await page
+    .locator('.part.sidebar .monaco-list-row', { hasText: 'single-minimize' })
+    .first()
+    .click();
   const expanded = await waitFor('trials of a study', async () => {
     const r = await listRowTexts(page, '.part.sidebar');
     return r.some((x) => x.startsWith('Best: #')) ? r : undefined;
   });
-  check(expanded.some((r) => /^#0(?!\d)/.test(r)), 'expanding a study lists its trials');
-  const status = await waitFor('the status bar', async () => (await statusBarTexts(page)).find((s) => /Redis \d/.test(s)));
+  check(
+    expanded.some((r) => /^#0(?!\d)/.test(r)),
+    'expanding a study lists its trials',
+  );
+  const status = await waitFor('the status bar', async () =>
+    (await statusBarTexts(page)).find((s) => /Redis \d/.test(s)),
+  );
   log(`status bar: ${status}`);
   check(/Redis \d+\.\d ms/.test(status), 'the status bar shows Redis with its latency');
   await settle(page, 500);
-  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'studies.png')))}`);
+  log(
+    `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'studies.png')))}`,
+  );
 
   await runCommand(page, 'Optuna Storage: Show Storage Health');
   await settle(page, 1500);
   const title = await activeEditorTitle(page);
-  check(title !== undefined && /Storage Health/i.test(title), `the palette command opened the health report (${title})`);
-  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'health.png')))}`);
+  check(
+    title !== undefined && /Storage Health/i.test(title),
+    `the palette command opened the health report (${title})`,
+  );
+  log(
+    `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'health.png')))}`,
+  );
 
   await redis.kill();
-  const fallback = await waitFor('the fallback status', async () => (await statusBarTexts(page)).find((s) => /SQLite fallback/.test(s)), 10_000).catch(() => undefined);
+  const fallback = await waitFor(
+    'the fallback status',
+    async () => (await statusBarTexts(page)).find((s) => /SQLite fallback/.test(s)),
+    10_000,
+  ).catch(() => undefined);
   check(fallback !== undefined, 'after Redis is killed the status bar says SQLite fallback');
   await settle(page, 1500);
   const afterRows = await listRowTexts(page, '.part.sidebar');
-  check(afterRows.some((r) => /Redis unreachable at .*showing SQLite fallback/.test(r)), 'the tree says Redis is unreachable and shows the fallback');
-  log(`screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'fallback.png')))}`);
+  check(
+    afterRows.some((r) => /Redis unreachable at .*showing SQLite fallback/.test(r)),
+    'the tree says Redis is unreachable and shows the fallback',
+  );
+  log(
+    `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'fallback.png')))}`,
+  );
 
   await browser.close();
   await server.stop();
@@ -94,6 +167,7 @@ async function main(): Promise<number> {
 main()
   .then((code) => exitAfterCleanup(code))
   .catch((e) => {
-    if (!interruptedBySignal()) console.error(`[ui] ERROR: ${e instanceof Error ? e.stack || e.message : String(e)}`);
+    if (!interruptedBySignal())
+      console.error(`[ui] ERROR: ${e instanceof Error ? e.stack || e.message : String(e)}`);
     return exitAfterCleanup(1);
   });

@@ -26,8 +26,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runPython } from '../helpers/python';
-import { exitAfterCleanup, forwardConsole, interruptedBySignal, launchBrowser, registerCleanup, repoRoot, startServer, type StartedServer, workbenchUrl } from './runOffline';
-import { clickActivityBar, listRowTexts, runCommand, saveScreenshot, settle, waitFor, waitForWorkbench } from './screenshot';
+import {
+  exitAfterCleanup,
+  forwardConsole,
+  interruptedBySignal,
+  launchBrowser,
+  registerCleanup,
+  repoRoot,
+  startServer,
+  type StartedServer,
+  workbenchUrl,
+} from './runOffline';
+import {
+  clickActivityBar,
+  listRowTexts,
+  runCommand,
+  saveScreenshot,
+  settle,
+  waitFor,
+  waitForWorkbench,
+} from './screenshot';
 
 const EXT_ID = 'optuna-storage-tools.optuna-storage-manager';
 const CACHE = process.env.OSM_CACHE || path.join(os.homedir(), '.cache', 'optuna-storage-manager');
@@ -55,33 +73,56 @@ function check(ok: boolean, what: string, detail?: string): boolean {
 
 /** Node runtime of a major (or the newest known release with `newest`): its bin/node. */
 function nodeRuntime(major: string, newest = false): string {
-  const args = [path.join(repoRoot, 'scripts', 'native', 'node-runtime.sh'), ...(newest ? ['--newest'] : []), major];
-  const dir = execFileSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const args = [
+    path.join(repoRoot, 'scripts', 'native', 'node-runtime.sh'),
+    ...(newest ? ['--newest'] : []),
+    major,
+  ];
+  const dir = execFileSync('bash', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   return path.join(dir, 'bin', 'node');
 }
 
 function ensureCodeServer(t: Target): string {
   const dir = path.join(CACHE, `code-server-${t.version}`);
   if (fs.existsSync(path.join(dir, '.osm-install-ok'))) return dir;
-  const node = t.nodeMajor === process.versions.node.split('.')[0] ? process.execPath : nodeRuntime(t.nodeMajor, true);
+  const node =
+    t.nodeMajor === process.versions.node.split('.')[0]
+      ? process.execPath
+      : nodeRuntime(t.nodeMajor, true);
   const nodeDir = path.dirname(path.dirname(node));
   log(`installing code-server ${t.version} (Node ${t.nodeMajor}) — a few minutes, once`);
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}` };
-  if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node.h'))) env.npm_config_nodedir = nodeDir;
-  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'vscode', 'install-code-server.sh'), t.version], { stdio: 'inherit', env });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${path.dirname(node)}:${process.env.PATH}`,
+  };
+  if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node.h')))
+    env.npm_config_nodedir = nodeDir;
+  const r = spawnSync(
+    'bash',
+    [path.join(repoRoot, 'scripts', 'vscode', 'install-code-server.sh'), t.version],
+    { stdio: 'inherit', env },
+  );
   if (r.status !== 0) throw new Error(`installing code-server ${t.version} failed`);
   return dir;
 }
 
 function packageVsix(): string {
   log('packaging (scripts/package.sh)');
-  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'package.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'package.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('scripts/package.sh failed');
   return r.stdout.trim().split('\n').pop()!;
 }
 
 function studyNames(dumpJson: string): string[] {
-  return (JSON.parse(dumpJson) as { studies: Array<{ study_name: string }> }).studies.map((s) => s.study_name);
+  return (JSON.parse(dumpJson) as { studies: Array<{ study_name: string }> }).studies.map(
+    (s) => s.study_name,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -95,19 +136,39 @@ function nodeLevel(vsix: string, db: string, work: string): string[] {
   const ext = path.join(unpacked, 'extension');
   const cli = path.join(ext, 'dist', 'cli.js');
   const run = (node: string, env: NodeJS.ProcessEnv) =>
-    spawnSync(node, [cli, 'dump', db], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+    spawnSync(node, [cli, 'dump', db], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 28,
+    });
 
   const outputs: Array<[string, string]> = [];
   for (const major of ['20', '22', '24']) {
     for (const node of [...new Set([nodeRuntime(major), nodeRuntime(major, true)])]) {
-      const v = execFileSync(node, ['-p', 'process.version + " ABI " + process.versions.modules'], { encoding: 'utf8' }).trim();
+      const v = execFileSync(node, ['-p', 'process.version + " ABI " + process.versions.modules'], {
+        encoding: 'utf8',
+      }).trim();
       const r = run(node, { OSM_SQLITE_DRIVER: 'better-sqlite3' });
-      if (check(r.status === 0 && r.stdout.length > 0, `Node ${v}: dump with the VSIX's native binding`, r.status === 0 ? `${r.stdout.length} bytes` : `exit ${r.status}: ${(r.stderr || '').split('\n').slice(0, 3).join(' ')}`)) {
+      if (
+        check(
+          r.status === 0 && r.stdout.length > 0,
+          `Node ${v}: dump with the VSIX's native binding`,
+          r.status === 0
+            ? `${r.stdout.length} bytes`
+            : `exit ${r.status}: ${(r.stderr || '').split('\n').slice(0, 3).join(' ')}`,
+        )
+      ) {
         outputs.push([`${v} better-sqlite3`, r.stdout]);
       }
       if (major !== '20') {
         const n = run(node, { OSM_SQLITE_DRIVER: 'node:sqlite', NODE_NO_WARNINGS: '1' });
-        if (check(n.status === 0 && n.stdout.length > 0, `Node ${v}: dump through node:sqlite`, n.status === 0 ? undefined : `exit ${n.status}: ${n.stderr.split('\n')[0]}`)) {
+        if (
+          check(
+            n.status === 0 && n.stdout.length > 0,
+            `Node ${v}: dump through node:sqlite`,
+            n.status === 0 ? undefined : `exit ${n.status}: ${n.stderr.split('\n')[0]}`,
+          )
+        ) {
           outputs.push([`${v} node:sqlite`, n.stdout]);
         }
       }
@@ -115,20 +176,32 @@ function nodeLevel(vsix: string, db: string, work: string): string[] {
   }
   const [refName, ref] = outputs[0] ?? ['', ''];
   const differing = outputs.filter(([, o]) => o !== ref).map(([n]) => n);
-  check(outputs.length > 0 && differing.length === 0, 'all dumps identical', differing.length ? `${differing.join(', ')} differ from ${refName}` : `${outputs.length} dumps, ${studyNames(ref).length} studies`);
+  check(
+    outputs.length > 0 && differing.length === 0,
+    'all dumps identical',
+    differing.length
+      ? `${differing.join(', ')} differ from ${refName}`
+      : `${outputs.length} dumps, ${studyNames(ref).length} studies`,
+  );
 
   // A Node with no binding for its ABI (as a future Node would be): simulated by removing one.
   const abi137 = path.join(ext, 'native', 'abi-137');
   fs.renameSync(abi137, abi137 + '.off');
   const n24 = run(nodeRuntime('24', true), { NODE_NO_WARNINGS: '1' });
-  check(n24.status === 0 && n24.stdout === ref, 'Node 24 without its binding falls back to node:sqlite', n24.status === 0 ? undefined : n24.stderr.split('\n')[0]);
+  check(
+    n24.status === 0 && n24.stdout === ref,
+    'Node 24 without its binding falls back to node:sqlite',
+    n24.status === 0 ? undefined : n24.stderr.split('\n')[0],
+  );
   fs.renameSync(abi137 + '.off', abi137);
   const abi115 = path.join(ext, 'native', 'abi-115');
   fs.renameSync(abi115, abi115 + '.off');
   const n20 = run(nodeRuntime('20'), {});
   const msg = n20.stderr.trim();
   check(
-    n20.status === 2 && /No SQLite driver works in this Node\.js v20\.\d+\.\d+ \(ABI 115, Node 20\)/.test(msg) && !/^\s+at /m.test(msg),
+    n20.status === 2 &&
+      /No SQLite driver works in this Node\.js v20\.\d+\.\d+ \(ABI 115, Node 20\)/.test(msg) &&
+      !/^\s+at /m.test(msg),
     'Node 20 without its binding: a readable error, no crash',
     msg.slice(0, 200),
   );
@@ -140,20 +213,49 @@ function nodeLevel(vsix: string, db: string, work: string): string[] {
 // ---------------------------------------------------------------------------------------
 // 2. in VS Code
 
-function installVsix(t: Target, csDir: string, server: StartedServer, vsix: string, node: string): void {
+function installVsix(
+  t: Target,
+  csDir: string,
+  server: StartedServer,
+  vsix: string,
+  node: string,
+): void {
   const pkg = path.join(csDir, 'node_modules', 'code-server');
   const extDir = path.join(server.tmpDir, 'extensions');
   const args = t.serverMain
-    ? [path.join(pkg, 'lib', 'vscode', 'out', 'server-main.js'), '--install-extension', vsix, '--extensions-dir', extDir,
-       '--server-data-dir', path.join(server.tmpDir, 'server-data'), '--user-data-dir', path.join(server.tmpDir, 'user-data'),
-       '--accept-server-license-terms']
-    : [path.join(pkg, 'out', 'node', 'entry.js'), '--install-extension', vsix, '--extensions-dir', extDir,
-       '--user-data-dir', path.join(server.tmpDir, 'user-data'), '--config', path.join(server.tmpDir, 'config.yaml')];
+    ? [
+        path.join(pkg, 'lib', 'vscode', 'out', 'server-main.js'),
+        '--install-extension',
+        vsix,
+        '--extensions-dir',
+        extDir,
+        '--server-data-dir',
+        path.join(server.tmpDir, 'server-data'),
+        '--user-data-dir',
+        path.join(server.tmpDir, 'user-data'),
+        '--accept-server-license-terms',
+      ]
+    : [
+        path.join(pkg, 'out', 'node', 'entry.js'),
+        '--install-extension',
+        vsix,
+        '--extensions-dir',
+        extDir,
+        '--user-data-dir',
+        path.join(server.tmpDir, 'user-data'),
+        '--config',
+        path.join(server.tmpDir, 'config.yaml'),
+      ];
   const r = spawnSync(node, args, {
     encoding: 'utf8',
-    env: { ...process.env, XDG_CONFIG_HOME: path.join(server.tmpDir, 'xdg-config'), XDG_DATA_HOME: path.join(server.tmpDir, 'xdg-data') },
+    env: {
+      ...process.env,
+      XDG_CONFIG_HOME: path.join(server.tmpDir, 'xdg-config'),
+      XDG_DATA_HOME: path.join(server.tmpDir, 'xdg-data'),
+    },
   });
-  if (r.status !== 0 || !/successfully installed/.test(r.stdout)) throw new Error(`--install-extension failed: ${r.stdout}${r.stderr}`);
+  if (r.status !== 0 || !/successfully installed/.test(r.stdout))
+    throw new Error(`--install-extension failed: ${r.stdout}${r.stderr}`);
 }
 
 /** Processes of a process group whose memory maps hold a file matching `re`: pid -> mapped path. */
@@ -165,7 +267,10 @@ function mappedIn(pgid: number, re: RegExp): Map<number, string> {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
       if (pgrp !== pgid) continue;
-      const hit = fs.readFileSync(`/proc/${d}/maps`, 'utf8').split('\n').find((l) => re.test(l));
+      const hit = fs
+        .readFileSync(`/proc/${d}/maps`, 'utf8')
+        .split('\n')
+        .find((l) => re.test(l));
       if (hit) found.set(Number(d), hit.slice(hit.indexOf('/')));
     } catch {
       /* gone or not ours */
@@ -187,25 +292,43 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
   const t0 = Date.now();
   const label = `code-server ${t.version}`;
   const csDir = ensureCodeServer(t);
-  const node = t.nodeMajor === process.versions.node.split('.')[0] ? process.execPath : nodeRuntime(t.nodeMajor, true);
+  const node =
+    t.nodeMajor === process.versions.node.split('.')[0]
+      ? process.execPath
+      : nodeRuntime(t.nodeMajor, true);
   process.env.OSM_CODE_SERVER = csDir;
   process.env.OSM_CODE_SERVER_NODE = node;
 
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-vsix-ws-'));
-  registerCleanup({ name: 'workspace', fn: async () => fs.rmSync(workspace, { recursive: true, force: true }) });
+  registerCleanup({
+    name: 'workspace',
+    fn: async () => fs.rmSync(workspace, { recursive: true, force: true }),
+  });
   fs.copyFileSync(db, path.join(workspace, 'optuna.db'));
   fs.mkdirSync(path.join(workspace, '.vscode'));
   fs.writeFileSync(
     path.join(workspace, '.vscode', 'settings.json'),
-    JSON.stringify({ 'optunaStorage.redis.url': '', 'optunaStorage.sqlite.path': 'optuna.db' }, null, 2),
+    JSON.stringify(
+      { 'optunaStorage.redis.url': '', 'optunaStorage.sqlite.path': 'optuna.db' },
+      null,
+      2,
+    ),
   );
 
   const server = await startServer({ serverMainNode: t.serverMain ? node : undefined, workspace });
   // Installed after the server started but before any window connects: the server scans
   // the extensions dir when the first extension host starts.
   installVsix(t, csDir, server, vsix, node);
-  const installed = path.join(server.tmpDir, 'extensions', `${EXT_ID}-${require(path.join(repoRoot, 'package.json')).version}`);
-  check(fs.existsSync(path.join(installed, 'native')), `${label}: VSIX installed with the server's CLI`, installed);
+  const installed = path.join(
+    server.tmpDir,
+    'extensions',
+    `${EXT_ID}-${JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version}`,
+  );
+  check(
+    fs.existsSync(path.join(installed, 'native')),
+    `${label}: VSIX installed with the server's CLI`,
+    installed,
+  );
 
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
@@ -229,17 +352,29 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
       await shot('studies-failed');
       throw e;
     });
-    check(true, `${label}: the Studies view lists the SQLite file's studies`, rows.slice(0, 6).join(' | '));
+    check(
+      true,
+      `${label}: the Studies view lists the SQLite file's studies`,
+      rows.slice(0, 6).join(' | '),
+    );
     await shot('studies');
 
     // The extension host: which process mapped which binding.
     const maps = mappedIn(server.pid, /better_sqlite3\.node/);
-    const expectAbi = execFileSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
+    const expectAbi = execFileSync(node, ['-p', 'process.versions.modules'], {
+      encoding: 'utf8',
+    }).trim();
     const mapped = [...maps.values()];
     check(
-      mapped.length > 0 && mapped.every((m) => m.startsWith(installed) && m.endsWith(`native/abi-${expectAbi}/better_sqlite3.node`)),
+      mapped.length > 0 &&
+        mapped.every(
+          (m) =>
+            m.startsWith(installed) && m.endsWith(`native/abi-${expectAbi}/better_sqlite3.node`),
+        ),
       `${label}: the extension host (Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}) loaded the VSIX's binding for ABI ${expectAbi}`,
-      mapped.length ? [...maps].map(([pid, m]) => `pid ${pid}: ${path.relative(server.tmpDir, m)}`).join(', ') : 'no process maps better_sqlite3.node',
+      mapped.length
+        ? [...maps].map(([pid, m]) => `pid ${pid}: ${path.relative(server.tmpDir, m)}`).join(', ')
+        : 'no process maps better_sqlite3.node',
     );
 
     await runCommand(page, 'Developer: Show Running Extensions', 20_000);
@@ -250,7 +385,9 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
     const errorMarks = await row.locator('.codicon-error, .error').count();
     check(
       // The row reads e.g. "Optuna Storage Manager 0.1.0 127.0.0.1:41715 Activation: 120ms".
-      /\b(?:Startup )?Activation: \d+ms\b/.test(text) && errorMarks === 0 && !/error|failed/i.test(text),
+      /\b(?:Startup )?Activation: \d+ms\b/.test(text) &&
+        errorMarks === 0 &&
+        !/error|failed/i.test(text),
       `${label}: Running Extensions shows the extension activated without error`,
       text,
     );
@@ -259,14 +396,26 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
     // The extension's own log (LogOutputChannel "Optuna Storage") from the server's log dir.
     const logs = findFiles(server.tmpDir, /^\d*-?Optuna Storage\.log$/);
     const logText = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
-    check(/activated \(VS Code/.test(logText) && !/\[error\]/.test(logText), `${label}: "Optuna Storage" log shows activation, no errors`, logText.split('\n').filter((l) => /activated|store:|state:|error|warn/.test(l)).slice(0, 4).join(' / ') || `no log among ${logs.length} files`);
+    check(
+      /activated \(VS Code/.test(logText) && !/\[error\]/.test(logText),
+      `${label}: "Optuna Storage" log shows activation, no errors`,
+      logText
+        .split('\n')
+        .filter((l) => /activated|store:|state:|error|warn/.test(l))
+        .slice(0, 4)
+        .join(' / ') || `no log among ${logs.length} files`,
+    );
     // The extension host's own log ("remoteexthost.log" on a server) names every activation.
     const hostLines = findFiles(server.tmpDir, /^(remote)?exthost\.log$/)
       .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n'))
       .filter((l) => l.includes(EXT_ID));
     const activation = hostLines.find((l) => /_doActivateExtension/.test(l));
     const failed = hostLines.filter((l) => /fail|error/i.test(l));
-    check(!!activation && failed.length === 0, `${label}: the extension host log shows the activation and no error`, failed[0] ?? activation?.replace(/^.*#_doActivateExtension /, '') ?? 'no activation line');
+    check(
+      !!activation && failed.length === 0,
+      `${label}: the extension host log shows the activation and no error`,
+      failed[0] ?? activation?.replace(/^.*#_doActivateExtension /, '') ?? 'no activation line',
+    );
   } finally {
     await browser.close();
     await server.stop();
@@ -286,10 +435,16 @@ async function main(): Promise<number> {
   log(`VSIX ${vsix} (${Math.round(fs.statSync(vsix).size / 1024)} KiB)`);
   const only = opt('--target');
   const targets = TARGETS.filter((t) => !only || t.version === only);
-  if (targets.length === 0) throw new Error(`unknown --target ${only} (known: ${TARGETS.map((t) => t.version).join(', ')})`);
+  if (targets.length === 0)
+    throw new Error(
+      `unknown --target ${only} (known: ${TARGETS.map((t) => t.version).join(', ')})`,
+    );
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-vsix-'));
-  registerCleanup({ name: 'work dir', fn: async () => fs.rmSync(work, { recursive: true, force: true }) });
+  registerCleanup({
+    name: 'work dir',
+    fn: async () => fs.rmSync(work, { recursive: true, force: true }),
+  });
   const db = path.join(work, 'optuna.db');
   await runPython('generate.py', ['--sqlite', db]);
   const studies = nodeLevel(vsix, db, work);
@@ -305,7 +460,9 @@ async function main(): Promise<number> {
     }
   }
   const failed = results.filter((r) => !r.ok);
-  log(`${results.length - failed.length} passed, ${failed.length} failed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `${results.length - failed.length} passed, ${failed.length} failed in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   for (const f of failed) log(`  FAIL ${f.what}${f.detail ? `: ${f.detail}` : ''}`);
   console.log(`  ${results.length - failed.length} passing\n  ${failed.length} failing`); // counted by scripts/test.sh
   return failed.length ? 1 : 0;
@@ -315,7 +472,8 @@ if (require.main === module) {
   main()
     .then((code) => exitAfterCleanup(code))
     .catch((e) => {
-      if (!interruptedBySignal()) console.error(`[vsix] ERROR: ${e instanceof Error ? e.message : String(e)}`);
+      if (!interruptedBySignal())
+        console.error(`[vsix] ERROR: ${e instanceof Error ? e.message : String(e)}`);
       return exitAfterCleanup(1);
     });
 }

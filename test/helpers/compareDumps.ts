@@ -25,22 +25,40 @@ export function parseDump(text: string): JsonObject[] {
  * study, trial and field. Values compare exactly (Object.is: -0.0 and NaN included; big
  * integers as BigInt); dict key order is ignored.
  */
-export function assertSameDump(ours: string, optuna: string, label: string): { studies: number; trials: number } {
+export function assertSameDump(
+  ours: string,
+  optuna: string,
+  label: string,
+): { studies: number; trials: number } {
   const a = parseDump(ours);
   const b = parseDump(optuna);
-  assert.deepEqual(a.map((s) => [s.study_id, s.study_name]), b.map((s) => [s.study_id, s.study_name]), `${label}: study ids and names`);
+  assert.deepEqual(
+    a.map((s) => [s.study_id, s.study_name]),
+    b.map((s) => [s.study_id, s.study_name]),
+    `${label}: study ids and names`,
+  );
   let trials = 0;
   for (let i = 0; i < a.length; i++) {
     const sa = a[i];
     const sb = b[i];
     const where = `${label}: study ${String(sb.study_name)} (id ${String(sb.study_id)})`;
-    for (const k of ['directions', 'user_attrs', 'system_attrs']) assert.deepStrictEqual(sa[k], sb[k], `${where}: ${k}`);
+    for (const k of ['directions', 'user_attrs', 'system_attrs'])
+      assert.deepStrictEqual(sa[k], sb[k], `${where}: ${k}`);
     const ta = sa.trials as JsonObject[];
     const tb = sb.trials as JsonObject[];
     assert.equal(ta.length, tb.length, `${where}: number of trials`);
     for (let j = 0; j < ta.length; j++) {
-      assert.deepStrictEqual(Object.keys(ta[j]).sort(), Object.keys(tb[j]).sort(), `${where}, trial #${j}: fields`);
-      for (const k of Object.keys(tb[j])) assert.deepStrictEqual(ta[j][k], tb[j][k], `${where}, trial #${String(tb[j].number)}: ${k}`);
+      assert.deepStrictEqual(
+        Object.keys(ta[j]).sort(),
+        Object.keys(tb[j]).sort(),
+        `${where}, trial #${j}: fields`,
+      );
+      for (const k of Object.keys(tb[j]))
+        assert.deepStrictEqual(
+          ta[j][k],
+          tb[j][k],
+          `${where}, trial #${String(tb[j].number)}: ${k}`,
+        );
       trials++;
     }
     assert.deepEqual(Object.keys(sa).sort(), Object.keys(sb).sort(), `${where}: fields`);

@@ -8,15 +8,32 @@ export { APPEND_SCRIPT };
 const WORKER = 'c0ffee00-0000-4000-8000-000000000000-7';
 
 export function createStudyRecord(name: string): string {
-  return pythonDumps({ op_code: int(0), worker_id: WORKER, study_name: name, directions: [int(1)] });
+  return pythonDumps({
+    op_code: int(0),
+    worker_id: WORKER,
+    study_name: name,
+    directions: [int(1)],
+  });
 }
 
 /** A finished trial as Optuna writes it: CREATE_TRIAL then SET_TRIAL_STATE_VALUES. */
 export function trialRecords(studyId: number, trialId: number, value: number): string[] {
   const now = new Date().toISOString().replace('Z', '').padEnd(26, '0');
   return [
-    pythonDumps({ op_code: int(4), worker_id: WORKER, study_id: int(studyId), datetime_start: now }),
-    pythonDumps({ op_code: int(6), worker_id: WORKER, trial_id: int(trialId), state: int(1), values: [value], datetime_complete: now }),
+    pythonDumps({
+      op_code: int(4),
+      worker_id: WORKER,
+      study_id: int(studyId),
+      datetime_start: now,
+    }),
+    pythonDumps({
+      op_code: int(6),
+      worker_id: WORKER,
+      trial_id: int(trialId),
+      state: int(1),
+      values: [value],
+      datetime_complete: now,
+    }),
   ];
 }
 
@@ -30,7 +47,12 @@ export class JournalWriter {
   trialsWritten = 0;
   failures = 0;
 
-  constructor(url: string, readonly prefix: string, private nextTrialId = 0, private readonly studyId = 0) {
+  constructor(
+    url: string,
+    readonly prefix: string,
+    private nextTrialId = 0,
+    private readonly studyId = 0,
+  ) {
     // Like an optimizer's client: commands wait for a (re)connection instead of failing at once.
     this.redis = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => 100 });
     this.redis.on('error', () => undefined);

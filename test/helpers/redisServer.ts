@@ -45,8 +45,20 @@ export class RedisServer {
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const args = [
       ...(this.opts.configFile ? [this.opts.configFile] : []),
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', path.join(this.dir, 'redis.log'),
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--logfile',
+      path.join(this.dir, 'redis.log'),
       ...(this.opts.password ? ['--requirepass', this.opts.password] : []),
       ...(this.opts.args ?? []),
     ];
@@ -61,7 +73,14 @@ export class RedisServer {
   async waitUntilUp(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const c = new Redis({ port: this.port, host: '127.0.0.1', password: this.opts.password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      const c = new Redis({
+        port: this.port,
+        host: '127.0.0.1',
+        password: this.opts.password,
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -71,14 +90,21 @@ export class RedisServer {
       } finally {
         c.disconnect();
       }
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not come up; log: ${this.logTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `redis-server on port ${this.port} did not come up; log: ${this.logTail()}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   logTail(): string {
     try {
-      return fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').split('\n').slice(-10).join('\n');
+      return fs
+        .readFileSync(path.join(this.dir, 'redis.log'), 'utf8')
+        .split('\n')
+        .slice(-10)
+        .join('\n');
     } catch {
       return '(no log)';
     }
@@ -86,7 +112,12 @@ export class RedisServer {
 
   /** A client for the test's own setup and assertions. */
   client(): Redis {
-    const c = new Redis({ port: this.port, host: '127.0.0.1', password: this.opts.password, maxRetriesPerRequest: 1 });
+    const c = new Redis({
+      port: this.port,
+      host: '127.0.0.1',
+      password: this.opts.password,
+      maxRetriesPerRequest: 1,
+    });
     c.on('error', () => undefined); // a test that kills the server expects its clients to fail
     return c;
   }

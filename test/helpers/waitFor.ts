@@ -1,12 +1,20 @@
 import type { FailoverStore, StateEvent, StoreState } from '../../src/core/storage/failoverStore';
 
 /** Resolves with the first state event of the given state (or rejects after `timeoutMs`). */
-export function nextState(store: FailoverStore, state: StoreState, timeoutMs = 15_000): Promise<StateEvent> {
+export function nextState(
+  store: FailoverStore,
+  state: StoreState,
+  timeoutMs = 15_000,
+): Promise<StateEvent> {
   if (store.state.state === state) return Promise.resolve(store.state);
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       store.off('state', on);
-      reject(new Error(`store did not reach "${state}" within ${timeoutMs} ms (now ${store.state.state}: ${store.state.detail})`));
+      reject(
+        new Error(
+          `store did not reach "${state}" within ${timeoutMs} ms (now ${store.state.state}: ${store.state.detail})`,
+        ),
+      );
     }, timeoutMs);
     const on = (e: StateEvent) => {
       if (e.state !== state) return;
@@ -18,7 +26,11 @@ export function nextState(store: FailoverStore, state: StoreState, timeoutMs = 1
   });
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -49,11 +49,20 @@ describe('bad input', function () {
   it('garbled bytes and a non-object entry are reported, the rest is read', async () => {
     const lines = optunaCompatibleRules();
     const f = path.join(dir, 'garbled.log');
-    fs.writeFileSync(f, [...lines.slice(0, 3), '\u0000\u00ff garbage', '[1, 2]', ...lines.slice(3)].join('\n') + '\n');
+    fs.writeFileSync(
+      f,
+      [...lines.slice(0, 3), '\u0000\u00ff garbage', '[1, 2]', ...lines.slice(3)].join('\n') + '\n',
+    );
     const r = await dump(f, '--partial');
     assert.equal(r.status, 0);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(doc.issues.map((i: { kind: string; index: number }) => [i.kind, i.index]), [['malformed', 3], ['malformed', 4]]);
+    assert.deepEqual(
+      doc.issues.map((i: { kind: string; index: number }) => [i.kind, i.index]),
+      [
+        ['malformed', 3],
+        ['malformed', 4],
+      ],
+    );
     assert.equal(doc.studies.length, 3);
   });
 
@@ -89,7 +98,10 @@ describe('bad input', function () {
 
   it('a file that is not SQLite: exit 2, says so', async () => {
     const f = path.join(dir, 'text.db');
-    fs.writeFileSync(f, 'this is not a database, just text that is long enough to have a header.'.repeat(20));
+    fs.writeFileSync(
+      f,
+      'this is not a database, just text that is long enough to have a header.'.repeat(20),
+    );
     const r = await dump(f);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /is not an SQLite database/);
@@ -98,11 +110,16 @@ describe('bad input', function () {
   it('an SQLite file of another application: exit 2, lists what it found', async () => {
     const f = path.join(dir, 'other.sqlite');
     const db = openSqlite(f);
-    db.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE orders (id INTEGER PRIMARY KEY)');
+    db.exec(
+      'CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE orders (id INTEGER PRIMARY KEY)',
+    );
     db.close();
     const r = await dump(f);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /not an Optuna storage: it has tables customers, orders and lacks studies/);
+    assert.match(
+      r.stderr,
+      /not an Optuna storage: it has tables customers, orders and lacks studies/,
+    );
   });
 
   it('an Optuna DB with an unknown schema revision: exit 2, names the revision', async () => {
@@ -113,14 +130,24 @@ describe('bad input', function () {
     db.close();
     const r = await dump(`sqlite:///${f}`);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /schema revision "v9\.9\.9\.z", which this version does not know \(known: v3\.0\.0\.d/);
+    assert.match(
+      r.stderr,
+      /schema revision "v9\.9\.9\.z", which this version does not know \(known: v3\.0\.0\.d/,
+    );
   });
 
   it('an Optuna DB with a value type Optuna never writes: exit 2, names it', async () => {
     const f = path.join(dir, 'odd-value.db');
     fs.copyFileSync(optunaDb, f);
     const db = openSqlite(f);
-    assert.equal(db.prepare("UPDATE trial_values SET value_type = 'HUGE' WHERE trial_value_id = (SELECT max(trial_value_id) FROM trial_values)").run().changes, 1);
+    assert.equal(
+      db
+        .prepare(
+          "UPDATE trial_values SET value_type = 'HUGE' WHERE trial_value_id = (SELECT max(trial_value_id) FROM trial_values)",
+        )
+        .run().changes,
+      1,
+    );
     db.close();
     const r = await dump(`sqlite:///${f}`);
     assert.equal(r.status, 2);
@@ -142,7 +169,13 @@ describe('bad input', function () {
     const p = await runCli(['dump', redis.url, '--prefix', 'gappy', '--partial'], env);
     assert.equal(p.status, 0);
     const doc = JSON.parse(p.stdout);
-    assert.deepEqual(doc.issues, [{ kind: 'gap', index: 10, message: 'journal entry gappy:log:10 is missing (evicted or deleted)' }]);
+    assert.deepEqual(doc.issues, [
+      {
+        kind: 'gap',
+        index: 10,
+        message: 'journal entry gappy:log:10 is missing (evicted or deleted)',
+      },
+    ]);
     assert.equal(doc.studies.length, 3, 'entries after the gap are read');
   });
 
@@ -151,7 +184,9 @@ describe('bad input', function () {
     await c.del('foreign:log_number');
     await c.rpush('foreign:log_number', 'a', 'b');
     c.disconnect();
-    const r = await runCli(['dump', redis.url, '--prefix', 'foreign'], { OPTUNA_STORAGE_REDIS_PASSWORD: 's3cret-pw' });
+    const r = await runCli(['dump', redis.url, '--prefix', 'foreign'], {
+      OPTUNA_STORAGE_REDIS_PASSWORD: 's3cret-pw',
+    });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /"foreign:log_number" holds a list, not an Optuna journal counter/);
   });
@@ -188,6 +223,9 @@ describe('bad input', function () {
     const help = await runCli(['dump', '--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: optuna-storage dump STORAGE/);
-    assert.match((await runCli(['studies', '--help'])).stdout, /Usage: optuna-storage studies STORAGE/);
+    assert.match(
+      (await runCli(['studies', '--help'])).stdout,
+      /Usage: optuna-storage studies STORAGE/,
+    );
   });
 });

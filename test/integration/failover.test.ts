@@ -31,14 +31,19 @@ describe('failover store against real redis-server processes', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** A persistent server (AOF, fsync always) so a SIGKILL loses no acknowledged append. */
-  const persistent = () => RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const persistent = () =>
+    RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
 
   it('SIGKILL: serves SQLite within 1 s, returns to Redis within 2 s of the restart, resumes incrementally', async () => {
     const redis = await persistent();
     const writer = new JournalWriter(redis.url, 'opt');
     await writer.append([createStudyRecord('live')]);
     for (let i = 0; i < 20; i++) await writer.writeTrial();
-    const store = new FailoverStore({ redisUrl: redis.url, prefixes: ['opt'], sqlitePath: fallback });
+    const store = new FailoverStore({
+      redisUrl: redis.url,
+      prefixes: ['opt'],
+      sqlitePath: fallback,
+    });
     const events: StateEvent[] = [];
     store.on('state', (e) => events.push(e));
     try {
@@ -52,15 +57,29 @@ describe('failover store against real redis-server processes', function () {
       const down = await nextState(store, 'sqlite', 5_000);
       const failoverMs = down.at - killedAt;
       await store.refresh(); // serves SQLite; the journal is where it stopped
-      assert.ok(store.studies().some((s) => s.name === 'small' && s.sqlite), 'SQLite studies are shown');
-      assert.ok(store.studies().some((s) => s.name === 'live' && s.redis), 'Redis studies read before the outage stay visible');
+      assert.ok(
+        store.studies().some((s) => s.name === 'small' && s.sqlite),
+        'SQLite studies are shown',
+      );
+      assert.ok(
+        store.studies().some((s) => s.name === 'live' && s.redis),
+        'Redis studies read before the outage stay visible',
+      );
 
-      const entriesBefore = [...(store as unknown as { readers: Map<string, RedisJournalReader> }).readers.get('opt')!.replay.toState().trials].length;
+      const entriesBefore = [
+        ...(store as unknown as { readers: Map<string, RedisJournalReader> }).readers
+          .get('opt')!
+          .replay.toState().trials,
+      ].length;
       const restartedAt = Date.now();
       await redis.start();
       const up = await nextState(store, 'redis', 10_000);
       const recoveryMs = up.at - restartedAt;
-      await until(() => writer.trialsWritten >= entriesBefore + 10, 10_000, 'writes after recovery');
+      await until(
+        () => writer.trialsWritten >= entriesBefore + 10,
+        10_000,
+        'writes after recovery',
+      );
       writer.stop();
       await new Promise((r) => setTimeout(r, 100));
       const res = await store.refresh();
@@ -74,13 +93,25 @@ describe('failover store against real redis-server processes', function () {
       await fresh.refresh();
       freshClient.disconnect();
       const live = store.studies().find((s) => s.name === 'live')!;
-      assert.deepEqual(live.trials.map((t) => t.trial.number), fresh.replay.allStudies()[0].trials.map((t) => t.number), 'no duplicated or missing trials');
+      assert.deepEqual(
+        live.trials.map((t) => t.trial.number),
+        fresh.replay.allStudies()[0].trials.map((t) => t.number),
+        'no duplicated or missing trials',
+      );
       assert.equal(live.trials.length, writer.trialsWritten);
-      assert.ok(res.redisEntries < total, `refresh after recovery read ${res.redisEntries} of ${total} entries: incremental`);
-      console.log(`      failover ${failoverMs} ms, recovery ${recoveryMs} ms, trials ${live.trials.length}, entries re-read after recovery ${res.redisEntries}/${total}`);
+      assert.ok(
+        res.redisEntries < total,
+        `refresh after recovery read ${res.redisEntries} of ${total} entries: incremental`,
+      );
+      console.log(
+        `      failover ${failoverMs} ms, recovery ${recoveryMs} ms, trials ${live.trials.length}, entries re-read after recovery ${res.redisEntries}/${total}`,
+      );
       assert.ok(failoverMs < 1000, `failover took ${failoverMs} ms`);
       assert.ok(recoveryMs < 2000, `recovery took ${recoveryMs} ms`);
-      assert.deepEqual(events.map((e) => e.state), ['redis', 'sqlite', 'redis']);
+      assert.deepEqual(
+        events.map((e) => e.state),
+        ['redis', 'sqlite', 'redis'],
+      );
     } finally {
       writer.close();
       store.close();
@@ -100,7 +131,9 @@ describe('failover store against real redis-server processes', function () {
       const contAt = Date.now();
       redis.signal('SIGCONT');
       const up = await nextState(store, 'redis', 10_000);
-      console.log(`      SIGSTOP noticed in ${down.at - stoppedAt} ms, back ${up.at - contAt} ms after SIGCONT`);
+      console.log(
+        `      SIGSTOP noticed in ${down.at - stoppedAt} ms, back ${up.at - contAt} ms after SIGCONT`,
+      );
       assert.ok(down.at - stoppedAt < 1000);
       assert.ok(up.at - contAt < 2000);
     } finally {
@@ -111,7 +144,12 @@ describe('failover store against real redis-server processes', function () {
 
   it('a refresh in flight when Redis freezes returns as soon as the freeze is noticed, not at the command timeout', async () => {
     const redis = await RedisServer.start();
-    const store = new FailoverStore({ redisUrl: redis.url, prefixes: [''], sqlitePath: fallback, settings: { socketTimeout: 10 } });
+    const store = new FailoverStore({
+      redisUrl: redis.url,
+      prefixes: [''],
+      sqlitePath: fallback,
+      settings: { socketTimeout: 10 },
+    });
     try {
       await store.start();
       redis.signal('SIGSTOP');
@@ -130,7 +168,10 @@ describe('failover store against real redis-server processes', function () {
 
   it('refused connections from the start, no fallback file: offline, then redis when it starts', async () => {
     const port = await freePort();
-    const store = new FailoverStore({ redisUrl: `redis://127.0.0.1:${port}`, sqlitePath: path.join(dir, 'missing.db') });
+    const store = new FailoverStore({
+      redisUrl: `redis://127.0.0.1:${port}`,
+      sqlitePath: path.join(dir, 'missing.db'),
+    });
     const redis = new RedisServer({ port });
     try {
       const first = await store.start();
@@ -148,7 +189,11 @@ describe('failover store against real redis-server processes', function () {
 
   it('reads fail fast while Redis is down, and a wrong password never shows in the state', async () => {
     const redis = await RedisServer.start({ password: 'right-pw' });
-    const store = new FailoverStore({ redisUrl: redis.url, password: 'wrong-pw-42', sqlitePath: fallback });
+    const store = new FailoverStore({
+      redisUrl: redis.url,
+      password: 'wrong-pw-42',
+      sqlitePath: fallback,
+    });
     try {
       const first = await store.start();
       assert.equal(first.state, 'sqlite');
@@ -168,7 +213,8 @@ describe('failover store against real redis-server processes', function () {
     const writer = new JournalWriter(redis.url, 'p');
     await writer.append([createStudyRecord('s')]);
     const admin = redis.client();
-    const clients = async () => Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+    const clients = async () =>
+      Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
     const store = new FailoverStore({ redisUrl: redis.url, sqlitePath: fallback });
     try {
       await store.start();
@@ -193,14 +239,27 @@ describe('failover store against real redis-server processes', function () {
     const db = path.join(dir, 'split.db');
     const store = new FailoverStore({ redisUrl: redis.url, prefixes: ['exp'], sqlitePath: db });
     try {
-      const { before, during } = JSON.parse(await runPython('split_study.py', ['--redis', redis.url, '--prefix', 'exp', '--sqlite', db]));
+      const { before, during } = JSON.parse(
+        await runPython('split_study.py', [
+          '--redis',
+          redis.url,
+          '--prefix',
+          'exp',
+          '--sqlite',
+          db,
+        ]),
+      );
       await store.start();
       await store.refresh();
       const split = store.studies().filter((s) => s.name === 'split');
       assert.equal(split.length, 1, 'one merged study');
       const sources = split[0].trials.map((t) => t.source);
       assert.equal(split[0].trials.length, before + during);
-      assert.equal(sources.filter((s) => s === 'both').length, before, 'trials copied into SQLite are matched, not doubled');
+      assert.equal(
+        sources.filter((s) => s === 'both').length,
+        before,
+        'trials copied into SQLite are matched, not doubled',
+      );
       assert.equal(sources.filter((s) => s === 'sqlite').length, during);
     } finally {
       store.close();
@@ -218,17 +277,29 @@ describe('failover store against real redis-server processes', function () {
     store.close();
     await new Promise((r) => setTimeout(r, 200));
     const after = activeHandles();
-    for (const [kind, n] of Object.entries(after)) assert.ok(n <= (before[kind] ?? 0), `${kind}: ${n} after close, ${before[kind] ?? 0} before start`);
+    for (const [kind, n] of Object.entries(after))
+      assert.ok(
+        n <= (before[kind] ?? 0),
+        `${kind}: ${n} after close, ${before[kind] ?? 0} before start`,
+      );
     await redis.dispose();
   });
 
   it('`optuna-storage watch --json` prints the initial state and each change, exits 0 on SIGINT', async () => {
     const redis = await persistent();
     const cli = path.resolve(__dirname, '../../dist/cli.js');
-    const proc = spawn(process.execPath, [cli, 'watch', '--redis', redis.url, '--sqlite', fallback, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      process.execPath,
+      [cli, 'watch', '--redis', redis.url, '--sqlite', fallback, '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     proc.stdout.on('data', (d) => (out += d));
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { state: string; at: number; detail: string });
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { state: string; at: number; detail: string });
     try {
       await until(() => lines().length >= 1, 10_000, 'first line');
       await redis.kill();
@@ -239,7 +310,10 @@ describe('failover store against real redis-server processes', function () {
       proc.kill('SIGINT');
       assert.equal(await exit, 0);
       const ls = lines();
-      assert.deepEqual(ls.map((l) => l.state), ['redis', 'sqlite', 'redis']);
+      assert.deepEqual(
+        ls.map((l) => l.state),
+        ['redis', 'sqlite', 'redis'],
+      );
       for (const l of ls) {
         assert.deepEqual(Object.keys(l), ['state', 'at', 'detail']);
         assert.ok(Number.isInteger(l.at) && Math.abs(l.at - Date.now()) < 60_000);

@@ -24,7 +24,16 @@ describe('dump equals real Optuna', function () {
     this.timeout(300_000);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-parity-'));
     redis = await RedisServer.start();
-    await runPython('generate.py', ['--redis', redis.url, '--prefix', prefix, '--journal', path.join(dir, 'journal.log'), '--sqlite', path.join(dir, 'optuna.db')]);
+    await runPython('generate.py', [
+      '--redis',
+      redis.url,
+      '--prefix',
+      prefix,
+      '--journal',
+      path.join(dir, 'journal.log'),
+      '--sqlite',
+      path.join(dir, 'optuna.db'),
+    ]);
   });
 
   after(async () => {
@@ -90,14 +99,20 @@ describe('dump equals real Optuna', function () {
     }
     const ours = await runCli(['dump', redis.url]);
     assert.equal(ours.status, 0, ours.stderr);
-    assertSameDump(ours.stdout, await runPython('optuna_dump.py', [redis.url, '--ignore-snapshot']), 'rules (redis)');
+    assertSameDump(
+      ours.stdout,
+      await runPython('optuna_dump.py', [redis.url, '--ignore-snapshot']),
+      'rules (redis)',
+    );
   });
 
   it('the bundled CLI (dist/cli.js) prints the same document', async () => {
     const cli = path.resolve(__dirname, '../../dist/cli.js');
     assert.ok(fs.existsSync(cli), 'dist/cli.js is missing: npm test builds it first');
     const { execFileSync } = await import('node:child_process');
-    const out = execFileSync(process.execPath, [cli, 'dump', path.join(dir, 'journal.log')], { maxBuffer: 1 << 28 }).toString();
+    const out = execFileSync(process.execPath, [cli, 'dump', path.join(dir, 'journal.log')], {
+      maxBuffer: 1 << 28,
+    }).toString();
     assert.equal(out, (await runCli(['dump', path.join(dir, 'journal.log')])).stdout);
   });
 });

@@ -40,7 +40,12 @@ describe('readers', function () {
     const lines = optunaCompatibleRules();
     fs.writeFileSync(v3, lines.join('\n') + '\n');
     // v4 writes json.dumps(..., separators=(",", ":")); distribution strings stay as written.
-    fs.writeFileSync(v4, lines.map((l) => l.replace(/, "(?=[a-z_]+": )/g, ',"').replace(/": (?=[-\d[{"ntfNI])/g, '":')).join('\n') + '\n');
+    fs.writeFileSync(
+      v4,
+      lines
+        .map((l) => l.replace(/, "(?=[a-z_]+": )/g, ',"').replace(/": (?=[-\d[{"ntfNI])/g, '":'))
+        .join('\n') + '\n',
+    );
     assert.notEqual(fs.readFileSync(v3, 'utf8'), fs.readFileSync(v4, 'utf8'));
     const a = new JournalFileReader(v3);
     const b = new JournalFileReader(v4);
@@ -83,7 +88,9 @@ describe('readers', function () {
   it('SQLite: reading while Optuna writes never makes the optimizer hit "database is locked"', async () => {
     const db = path.join(dir, 'busy.db');
     await runPython('small_db.py', [db]);
-    const writer = spawn(PYTHON, [path.join(FIXTURES, 'sqlite_writer.py'), db, '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const writer = spawn(PYTHON, [path.join(FIXTURES, 'sqlite_writer.py'), db, '150'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     writer.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => writer.on('exit', (code) => r(code)));

@@ -37,9 +37,14 @@ describe('server backups of a real Redis', function () {
     assert.match(r.stderr, /BGSAVE[\s\S]*BGREWRITEAOF/);
     const b = JSON.parse(r.stdout) as BackupJson;
     assert.match(b.name, /^redis-\d{8}T\d{6}Z$/);
-    assert.deepEqual(b.files.filter((f) => !f.startsWith('appendonlydir/')), ['dump.rdb']);
+    assert.deepEqual(
+      b.files.filter((f) => !f.startsWith('appendonlydir/')),
+      ['dump.rdb'],
+    );
     assert.ok(b.files.includes('appendonlydir/appendonly.aof.manifest'));
-    const manifest = JSON.parse(fs.readFileSync(path.join(b.path, 'backup.json'), 'utf8')) as { files: Array<{ path: string; sha256: string; bytes: number }> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(b.path, 'backup.json'), 'utf8')) as {
+      files: Array<{ path: string; sha256: string; bytes: number }>;
+    };
     for (const f of manifest.files) {
       const data = fs.readFileSync(path.join(b.path, f.path));
       assert.equal(data.length, f.bytes, f.path);
@@ -49,25 +54,42 @@ describe('server backups of a real Redis', function () {
     assert.ok(!fs.readdirSync(root).some((n) => n.startsWith('.incomplete-')));
 
     // Restore each way into a fresh server: from the AOF directory, and from the RDB alone.
-    for (const [label, args] of [['AOF', ['--appendonly', 'yes']], ['RDB', ['--appendonly', 'no']]] as const) {
+    for (const [label, args] of [
+      ['AOF', ['--appendonly', 'yes']],
+      ['RDB', ['--appendonly', 'no']],
+    ] as const) {
       const dataDir = path.join(root, `restore-${label}`);
       fs.cpSync(b.path, dataDir, { recursive: true });
       const s = await RedisServer.start({ args: ['--dir', dataDir, ...args] });
       restored.push(s);
-      assertSameDump(await runPython('optuna_dump.py', [s.url, '--prefix', 'fx']), original, `restored from the ${label}`);
+      assertSameDump(
+        await runPython('optuna_dump.py', [s.url, '--prefix', 'fx']),
+        original,
+        `restored from the ${label}`,
+      );
     }
   });
 
   it('list shows the newest first and prune keeps the N newest, touching nothing else', async () => {
-    for (let i = 0; i < 2; i++) assert.equal((await runCli(['backup', 'create', '--redis', server.url, '--dir', root])).status, 0);
-    for (const d of fs.readdirSync(root)) if (d.startsWith('restore-')) fs.rmSync(path.join(root, d), { recursive: true });
+    for (let i = 0; i < 2; i++)
+      assert.equal(
+        (await runCli(['backup', 'create', '--redis', server.url, '--dir', root])).status,
+        0,
+      );
+    for (const d of fs.readdirSync(root))
+      if (d.startsWith('restore-')) fs.rmSync(path.join(root, d), { recursive: true });
     fs.mkdirSync(path.join(root, 'notes'));
-    const list = JSON.parse((await runCli(['backup', 'list', '--dir', root, '--json'])).stdout) as { backups: Array<{ name: string; created_at: string }> };
+    const list = JSON.parse((await runCli(['backup', 'list', '--dir', root, '--json'])).stdout) as {
+      backups: Array<{ name: string; created_at: string }>;
+    };
     assert.equal(list.backups.length, 3);
     const created = list.backups.map((b) => `${b.created_at} ${b.name}`);
     assert.deepEqual(created, [...created].sort().reverse(), 'newest first');
 
-    const dry = JSON.parse((await runCli(['backup', 'prune', '--dir', root, '--keep', '1', '--dry-run', '--json'])).stdout) as { removed: unknown[] };
+    const dry = JSON.parse(
+      (await runCli(['backup', 'prune', '--dir', root, '--keep', '1', '--dry-run', '--json']))
+        .stdout,
+    ) as { removed: unknown[] };
     assert.equal(dry.removed.length, 2);
     assert.equal(fs.readdirSync(root).length, 4, 'dry run deletes nothing');
     const pruned = await runCli(['backup', 'prune', '--dir', root, '--keep', '1']);

@@ -13,11 +13,30 @@ const SHIPPED = path.resolve(__dirname, '../../redis/redis-autodl-optimized.conf
 
 /** Paths of one deployment, all inside a temp dir. */
 function deployArgs(dir: string, port: number): string[] {
-  return ['--data-dir', path.join(dir, 'data'), '--port', String(port), '--target', path.join(dir, 'etc', 'redis.conf'), '--log-file', path.join(dir, 'log', 'redis.log'), '--pid-file', path.join(dir, 'run', 'redis.pid')];
+  return [
+    '--data-dir',
+    path.join(dir, 'data'),
+    '--port',
+    String(port),
+    '--target',
+    path.join(dir, 'etc', 'redis.conf'),
+    '--log-file',
+    path.join(dir, 'log', 'redis.log'),
+    '--pid-file',
+    path.join(dir, 'run', 'redis.pid'),
+  ];
 }
 
 async function client(port: number, password?: string): Promise<Redis> {
-  const c = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const c = new Redis({
+    port,
+    host: '127.0.0.1',
+    password,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
@@ -66,20 +85,41 @@ describe('deploy with real redis-server', function () {
     try {
       assert.equal(((await c.config('GET', 'maxmemory-policy')) as string[])[1], 'noeviction');
       assert.equal(((await c.config('GET', 'appendonly')) as string[])[1], 'yes');
-      assert.equal(((await c.config('GET', 'dir')) as string[])[1], fs.realpathSync(path.join(dir, 'data')));
-      assert.match(await c.info('server'), new RegExp(`config_file:${path.join(dir, 'etc', 'redis.conf')}`));
+      assert.equal(
+        ((await c.config('GET', 'dir')) as string[])[1],
+        fs.realpathSync(path.join(dir, 'data')),
+      );
+      assert.match(
+        await c.info('server'),
+        new RegExp(`config_file:${path.join(dir, 'etc', 'redis.conf')}`),
+      );
     } finally {
       c.disconnect();
     }
-    assertSameDump(await runPython('optuna_dump.py', [old.url, '--prefix', 'fx']), before, 'Optuna after deploy');
-    assertSameDump((await runCli(['dump', old.url, '--prefix', 'fx'])).stdout, before, 'dump after deploy');
-    assert.ok(fs.existsSync(path.join(dir, 'data', 'appendonlydir')), 'the AOF is in the new data dir');
+    assertSameDump(
+      await runPython('optuna_dump.py', [old.url, '--prefix', 'fx']),
+      before,
+      'Optuna after deploy',
+    );
+    assertSameDump(
+      (await runCli(['dump', old.url, '--prefix', 'fx'])).stdout,
+      before,
+      'dump after deploy',
+    );
+    assert.ok(
+      fs.existsSync(path.join(dir, 'data', 'appendonlydir')),
+      'the AOF is in the new data dir',
+    );
 
     // Twice is fine: nothing to change.
     const again = await runCli(['deploy', ...deployArgs(dir, old.port), '--yes']);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /nothing to change/);
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'etc')), ['redis.conf'], 'no backup of an unchanged config');
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'etc')),
+      ['redis.conf'],
+      'no backup of an unchanged config',
+    );
   });
 
   it('reports the bad line of a broken config and leaves the running server untouched', async () => {
@@ -97,7 +137,12 @@ describe('deploy with real redis-server', function () {
 
       const r = await runCli(['deploy', ...deployArgs(dir, old.port), '--config', broken, '--yes']);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, new RegExp(`NOT deployed, nothing was changed[\\s\\S]*line ${at + 1}: 'maxmemory-policy allkeys-lruu': argument\\(s\\) must be one of`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `NOT deployed, nothing was changed[\\s\\S]*line ${at + 1}: 'maxmemory-policy allkeys-lruu': argument\\(s\\) must be one of`,
+        ),
+      );
       assert.equal(/process_id:(\d+)/.exec(await c.info('server'))![1], pid, 'same server process');
       assert.equal(await c.get('keep'), 'me');
       assert.ok(!fs.existsSync(path.join(dir, 'etc')), 'the target was not written');
@@ -109,13 +154,22 @@ describe('deploy with real redis-server', function () {
   it('says what to run when it may not create a directory, before touching anything', async () => {
     const port = await freePort();
     // Even root may not create directories in sysfs: EPERM, as a user gets it elsewhere.
-    const r = await runCli(['deploy', ...deployArgs(dir, port), '--data-dir', '/sys/osm-deploy-test/data', '--yes']);
+    const r = await runCli([
+      'deploy',
+      ...deployArgs(dir, port),
+      '--data-dir',
+      '/sys/osm-deploy-test/data',
+      '--yes',
+    ]);
     assert.equal(r.status, 1, r.stdout);
-    assert.match(r.stderr, /cannot create the directory \/sys\/osm-deploy-test\/data: EPERM\. .*sudo mkdir -p \/sys\/osm-deploy-test\/data && sudo chown "\$\(id -un\)" \/sys\/osm-deploy-test\/data/);
+    assert.match(
+      r.stderr,
+      /cannot create the directory \/sys\/osm-deploy-test\/data: EPERM\. .*sudo mkdir -p \/sys\/osm-deploy-test\/data && sudo chown "\$\(id -un\)" \/sys\/osm-deploy-test\/data/,
+    );
     assert.ok(!fs.existsSync(path.join(dir, 'etc', 'redis.conf')), 'nothing written');
   });
 
-  it('shows Redis\'s own words when the new server does not come up', async () => {
+  it("shows Redis's own words when the new server does not come up", async () => {
     const port = await freePort();
     const logDir = path.join(dir, 'log-is-a-dir');
     fs.mkdirSync(logDir);
@@ -135,7 +189,10 @@ describe('deploy with real redis-server', function () {
     await c.call('SHUTDOWN', 'SAVE').catch(() => undefined);
     c.disconnect();
     await old.dispose();
-    assert.ok(fs.existsSync(path.join(dataDir, 'dump.rdb')) && !fs.existsSync(path.join(dataDir, 'appendonlydir')));
+    assert.ok(
+      fs.existsSync(path.join(dataDir, 'dump.rdb')) &&
+        !fs.existsSync(path.join(dataDir, 'appendonlydir')),
+    );
     const target = path.join(dir, 'etc', 'redis.conf');
     fs.mkdirSync(path.dirname(target));
     fs.writeFileSync(target, '# an older config\n');
@@ -143,18 +200,27 @@ describe('deploy with real redis-server', function () {
     const password = 'deploy-Secret-42';
     const env = { OPTUNA_STORAGE_REDIS_PASSWORD: password };
     cleanups.push(() => stopDeployed(port, password));
-    const dry = await runCli(['deploy', ...deployArgs(dir, port), '--password-env', '--dry-run'], env);
+    const dry = await runCli(
+      ['deploy', ...deployArgs(dir, port), '--password-env', '--dry-run'],
+      env,
+    );
     assert.equal(dry.status, 0, dry.stderr);
     assert.match(dry.stdout, /--appendonly no .*would ignore it and start empty/);
     assert.equal(fs.readFileSync(target, 'utf8'), '# an older config\n', 'dry run changes nothing');
 
     const r = await runCli(['deploy', ...deployArgs(dir, port), '--password-env', '--yes'], env);
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    for (const out of [r.stdout, r.stderr, dry.stdout]) assert.ok(!out.includes(password), 'password leaked');
+    for (const out of [r.stdout, r.stderr, dry.stdout])
+      assert.ok(!out.includes(password), 'password leaked');
     assert.equal(fs.statSync(target).mode & 0o777, 0o600);
-    const backups = fs.readdirSync(path.dirname(target)).filter((f) => f.startsWith('redis.conf.bak-'));
+    const backups = fs
+      .readdirSync(path.dirname(target))
+      .filter((f) => f.startsWith('redis.conf.bak-'));
     assert.equal(backups.length, 1);
-    assert.equal(fs.readFileSync(path.join(path.dirname(target), backups[0]), 'utf8'), '# an older config\n');
+    assert.equal(
+      fs.readFileSync(path.join(path.dirname(target), backups[0]), 'utf8'),
+      '# an older config\n',
+    );
 
     await assert.rejects(async () => (await client(port)).ping(), /NOAUTH/);
     const c2 = await client(port, password);

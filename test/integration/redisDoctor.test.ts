@@ -13,12 +13,25 @@ import { RedisServer } from '../helpers/redisServer';
 interface DoctorJson {
   findings: Array<{ id: string; severity: string; title: string; evidence: string; fix: string }>;
   fixed: Array<{ command: string; ok: boolean; file?: string }>;
-  journals: Array<{ prefix: string; entries: number; missing: number; missing_ranges: Array<[number, number]> }>;
+  journals: Array<{
+    prefix: string;
+    entries: number;
+    missing: number;
+    missing_ranges: Array<[number, number]>;
+  }>;
 }
 
-async function doctor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; doc: DoctorJson; stderr: string; stdout: string }> {
+async function doctor(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number; doc: DoctorJson; stderr: string; stdout: string }> {
   const r = await runCli(['doctor', '--json', ...args], env);
-  return { status: r.status, doc: JSON.parse(r.stdout) as DoctorJson, stderr: r.stderr, stdout: r.stdout };
+  return {
+    status: r.status,
+    doc: JSON.parse(r.stdout) as DoctorJson,
+    stderr: r.stderr,
+    stdout: r.stdout,
+  };
 }
 
 const idsOf = (d: DoctorJson) => d.findings.map((f) => f.id);
@@ -60,13 +73,20 @@ describe('doctor against real redis-server', function () {
     }
     const evict = doc.findings.find((x) => x.id === 'eviction-policy')!;
     assert.match(evict.evidence, /allkeys-lru" \(running server\)/);
-    assert.match(evict.evidence, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+`));
-    assert.match(doc.findings.find((x) => x.id === 'public-bind')!.evidence, /bind "0\.0\.0\.0".*protected-mode "no"/);
+    assert.match(
+      evict.evidence,
+      new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+`),
+    );
+    assert.match(
+      doc.findings.find((x) => x.id === 'public-bind')!.evidence,
+      /bind "0\.0\.0\.0".*protected-mode "no"/,
+    );
 
     // The file alone, without a server: the same three.
     const fileOnly = await doctor(['--config', path.join(FIXTURES, 'redis-common-bad.conf')]);
     assert.equal(fileOnly.status, 1);
-    for (const id of ['eviction-policy', 'no-persistence', 'public-bind']) assert.ok(idsOf(fileOnly.doc).includes(id), id);
+    for (const id of ['eviction-policy', 'no-persistence', 'public-bind'])
+      assert.ok(idsOf(fileOnly.doc).includes(id), id);
   });
 
   it('reports evicted keys and names the missing entries of an Optuna journal', async () => {
@@ -122,14 +142,21 @@ describe('doctor against real redis-server', function () {
     const sockets = new Set<net.Socket>();
     const proxy = net.createServer((down) => {
       const up = net.connect(server.port, '127.0.0.1');
-      for (const [a, b] of [[down, up], [up, down]]) {
+      for (const [a, b] of [
+        [down, up],
+        [up, down],
+      ]) {
         sockets.add(a);
         a.on('error', () => undefined);
         a.pipe(b);
       }
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const scanner = new Redis({ port: (proxy.address() as net.AddressInfo).port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    const scanner = new Redis({
+      port: (proxy.address() as net.AddressInfo).port,
+      host: '127.0.0.1',
+      maxRetriesPerRequest: 0,
+    });
     scanner.on('error', () => undefined);
     const ac = new AbortController();
     const scan = scanJournalGaps(scanner, 'cut', {
@@ -157,7 +184,14 @@ describe('doctor against real redis-server', function () {
       assert.equal(((await c.config('GET', 'maxmemory-policy')) as string[])[1], 'allkeys-lru');
 
       const { doc, status } = await doctor(['--redis', server.url, '--fix', '--yes']);
-      assert.deepEqual(doc.fixed.map((f) => [f.command, f.ok]), [['CONFIG SET maxmemory-policy noeviction', true], ['CONFIG SET appendonly yes', true], ['CONFIG REWRITE', true]]);
+      assert.deepEqual(
+        doc.fixed.map((f) => [f.command, f.ok]),
+        [
+          ['CONFIG SET maxmemory-policy noeviction', true],
+          ['CONFIG SET appendonly yes', true],
+          ['CONFIG REWRITE', true],
+        ],
+      );
       assert.equal(doc.fixed[2].file, conf);
       assert.equal(((await c.config('GET', 'maxmemory-policy')) as string[])[1], 'noeviction');
       assert.equal(((await c.config('GET', 'appendonly')) as string[])[1], 'yes');
@@ -165,7 +199,10 @@ describe('doctor against real redis-server', function () {
       const file = effectiveSettings(loadConfigFile(conf));
       assert.equal(file.get('maxmemory-policy')!.value, 'noeviction');
       assert.equal(file.get('appendonly')!.value, 'yes');
-      assert.ok(!idsOf(doc).includes('eviction-policy') && !idsOf(doc).includes('no-persistence'), idsOf(doc).join(', '));
+      assert.ok(
+        !idsOf(doc).includes('eviction-policy') && !idsOf(doc).includes('no-persistence'),
+        idsOf(doc).join(', '),
+      );
       assert.equal(status, 0, JSON.stringify(doc.findings));
       assert.equal(await c.get('keep'), 'me');
     } finally {
@@ -176,13 +213,23 @@ describe('doctor against real redis-server', function () {
   it('never prints the password, and maps failures to exit statuses', async () => {
     const password = 'sekrit-Pa55word';
     const server = await start({ password, args: ['--maxmemory-policy', 'allkeys-lru'] });
-    const r = await runCli(['doctor', '--redis', server.url], { OPTUNA_STORAGE_REDIS_PASSWORD: password });
+    const r = await runCli(['doctor', '--redis', server.url], {
+      OPTUNA_STORAGE_REDIS_PASSWORD: password,
+    });
     assert.equal(r.status, 1);
     assert.match(r.stdout, /eviction-policy/);
-    const json = await runCli(['doctor', '--json', '--redis', `redis://:${password}@127.0.0.1:${server.port}`]);
-    for (const out of [r.stdout, r.stderr, json.stdout, json.stderr]) assert.ok(!out.includes(password), 'password leaked');
+    const json = await runCli([
+      'doctor',
+      '--json',
+      '--redis',
+      `redis://:${password}@127.0.0.1:${server.port}`,
+    ]);
+    for (const out of [r.stdout, r.stderr, json.stdout, json.stderr])
+      assert.ok(!out.includes(password), 'password leaked');
 
-    const wrong = await runCli(['doctor', '--redis', server.url], { OPTUNA_STORAGE_REDIS_PASSWORD: 'wrong' });
+    const wrong = await runCli(['doctor', '--redis', server.url], {
+      OPTUNA_STORAGE_REDIS_PASSWORD: 'wrong',
+    });
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /credentials/);
     const down = await runCli(['doctor', '--redis', 'redis://127.0.0.1:1']);

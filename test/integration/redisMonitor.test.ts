@@ -8,7 +8,9 @@ describe('monitor snapshot of a real Redis with an Optuna journal', function () 
   let server: RedisServer;
 
   before(async () => {
-    server = await RedisServer.start({ args: ['--slowlog-log-slower-than', '0', '--latency-monitor-threshold', '1'] });
+    server = await RedisServer.start({
+      args: ['--slowlog-log-slower-than', '0', '--latency-monitor-threshold', '1'],
+    });
     await runPython('generate.py', ['--redis', server.url, '--prefix', 'fx']);
   });
   after(async () => {
@@ -33,22 +35,33 @@ describe('monitor snapshot of a real Redis with an Optuna journal', function () 
       assert.equal(snap.keyspace[0].db, 0);
       assert.ok(snap.keyspace[0].keys >= entries);
       assert.ok(snap.slowlog.length > 0 && snap.slowlog.every((e) => e.command.length > 0));
-      assert.ok(!JSON.stringify(snap).includes('never-Shown-9'), 'a secret from the slow log leaked');
+      assert.ok(
+        !JSON.stringify(snap).includes('never-Shown-9'),
+        'a secret from the slow log leaked',
+      );
 
-      assert.deepEqual(snap.journals.map((j) => j.prefix), ['fx']);
+      assert.deepEqual(
+        snap.journals.map((j) => j.prefix),
+        ['fx'],
+      );
       const j = snap.journals[0];
       assert.equal(j.entries, entries);
       assert.equal(j.bytes, bytes);
       assert.equal(j.bytesEstimated, false);
       assert.equal(j.gaps.missing, 0);
-      assert.ok(j.writers.some((w) => w.workerId === latest.worker_id && w.lastIndex === entries - 1));
+      assert.ok(
+        j.writers.some((w) => w.workerId === latest.worker_id && w.lastIndex === entries - 1),
+      );
       assert.ok(snap.warnings.some((w) => w.id === 'no-persistence' && w.severity === 'error'));
 
       // Bounded: a sample of sizes is extrapolated; a deleted entry shows up as a gap and a warning.
       await c.del('fx:log:5');
       const sampled = await monitorSnapshot(c, { bytesSample: 100, prefixes: ['fx'] });
       assert.equal(sampled.journals[0].bytesEstimated, true);
-      assert.ok(Math.abs(sampled.journals[0].bytes - bytes) / bytes < 0.3, `${sampled.journals[0].bytes} vs ${bytes}`);
+      assert.ok(
+        Math.abs(sampled.journals[0].bytes - bytes) / bytes < 0.3,
+        `${sampled.journals[0].bytes} vs ${bytes}`,
+      );
       assert.deepEqual(sampled.journals[0].gaps.ranges, [[5, 5]]);
       assert.equal(sampled.warnings[0].id, 'journal-gaps');
     } finally {
@@ -62,8 +75,14 @@ describe('monitor snapshot of a real Redis with an Optuna journal', function () 
     assert.match(text.stdout, /journal "fx": \d+ entries/);
     const json = await runCli(['monitor', '--redis', server.url, '--json', '--prefix', 'fx']);
     assert.equal(json.status, 0, json.stderr);
-    const doc = JSON.parse(json.stdout) as { journals: Array<{ prefix: string }>; warnings: unknown[] };
-    assert.deepEqual(doc.journals.map((j) => j.prefix), ['fx']);
+    const doc = JSON.parse(json.stdout) as {
+      journals: Array<{ prefix: string }>;
+      warnings: unknown[];
+    };
+    assert.deepEqual(
+      doc.journals.map((j) => j.prefix),
+      ['fx'],
+    );
     assert.equal((await runCli(['monitor', '--redis', 'redis://127.0.0.1:1'])).status, 3);
   });
 });

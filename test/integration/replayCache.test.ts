@@ -9,7 +9,6 @@ import { runCli } from '../helpers/cli';
 import { RedisServer } from '../helpers/redisServer';
 import { optunaCompatibleRules } from '../fixtures/replayRules';
 
-
 describe('local replay cache of Redis journals', () => {
   let redis: RedisServer;
   let cacheDir: string;
@@ -86,7 +85,12 @@ describe('local replay cache of Redis journals', () => {
   it('the CLI dump of a large journal writes the cache and gives the same output from it', async () => {
     const lines = optunaCompatibleRules();
     const many: string[] = [];
-    while (many.length < 10_500) many.push(...lines.map((l) => l.replace(/"study_name": "(\w+)"/, `"study_name": "$1-${many.length}"`)));
+    while (many.length < 10_500)
+      many.push(
+        ...lines.map((l) =>
+          l.replace(/"study_name": "(\w+)"/, `"study_name": "$1-${many.length}"`),
+        ),
+      );
     await append('big', many);
     const cacheHome = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-xdg-'));
     try {
@@ -95,7 +99,11 @@ describe('local replay cache of Redis journals', () => {
       assert.equal(cold.status, 0, cold.stderr);
       const files = fs.readdirSync(path.join(cacheHome, 'optuna-storage-manager', 'journals'));
       assert.equal(files.length, 1);
-      assert.equal(fs.statSync(path.join(cacheHome, 'optuna-storage-manager', 'journals', files[0])).mode & 0o777, 0o600);
+      assert.equal(
+        fs.statSync(path.join(cacheHome, 'optuna-storage-manager', 'journals', files[0])).mode &
+          0o777,
+        0o600,
+      );
       await append('big', [lines[3]]);
       const warm = await runCli(['dump', redis.url, '--prefix', 'big'], env);
       const none = await runCli(['dump', redis.url, '--prefix', 'big', '--no-cache'], env);

@@ -21,20 +21,37 @@ class Sentinels {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
       const conf = path.join(this.dir, `sentinel-${port}.conf`);
-      fs.writeFileSync(conf, [
-        `port ${port}`, 'bind 127.0.0.1', `dir ${this.dir}`,
-        `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
-        'sentinel down-after-milliseconds mymaster 1000',
-        'sentinel failover-timeout mymaster 4000',
-        'sentinel parallel-syncs mymaster 1', '',
-      ].join('\n'));
+      fs.writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${this.dir}`,
+          `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
+          'sentinel down-after-milliseconds mymaster 1000',
+          'sentinel failover-timeout mymaster 4000',
+          'sentinel parallel-syncs mymaster 1',
+          '',
+        ].join('\n'),
+      );
       this.procs.push(spawn('redis-sentinel', [conf], { stdio: 'ignore' }));
       this.ports.push(port);
     }
     for (const port of this.ports) {
-      const c = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 5 });
+      const c = new Redis({
+        port,
+        lazyConnect: true,
+        retryStrategy: () => 50,
+        maxRetriesPerRequest: 5,
+      });
       c.on('error', () => undefined);
-      await until(async () => (await c.call('SENTINEL', 'get-master-addr-by-name', 'mymaster').catch(() => null)) !== null, 10_000, `sentinel ${port}`);
+      await until(
+        async () =>
+          (await c.call('SENTINEL', 'get-master-addr-by-name', 'mymaster').catch(() => null)) !==
+          null,
+        10_000,
+        `sentinel ${port}`,
+      );
       c.disconnect();
     }
   }
@@ -45,7 +62,10 @@ class Sentinels {
       this.ports.map(async (port) => {
         const c = new Redis({ port, maxRetriesPerRequest: 1 });
         try {
-          const [, master] = (await c.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as [string, string];
+          const [, master] = (await c.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as [
+            string,
+            string,
+          ];
           return Number(master);
         } finally {
           c.disconnect();
@@ -93,7 +113,10 @@ describe('failover store with Redis Sentinel', function () {
 
     const store = new FailoverStore({
       redisUrl: 'redis://127.0.0.1',
-      sentinel: { sentinels: sentinels.ports.map((port) => ({ host: '127.0.0.1', port })), name: 'mymaster' },
+      sentinel: {
+        sentinels: sentinels.ports.map((port) => ({ host: '127.0.0.1', port })),
+        name: 'mymaster',
+      },
       prefixes: ['opt'],
       sqlitePath: fallback,
     });
@@ -107,8 +130,14 @@ describe('failover store with Redis Sentinel', function () {
       await nextState(store, 'sqlite', 5_000);
       const back = await nextState(store, 'redis', 30_000);
       // The store followed one sentinel's word; the others learn of the promotion within moments.
-      await until(async () => (await sentinels.masterPorts()).every((p) => p === replica.port), 10_000, 'every sentinel to name the promoted replica');
-      console.log(`      master killed → store on the promoted replica after ${back.at - killedAt} ms`);
+      await until(
+        async () => (await sentinels.masterPorts()).every((p) => p === replica.port),
+        10_000,
+        'every sentinel to name the promoted replica',
+      );
+      console.log(
+        `      master killed → store on the promoted replica after ${back.at - killedAt} ms`,
+      );
 
       // The optimizers go on writing to the new master; the store reads on from where it was.
       const w2 = new JournalWriter(replica.url, 'opt', 10);
@@ -117,7 +146,10 @@ describe('failover store with Redis Sentinel', function () {
       const res = await store.refresh();
       assert.equal(res.redisEntries, 10, 'only the 5 new trials (2 entries each) are read');
       const ha = store.studies().find((s) => s.name === 'ha')!;
-      assert.deepEqual(ha.trials.map((t) => t.trial.number), Array.from({ length: 15 }, (_, i) => i));
+      assert.deepEqual(
+        ha.trials.map((t) => t.trial.number),
+        Array.from({ length: 15 }, (_, i) => i),
+      );
     } finally {
       writer.close();
       store.close();

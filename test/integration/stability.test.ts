@@ -68,25 +68,53 @@ describe('stability suite against a healthy redis-server', function () {
     const logs: string[] = [];
     const result = await runSuite(
       { redisUrl: server.url, ...SMALL, keepData: true, tmpDir: tmp },
-      { onScenarioStart: (s) => started.push(s.id), onScenarioEnd: (r) => ended.push(`${r.id}:${r.status}`), onLog: (l) => logs.push(l) },
+      {
+        onScenarioStart: (s) => started.push(s.id),
+        onScenarioEnd: (r) => ended.push(`${r.id}:${r.status}`),
+        onLog: (l) => logs.push(l),
+      },
     );
     try {
-      for (const s of result.scenarios) assert.equal(s.status, 'passed', `${s.id}: ${s.message}\n${s.log.join('\n')}`);
-      assert.deepEqual(started, ['basic-connection', 'single-study', 'concurrent-studies', 'failover', 'connection-recovery', 'high-concurrency']);
+      for (const s of result.scenarios)
+        assert.equal(s.status, 'passed', `${s.id}: ${s.message}\n${s.log.join('\n')}`);
+      assert.deepEqual(started, [
+        'basic-connection',
+        'single-study',
+        'concurrent-studies',
+        'failover',
+        'connection-recovery',
+        'high-concurrency',
+      ]);
       assert.equal(ended.length, 6);
       assert.ok(logs.length > 20);
       const m = (id: string) => byId(result, id).metrics;
       assert.equal(m('basic-connection').connection_success_rate, 1);
       assert.ok((m('failover').failover_ms as number) < 5000);
       // A frozen server is noticed by the health-check PING (0.25 s interval, 0.5 s deadline).
-      assert.ok((m('failover').failover_freeze_ms as number) >= 400, `freeze noticed after ${m('failover').failover_freeze_ms} ms`);
-      assert.equal(m('failover').failover_ms, Math.max(m('failover').failover_freeze_ms as number, m('failover').failover_crash_ms as number));
+      assert.ok(
+        (m('failover').failover_freeze_ms as number) >= 400,
+        `freeze noticed after ${m('failover').failover_freeze_ms} ms`,
+      );
+      assert.equal(
+        m('failover').failover_ms,
+        Math.max(
+          m('failover').failover_freeze_ms as number,
+          m('failover').failover_crash_ms as number,
+        ),
+      );
       assert.ok((m('connection-recovery').recovery_ms as number) < 30_000);
-      assert.ok((m('connection-recovery').trials_during as number) > 0, 'some trials were written across the outage');
+      assert.ok(
+        (m('connection-recovery').trials_during as number) > 0,
+        'some trials were written across the outage',
+      );
       assert.equal(m('connection-recovery').lost, 0);
       const hc = m('high-concurrency');
-      assert.deepEqual([hc.lost, hc.duplicates, hc.trials_finished, hc.workers_failed], [0, 0, 80, 0]);
-      for (const k of ['trials_per_s', 'append_p50_ms', 'append_p99_ms']) assert.equal(typeof hc[k], 'number', k);
+      assert.deepEqual(
+        [hc.lost, hc.duplicates, hc.trials_finished, hc.workers_failed],
+        [0, 0, 80, 0],
+      );
+      for (const k of ['trials_per_s', 'append_p50_ms', 'append_p99_ms'])
+        assert.equal(typeof hc[k], 'number', k);
       assert.ok(result.durationMs < 30_000, `the small run took ${result.durationMs} ms`);
       assert.deepEqual(fs.readdirSync(tmp), [], 'temp folder and scratch SQLite removed');
       assert.deepEqual(redisServersUnder(tmp), [], 'disposable servers gone');
@@ -96,8 +124,13 @@ describe('stability suite against a healthy redis-server', function () {
       const theirs = await runPython('optuna_dump.py', [server.url, '--prefix', single]);
       const ours = await runCli(['dump', server.url, '--prefix', single, '--no-cache']);
       assert.equal(ours.status, 0, ours.stderr);
-      assert.deepEqual(assertSameDump(ours.stdout, theirs, 'single-study'), { studies: 1, trials: 40 });
-      const s2 = JSON.parse(await runPython('suite_load_study.py', [server.url, single, 'suite-single-study']));
+      assert.deepEqual(assertSameDump(ours.stdout, theirs, 'single-study'), {
+        studies: 1,
+        trials: 40,
+      });
+      const s2 = JSON.parse(
+        await runPython('suite_load_study.py', [server.url, single, 'suite-single-study']),
+      );
       assert.equal(s2.n_trials, 40);
       assert.deepEqual(s2.numbers, [...Array(40).keys()]);
       assert.deepEqual(s2.states, { COMPLETE: 32, PRUNED: 5, FAIL: 3 });
@@ -106,16 +139,25 @@ describe('stability suite against a healthy redis-server', function () {
 
       // Scenario 6: every trial of the 8 workers, numbered 0..79 without a gap, all COMPLETE.
       const hcPrefix = byId(result, 'high-concurrency').prefix!;
-      const s6 = JSON.parse(await runPython('suite_load_study.py', [server.url, hcPrefix, 'suite-high-concurrency']));
+      const s6 = JSON.parse(
+        await runPython('suite_load_study.py', [server.url, hcPrefix, 'suite-high-concurrency']),
+      );
       assert.deepEqual(s6.states, { COMPLETE: 80 });
       assert.deepEqual(s6.numbers, [...Array(80).keys()]);
       const hcOurs = await runCli(['dump', server.url, '--prefix', hcPrefix, '--no-cache']);
-      assertSameDump(hcOurs.stdout, await runPython('optuna_dump.py', [server.url, '--prefix', hcPrefix]), 'high-concurrency');
+      assertSameDump(
+        hcOurs.stdout,
+        await runPython('optuna_dump.py', [server.url, '--prefix', hcPrefix]),
+        'high-concurrency',
+      );
     } finally {
       // keepData left the keys for Optuna; a run leaves nothing else behind.
       const c = server.client();
       const keys = await suiteKeys(server);
-      assert.ok(keys.every((k) => k.startsWith(`${result.prefix}:`)) && !keys.includes(`${result.prefix}:alive`));
+      assert.ok(
+        keys.every((k) => k.startsWith(`${result.prefix}:`)) &&
+          !keys.includes(`${result.prefix}:alive`),
+      );
       if (keys.length) await c.unlink(...keys);
       c.disconnect();
     }
@@ -124,12 +166,31 @@ describe('stability suite against a healthy redis-server', function () {
   it('CLI: 30 workers, --json with exactly the contract fields, exit 0, reports written, nothing left on the server', async () => {
     const reports = path.join(tmp, 'reports');
     const t0 = Date.now();
-    const r = await runCli(['suite', '--redis', server.url, '--jobs', '30', '--json', '--report-dir', reports]);
+    const r = await runCli([
+      'suite',
+      '--redis',
+      server.url,
+      '--jobs',
+      '30',
+      '--json',
+      '--report-dir',
+      reports,
+    ]);
     const ms = Date.now() - t0;
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(doc), ['scenarios']);
-    assert.deepEqual(doc.scenarios.map((s: { id: string }) => s.id), ['basic-connection', 'single-study', 'concurrent-studies', 'failover', 'connection-recovery', 'high-concurrency']);
+    assert.deepEqual(
+      doc.scenarios.map((s: { id: string }) => s.id),
+      [
+        'basic-connection',
+        'single-study',
+        'concurrent-studies',
+        'failover',
+        'connection-recovery',
+        'high-concurrency',
+      ],
+    );
     for (const s of doc.scenarios) {
       assert.deepEqual(Object.keys(s), ['id', 'status', 'message', 'metrics']);
       assert.equal(s.status, 'passed', `${s.id}: ${s.message}`);
@@ -148,16 +209,24 @@ describe('stability suite against a healthy redis-server', function () {
     assert.match(files[0], /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}\.json$/);
     assert.match(fs.readFileSync(path.join(reports, files[1]), 'utf8'), /## Measured vs promised/);
     assert.deepEqual(await suiteKeys(server), []);
-    console.log(`      default run with 30 workers: ${(ms / 1000).toFixed(1)} s, ${hc.trials_per_s} trials/s, append p50 ${hc.append_p50_ms} ms / p99 ${hc.append_p99_ms} ms`);
+    console.log(
+      `      default run with 30 workers: ${(ms / 1000).toFixed(1)} s, ${hc.trials_per_s} trials/s, append p50 ${hc.append_p50_ms} ms / p99 ${hc.append_p99_ms} ms`,
+    );
   });
 
   it('CLI without --json: progress lines and a final table of measured vs promised', async () => {
     const r = await runCli(['suite', '--redis', server.url, '--only', 'basic-connection,failover']);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /▶ basic-connection: Basic connection\n/);
-    assert.match(r.stdout, /✔ PASS failover: the store served the SQLite fallback \d+ ms after Redis froze and \d+ ms after it was killed/);
+    assert.match(
+      r.stdout,
+      /✔ PASS failover: the store served the SQLite fallback \d+ ms after Redis froze and \d+ ms after it was killed/,
+    );
     assert.match(r.stdout, /Scenario +Status +Check +Measured +Promised\n/);
-    assert.match(r.stdout, /Failover to SQLite +passed +time to serve the SQLite fallback +\d+ ms +< 5000 ms/);
+    assert.match(
+      r.stdout,
+      /Failover to SQLite +passed +time to serve the SQLite fallback +\d+ ms +< 5000 ms/,
+    );
     assert.match(r.stdout, /2 passed, 0 failed, 0 skipped in/);
   });
 
@@ -165,7 +234,15 @@ describe('stability suite against a healthy redis-server', function () {
     const c = server.client();
     const stale = 'optuna-storage-suite:20200101T000000Z-abc123';
     const live = 'optuna-storage-suite:20200101T000001Z-live00';
-    const others = ['myproj:log_number', 'myproj:log:0', ':log_number', ':log:0', 'optuna-storage-suite-other:log:0', 'optuna-storage-suite:not-a-run:log:0', 'x:optuna-storage-suite:20200101T000000Z-abc123:log:0'];
+    const others = [
+      'myproj:log_number',
+      'myproj:log:0',
+      ':log_number',
+      ':log:0',
+      'optuna-storage-suite-other:log:0',
+      'optuna-storage-suite:not-a-run:log:0',
+      'x:optuna-storage-suite:20200101T000000Z-abc123:log:0',
+    ];
     await c.set(`${stale}:single-study:log_number`, '1');
     await c.set(`${stale}:single-study:log:0`, '{}');
     await c.set(`${stale}:single-study:log:1`, '{}');
@@ -179,14 +256,28 @@ describe('stability suite against a healthy redis-server', function () {
     const crashed = path.join(tmp, `${TEMP_DIR_PREFIX}20200101T000000Z-abc123`);
     fs.mkdirSync(path.join(crashed, 'redis-failover'), { recursive: true });
     fs.writeFileSync(path.join(crashed, 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345 }));
-    fs.writeFileSync(path.join(crashed, 'redis-failover', 'server.json'), JSON.stringify({ pid: orphan.pid, port: orphan.port }));
+    fs.writeFileSync(
+      path.join(crashed, 'redis-failover', 'server.json'),
+      JSON.stringify({ pid: orphan.pid, port: orphan.port }),
+    );
     try {
-      const result = await runSuite({ redisUrl: server.url, only: ['basic-connection'], connectAttempts: 5, pings: 5, tmpDir: tmp });
+      const result = await runSuite({
+        redisUrl: server.url,
+        only: ['basic-connection'],
+        connectAttempts: 5,
+        pings: 5,
+        tmpDir: tmp,
+      });
       assert.equal(result.scenarios[0].status, 'passed');
       assert.deepEqual(result.cleanup.leftoverPrefixes, [stale]);
       assert.equal(result.cleanup.leftoverKeys, 4);
       assert.equal(result.cleanup.staleTempDirs, 1);
-      assert.deepEqual(await suiteKeys(server), ['optuna-storage-suite-other:log:0', `${live}:alive`, `${live}:high-concurrency:log:0`, 'optuna-storage-suite:not-a-run:log:0']);
+      assert.deepEqual(await suiteKeys(server), [
+        'optuna-storage-suite-other:log:0',
+        `${live}:alive`,
+        `${live}:high-concurrency:log:0`,
+        'optuna-storage-suite:not-a-run:log:0',
+      ]);
       for (const k of others) assert.equal(await c.get(k), 'user data', k);
       assert.ok(!fs.existsSync(crashed));
       await new Promise((r) => setTimeout(r, 100));
@@ -220,10 +311,23 @@ describe('stability suite against a healthy redis-server', function () {
     assert.ok(abortedAt > 0);
     assert.ok(stopMs < 2000, `returned ${stopMs} ms after the abort`);
     assert.equal(result.cancelled, true);
-    assert.deepEqual(result.scenarios.map((s) => `${s.id}:${s.status}`), ['basic-connection:passed', 'single-study:passed', 'concurrent-studies:passed', 'failover:passed', 'connection-recovery:skipped', 'high-concurrency:skipped']);
+    assert.deepEqual(
+      result.scenarios.map((s) => `${s.id}:${s.status}`),
+      [
+        'basic-connection:passed',
+        'single-study:passed',
+        'concurrent-studies:passed',
+        'failover:passed',
+        'connection-recovery:skipped',
+        'high-concurrency:skipped',
+      ],
+    );
     assert.equal(byId(result, 'connection-recovery').message, 'cancelled');
     assert.deepEqual(await suiteKeys(server), []);
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith(TEMP_DIR_PREFIX)), []);
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith(TEMP_DIR_PREFIX)),
+      [],
+    );
     assert.deepEqual(redisServersUnder(tmp), [], 'the disposable server is gone');
   });
 
@@ -231,12 +335,25 @@ describe('stability suite against a healthy redis-server', function () {
     const controller = new AbortController();
     let out = '';
     setTimeout(() => controller.abort(), 400);
-    const status = await main(['suite', '--redis', server.url, '--jobs', '4', '--trials', '1000000', '--only', 'high-concurrency'], {
-      stdout: (t) => void (out += t),
-      stderr: (t) => void (out += t),
-      signal: controller.signal,
-      env: {},
-    });
+    const status = await main(
+      [
+        'suite',
+        '--redis',
+        server.url,
+        '--jobs',
+        '4',
+        '--trials',
+        '1000000',
+        '--only',
+        'high-concurrency',
+      ],
+      {
+        stdout: (t) => void (out += t),
+        stderr: (t) => void (out += t),
+        signal: controller.signal,
+        env: {},
+      },
+    );
     assert.equal(status, 130, out);
     assert.match(out, /0 passed, 0 failed, 1 skipped in .*\(cancelled\)/);
     assert.deepEqual(await suiteKeys(server), []);
@@ -246,15 +363,36 @@ describe('stability suite against a healthy redis-server', function () {
     const db = path.join(tmp, 'user-fallback.db');
     await runPython('small_db.py', [db]);
     const before = fs.readFileSync(db);
-    const ok = await runCli(['suite', '--redis', server.url, '--only', 'failover', '--sqlite', db, '--json']);
+    const ok = await runCli([
+      'suite',
+      '--redis',
+      server.url,
+      '--only',
+      'failover',
+      '--sqlite',
+      db,
+      '--json',
+    ]);
     assert.equal(ok.status, 0, ok.stdout);
     const m = JSON.parse(ok.stdout).scenarios[0].metrics;
     assert.equal(m.fallback, db);
     assert.equal(m.fallback_studies, 1);
     assert.ok(fs.readFileSync(db).equals(before), 'the fallback file is only read');
-    const missing = await runCli(['suite', '--redis', server.url, '--only', 'failover', '--sqlite', path.join(tmp, 'nope.db'), '--json']);
+    const missing = await runCli([
+      'suite',
+      '--redis',
+      server.url,
+      '--only',
+      'failover',
+      '--sqlite',
+      path.join(tmp, 'nope.db'),
+      '--json',
+    ]);
     assert.equal(missing.status, 1);
-    assert.match(JSON.parse(missing.stdout).scenarios[0].message, /^the SQLite fallback cannot be read \(SQLite file .*nope\.db does not exist\): while Redis is unreachable the store would be offline$/);
+    assert.match(
+      JSON.parse(missing.stdout).scenarios[0].message,
+      /^the SQLite fallback cannot be read \(SQLite file .*nope\.db does not exist\): while Redis is unreachable the store would be offline$/,
+    );
     fs.rmSync(db);
   });
 
@@ -262,28 +400,63 @@ describe('stability suite against a healthy redis-server', function () {
     const boom = () => {
       throw new Error('a hook that throws does not break the run');
     };
-    const r1 = await runSuite({ redisUrl: server.url, only: ['failover', 'connection-recovery'], searchPath: '/nonexistent', tmpDir: tmp }, { onLog: boom, onScenarioStart: boom, onScenarioEnd: boom });
+    const r1 = await runSuite(
+      {
+        redisUrl: server.url,
+        only: ['failover', 'connection-recovery'],
+        searchPath: '/nonexistent',
+        tmpDir: tmp,
+      },
+      { onLog: boom, onScenarioStart: boom, onScenarioEnd: boom },
+    );
     assert.equal(r1.scenarios.length, 2);
     for (const s of r1.scenarios) {
       assert.equal(s.status, 'skipped');
-      assert.match(s.message, /needs a disposable redis-server to stop and restart, and no redis-server binary on PATH/);
+      assert.match(
+        s.message,
+        /needs a disposable redis-server to stop and restart, and no redis-server binary on PATH/,
+      );
     }
-    const r2 = await runCli(['suite', '--redis', server.url, '--only', 'failover', '--redis-server', '/opt/none/redis-server', '--json']);
+    const r2 = await runCli([
+      'suite',
+      '--redis',
+      server.url,
+      '--only',
+      'failover',
+      '--redis-server',
+      '/opt/none/redis-server',
+      '--json',
+    ]);
     assert.equal(r2.status, 0);
-    assert.match(JSON.parse(r2.stdout).scenarios[0].message, /the redis-server binary \/opt\/none\/redis-server does not exist/);
+    assert.match(
+      JSON.parse(r2.stdout).scenarios[0].message,
+      /the redis-server binary \/opt\/none\/redis-server does not exist/,
+    );
     assert.equal(JSON.parse(r2.stdout).scenarios[0].status, 'skipped');
   });
 
   it('a disposable server from a config file never takes the user unix socket; AOF off makes recovery fail with the reason', async () => {
     const conf = path.join(tmp, 'user.conf');
     const sock = path.join(tmp, 'user.sock');
-    fs.writeFileSync(conf, `port 6399\nunixsocket ${sock}\nappendonly no\nsave ""\nmaxmemory-policy noeviction\n`);
+    fs.writeFileSync(
+      conf,
+      `port 6399\nunixsocket ${sock}\nappendonly no\nsave ""\nmaxmemory-policy noeviction\n`,
+    );
     try {
-      const r = await runSuite({ redisUrl: server.url, only: ['failover', 'connection-recovery'], redisConfigFile: conf, outageMs: 200, tmpDir: tmp });
+      const r = await runSuite({
+        redisUrl: server.url,
+        only: ['failover', 'connection-recovery'],
+        redisConfigFile: conf,
+        outageMs: 200,
+        tmpDir: tmp,
+      });
       assert.equal(byId(r, 'failover').status, 'passed', byId(r, 'failover').message);
       const rec = byId(r, 'connection-recovery');
       assert.equal(rec.status, 'failed');
-      assert.match(rec.message, /acknowledged trials? missing after the restart.*the disposable server ran with config file .*user\.conf/);
+      assert.match(
+        rec.message,
+        /acknowledged trials? missing after the restart.*the disposable server ran with config file .*user\.conf/,
+      );
       assert.ok(!fs.existsSync(sock));
     } finally {
       fs.rmSync(conf, { force: true });

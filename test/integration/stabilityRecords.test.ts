@@ -2,11 +2,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OptunaRecords, type SuiteDistribution, pyDumps } from '../../src/core/stability/optunaRecords';
+import {
+  OptunaRecords,
+  type SuiteDistribution,
+  pyDumps,
+} from '../../src/core/stability/optunaRecords';
 import { runPython } from '../helpers/python';
 
 /** worker_id and datetimes differ per run; everything else must be byte for byte Optuna's. */
-const mask = (line: string) => line.replace(/"worker_id": "[^"]*"/, '"worker_id": "W"').replace(/"(datetime_start|datetime_complete)": "[^"]*"/g, '"$1": "D"');
+const mask = (line: string) =>
+  line
+    .replace(/"worker_id": "[^"]*"/, '"worker_id": "W"')
+    .replace(/"(datetime_start|datetime_complete)": "[^"]*"/g, '"$1": "D"');
 
 describe('stability suite: journal records against real Optuna 3.1', function () {
   this.timeout(60_000);
@@ -52,8 +59,20 @@ describe('stability suite: journal records against real Optuna 3.1', function ()
 
   it("writes floats exactly as Python's json.dumps", async () => {
     let s = 12345;
-    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const xs: number[] = [0.1, 1 / 3, 2 ** 53, 2 ** 53 + 2, 1e21, 1e22, 9.999999999999999e-5, 1e-4, 123e-20, 5e-324, 2.2250738585072014e-308];
+    const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const xs: number[] = [
+      0.1,
+      1 / 3,
+      2 ** 53,
+      2 ** 53 + 2,
+      1e21,
+      1e22,
+      9.999999999999999e-5,
+      1e-4,
+      123e-20,
+      5e-324,
+      2.2250738585072014e-308,
+    ];
     for (let i = 0; i < 2000; i++) {
       const e = Math.floor(rnd() * 60) - 30;
       xs.push((rnd() - 0.5) * 10 ** e);

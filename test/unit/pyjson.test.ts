@@ -1,5 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { type JsonValue, PyJsonError, parsePyJson, toStrictJson } from '../../src/core/optuna/pyjson';
+import {
+  type JsonValue,
+  PyJsonError,
+  parsePyJson,
+  toStrictJson,
+} from '../../src/core/optuna/pyjson';
 import { pythonFloatRepr } from '../../src/core/optuna/pythonJson';
 import { pythonDumps } from '../helpers/pythonJson';
 
@@ -11,23 +16,63 @@ function rng(seed: number): () => number {
   };
 }
 
-const SPECIAL_FLOATS = [NaN, Infinity, -Infinity, -0, 0, 1e-320, 5e-324, 1.7976931348623157e308, 0.1, -2.5e-7, 1e16, 123456.789];
-const SPECIAL_INTS: JsonValue[] = [0, -1, 2 ** 53 - 1, -(2 ** 53 - 1), 2n ** 62n + 1n, -(2n ** 70n), 2n ** 53n + 1n, 10n ** 30n];
-const STRINGS = ['', 'adam', 'naïve ☃', '😀 emoji', 'quote " back\\slash', 'ctl\n\t\u0001', 'NaN', 'Infinity', '12345678901234567890'];
+const SPECIAL_FLOATS = [
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  0,
+  1e-320,
+  5e-324,
+  1.7976931348623157e308,
+  0.1,
+  -2.5e-7,
+  1e16,
+  123456.789,
+];
+const SPECIAL_INTS: JsonValue[] = [
+  0,
+  -1,
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+  2n ** 62n + 1n,
+  -(2n ** 70n),
+  2n ** 53n + 1n,
+  10n ** 30n,
+];
+const STRINGS = [
+  '',
+  'adam',
+  'naïve ☃',
+  '😀 emoji',
+  'quote " back\\slash',
+  'ctl\n\t\u0001',
+  'NaN',
+  'Infinity',
+  '12345678901234567890',
+];
 
 function randomValue(r: () => number, depth: number): JsonValue {
   const k = Math.floor(r() * (depth > 3 ? 6 : 8));
   switch (k) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return SPECIAL_FLOATS[Math.floor(r() * SPECIAL_FLOATS.length)];
-    case 3: return SPECIAL_INTS[Math.floor(r() * SPECIAL_INTS.length)];
-    case 4: return STRINGS[Math.floor(r() * STRINGS.length)];
-    case 5: return (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
-    case 6: return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return SPECIAL_FLOATS[Math.floor(r() * SPECIAL_FLOATS.length)];
+    case 3:
+      return SPECIAL_INTS[Math.floor(r() * SPECIAL_INTS.length)];
+    case 4:
+      return STRINGS[Math.floor(r() * STRINGS.length)];
+    case 5:
+      return (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
+    case 6:
+      return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
     default: {
       const o: Record<string, JsonValue> = {};
-      for (let i = Math.floor(r() * 4); i > 0; i--) o[STRINGS[Math.floor(r() * STRINGS.length)] + i] = randomValue(r, depth + 1);
+      for (let i = Math.floor(r() * 4); i > 0; i--)
+        o[STRINGS[Math.floor(r() * STRINGS.length)] + i] = randomValue(r, depth + 1);
       return o;
     }
   }
@@ -46,7 +91,9 @@ function fromStrict(v: JsonValue): JsonValue {
 
 describe('pyjson', () => {
   it('reads Python tokens, big integers, -0.0 and subnormals exactly', () => {
-    const v = parsePyJson('{"a": NaN, "b": Infinity, "c": -Infinity, "big": 4611686018427387905, "neg": -1180591620717411303424, "z": -0.0, "sub": 1e-320, "i": 3, "f": 3.0}') as Record<string, JsonValue>;
+    const v = parsePyJson(
+      '{"a": NaN, "b": Infinity, "c": -Infinity, "big": 4611686018427387905, "neg": -1180591620717411303424, "z": -0.0, "sub": 1e-320, "i": 3, "f": 3.0}',
+    ) as Record<string, JsonValue>;
     assert.ok(Number.isNaN(v.a));
     assert.equal(v.b, Infinity);
     assert.equal(v.c, -Infinity);
@@ -55,7 +102,10 @@ describe('pyjson', () => {
     assert.ok(Object.is(v.z, -0));
     assert.equal(v.sub, 1e-320);
     assert.equal(v.i, 3);
-    assert.equal(toStrictJson(v), '{"a":{"__float__": "NaN"},"b":{"__float__": "Infinity"},"c":{"__float__": "-Infinity"},"big":4611686018427387905,"neg":-1180591620717411303424,"z":-0.0,"sub":1e-320,"i":3,"f":3}');
+    assert.equal(
+      toStrictJson(v),
+      '{"a":{"__float__": "NaN"},"b":{"__float__": "Infinity"},"c":{"__float__": "-Infinity"},"big":4611686018427387905,"neg":-1180591620717411303424,"z":-0.0,"sub":1e-320,"i":3,"f":3}',
+    );
   });
 
   it('keeps an integer -0 as 0, as Python does, and safe 16-digit integers as numbers', () => {
@@ -74,8 +124,26 @@ describe('pyjson', () => {
   });
 
   it('rejects malformed text with a position', () => {
-    for (const bad of ['', '{', '{"a": }', '[1,]', '{"a" 1}', 'nan', 'Inf', '"\\x"', '01', '1.', '-', '{"a": 1} x', '"\u0001"']) {
-      assert.throws(() => parsePyJson(bad), (e: unknown) => e instanceof PyJsonError || e instanceof SyntaxError, bad);
+    for (const bad of [
+      '',
+      '{',
+      '{"a": }',
+      '[1,]',
+      '{"a" 1}',
+      'nan',
+      'Inf',
+      '"\\x"',
+      '01',
+      '1.',
+      '-',
+      '{"a": 1} x',
+      '"\u0001"',
+    ]) {
+      assert.throws(
+        () => parsePyJson(bad),
+        (e: unknown) => e instanceof PyJsonError || e instanceof SyntaxError,
+        bad,
+      );
       assert.throws(() => parsePyJson(bad), PyJsonError, `${bad} should fail with a PyJsonError`);
     }
   });
@@ -97,7 +165,9 @@ describe('pyjson', () => {
     const r = rng(7);
     const alphabet = '{}[],:"\\0123456789.eE+-ntrufalsNIy ';
     for (let i = 0; i < 5000; i++) {
-      const base = JSON.stringify(randomValue(r, 0) ?? null, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+      const base = JSON.stringify(randomValue(r, 0) ?? null, (_k, x) =>
+        typeof x === 'bigint' ? Number(x) : x,
+      );
       const chars = [...(base ?? 'null')];
       for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
         const pos = Math.floor(r() * (chars.length + 1));
@@ -120,7 +190,8 @@ describe('pyjson', () => {
       } catch {
         native = undefined;
       }
-      if (native !== undefined && !/NaN|Infinity|\d{16,}|-0(?![.\deE])/.test(text)) assert.deepStrictEqual(ours, native, text);
+      if (native !== undefined && !/NaN|Infinity|\d{16,}|-0(?![.\deE])/.test(text))
+        assert.deepStrictEqual(ours, native, text);
     }
   });
 });
@@ -128,8 +199,17 @@ describe('pyjson', () => {
 describe('pythonDumps', () => {
   it('writes floats as Python repr does', () => {
     const cases: Array<[number, string]> = [
-      [1e-5, '1e-05'], [0.0001, '0.0001'], [1.5e-7, '1.5e-07'], [1e16, '1e+16'], [1.2345e22, '1.2345e+22'],
-      [123456789012345.6, '123456789012345.6'], [3, '3.0'], [-2.5, '-2.5'], [0.1, '0.1'], [5e-324, '5e-324'], [1e-320, '1e-320'],
+      [1e-5, '1e-05'],
+      [0.0001, '0.0001'],
+      [1.5e-7, '1.5e-07'],
+      [1e16, '1e+16'],
+      [1.2345e22, '1.2345e+22'],
+      [123456789012345.6, '123456789012345.6'],
+      [3, '3.0'],
+      [-2.5, '-2.5'],
+      [0.1, '0.1'],
+      [5e-324, '5e-324'],
+      [1e-320, '1e-320'],
     ];
     for (const [v, py] of cases) assert.equal(pythonFloatRepr(v), py, String(v));
   });

@@ -13,7 +13,10 @@ function fakeView(visible: boolean) {
       return { dispose: () => events.off('v', fn) };
     },
   };
-  return { view: view as unknown as vscode.TreeView<unknown>, setVisible: (v: boolean) => ((view.visible = v), events.emit('v', { visible: v })) };
+  return {
+    view: view as unknown as vscode.TreeView<unknown>,
+    setVisible: (v: boolean) => ((view.visible = v), events.emit('v', { visible: v })),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

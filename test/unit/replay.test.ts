@@ -13,17 +13,36 @@ describe('journal replay (Optuna rules)', () => {
   const byName = (n: string) => r.allStudies().find((s) => s.name === n)!;
 
   it('assigns study ids from accepted CREATE_STUDY only and never reuses deleted ids', () => {
-    assert.deepEqual(r.allStudies().map((s) => [s.studyId, s.name, s.directions]), [
-      [0, 'alpha', ['MINIMIZE']],
-      [1, 'beta', ['MINIMIZE', 'MAXIMIZE']],
-      [3, 'gamma', ['MAXIMIZE']],
-    ]);
+    assert.deepEqual(
+      r.allStudies().map((s) => [s.studyId, s.name, s.directions]),
+      [
+        [0, 'alpha', ['MINIMIZE']],
+        [1, 'beta', ['MINIMIZE', 'MAXIMIZE']],
+        [3, 'gamma', ['MAXIMIZE']],
+      ],
+    );
   });
 
   it('numbers trials per study and ids globally, deleted studies included', () => {
-    assert.deepEqual(byName('alpha').trials.map((t) => [t.trialId, t.number]), [[0, 0], [1, 1], [2, 2]]);
-    assert.deepEqual(byName('beta').trials.map((t) => [t.trialId, t.number]), [[3, 0], [4, 1]]);
-    assert.deepEqual(byName('gamma').trials.map((t) => [t.trialId, t.number]), [[6, 0]]);
+    assert.deepEqual(
+      byName('alpha').trials.map((t) => [t.trialId, t.number]),
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ],
+    );
+    assert.deepEqual(
+      byName('beta').trials.map((t) => [t.trialId, t.number]),
+      [
+        [3, 0],
+        [4, 1],
+      ],
+    );
+    assert.deepEqual(
+      byName('gamma').trials.map((t) => [t.trialId, t.number]),
+      [[6, 0]],
+    );
     assert.equal(r.trialCount, 7);
   });
 
@@ -71,7 +90,13 @@ describe('journal replay (Optuna rules)', () => {
   it('skips unknown op codes silently and reports malformed and invalid entries by index', () => {
     const base = optunaCompatibleRules();
     const r2 = replay([...base, ...extraRules()]);
-    assert.deepEqual(r2.issues.map((i) => [i.kind, i.index]), [['malformed', base.length + 2], ['invalid-op', base.length + 3]]);
+    assert.deepEqual(
+      r2.issues.map((i) => [i.kind, i.index]),
+      [
+        ['malformed', base.length + 2],
+        ['invalid-op', base.length + 3],
+      ],
+    );
     assert.match(r2.issues[1].message, /unknown trial state 9/);
     assert.equal(r2.trialCount, 7);
     assert.equal(r2.entriesRead, base.length + 4);

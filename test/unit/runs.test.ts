@@ -3,16 +3,36 @@ import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkValue, checkValues, isCalendarDate, normalizeParams, type ParamSpec } from '../../src/core/runs/params';
-import { nextStageValues, normalizeProfiles, profileValues, STAGED_RAMP, stageOf } from '../../src/core/runs/profiles';
+import {
+  checkValue,
+  checkValues,
+  isCalendarDate,
+  normalizeParams,
+  type ParamSpec,
+} from '../../src/core/runs/params';
+import {
+  nextStageValues,
+  normalizeProfiles,
+  profileValues,
+  STAGED_RAMP,
+  stageOf,
+} from '../../src/core/runs/profiles';
 import { computeProgress, detectStudy } from '../../src/core/runs/progress';
 import { runFiles, runScript, tmuxLauncher, tmuxSessionName } from '../../src/core/runs/runner';
 import { shellQuote } from '../../src/core/runs/shell';
-import { buildCommand, fillTemplate, parseTemplate, runLabel, templateParams, TemplateError } from '../../src/core/runs/template';
+import {
+  buildCommand,
+  fillTemplate,
+  parseTemplate,
+  runLabel,
+  templateParams,
+  TemplateError,
+} from '../../src/core/runs/template';
 import type { Trial } from '../../src/core/optuna/model';
 import { processAlive } from '../../src/core/processAlive';
 
-const DEFAULT_TEMPLATE = './run_optimizer.sh -m {mode} --method {method} --strategy {strategy} --start {start} --end {end} --min {min} --max {max} --jobs {jobs} --trials {trials} --hold {hold} --factors {factors}';
+const DEFAULT_TEMPLATE =
+  './run_optimizer.sh -m {mode} --method {method} --strategy {strategy} --start {start} --end {end} --min {min} --max {max} --jobs {jobs} --trials {trials} --hold {hold} --factors {factors}';
 const SCHEMA: ParamSpec[] = [
   { name: 'mode', type: 'string', default: 'continuous' },
   { name: 'method', type: 'choice', choices: ['tpe', 'random', 'cmaes'], default: 'tpe' },
@@ -27,7 +47,19 @@ const SCHEMA: ParamSpec[] = [
   { name: 'factors', type: 'int', min: 1, default: 3 },
   { name: 'lr', type: 'number', min: 0, max: 1 },
 ];
-const VALUES = { mode: 'continuous', method: 'tpe', strategy: 'multistage', start: '20220729', end: '20240607', min: '100', max: '150', jobs: '10', trials: '200', hold: '5', factors: '3' };
+const VALUES = {
+  mode: 'continuous',
+  method: 'tpe',
+  strategy: 'multistage',
+  start: '20220729',
+  end: '20240607',
+  min: '100',
+  max: '150',
+  jobs: '10',
+  trials: '200',
+  hold: '5',
+  factors: '3',
+};
 
 /** Values a user could type that a shell would execute if they were spliced in unquoted. */
 const HOSTILE = (canary: string): string[] => [
@@ -61,9 +93,15 @@ const HOSTILE = (canary: string): string[] => [
   'naïve ☃ 😀',
 ];
 
-function bash(shell: string, script: string, cwd: string): Promise<{ stdout: string; code: number }> {
+function bash(
+  shell: string,
+  script: string,
+  cwd: string,
+): Promise<{ stdout: string; code: number }> {
   return new Promise((resolve) => {
-    execFile(shell, ['-c', script], { cwd }, (err, stdout) => resolve({ stdout, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }));
+    execFile(shell, ['-c', script], { cwd }, (err, stdout) =>
+      resolve({ stdout, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }),
+    );
   });
 }
 
@@ -81,12 +119,17 @@ describe('runs: shell quoting', () => {
 });
 
 describe('runs: parameter validation', () => {
-  const p = (over: Partial<ParamSpec>): ParamSpec => ({ name: 'x', type: 'int', ...over }) as ParamSpec;
+  const p = (over: Partial<ParamSpec>): ParamSpec =>
+    ({ name: 'x', type: 'int', ...over }) as ParamSpec;
 
   it('integers: digits only, within the range, normalized', () => {
     assert.deepEqual(checkValue(p({ min: 1, max: 30 }), ' 010 '), { ok: true, value: '10' });
-    for (const bad of ['1.5', '1e3', '10; rm -rf /', '$(echo 1)', '0x10', '', '1 2', '١٢']) assert.equal(checkValue(p({}), bad).ok, false, bad);
-    assert.match((checkValue(p({ min: 1, max: 30 }), '31') as { message: string }).message, /from 1 to 30/);
+    for (const bad of ['1.5', '1e3', '10; rm -rf /', '$(echo 1)', '0x10', '', '1 2', '١٢'])
+      assert.equal(checkValue(p({}), bad).ok, false, bad);
+    assert.match(
+      (checkValue(p({ min: 1, max: 30 }), '31') as { message: string }).message,
+      /from 1 to 30/,
+    );
     assert.match((checkValue(p({ min: 1 }), '0') as { message: string }).message, /at least 1/);
     assert.equal(checkValue(p({}), '99999999999999999999').ok, false);
   });
@@ -95,7 +138,8 @@ describe('runs: parameter validation', () => {
     const n = p({ type: 'number', min: 0, max: 1 });
     assert.deepEqual(checkValue(n, '0.25'), { ok: true, value: '0.25' });
     assert.deepEqual(checkValue(n, '1e-3'), { ok: true, value: '1e-3' });
-    for (const bad of ['Infinity', 'NaN', '1/2', '0.5;', '2', '-0.1', '.', '1e']) assert.equal(checkValue(n, bad).ok, false, bad);
+    for (const bad of ['Infinity', 'NaN', '1/2', '0.5;', '2', '-0.1', '.', '1e'])
+      assert.equal(checkValue(n, bad).ok, false, bad);
   });
 
   it('dates: real calendar dates YYYYMMDD, within the range', () => {
@@ -106,7 +150,16 @@ describe('runs: parameter validation', () => {
     assert.ok(!isCalendarDate('20240100'));
     const d = p({ type: 'date', min: '20200101', max: '20251231' });
     assert.deepEqual(checkValue(d, '20220729'), { ok: true, value: '20220729' });
-    for (const bad of ['2022-07-29', '220729', '20220732', '20190101', '20260101', '2022072a', '20220729; ls']) assert.equal(checkValue(d, bad).ok, false, bad);
+    for (const bad of [
+      '2022-07-29',
+      '220729',
+      '20220732',
+      '20190101',
+      '20260101',
+      '2022072a',
+      '20220729; ls',
+    ])
+      assert.equal(checkValue(d, bad).ok, false, bad);
     assert.match((checkValue(d, '20230229') as { message: string }).message, /not a calendar date/);
   });
 
@@ -119,8 +172,12 @@ describe('runs: parameter validation', () => {
 
   it('strings: anything printable (it will be quoted), no control characters, optional pattern', () => {
     const s = p({ type: 'string' });
-    assert.deepEqual(checkValue(s, `a'b"c$(d)\`e\`;f&&g|h*`), { ok: true, value: `a'b"c$(d)\`e\`;f&&g|h*` });
-    for (const bad of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', '\u007f']) assert.equal(checkValue(s, bad).ok, false, JSON.stringify(bad));
+    assert.deepEqual(checkValue(s, `a'b"c$(d)\`e\`;f&&g|h*`), {
+      ok: true,
+      value: `a'b"c$(d)\`e\`;f&&g|h*`,
+    });
+    for (const bad of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', '\u007f'])
+      assert.equal(checkValue(s, bad).ok, false, JSON.stringify(bad));
     assert.equal(checkValue(p({ type: 'string', pattern: '^[a-z]+$' }), 'abc1').ok, false);
     assert.equal(checkValue(s, 'x'.repeat(300)).ok, false);
   });
@@ -144,7 +201,10 @@ describe('runs: parameter validation', () => {
       { name: 'g', type: 'int', atLeast: 'nope' },
       'x',
     ]);
-    assert.deepEqual(params.map((x) => x.name), ['jobs', 'g']);
+    assert.deepEqual(
+      params.map((x) => x.name),
+      ['jobs', 'g'],
+    );
     assert.equal(problems.length, 8, problems.join('\n'));
   });
 });
@@ -152,20 +212,34 @@ describe('runs: parameter validation', () => {
 describe('runs: command template', () => {
   it('fills the default template with the example flags', () => {
     const { command } = buildCommand(DEFAULT_TEMPLATE, SCHEMA, VALUES);
-    assert.equal(command, './run_optimizer.sh -m continuous --method tpe --strategy multistage --start 20220729 --end 20240607 --min 100 --max 150 --jobs 10 --trials 200 --hold 5 --factors 3');
+    assert.equal(
+      command,
+      './run_optimizer.sh -m continuous --method tpe --strategy multistage --start 20220729 --end 20240607 --min 100 --max 150 --jobs 10 --trials 200 --hold 5 --factors 3',
+    );
   });
 
   it('uses only the parameters the template names, plus an implicit {study}', () => {
     const t = parseTemplate('opt --jobs {jobs} --study {study} --jobs-again {jobs}');
     assert.deepEqual(t.names, ['jobs', 'study']);
-    assert.deepEqual(templateParams(t, SCHEMA).map((x) => x.name), ['jobs', 'study']);
-    assert.throws(() => templateParams(parseTemplate('opt {nope}'), SCHEMA), /\{nope\} is not declared/);
+    assert.deepEqual(
+      templateParams(t, SCHEMA).map((x) => x.name),
+      ['jobs', 'study'],
+    );
+    assert.throws(
+      () => templateParams(parseTemplate('opt {nope}'), SCHEMA),
+      /\{nope\} is not declared/,
+    );
   });
 
   it('keeps shell syntax of the template itself: ${VAR}, quotes, escapes', () => {
-    const t = parseTemplate(`cd "\${HOME}" && ./x --a '{not a placeholder}' --b {jobs} \\{jobs} \${x}`);
+    const t = parseTemplate(
+      `cd "\${HOME}" && ./x --a '{not a placeholder}' --b {jobs} \\{jobs} \${x}`,
+    );
     assert.deepEqual(t.names, ['jobs']);
-    assert.equal(fillTemplate(t, { jobs: '3' }), `cd "\${HOME}" && ./x --a '{not a placeholder}' --b 3 \\{jobs} \${x}`);
+    assert.equal(
+      fillTemplate(t, { jobs: '3' }),
+      `cd "\${HOME}" && ./x --a '{not a placeholder}' --b 3 \\{jobs} \${x}`,
+    );
   });
 
   it('rejects placeholders inside quotes (a value there could run code) and unterminated quotes', () => {
@@ -176,7 +250,16 @@ describe('runs: command template', () => {
   });
 
   it('builds nothing from invalid values and says why', () => {
-    assert.throws(() => buildCommand(DEFAULT_TEMPLATE, SCHEMA, { ...VALUES, jobs: '10; touch x', start: '20230229' }), (e: Error) => /jobs must be a whole number/.test(e.message) && /not a calendar date/.test(e.message));
+    assert.throws(
+      () =>
+        buildCommand(DEFAULT_TEMPLATE, SCHEMA, {
+          ...VALUES,
+          jobs: '10; touch x',
+          start: '20230229',
+        }),
+      (e: Error) =>
+        /jobs must be a whole number/.test(e.message) && /not a calendar date/.test(e.message),
+    );
   });
 
   it('labels runs from their values, as plain text', () => {
@@ -200,11 +283,17 @@ describe('runs: hostile values are never executed (real /bin/bash and /bin/sh)',
   for (const shell of ['/bin/bash', '/bin/sh']) {
     it(`${shell}: every value arrives as exactly one argument, verbatim, and the canary is never created`, async () => {
       const canary = path.join(dir, 'CANARY');
-      const schema: ParamSpec[] = [{ name: 'study', type: 'string' }, { name: 'other', type: 'string' }];
+      const schema: ParamSpec[] = [
+        { name: 'study', type: 'string' },
+        { name: 'other', type: 'string' },
+      ];
       for (const value of HOSTILE(canary)) {
         const check = checkValue(schema[0], value);
         assert.ok(check.ok, `${JSON.stringify(value)} should be accepted and quoted`);
-        const { command } = buildCommand(`printf '<%s>\\n' {study} {other}`, schema, { study: value, other: 'second' });
+        const { command } = buildCommand(`printf '<%s>\\n' {study} {other}`, schema, {
+          study: value,
+          other: 'second',
+        });
         const r = await bash(shell, command, dir);
         assert.equal(r.code, 0, command);
         assert.equal(r.stdout, `<${value.trim()}>\n<second>\n`, `${shell} -c ${command}`);
@@ -214,13 +303,15 @@ describe('runs: hostile values are never executed (real /bin/bash and /bin/sh)',
   }
 
   it('values with line breaks are rejected before any shell sees them', () => {
-    for (const v of ['x\ntouch CANARY', 'x\r\ntouch CANARY', 'x\u0000y']) assert.equal(checkValue({ name: 's', type: 'string' }, v).ok, false);
+    for (const v of ['x\ntouch CANARY', 'x\r\ntouch CANARY', 'x\u0000y'])
+      assert.equal(checkValue({ name: 's', type: 'string' }, v).ok, false);
   });
 
   it('typed numbers, dates and choices with shell syntax are rejected', () => {
     const canary = path.join(dir, 'CANARY');
     for (const p of SCHEMA.filter((x) => x.type !== 'string')) {
-      for (const v of HOSTILE(canary)) assert.equal(checkValue(p, v).ok, false, `${p.name} accepted ${JSON.stringify(v)}`);
+      for (const v of HOSTILE(canary))
+        assert.equal(checkValue(p, v).ok, false, `${p.name} accepted ${JSON.stringify(v)}`);
     }
   });
 });
@@ -231,11 +322,21 @@ describe('runs: run script', function () {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-runner-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function start(command: string, extra: Partial<Parameters<typeof runScript>[0]> = {}): { files: ReturnType<typeof runFiles>; done: Promise<number>; pid: number } {
+  function start(
+    command: string,
+    extra: Partial<Parameters<typeof runScript>[0]> = {},
+  ): { files: ReturnType<typeof runFiles>; done: Promise<number>; pid: number } {
     const files = runFiles(dir);
-    fs.writeFileSync(files.script, runScript({ files, label: 'test #1', command, cwd: dir, ...extra }));
+    fs.writeFileSync(
+      files.script,
+      runScript({ files, label: 'test #1', command, cwd: dir, ...extra }),
+    );
     const child = spawn('/bin/bash', [files.script], { detached: true, stdio: 'ignore' });
-    return { files, pid: child.pid!, done: new Promise((r) => child.on('exit', (code) => r(code ?? -1))) };
+    return {
+      files,
+      pid: child.pid!,
+      done: new Promise((r) => child.on('exit', (code) => r(code ?? -1))),
+    };
   }
 
   it('records the exit status and the pid', async () => {
@@ -246,7 +347,9 @@ describe('runs: run script', function () {
   });
 
   it('exports non-secret variables and runs in the working directory', async () => {
-    const r = start(`printf '%s|%s' "$OPTUNA_STORAGE_REDIS_PREFIX" "$PWD" > out`, { exports: { OPTUNA_STORAGE_REDIS_PREFIX: "a b'c" } });
+    const r = start(`printf '%s|%s' "$OPTUNA_STORAGE_REDIS_PREFIX" "$PWD" > out`, {
+      exports: { OPTUNA_STORAGE_REDIS_PREFIX: "a b'c" },
+    });
     assert.equal(await r.done, 0);
     assert.equal(fs.readFileSync(path.join(dir, 'out'), 'utf8'), `a b'c|${dir}`);
   });
@@ -262,7 +365,10 @@ describe('runs: run script', function () {
   it('a hangup (its terminal closed) ends the script and then the command: nothing keeps running', async () => {
     const files = runFiles(dir);
     const command = `sh -c 'echo $$ > child.pid; exec sleep 30'`;
-    fs.writeFileSync(files.script, runScript({ files, label: 'test #1', command, cwd: dir, keepShell: true }));
+    fs.writeFileSync(
+      files.script,
+      runScript({ files, label: 'test #1', command, cwd: dir, keepShell: true }),
+    );
     // The script as a terminal runs it: session leader on a pty; then the pty master closes.
     const py = [
       'import os, pty, select, sys, time',
@@ -278,18 +384,37 @@ describe('runs: run script', function () {
       'os.close(fd)',
       'os.waitpid(pid, 0)',
     ].join('\n');
-    await new Promise<void>((resolve, reject) => execFile('/usr/bin/python3', ['-c', py, files.script, path.join(dir, 'child.pid')], { timeout: 15_000 }, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        '/usr/bin/python3',
+        ['-c', py, files.script, path.join(dir, 'child.pid')],
+        { timeout: 15_000 },
+        (e) => (e ? reject(e) : resolve()),
+      ),
+    );
     const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && processAlive(child)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && processAlive(child))
+      await new Promise((r) => setTimeout(r, 50));
     assert.throws(() => process.kill(child, 0), /ESRCH/, 'the command got the hangup');
-    assert.ok(!fs.existsSync(files.status), 'no status: the run manager reports it as ended with its terminal');
+    assert.ok(
+      !fs.existsSync(files.status),
+      'no status: the run manager reports it as ended with its terminal',
+    );
   });
 
   it('tmux launcher and session names: no password and no unquoted path on any command line', () => {
     const files = runFiles('/tmp/runs dir/x');
-    const text = tmuxLauncher({ files, session: tmuxSessionName('tpe multistage: it\'s', 3, 'ab12cd'), socket: 'sock', cwd: '/w s' });
-    assert.match(text, /tmux -L sock new-session -d -s optuna-tpe-multistage-it-s-3-ab12cd -c '\/w s' '\/bin\/bash '\\''\/tmp\/runs dir\/x\/run.sh'\\'''/);
+    const text = tmuxLauncher({
+      files,
+      session: tmuxSessionName("tpe multistage: it's", 3, 'ab12cd'),
+      socket: 'sock',
+      cwd: '/w s',
+    });
+    assert.match(
+      text,
+      /tmux -L sock new-session -d -s optuna-tpe-multistage-it-s-3-ab12cd -c '\/w s' '\/bin\/bash '\\''\/tmp\/runs dir\/x\/run.sh'\\'''/,
+    );
     assert.match(text, /printf '%s\\0' "\$osm_pw" >&3/);
     assert.ok(!/OPTUNA_STORAGE_REDIS_PASSWORD=/.test(text));
     assert.equal(tmuxSessionName('', 1, 'x'), 'optuna-run-1-x');
@@ -299,12 +424,27 @@ describe('runs: run script', function () {
 describe('runs: profiles and the staged ramp', () => {
   it('has the built-in ramp 10/200, 15/500, 25/1000, 30/2000', () => {
     const { profiles } = normalizeProfiles([]);
-    assert.deepEqual(profiles.find((p) => p.name === 'Staged ramp')!.stages!.map((s) => [s.jobs, s.trials]), [['10', '200'], ['15', '500'], ['25', '1000'], ['30', '2000']]);
+    assert.deepEqual(
+      profiles.find((p) => p.name === 'Staged ramp')!.stages!.map((s) => [s.jobs, s.trials]),
+      [
+        ['10', '200'],
+        ['15', '500'],
+        ['25', '1000'],
+        ['30', '2000'],
+      ],
+    );
   });
 
   it('user profiles come first, numbers become strings, a same-named profile replaces the ramp', () => {
-    const { profiles, problems } = normalizeProfiles([{ name: 'quick', values: { jobs: 2, trials: 12 } }, { name: 'Staged ramp', stages: [{ jobs: 1 }] }, { values: {} }]);
-    assert.deepEqual(profiles.map((p) => p.name), ['quick', 'Staged ramp']);
+    const { profiles, problems } = normalizeProfiles([
+      { name: 'quick', values: { jobs: 2, trials: 12 } },
+      { name: 'Staged ramp', stages: [{ jobs: 1 }] },
+      { values: {} },
+    ]);
+    assert.deepEqual(
+      profiles.map((p) => p.name),
+      ['quick', 'Staged ramp'],
+    );
     assert.deepEqual(profiles[0].values, { jobs: '2', trials: '12' });
     assert.equal(profiles[1].stages!.length, 1);
     assert.equal(problems.length, 1);
@@ -314,7 +454,10 @@ describe('runs: profiles and the staged ramp', () => {
     assert.equal(stageOf(STAGED_RAMP, { jobs: '15', trials: '500', method: 'tpe' }), 1);
     assert.equal(stageOf(STAGED_RAMP, { jobs: '15', trials: '501' }), undefined);
     assert.equal(stageOf(STAGED_RAMP, {}, 2), 2);
-    assert.deepEqual(nextStageValues(STAGED_RAMP, { ...VALUES }, 0), { stage: 1, values: { ...VALUES, jobs: '15', trials: '500' } });
+    assert.deepEqual(nextStageValues(STAGED_RAMP, { ...VALUES }, 0), {
+      stage: 1,
+      values: { ...VALUES, jobs: '15', trials: '500' },
+    });
     assert.equal(nextStageValues(STAGED_RAMP, VALUES, 3), undefined);
     // A run at no stage goes to the first stage that is not below it anywhere.
     assert.equal(nextStageValues(STAGED_RAMP, { jobs: '10', trials: '300' }, undefined)?.stage, 1);
@@ -326,11 +469,38 @@ describe('runs: profiles and the staged ramp', () => {
 });
 
 describe('runs: progress', () => {
-  const trial = (number: number, state: Trial['state'], value?: number): Trial => ({ trialId: number, number, studyId: 0, state, values: value === undefined ? null : [value], params: {}, distributions: {}, intermediateValues: {}, userAttrs: {}, systemAttrs: {}, datetimeStart: null, datetimeComplete: null });
+  const trial = (number: number, state: Trial['state'], value?: number): Trial => ({
+    trialId: number,
+    number,
+    studyId: 0,
+    state,
+    values: value === undefined ? null : [value],
+    params: {},
+    distributions: {},
+    intermediateValues: {},
+    userAttrs: {},
+    systemAttrs: {},
+    datetimeStart: null,
+    datetimeComplete: null,
+  });
 
-  it('counts only the run\'s trials (numbered from the baseline), rate, ETA, best', () => {
-    const trials = [trial(0, 'COMPLETE', -5), trial(1, 'COMPLETE', 3), trial(2, 'COMPLETE', 1), trial(3, 'FAIL'), trial(4, 'PRUNED'), trial(5, 'RUNNING')];
-    const p = computeProgress({ directions: ['MINIMIZE'], trials, baseline: 1, startedAt: 0, until: 120_000, planned: 10 });
+  it("counts only the run's trials (numbered from the baseline), rate, ETA, best", () => {
+    const trials = [
+      trial(0, 'COMPLETE', -5),
+      trial(1, 'COMPLETE', 3),
+      trial(2, 'COMPLETE', 1),
+      trial(3, 'FAIL'),
+      trial(4, 'PRUNED'),
+      trial(5, 'RUNNING'),
+    ];
+    const p = computeProgress({
+      directions: ['MINIMIZE'],
+      trials,
+      baseline: 1,
+      startedAt: 0,
+      until: 120_000,
+      planned: 10,
+    });
     assert.equal(p.finished, 4);
     assert.equal(p.failed, 1);
     assert.equal(p.running, 1);
@@ -342,8 +512,26 @@ describe('runs: progress', () => {
   });
 
   it('detects the study of an unnamed run: a new one first, else the one that grew most', () => {
-    assert.equal(detectStudy([{ name: 'a', trials: 5 }, { name: 'b', trials: 1 }], { a: 5 })?.name, 'b');
-    assert.equal(detectStudy([{ name: 'a', trials: 9 }, { name: 'b', trials: 30 }], { a: 5, b: 29 })?.name, 'a');
+    assert.equal(
+      detectStudy(
+        [
+          { name: 'a', trials: 5 },
+          { name: 'b', trials: 1 },
+        ],
+        { a: 5 },
+      )?.name,
+      'b',
+    );
+    assert.equal(
+      detectStudy(
+        [
+          { name: 'a', trials: 9 },
+          { name: 'b', trials: 30 },
+        ],
+        { a: 5, b: 29 },
+      )?.name,
+      'a',
+    );
     assert.equal(detectStudy([{ name: 'a', trials: 5 }], { a: 5 }), undefined);
   });
 });

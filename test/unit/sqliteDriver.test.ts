@@ -3,14 +3,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { type DriverProbes, type NodeSqliteModule, type NodeSqliteStatement, openWithNodeSqlite, selectDriver } from '../../src/core/storage/sqliteDriver';
+import {
+  type DriverProbes,
+  type NodeSqliteModule,
+  type NodeSqliteStatement,
+  openWithNodeSqlite,
+  selectDriver,
+} from '../../src/core/storage/sqliteDriver';
 
 const ABI_MISMATCH =
   "The module '/ext/native/abi-137/better_sqlite3.node'\nwas compiled against a different Node.js version using\nNODE_MODULE_VERSION 137. This version of Node.js requires\nNODE_MODULE_VERSION 141.";
 const FakeBetter = function FakeBetter() {} as unknown as typeof Database;
 const fakeNodeSqlite = {} as NodeSqliteModule;
 
-function probes(over: Partial<DriverProbes> & { loads?: Record<string, boolean>; nodeSqlite?: boolean }): { p: DriverProbes; tried: string[] } {
+function probes(
+  over: Partial<DriverProbes> & { loads?: Record<string, boolean>; nodeSqlite?: boolean },
+): { p: DriverProbes; tried: string[] } {
   const tried: string[] = [];
   const loads = over.loads ?? {};
   const p: DriverProbes = {
@@ -22,7 +30,11 @@ function probes(over: Partial<DriverProbes> & { loads?: Record<string, boolean>;
       const key = binding ?? 'node_modules';
       tried.push(key);
       if (loads[key]) return FakeBetter;
-      throw new Error(binding ? ABI_MISMATCH : 'Could not locate the bindings file. Tried:\n → /ext/node_modules/better-sqlite3/build/better_sqlite3.node');
+      throw new Error(
+        binding
+          ? ABI_MISMATCH
+          : 'Could not locate the bindings file. Tried:\n → /ext/node_modules/better-sqlite3/build/better_sqlite3.node',
+      );
     },
     loadNodeSqlite: () => {
       tried.push('node:sqlite');
@@ -36,10 +48,16 @@ function probes(over: Partial<DriverProbes> & { loads?: Record<string, boolean>;
 
 describe('SQLite driver choice', () => {
   it('uses the binding shipped for the running ABI', () => {
-    const { p, tried } = probes({ loads: { '/ext/native/abi-137/better_sqlite3.node': true }, nodeSqlite: true });
+    const { p, tried } = probes({
+      loads: { '/ext/native/abi-137/better_sqlite3.node': true },
+      nodeSqlite: true,
+    });
     const d = selectDriver(p);
     assert.equal(d.kind, 'better-sqlite3');
-    assert.equal(d.kind === 'better-sqlite3' && d.nativeBinding, '/ext/native/abi-137/better_sqlite3.node');
+    assert.equal(
+      d.kind === 'better-sqlite3' && d.nativeBinding,
+      '/ext/native/abi-137/better_sqlite3.node',
+    );
     assert.deepEqual(tried, ['/ext/native/abi-137/better_sqlite3.node']);
   });
 
@@ -55,13 +73,25 @@ describe('SQLite driver choice', () => {
     const { p, tried } = probes({ nodeSqlite: true });
     const d = selectDriver(p);
     assert.equal(d.kind, 'node:sqlite');
-    assert.deepEqual(tried, ['/ext/native/abi-137/better_sqlite3.node', 'node_modules', 'node:sqlite']);
-    assert.match(d.detail, /node:sqlite of Node v24\.21\.0, because better-sqlite3 does not load here/);
+    assert.deepEqual(tried, [
+      '/ext/native/abi-137/better_sqlite3.node',
+      'node_modules',
+      'node:sqlite',
+    ]);
+    assert.match(
+      d.detail,
+      /node:sqlite of Node v24\.21\.0, because better-sqlite3 does not load here/,
+    );
     assert.match(d.detail, /NODE_MODULE_VERSION 137/);
   });
 
   it('falls back to node:sqlite on a future Node with no binding for its ABI', () => {
-    const { p, tried } = probes({ node: 'v25.2.0', abi: '141', shippedBinding: undefined, nodeSqlite: true });
+    const { p, tried } = probes({
+      node: 'v25.2.0',
+      abi: '141',
+      shippedBinding: undefined,
+      nodeSqlite: true,
+    });
     assert.equal(selectDriver(p).kind, 'node:sqlite');
     assert.deepEqual(tried, ['node_modules', 'node:sqlite']);
   });
@@ -71,22 +101,38 @@ describe('SQLite driver choice', () => {
     assert.throws(
       () => selectDriver(p),
       (e: Error) => {
-        assert.match(e.message, /^No SQLite driver works in this Node\.js v21\.7\.3 \(ABI 120, Node 21\)/);
-        assert.match(e.message, /ships the SQLite driver \(better-sqlite3\) for ABI 115 \(Node 20\), ABI 127 \(Node 22\), ABI 137 \(Node 24\)/);
+        assert.match(
+          e.message,
+          /^No SQLite driver works in this Node\.js v21\.7\.3 \(ABI 120, Node 21\)/,
+        );
+        assert.match(
+          e.message,
+          /ships the SQLite driver \(better-sqlite3\) for ABI 115 \(Node 20\), ABI 127 \(Node 22\), ABI 137 \(Node 24\)/,
+        );
         assert.match(e.message, /node:sqlite needs Node 22\.13 or newer/);
         assert.match(e.message, /Update the extension to a release built for Node 21/);
-        assert.match(e.message, /Details: better-sqlite3: Could not locate the bindings file\. Tried: → \S+; node:sqlite: No such built-in module/);
+        assert.match(
+          e.message,
+          /Details: better-sqlite3: Could not locate the bindings file\. Tried: → \S+; node:sqlite: No such built-in module/,
+        );
         return true;
       },
     );
   });
 
   it('OSM_SQLITE_DRIVER=node:sqlite skips better-sqlite3; =better-sqlite3 never falls back', () => {
-    const a = probes({ forced: 'node:sqlite', loads: { '/ext/native/abi-137/better_sqlite3.node': true }, nodeSqlite: true });
+    const a = probes({
+      forced: 'node:sqlite',
+      loads: { '/ext/native/abi-137/better_sqlite3.node': true },
+      nodeSqlite: true,
+    });
     assert.equal(selectDriver(a.p).kind, 'node:sqlite');
     assert.deepEqual(a.tried, ['node:sqlite']);
     const b = probes({ forced: 'better-sqlite3', nodeSqlite: true });
-    assert.throws(() => selectDriver(b.p), /No SQLite driver works in this Node\.js v24\.21\.0 \(ABI 137, Node 24\)/);
+    assert.throws(
+      () => selectDriver(b.p),
+      /No SQLite driver works in this Node\.js v24\.21\.0 \(ABI 137, Node 24\)/,
+    );
     assert.ok(!b.tried.includes('node:sqlite'));
   });
 });
@@ -99,7 +145,11 @@ function fakeSqliteModule(arrays: boolean): NodeSqliteModule {
   class DatabaseSync {
     private readonly db: Database.Database;
     constructor(file: string, o: { readOnly?: boolean; timeout?: number } = {}) {
-      this.db = new Database(file, { readonly: o.readOnly ?? false, fileMustExist: o.readOnly ?? false, timeout: o.timeout });
+      this.db = new Database(file, {
+        readonly: o.readOnly ?? false,
+        fileMustExist: o.readOnly ?? false,
+        timeout: o.timeout,
+      });
     }
     prepare(sql: string): NodeSqliteStatement {
       const s = this.db.prepare(sql);
@@ -170,17 +220,35 @@ for (const [name, sqlite] of variants) {
     it('reads rows as objects, arrays (raw) and first values (pluck), like better-sqlite3', () => {
       const db = openWithNodeSqlite(sqlite!, file, { readonly: true, timeout: 100 });
       try {
-        assert.deepEqual(db.prepare('SELECT id, name FROM t WHERE id = ?').get(2), { id: 2, name: 'n1' });
-        assert.deepEqual(db.prepare('SELECT id, name, v FROM t ORDER BY id').raw(true).all().slice(0, 2), [
-          [1, 'n0', 0],
-          [2, 'n1', 0.5],
+        assert.deepEqual(db.prepare('SELECT id, name FROM t WHERE id = ?').get(2), {
+          id: 2,
+          name: 'n1',
+        });
+        assert.deepEqual(
+          db.prepare('SELECT id, name, v FROM t ORDER BY id').raw(true).all().slice(0, 2),
+          [
+            [1, 'n0', 0],
+            [2, 'n1', 0.5],
+          ],
+        );
+        assert.deepEqual(db.prepare('SELECT name FROM t ORDER BY id DESC').pluck().all(), [
+          'n4',
+          'n3',
+          'n2',
+          'n1',
+          'n0',
         ]);
-        assert.deepEqual(db.prepare('SELECT name FROM t ORDER BY id DESC').pluck().all(), ['n4', 'n3', 'n2', 'n1', 'n0']);
-        assert.deepEqual([...db.prepare('SELECT id, v FROM t WHERE id > ? ORDER BY id').raw(true).iterate(3)], [
-          [4, 1.5],
-          [5, 2],
-        ]);
-        assert.deepEqual([...db.prepare('SELECT name FROM t WHERE id < 3 ORDER BY id').iterate()], [{ name: 'n0' }, { name: 'n1' }]);
+        assert.deepEqual(
+          [...db.prepare('SELECT id, v FROM t WHERE id > ? ORDER BY id').raw(true).iterate(3)],
+          [
+            [4, 1.5],
+            [5, 2],
+          ],
+        );
+        assert.deepEqual(
+          [...db.prepare('SELECT name FROM t WHERE id < 3 ORDER BY id').iterate()],
+          [{ name: 'n0' }, { name: 'n1' }],
+        );
         assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 5);
         assert.equal(db.prepare('SELECT name FROM t WHERE id = 99').pluck().get(), undefined);
         const s = db.prepare('SELECT id, name FROM t WHERE id = 1').pluck();

@@ -6,10 +6,23 @@ import * as path from 'node:path';
 import { SuiteCancelled, raceAbort, sleep } from '../../src/core/stability/abort';
 import { sameJson, verdict } from '../../src/core/stability/context';
 import { findRedisServer, removeStaleTempDirs } from '../../src/core/stability/disposableRedis';
-import { jsonSummary, markdownReport, parseScenarioList, resolveOptions, SCENARIOS, summaryRows, writeReports } from '../../src/core/stability';
+import {
+  jsonSummary,
+  markdownReport,
+  parseScenarioList,
+  resolveOptions,
+  SCENARIOS,
+  summaryRows,
+  writeReports,
+} from '../../src/core/stability';
 import { WorkerIndex } from '../../src/core/stability/journalWorker';
 import { aliveKey, newRunId, runIdOfKey, runPrefix } from '../../src/core/stability/namespace';
-import { OptunaRecords, distributionJson, pyFloatRepr, pyNow } from '../../src/core/stability/optunaRecords';
+import {
+  OptunaRecords,
+  distributionJson,
+  pyFloatRepr,
+  pyNow,
+} from '../../src/core/stability/optunaRecords';
 import { check } from '../../src/core/stability/scenarios';
 import { percentile } from '../../src/core/stability/stats';
 import type { SuiteResult } from '../../src/core/stability/types';
@@ -17,25 +30,56 @@ import type { SuiteResult } from '../../src/core/stability/types';
 describe('stability suite core', () => {
   it("writes floats as Python's repr", () => {
     const cases: Array<[number, string]> = [
-      [0.5, '0.5'], [3, '3.0'], [-0, '-0.0'], [0, '0.0'], [1e-4, '0.0001'], [1e-5, '1e-05'], [1.5e-7, '1.5e-07'],
-      [1e15, '1000000000000000.0'], [1e16, '1e+16'], [1.2345678901234568e17, '1.2345678901234568e+17'], [5e-324, '5e-324'],
-      [1.7976931348623157e308, '1.7976931348623157e+308'], [123456.789, '123456.789'], [-2.5e-5, '-2.5e-05'], [NaN, 'NaN'], [-Infinity, '-Infinity'],
+      [0.5, '0.5'],
+      [3, '3.0'],
+      [-0, '-0.0'],
+      [0, '0.0'],
+      [1e-4, '0.0001'],
+      [1e-5, '1e-05'],
+      [1.5e-7, '1.5e-07'],
+      [1e15, '1000000000000000.0'],
+      [1e16, '1e+16'],
+      [1.2345678901234568e17, '1.2345678901234568e+17'],
+      [5e-324, '5e-324'],
+      [1.7976931348623157e308, '1.7976931348623157e+308'],
+      [123456.789, '123456.789'],
+      [-2.5e-5, '-2.5e-05'],
+      [NaN, 'NaN'],
+      [-Infinity, '-Infinity'],
     ];
     for (const [x, want] of cases) assert.equal(pyFloatRepr(x), want, String(x));
   });
 
   it('builds records with the keys in the order Optuna 3.1 writes them', () => {
     const r = new OptunaRecords('w-1');
-    assert.equal(r.createStudy('s'), '{"op_code": 0, "worker_id": "w-1", "study_name": "s", "directions": [1]}');
-    assert.equal(r.createTrial(2, 'D'), '{"op_code": 4, "worker_id": "w-1", "study_id": 2, "datetime_start": "D"}');
+    assert.equal(
+      r.createStudy('s'),
+      '{"op_code": 0, "worker_id": "w-1", "study_name": "s", "directions": [1]}',
+    );
+    assert.equal(
+      r.createTrial(2, 'D'),
+      '{"op_code": 4, "worker_id": "w-1", "study_id": 2, "datetime_start": "D"}',
+    );
     assert.equal(
       r.setTrialParam(5, 'lr', 1.5e-5, { kind: 'float', low: 1e-5, high: 0.1, log: true }),
       '{"op_code": 5, "worker_id": "w-1", "trial_id": 5, "param_name": "lr", "param_value_internal": 1.5e-05, "distribution": "{\\"name\\": \\"FloatDistribution\\", \\"attributes\\": {\\"step\\": null, \\"low\\": 1e-05, \\"high\\": 0.1, \\"log\\": true}}"}',
     );
-    assert.equal(r.setTrialStateValues(5, 'RUNNING', null, 'D'), '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 0, "values": null, "datetime_start": "D"}');
-    assert.equal(r.setTrialStateValues(5, 'COMPLETE', [1], 'D'), '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 1, "values": [1.0], "datetime_complete": "D"}');
-    assert.equal(distributionJson({ kind: 'int', low: 1, high: 100 }), '{"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 1, "high": 100}}');
-    assert.match(r.enqueueTrial(0, { x: 0.5 }), /"datetime_start": null, "state": 4, "value": null, "values": null, "distributions": \{\}, "params": \{\}, "user_attrs": \{\}, "system_attrs": \{"fixed_params": \{"x": 0.5\}\}, "intermediate_values": \{\}\}$/);
+    assert.equal(
+      r.setTrialStateValues(5, 'RUNNING', null, 'D'),
+      '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 0, "values": null, "datetime_start": "D"}',
+    );
+    assert.equal(
+      r.setTrialStateValues(5, 'COMPLETE', [1], 'D'),
+      '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 1, "values": [1.0], "datetime_complete": "D"}',
+    );
+    assert.equal(
+      distributionJson({ kind: 'int', low: 1, high: 100 }),
+      '{"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 1, "high": 100}}',
+    );
+    assert.match(
+      r.enqueueTrial(0, { x: 0.5 }),
+      /"datetime_start": null, "state": 4, "value": null, "values": null, "distributions": \{\}, "params": \{\}, "user_attrs": \{\}, "system_attrs": \{"fixed_params": \{"x": 0.5\}\}, "intermediate_values": \{\}\}$/,
+    );
     assert.match(pyNow(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
   });
 
@@ -43,13 +87,24 @@ describe('stability suite core', () => {
     const a = new OptunaRecords('A');
     const b = new OptunaRecords('B');
     const ia = new WorkerIndex('A');
-    const log = [a.createStudy('s'), b.createStudy('s'), b.createStudy('t'), a.enqueueTrial(0, { x: 1 }), b.createTrial(1, 'D'), a.createTrial(0, 'D'), a.createTrial(7, 'D')];
+    const log = [
+      a.createStudy('s'),
+      b.createStudy('s'),
+      b.createStudy('t'),
+      a.enqueueTrial(0, { x: 1 }),
+      b.createTrial(1, 'D'),
+      a.createTrial(0, 'D'),
+      a.createTrial(7, 'D'),
+    ];
     for (const l of log) ia.apply(l);
     assert.equal(ia.studyId('s'), 0, 'a second CREATE_STUDY with a live name is ignored');
     assert.equal(ia.studyId('t'), 1);
     assert.equal(ia.lastCreated, 2, 'trial ids are global; a trial on a missing study is ignored');
     assert.equal(ia.trials[2].number, 1);
-    assert.deepEqual(ia.waiting(0).map((t) => t.trialId), [0]);
+    assert.deepEqual(
+      ia.waiting(0).map((t) => t.trialId),
+      [0],
+    );
     // Both pop trial 0: B's RUNNING comes first, A's is ignored; A keeps owning trial 2.
     ia.apply(b.setTrialStateValues(0, 'RUNNING', null, 'D'));
     ia.apply(a.setTrialStateValues(0, 'RUNNING', null, 'D'));
@@ -68,20 +123,34 @@ describe('stability suite core', () => {
     assert.match(id, /^20260102T030405Z-[a-z0-9]{6}$/);
     assert.equal(runIdOfKey(`${runPrefix(id)}:single-study:log:0`), id);
     assert.equal(runIdOfKey(aliveKey(id)), id);
-    for (const k of ['optuna-storage-suite-other:x', 'optuna-storage-suite:not-a-run:log:0', 'my:optuna-storage-suite:20260102T030405Z-abcdef:x', 'optuna-storage-suite:20260102T030405Z-abcdef']) {
+    for (const k of [
+      'optuna-storage-suite-other:x',
+      'optuna-storage-suite:not-a-run:log:0',
+      'my:optuna-storage-suite:20260102T030405Z-abcdef:x',
+      'optuna-storage-suite:20260102T030405Z-abcdef',
+    ]) {
       assert.equal(runIdOfKey(k), undefined, k);
     }
     assert.ok(newRunId(new Date('2020-01-01T00:00:00Z')) < id, 'run ids sort by start time');
   });
 
   it('parses scenario lists and validates options', () => {
-    assert.deepEqual(parseScenarioList('high-concurrency,basic-connection'), ['basic-connection', 'high-concurrency']);
-    assert.throws(() => parseScenarioList('basic-connection,nope'), /unknown scenario nope \(known: basic-connection, /);
+    assert.deepEqual(parseScenarioList('high-concurrency,basic-connection'), [
+      'basic-connection',
+      'high-concurrency',
+    ]);
+    assert.throws(
+      () => parseScenarioList('basic-connection,nope'),
+      /unknown scenario nope \(known: basic-connection, /,
+    );
     assert.equal(SCENARIOS.length, 6);
     assert.ok(SCENARIOS.every((s) => s.label && s.description.length > 40));
     const r = resolveOptions({ redisUrl: 'redis://h', jobs: 50 });
     assert.equal(r.trials, 500);
-    assert.throws(() => resolveOptions({ redisUrl: 'redis://h', jobs: 0 }), /jobs must be a whole number from 1/);
+    assert.throws(
+      () => resolveOptions({ redisUrl: 'redis://h', jobs: 0 }),
+      /jobs must be a whole number from 1/,
+    );
     assert.throws(() => resolveOptions({ redisUrl: 'redis://h', trials: 1.5 }), /trials/);
   });
 
@@ -104,8 +173,14 @@ describe('stability suite core', () => {
     const ok = check('failover_ms', 'failover', '< 5000 ms', '12 ms', true);
     const bad = check('recovery_ms', 'recovery', '< 30000 ms', '31000 ms', false);
     assert.deepEqual(verdict([ok], [], 'fine'), { status: 'passed', message: 'fine' });
-    assert.deepEqual(verdict([ok, bad], ['3 trials lost'], 'fine'), { status: 'failed', message: '3 trials lost' });
-    assert.deepEqual(verdict([ok, bad], [], 'fine'), { status: 'failed', message: 'recovery: measured 31000 ms, promised < 30000 ms' });
+    assert.deepEqual(verdict([ok, bad], ['3 trials lost'], 'fine'), {
+      status: 'failed',
+      message: '3 trials lost',
+    });
+    assert.deepEqual(verdict([ok, bad], [], 'fine'), {
+      status: 'failed',
+      message: 'recovery: measured 31000 ms, promised < 30000 ms',
+    });
   });
 
   it('cancels waits promptly', async () => {
@@ -128,28 +203,79 @@ describe('stability suite core', () => {
       durationMs: 10_000,
       cancelled: false,
       scenarios: [
-        { id: 'failover', label: 'Failover to SQLite', status: 'passed', message: 'served after 3 ms', metrics: { failover_ms: 3 }, checks: [check('failover_ms', 'time to serve the SQLite fallback', '< 5000 ms', '3 ms', true)], startedAt: 0, durationMs: 500, prefix: 'p:failover', server: 'disposable', log: ['a | b'] },
-        { id: 'high-concurrency', label: 'High concurrency', status: 'failed', message: '2 trials lost', metrics: { lost: 2, trials_per_s: 55.5 }, checks: [check('lost', 'lost trials', '0', '2', false)], startedAt: 0, durationMs: 900, log: [] },
-        { id: 'connection-recovery', label: 'Connection recovery', status: 'skipped', message: 'no redis-server binary', metrics: {}, checks: [], startedAt: 0, durationMs: 0, log: [] },
+        {
+          id: 'failover',
+          label: 'Failover to SQLite',
+          status: 'passed',
+          message: 'served after 3 ms',
+          metrics: { failover_ms: 3 },
+          checks: [
+            check('failover_ms', 'time to serve the SQLite fallback', '< 5000 ms', '3 ms', true),
+          ],
+          startedAt: 0,
+          durationMs: 500,
+          prefix: 'p:failover',
+          server: 'disposable',
+          log: ['a | b'],
+        },
+        {
+          id: 'high-concurrency',
+          label: 'High concurrency',
+          status: 'failed',
+          message: '2 trials lost',
+          metrics: { lost: 2, trials_per_s: 55.5 },
+          checks: [check('lost', 'lost trials', '0', '2', false)],
+          startedAt: 0,
+          durationMs: 900,
+          log: [],
+        },
+        {
+          id: 'connection-recovery',
+          label: 'Connection recovery',
+          status: 'skipped',
+          message: 'no redis-server binary',
+          metrics: {},
+          checks: [],
+          startedAt: 0,
+          durationMs: 0,
+          log: [],
+        },
       ],
-      cleanup: { removedKeys: 10, leftoverPrefixes: ['optuna-storage-suite:20200101T000000Z-aaaaaa'], leftoverKeys: 4, staleTempDirs: 0, errors: [] },
+      cleanup: {
+        removedKeys: 10,
+        leftoverPrefixes: ['optuna-storage-suite:20200101T000000Z-aaaaaa'],
+        leftoverKeys: 4,
+        staleTempDirs: 0,
+        errors: [],
+      },
     };
 
     it('show measured vs promised per check, and the JSON summary has exactly the contract fields', () => {
       const rows = summaryRows(result);
-      assert.deepEqual(rows.map((r) => [r.scenario, r.measured, r.promised, r.ok]), [
-        ['Failover to SQLite', '3 ms', '< 5000 ms', true],
-        ['High concurrency', '2', '0', false],
-        ['Connection recovery', 'not run', '—', null],
-      ]);
+      assert.deepEqual(
+        rows.map((r) => [r.scenario, r.measured, r.promised, r.ok]),
+        [
+          ['Failover to SQLite', '3 ms', '< 5000 ms', true],
+          ['High concurrency', '2', '0', false],
+          ['Connection recovery', 'not run', '—', null],
+        ],
+      );
       const md = markdownReport(result);
-      assert.match(md, /\| Failover to SQLite \| passed \| time to serve the SQLite fallback \| 3 ms \| < 5000 ms \|/);
+      assert.match(
+        md,
+        /\| Failover to SQLite \| passed \| time to serve the SQLite fallback \| 3 ms \| < 5000 ms \|/,
+      );
       assert.match(md, /\| High concurrency \| failed \| lost trials \| \*\*2\*\* \| 0 \|/);
       assert.match(md, /1 passed, 1 failed, 1 skipped/);
-      assert.match(md, /<details><summary>Log<\/summary>\n\n```\na \| b\n```/, 'logs verbatim in a folded block');
+      assert.match(
+        md,
+        /<details><summary>Log<\/summary>\n\n```\na \| b\n```/,
+        'logs verbatim in a folded block',
+      );
       const j = jsonSummary(result);
       assert.deepEqual(Object.keys(j), ['scenarios']);
-      for (const s of j.scenarios) assert.deepEqual(Object.keys(s), ['id', 'status', 'message', 'metrics']);
+      for (const s of j.scenarios)
+        assert.deepEqual(Object.keys(s), ['id', 'status', 'message', 'metrics']);
     });
 
     it('are written under timestamped names', () => {
@@ -166,7 +292,10 @@ describe('stability suite core', () => {
 
   it('finds redis-server only where it is, and says why not', () => {
     assert.match(findRedisServer('/nonexistent/redis-server').why!, /does not exist/);
-    assert.match(findRedisServer(undefined, '/nonexistent:/also-not').why!, /no redis-server binary on PATH/);
+    assert.match(
+      findRedisServer(undefined, '/nonexistent:/also-not').why!,
+      /no redis-server binary on PATH/,
+    );
   });
 
   it('removes temp folders of crashed runs only', () => {
@@ -182,7 +311,11 @@ describe('stability suite core', () => {
       mk('optuna-storage-suite-something-else', { pid: dead });
       mk('other', { pid: dead });
       assert.equal(removeStaleTempDirs(base), 1);
-      assert.deepEqual(fs.readdirSync(base).sort(), ['optuna-storage-suite-20200101T000000Z-bbbbbb', 'optuna-storage-suite-something-else', 'other']);
+      assert.deepEqual(fs.readdirSync(base).sort(), [
+        'optuna-storage-suite-20200101T000000Z-bbbbbb',
+        'optuna-storage-suite-something-else',
+        'other',
+      ]);
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }

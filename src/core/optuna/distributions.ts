@@ -1,8 +1,17 @@
 import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
 import type { Distribution } from './model';
 
-const FLOAT_CLASSES = new Set(['FloatDistribution', 'UniformDistribution', 'LogUniformDistribution', 'DiscreteUniformDistribution']);
-const INT_CLASSES = new Set(['IntDistribution', 'IntUniformDistribution', 'IntLogUniformDistribution']);
+const FLOAT_CLASSES = new Set([
+  'FloatDistribution',
+  'UniformDistribution',
+  'LogUniformDistribution',
+  'DiscreteUniformDistribution',
+]);
+const INT_CLASSES = new Set([
+  'IntDistribution',
+  'IntUniformDistribution',
+  'IntLogUniformDistribution',
+]);
 
 /** Float and int distributions (modern and legacy): their internal representation is the value as a float. */
 export function isNumeric(d: Distribution): boolean {
@@ -31,25 +40,36 @@ export function distributionFromJsonValue(v: JsonValue): Distribution {
   if (!isObject(v)) throw new Error('distribution is not a JSON object');
   if ('name' in v) {
     const name = v.name;
-    if (typeof name !== 'string' || !(name in REQUIRED)) throw new Error(`unknown distribution class ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !(name in REQUIRED))
+      throw new Error(`unknown distribution class ${JSON.stringify(name)}`);
     const attributes = v.attributes;
     if (!isObject(attributes)) throw new Error(`${name} has no attributes`);
     for (const key of REQUIRED[name]) {
       if (!(key in attributes)) throw new Error(`${name} lacks "${key}"`);
     }
-    if (name === 'CategoricalDistribution' && (!Array.isArray(attributes.choices) || attributes.choices.length === 0)) {
+    if (
+      name === 'CategoricalDistribution' &&
+      (!Array.isArray(attributes.choices) || attributes.choices.length === 0)
+    ) {
       throw new Error('CategoricalDistribution needs a non-empty list of choices');
     }
     return { name, attributes };
   }
   switch (v.type) {
     case 'categorical':
-      if (!Array.isArray(v.choices) || v.choices.length === 0) throw new Error('categorical needs choices');
+      if (!Array.isArray(v.choices) || v.choices.length === 0)
+        throw new Error('categorical needs choices');
       return { name: 'CategoricalDistribution', attributes: { choices: v.choices } };
     case 'float':
-      return { name: 'FloatDistribution', attributes: { step: v.step ?? null, low: v.low, high: v.high, log: v.log ?? false } };
+      return {
+        name: 'FloatDistribution',
+        attributes: { step: v.step ?? null, low: v.low, high: v.high, log: v.log ?? false },
+      };
     case 'int':
-      return { name: 'IntDistribution', attributes: { log: v.log ?? false, step: v.step ?? 1, low: v.low, high: v.high } };
+      return {
+        name: 'IntDistribution',
+        attributes: { log: v.log ?? false, step: v.step ?? 1, low: v.low, high: v.high },
+      };
     default:
       throw new Error(`unknown distribution type ${JSON.stringify(v.type)}`);
   }
@@ -121,7 +141,8 @@ function numeric(v: JsonValue): number | bigint | undefined {
 export function toExternal(d: Distribution, internal: JsonValue): JsonValue {
   if (INT_CLASSES.has(d.name)) {
     if (typeof internal === 'bigint') return internal;
-    if (typeof internal !== 'number' || !Number.isFinite(internal)) throw new Error(`invalid int param value ${String(internal)}`);
+    if (typeof internal !== 'number' || !Number.isFinite(internal))
+      throw new Error(`invalid int param value ${String(internal)}`);
     const t = Math.trunc(internal);
     return Number.isSafeInteger(t) ? t : BigInt(t);
   }

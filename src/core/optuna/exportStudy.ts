@@ -14,11 +14,22 @@ export function studyAsJson(study: Study, trials: Trial[] = study.trials): strin
 export function studyAsCsv(study: Study, trials: Trial[] = study.trials): string {
   const multi = study.directions.length > 1;
   const valueCols = multi ? study.directions.map((_d, i) => `values_${i}`) : ['value'];
-  const collect = (pick: (t: Trial) => Record<string, JsonValue>) => [...new Set(trials.flatMap((t) => Object.keys(pick(t))))].sort();
+  const collect = (pick: (t: Trial) => Record<string, JsonValue>) =>
+    [...new Set(trials.flatMap((t) => Object.keys(pick(t))))].sort();
   const params = collect((t) => t.params);
   const user = collect((t) => t.userAttrs);
   const system = collect((t) => t.systemAttrs);
-  const header = ['number', ...valueCols, 'datetime_start', 'datetime_complete', 'duration', ...params.map((p) => `params_${p}`), ...user.map((k) => `user_attrs_${k}`), ...system.map((k) => `system_attrs_${k}`), 'state'];
+  const header = [
+    'number',
+    ...valueCols,
+    'datetime_start',
+    'datetime_complete',
+    'duration',
+    ...params.map((p) => `params_${p}`),
+    ...user.map((k) => `user_attrs_${k}`),
+    ...system.map((k) => `system_attrs_${k}`),
+    'state',
+  ];
   const rows = trials.map((t) => [
     t.number,
     ...valueCols.map((_c, i) => t.values?.[i] ?? null),
@@ -53,7 +64,8 @@ function duration(t: Trial): string | null {
 function csvCell(v: JsonValue | undefined): string {
   if (v === null || v === undefined) return '';
   let text: string;
-  if (typeof v === 'number') text = Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
+  if (typeof v === 'number')
+    text = Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
   else if (typeof v === 'string') text = v;
   else if (typeof v === 'boolean') text = v ? 'True' : 'False';
   else text = toStrictJson(v);

@@ -14,7 +14,8 @@ export function internalRepr(d: Distribution, external: JsonValue): JsonValue {
   if (isNumeric(d)) return pyFloat(external);
   const choices = d.attributes.choices as JsonValue[];
   const i = choices.findIndex((c) => pyEquals(c, external));
-  if (i < 0) throw new Error(`${pythonDumps(external)} is not one of the choices ${pythonDumps(choices)}`);
+  if (i < 0)
+    throw new Error(`${pythonDumps(external)} is not one of the choices ${pythonDumps(choices)}`);
   return BigInt(i);
 }
 
@@ -25,7 +26,13 @@ export function distributionJson(d: Distribution): string {
 
 /** A trial as `JournalStorage.create_new_trial(study_id, template_trial)` logs it in Optuna 3.1. */
 function templateTrialRecord(t: Trial, studyId: bigint, workerId: string): JsonObject {
-  const r: JsonObject = { op_code: 4n, worker_id: workerId, study_id: studyId, datetime_start: t.datetimeStart, state: BigInt(TRIAL_STATES.indexOf(t.state)) };
+  const r: JsonObject = {
+    op_code: 4n,
+    worker_id: workerId,
+    study_id: studyId,
+    datetime_start: t.datetimeStart,
+    state: BigInt(TRIAL_STATES.indexOf(t.state)),
+  };
   if (t.values !== null && t.values.length > 1) {
     r.value = null;
     r.values = t.values.map(pyFloat);
@@ -56,19 +63,32 @@ function templateTrialRecord(t: Trial, studyId: bigint, workerId: string): JsonO
  * `studyId` is the id the study gets where the records are replayed.
  */
 export function studyJournalRecords(study: Study, studyId: number, workerId: string): string[] {
-  return [createStudyRecord(study, workerId), ...studyAttrRecords(study, studyId, workerId), ...trialRecords(study, studyId, workerId)];
+  return [
+    createStudyRecord(study, workerId),
+    ...studyAttrRecords(study, studyId, workerId),
+    ...trialRecords(study, studyId, workerId),
+  ];
 }
 
 export function createStudyRecord(study: Study, workerId: string): string {
-  return pythonDumps({ op_code: 0n, worker_id: workerId, study_name: study.name, directions: study.directions.map((d) => BigInt(STUDY_DIRECTIONS.indexOf(d))) });
+  return pythonDumps({
+    op_code: 0n,
+    worker_id: workerId,
+    study_name: study.name,
+    directions: study.directions.map((d) => BigInt(STUDY_DIRECTIONS.indexOf(d))),
+  });
 }
 
 /** Study system attributes, then user attributes, one record per key (copy_study's order). */
 export function studyAttrRecords(study: Study, studyId: number, workerId: string): string[] {
   const sid = BigInt(studyId);
   return [
-    ...Object.entries(study.systemAttrs).map(([k, v]) => pythonDumps({ op_code: 3n, worker_id: workerId, study_id: sid, system_attr: { [k]: v } })),
-    ...Object.entries(study.userAttrs).map(([k, v]) => pythonDumps({ op_code: 2n, worker_id: workerId, study_id: sid, user_attr: { [k]: v } })),
+    ...Object.entries(study.systemAttrs).map(([k, v]) =>
+      pythonDumps({ op_code: 3n, worker_id: workerId, study_id: sid, system_attr: { [k]: v } }),
+    ),
+    ...Object.entries(study.userAttrs).map(([k, v]) =>
+      pythonDumps({ op_code: 2n, worker_id: workerId, study_id: sid, user_attr: { [k]: v } }),
+    ),
   ];
 }
 

@@ -6,11 +6,15 @@
  * which is what almost every journal entry is.
  */
 
-export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 export class PyJsonError extends Error {
-  constructor(message: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
     super(`${message} at position ${position}`);
   }
 }
@@ -30,7 +34,8 @@ export function parsePyJson(text: string): JsonValue {
 }
 
 function hasInexactNumber(v: JsonValue): boolean {
-  if (typeof v === 'number') return (v === 0 && 1 / v < 0) || (Number.isInteger(v) && !Number.isSafeInteger(v));
+  if (typeof v === 'number')
+    return (v === 0 && 1 / v < 0) || (Number.isInteger(v) && !Number.isSafeInteger(v));
   if (typeof v !== 'object' || v === null) return false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (hasInexactNumber(v[i])) return true;
@@ -50,7 +55,8 @@ class Parser {
     this.ws();
     const v = this.value();
     this.ws();
-    if (this.pos !== this.s.length) throw new PyJsonError('Unexpected data after the JSON value', this.pos);
+    if (this.pos !== this.s.length)
+      throw new PyJsonError('Unexpected data after the JSON value', this.pos);
     return v;
   }
 
@@ -86,7 +92,8 @@ class Parser {
       case undefined:
         throw new PyJsonError('Unexpected end of JSON', this.pos);
       default:
-        if (c === '-' && s.startsWith('-Infinity', this.pos)) return this.literal('-Infinity', -Infinity);
+        if (c === '-' && s.startsWith('-Infinity', this.pos))
+          return this.literal('-Infinity', -Infinity);
         if (c === '-' || (c >= '0' && c <= '9')) return this.number();
         throw new PyJsonError(`Unexpected character ${JSON.stringify(c)}`, this.pos);
     }
@@ -103,7 +110,8 @@ class Parser {
     const start = this.pos;
     if (s[this.pos] === '-') this.pos++;
     if (s[this.pos] === '0') this.pos++;
-    else if (s[this.pos] >= '1' && s[this.pos] <= '9') while (s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
+    else if (s[this.pos] >= '1' && s[this.pos] <= '9')
+      while (s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
     else throw new PyJsonError('Invalid number', start);
     let isInt = true;
     if (s[this.pos] === '.') {
@@ -148,17 +156,34 @@ class Parser {
         const e = s[this.pos + 1];
         this.pos += 2;
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             const hex = s.slice(this.pos, this.pos + 4);
-            if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new PyJsonError('Invalid \\u escape', this.pos - 2);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex))
+              throw new PyJsonError('Invalid \\u escape', this.pos - 2);
             out += String.fromCharCode(parseInt(hex, 16));
             this.pos += 4;
             break;
@@ -208,7 +233,12 @@ class Parser {
       if (this.s[this.pos++] !== ':') throw new PyJsonError('Expected : after key', this.pos - 1);
       this.ws();
       // defineProperty keeps a "__proto__" key as data, as JSON.parse does.
-      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: this.value(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       this.ws();
       const c = this.s[this.pos++];
       if (c === '}') return out;
@@ -231,8 +261,16 @@ function write(v: JsonValue, out: string[], indent: string, cur: string): void {
   switch (typeof v) {
     case 'number':
       // Integral doubles beyond 2^53 are written in exponent form so they read back as floats.
-      if (Number.isFinite(v)) out.push(Object.is(v, -0) ? '-0.0' : Number.isInteger(v) && Math.abs(v) >= 2 ** 53 ? v.toExponential() : String(v));
-      else out.push(`{"__float__": "${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}"}`);
+      if (Number.isFinite(v))
+        out.push(
+          Object.is(v, -0)
+            ? '-0.0'
+            : Number.isInteger(v) && Math.abs(v) >= 2 ** 53
+              ? v.toExponential()
+              : String(v),
+        );
+      else
+        out.push(`{"__float__": "${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}"}`);
       return;
     case 'bigint':
       out.push(v.toString());

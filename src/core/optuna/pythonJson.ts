@@ -12,9 +12,19 @@ export function pythonDumps(v: JsonValue, compact = false): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return pythonFloatRepr(v);
-  if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  if (typeof v === 'string')
+    return JSON.stringify(v).replace(
+      /[\u007f-\uffff]/g,
+      (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+    );
   if (Array.isArray(v)) return '[' + v.map((x) => pythonDumps(x, compact)).join(item) + ']';
-  return '{' + Object.entries(v).map(([k, x]) => pythonDumps(k, compact) + kv + pythonDumps(x, compact)).join(item) + '}';
+  return (
+    '{' +
+    Object.entries(v)
+      .map(([k, x]) => pythonDumps(k, compact) + kv + pythonDumps(x, compact))
+      .join(item) +
+    '}'
+  );
 }
 
 /**

@@ -15,7 +15,9 @@ export function pythonLiteral(v: JsonValue): string {
   }
   if (typeof v === 'string') return pythonString(v);
   if (Array.isArray(v)) return `[${v.map(pythonLiteral).join(', ')}]`;
-  return `{${Object.entries(v).map(([k, x]) => `${pythonString(k)}: ${pythonLiteral(x)}`).join(', ')}}`;
+  return `{${Object.entries(v)
+    .map(([k, x]) => `${pythonString(k)}: ${pythonLiteral(x)}`)
+    .join(', ')}}`;
 }
 
 function pythonString(s: string): string {

@@ -1,5 +1,16 @@
 import { DistributionCache, compatible, toExternal } from './distributions';
-import { type Distribution, type ReadIssue, STUDY_DIRECTIONS, type Study, type StudyDirection, TRIAL_STATES, type Trial, type TrialState, isFinished, normalizeDatetime } from './model';
+import {
+  type Distribution,
+  type ReadIssue,
+  STUDY_DIRECTIONS,
+  type Study,
+  type StudyDirection,
+  TRIAL_STATES,
+  type Trial,
+  type TrialState,
+  isFinished,
+  normalizeDatetime,
+} from './model';
 import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
 
 /** Journal operation codes (optuna/storages/_journal/storage.py). */
@@ -88,7 +99,11 @@ export class JournalReplay {
     try {
       record = parsePyJson(text);
     } catch (e) {
-      this.issues.push({ kind: 'malformed', index, message: `entry ${index} is not valid JSON: ${(e as Error).message}` });
+      this.issues.push({
+        kind: 'malformed',
+        index,
+        message: `entry ${index} is not valid JSON: ${(e as Error).message}`,
+      });
       this.entriesRead++;
       return;
     }
@@ -98,14 +113,22 @@ export class JournalReplay {
   apply(index: number, record: JsonValue): void {
     this.entriesRead++;
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      this.issues.push({ kind: 'malformed', index, message: `entry ${index} is not a JSON object` });
+      this.issues.push({
+        kind: 'malformed',
+        index,
+        message: `entry ${index} is not a JSON object`,
+      });
       return;
     }
     try {
       this.applyRecord(record);
     } catch (e) {
       if (!(e instanceof InvalidOp) && !(e instanceof Error)) throw e;
-      this.issues.push({ kind: 'invalid-op', index, message: `entry ${index} (op_code ${String(record.op_code)}) skipped: ${e.message}` });
+      this.issues.push({
+        kind: 'invalid-op',
+        index,
+        message: `entry ${index} (op_code ${String(record.op_code)}) skipped: ${e.message}`,
+      });
     }
   }
 
@@ -125,7 +148,10 @@ export class JournalReplay {
         const s = this.liveStudy(r.study_id);
         if (!s) return;
         const attr = r.op_code === Op.SetStudyUserAttr ? r.user_attr : r.system_attr;
-        Object.assign(r.op_code === Op.SetStudyUserAttr ? s.userAttrs : s.systemAttrs, asObject(attr, 'attribute'));
+        Object.assign(
+          r.op_code === Op.SetStudyUserAttr ? s.userAttrs : s.systemAttrs,
+          asObject(attr, 'attribute'),
+        );
         return;
       }
       case Op.CreateTrial:
@@ -145,7 +171,10 @@ export class JournalReplay {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
         const attr = r.op_code === Op.SetTrialUserAttr ? r.user_attr : r.system_attr;
-        Object.assign(r.op_code === Op.SetTrialUserAttr ? t.userAttrs : t.systemAttrs, asObject(attr, 'attribute'));
+        Object.assign(
+          r.op_code === Op.SetTrialUserAttr ? t.userAttrs : t.systemAttrs,
+          asObject(attr, 'attribute'),
+        );
         return;
       }
       default:
@@ -173,7 +202,8 @@ export class JournalReplay {
     const state = 'state' in r ? stateName(r.state) : 'RUNNING';
     const distributions: Record<string, Distribution> = {};
     if ('distributions' in r) {
-      for (const [k, v] of Object.entries(asObject(r.distributions, 'distributions'))) distributions[k] = this.distributions.parse(v);
+      for (const [k, v] of Object.entries(asObject(r.distributions, 'distributions')))
+        distributions[k] = this.distributions.parse(v);
     }
     const params: Record<string, JsonValue> = {};
     if ('params' in r) {
@@ -188,9 +218,13 @@ export class JournalReplay {
     if (value !== null && values !== null) throw new InvalidOp('both value and values are set');
     if (values !== null && !Array.isArray(values)) throw new InvalidOp('values is not a list');
     const intermediateValues: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(asObject(r.intermediate_values ?? {}, 'intermediate_values'))) intermediateValues[stepKey(k)] = v;
+    for (const [k, v] of Object.entries(
+      asObject(r.intermediate_values ?? {}, 'intermediate_values'),
+    ))
+      intermediateValues[stepKey(k)] = v;
     const datetimeStart = normalizeDatetime(asDatetime(required(r, 'datetime_start')));
-    const datetimeComplete = 'datetime_complete' in r ? normalizeDatetime(asDatetime(r.datetime_complete)) : null;
+    const datetimeComplete =
+      'datetime_complete' in r ? normalizeDatetime(asDatetime(r.datetime_complete)) : null;
     const userAttrs = { ...asObject(r.user_attrs ?? {}, 'user_attrs') };
     const systemAttrs = { ...asObject(r.system_attrs ?? {}, 'system_attrs') };
 
@@ -211,7 +245,8 @@ export class JournalReplay {
     this.trials.push(trial);
     s.trials.push(trial);
     const st = this.states.get(s.studyId)!;
-    for (const k of Object.keys(params)) if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, trial);
+    for (const k of Object.keys(params))
+      if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, trial);
   }
 
   private setParam(r: JsonObject): void {
@@ -237,8 +272,13 @@ export class JournalReplay {
     if (state === 'RUNNING' && t.state === 'RUNNING') return;
     const values = required(r, 'values');
     if (values !== null && !Array.isArray(values)) throw new InvalidOp('values is not a list');
-    const start = state === 'RUNNING' ? normalizeDatetime(asDatetime(required(r, 'datetime_start'))) : t.datetimeStart;
-    const complete = isFinished(state) ? normalizeDatetime(asDatetime(required(r, 'datetime_complete'))) : t.datetimeComplete;
+    const start =
+      state === 'RUNNING'
+        ? normalizeDatetime(asDatetime(required(r, 'datetime_start')))
+        : t.datetimeStart;
+    const complete = isFinished(state)
+      ? normalizeDatetime(asDatetime(required(r, 'datetime_complete')))
+      : t.datetimeComplete;
     t.datetimeStart = start;
     t.datetimeComplete = complete;
     t.state = state;
@@ -263,7 +303,8 @@ function required(r: JsonObject, key: string): JsonValue {
 }
 
 function asObject(v: JsonValue | undefined, what: string): JsonObject {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidOp(`${what} is not an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InvalidOp(`${what} is not an object`);
   return v;
 }
 
@@ -288,6 +329,7 @@ function directionName(code: JsonValue): StudyDirection {
 function stepKey(k: JsonValue): string {
   if (typeof k === 'number' && Number.isInteger(k)) return String(k);
   if (typeof k === 'bigint') return k.toString();
-  if (typeof k === 'string' && /^\s*[+-]?\d+\s*$/.test(k)) return BigInt(k.trim().replace(/^\+/, '')).toString();
+  if (typeof k === 'string' && /^\s*[+-]?\d+\s*$/.test(k))
+    return BigInt(k.trim().replace(/^\+/, '')).toString();
   throw new InvalidOp(`invalid step ${String(k)}`);
 }

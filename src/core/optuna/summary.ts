@@ -15,14 +15,18 @@ export function firstValue(t: Trial | undefined): number | undefined {
 }
 
 export function summarizeStudy(s: Study): StudySummary {
-  const counts = Object.fromEntries(TRIAL_STATES.map((st) => [st, 0])) as Record<TrialState, number>;
+  const counts = Object.fromEntries(TRIAL_STATES.map((st) => [st, 0])) as Record<
+    TrialState,
+    number
+  >;
   let best: Trial | undefined;
   let bestValue = 0;
   let lastActivity: string | null = null;
   const maximize = s.directions[0] === 'MAXIMIZE';
   for (const t of s.trials) {
     counts[t.state]++;
-    for (const d of [t.datetimeStart, t.datetimeComplete]) if (d !== null && (lastActivity === null || d > lastActivity)) lastActivity = d;
+    for (const d of [t.datetimeStart, t.datetimeComplete])
+      if (d !== null && (lastActivity === null || d > lastActivity)) lastActivity = d;
     if (s.directions.length !== 1 || t.state !== 'COMPLETE') continue;
     const v = firstValue(t);
     if (v === undefined || Number.isNaN(v)) continue;

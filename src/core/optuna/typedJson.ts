@@ -11,15 +11,30 @@ import type { JsonValue } from './pyjson';
  * escaped as "\u0000s<original>" so that it cannot pass for a number; keys are left alone (a
  * reviver never sees them, and numbers are never keys).
  */
-const TOKEN = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)|(NaN|-?Infinity)/g;
+const TOKEN =
+  /("(?:[^"\\]|\\.)*")(\s*:)?|(-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)|(NaN|-?Infinity)/g;
 const ESCAPED_NUL = '\\u0000';
 
 export function parseTypedPyJson(text: string): JsonValue {
-  const marked = text.replace(TOKEN, (m, str: string | undefined, colon: string | undefined, num: string | undefined, frac: string | undefined, exp: string | undefined, special: string | undefined) => {
-    if (str !== undefined) return colon !== undefined || !str.startsWith(`"${ESCAPED_NUL}`) ? m : `"${ESCAPED_NUL}s${str.slice(1)}`;
-    if (special !== undefined) return `"${ESCAPED_NUL}f${special}"`;
-    return `"${ESCAPED_NUL}${frac || exp ? 'f' : 'i'}${num}"`;
-  });
+  const marked = text.replace(
+    TOKEN,
+    (
+      m,
+      str: string | undefined,
+      colon: string | undefined,
+      num: string | undefined,
+      frac: string | undefined,
+      exp: string | undefined,
+      special: string | undefined,
+    ) => {
+      if (str !== undefined)
+        return colon !== undefined || !str.startsWith(`"${ESCAPED_NUL}`)
+          ? m
+          : `"${ESCAPED_NUL}s${str.slice(1)}`;
+      if (special !== undefined) return `"${ESCAPED_NUL}f${special}"`;
+      return `"${ESCAPED_NUL}${frac || exp ? 'f' : 'i'}${num}"`;
+    },
+  );
   return JSON.parse(marked, (_key, v: unknown) => {
     if (typeof v !== 'string' || v.charCodeAt(0) !== 0) return v;
     const payload = v.slice(2);

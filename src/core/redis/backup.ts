@@ -13,7 +13,13 @@ export interface BackupManifest {
   format: typeof BACKUP_FORMAT;
   /** ISO 8601 UTC. */
   createdAt: string;
-  server: { version: string; endpoint: string; dir: string; dbfilename: string; appenddirname: string | null };
+  server: {
+    version: string;
+    endpoint: string;
+    dir: string;
+    dbfilename: string;
+    appenddirname: string | null;
+  };
   /** Paths relative to the backup folder; the AOF directory keeps its name. */
   files: Array<{ path: string; bytes: number; sha256: string }>;
 }
@@ -48,7 +54,12 @@ async function persistence(redis: Redis) {
  * signal's reason once it is aborted, and `timed out waiting for <what>` after `deadline`
  * (a Date.now() time).
  */
-export async function waitForPersistence(redis: Redis, until: (i: ReturnType<typeof parseInfo>) => boolean, what: string, opts: { deadline: number; signal?: AbortSignal }): Promise<ReturnType<typeof parseInfo>> {
+export async function waitForPersistence(
+  redis: Redis,
+  until: (i: ReturnType<typeof parseInfo>) => boolean,
+  what: string,
+  opts: { deadline: number; signal?: AbortSignal },
+): Promise<ReturnType<typeof parseInfo>> {
   for (;;) {
     const info = await persistence(redis);
     if (until(info)) return info;
@@ -63,12 +74,19 @@ export async function waitForPersistence(redis: Redis, until: (i: ReturnType<typ
  * the same kind runs (its snapshot would predate our request), schedules it behind another
  * fork, and waits until its counter moves and nothing is in progress.
  */
-async function runBackgroundJob(redis: Redis, kind: 'rdb' | 'aof', opts: BackupOptions): Promise<void> {
+async function runBackgroundJob(
+  redis: Redis,
+  kind: 'rdb' | 'aof',
+  opts: BackupOptions,
+): Promise<void> {
   const counter = kind === 'rdb' ? 'rdb_saves' : 'aof_rewrites';
   const busy = (i: ReturnType<typeof parseInfo>) =>
-    kind === 'rdb' ? i.get('rdb_bgsave_in_progress') === '1' : i.get('aof_rewrite_in_progress') === '1' || i.get('aof_rewrite_scheduled') === '1';
+    kind === 'rdb'
+      ? i.get('rdb_bgsave_in_progress') === '1'
+      : i.get('aof_rewrite_in_progress') === '1' || i.get('aof_rewrite_scheduled') === '1';
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  const wait = (until: (i: ReturnType<typeof parseInfo>) => boolean, what: string) => waitForPersistence(redis, until, what, { deadline, signal: opts.signal });
+  const wait = (until: (i: ReturnType<typeof parseInfo>) => boolean, what: string) =>
+    waitForPersistence(redis, until, what, { deadline, signal: opts.signal });
   let before = (await persistence(redis)).num(counter) ?? 0;
   for (;;) {
     try {
@@ -88,9 +106,15 @@ async function runBackgroundJob(redis: Redis, kind: 'rdb' | 'aof', opts: BackupO
       throw e;
     }
   }
-  const info = await wait((i) => (i.num(counter) ?? 0) > before && !busy(i), kind === 'rdb' ? 'BGSAVE' : 'BGREWRITEAOF');
+  const info = await wait(
+    (i) => (i.num(counter) ?? 0) > before && !busy(i),
+    kind === 'rdb' ? 'BGSAVE' : 'BGREWRITEAOF',
+  );
   const status = info.get(kind === 'rdb' ? 'rdb_last_bgsave_status' : 'aof_last_bgrewrite_status');
-  if (status !== 'ok') throw new Error(`${kind === 'rdb' ? 'BGSAVE' : 'BGREWRITEAOF'} failed (status ${status}): see the Redis log (disk full? permissions on the data dir?)`);
+  if (status !== 'ok')
+    throw new Error(
+      `${kind === 'rdb' ? 'BGSAVE' : 'BGREWRITEAOF'} failed (status ${status}): see the Redis log (disk full? permissions on the data dir?)`,
+    );
 }
 
 /** Files of a Redis 7 AOF directory: the manifest and the base and incremental files it names. */
@@ -106,7 +130,10 @@ function sha256File(file: string): string {
 }
 
 function backupName(now: Date): string {
-  return `redis-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `redis-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }
 
 /**
@@ -124,7 +151,10 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
   const aof = get('appendonly') === 'yes';
   const appenddirname = get('appenddirname') || 'appendonlydir';
   const appendfilename = get('appendfilename') || 'appendonly.aof';
-  if (!fs.existsSync(dir)) throw new Error(`the server's data directory ${dir} is not on this machine: run the backup on the Redis host`);
+  if (!fs.existsSync(dir))
+    throw new Error(
+      `the server's data directory ${dir} is not on this machine: run the backup on the Redis host`,
+    );
   const version = parseInfo(await redis.info('server')).get('redis_version') ?? '?';
 
   opts.onProgress?.('BGSAVE');
@@ -162,7 +192,8 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw e;
         }
-        if (attempt >= 3) throw new Error(`the AOF in ${aofDir} kept being rewritten while it was copied`);
+        if (attempt >= 3)
+          throw new Error(`the AOF in ${aofDir} kept being rewritten while it was copied`);
         files.splice(1);
         fs.rmSync(path.join(staging, appenddirname), { recursive: true, force: true });
       }
@@ -170,7 +201,13 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
     const manifest: BackupManifest = {
       format: BACKUP_FORMAT,
       createdAt: now.toISOString(),
-      server: { version, endpoint: opts.endpoint, dir, dbfilename, appenddirname: aof ? appenddirname : null },
+      server: {
+        version,
+        endpoint: opts.endpoint,
+        dir,
+        dbfilename,
+        appenddirname: aof ? appenddirname : null,
+      },
       files,
     };
     fs.writeFileSync(path.join(staging, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
@@ -183,7 +220,12 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
 }
 
 function entryOf(root: string, name: string, manifest: BackupManifest): BackupEntry {
-  return { name, path: path.join(root, name), manifest, bytes: manifest.files.reduce((n, f) => n + f.bytes, 0) };
+  return {
+    name,
+    path: path.join(root, name),
+    manifest,
+    bytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
+  };
 }
 
 /** The backups under a root, newest first; folders without a manifest of ours are ignored. */
@@ -199,17 +241,26 @@ export function listBackups(root: string): BackupEntry[] {
   for (const name of names) {
     if (!NAME_RE.test(name)) continue;
     try {
-      const manifest = JSON.parse(fs.readFileSync(path.join(root, name, MANIFEST), 'utf8')) as BackupManifest;
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(root, name, MANIFEST), 'utf8'),
+      ) as BackupManifest;
       if (manifest.format === BACKUP_FORMAT) out.push(entryOf(root, name, manifest));
     } catch {
       // not one of ours
     }
   }
-  return out.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt) || b.name.localeCompare(a.name));
+  return out.sort(
+    (a, b) =>
+      b.manifest.createdAt.localeCompare(a.manifest.createdAt) || b.name.localeCompare(a.name),
+  );
 }
 
 /** Removes all but the `keep` newest backups (only folders this module created). */
-export function pruneBackups(root: string, keep: number, opts: { dryRun?: boolean } = {}): { kept: BackupEntry[]; removed: BackupEntry[] } {
+export function pruneBackups(
+  root: string,
+  keep: number,
+  opts: { dryRun?: boolean } = {},
+): { kept: BackupEntry[]; removed: BackupEntry[] } {
   if (!Number.isInteger(keep) || keep < 1) throw new Error('keep at least one backup');
   const all = listBackups(root);
   const removed = all.slice(keep);

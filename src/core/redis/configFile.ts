@@ -30,7 +30,8 @@ export function splitConfigArgs(line: string): string[] | null {
   const out: string[] = [];
   let i = 0;
   const n = line.length;
-  const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
+  const isSpace = (c: string | undefined) =>
+    c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
   for (;;) {
     while (i < n && isSpace(line[i])) i++;
     if (i >= n) return out;
@@ -41,15 +42,29 @@ export function splitConfigArgs(line: string): string[] | null {
       const c = line[i];
       if (inDq) {
         if (c === undefined) return null;
-        if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+        if (
+          c === '\\' &&
+          line[i + 1] === 'x' &&
+          /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))
+        ) {
           cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
           i += 3;
         } else if (c === '\\' && i + 1 < n) {
           const e = line[++i];
-          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+          cur +=
+            e === 'n'
+              ? '\n'
+              : e === 'r'
+                ? '\r'
+                : e === 't'
+                  ? '\t'
+                  : e === 'b'
+                    ? '\b'
+                    : e === 'a'
+                      ? '\x07'
+                      : e;
         } else if (c === '"') {
           if (i + 1 < n && !isSpace(line[i + 1])) return null;
-          inDq = false;
           i++;
           break;
         } else cur += c;
@@ -60,7 +75,6 @@ export function splitConfigArgs(line: string): string[] | null {
           i++;
         } else if (c === "'") {
           if (i + 1 < n && !isSpace(line[i + 1])) return null;
-          inSq = false;
           i++;
           break;
         } else cur += c;
@@ -83,7 +97,8 @@ export function parseConfigText(text: string, file: string): ConfigDirective[] {
     const trimmed = lines[i].trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const args = splitConfigArgs(trimmed);
-    if (args === null) throw new ConfigSyntaxError('unbalanced quotes in configuration line', file, i + 1);
+    if (args === null)
+      throw new ConfigSyntaxError('unbalanced quotes in configuration line', file, i + 1);
     if (args.length === 0) continue;
     out.push({ name: args[0].toLowerCase(), args: args.slice(1), file, line: i + 1 });
   }
@@ -95,7 +110,11 @@ export function parseConfigText(text: string, file: string): ConfigDirective[] {
  * resolves a relative include against its working directory; here it is resolved against the
  * including file's directory, which is where such a file almost always is.
  */
-export function loadConfigFile(file: string, readFile: (p: string) => string = (p) => fs.readFileSync(p, 'utf8'), seen = new Set<string>()): ConfigDirective[] {
+export function loadConfigFile(
+  file: string,
+  readFile: (p: string) => string = (p) => fs.readFileSync(p, 'utf8'),
+  seen = new Set<string>(),
+): ConfigDirective[] {
   const abs = path.resolve(file);
   if (seen.has(abs)) throw new Error(`${abs} includes itself`);
   seen.add(abs);
@@ -105,14 +124,23 @@ export function loadConfigFile(file: string, readFile: (p: string) => string = (
       out.push(d);
       continue;
     }
-    if (d.args.length !== 1) throw new ConfigSyntaxError('include needs exactly one file', d.file, d.line);
+    if (d.args.length !== 1)
+      throw new ConfigSyntaxError('include needs exactly one file', d.file, d.line);
     out.push(...loadConfigFile(path.resolve(path.dirname(abs), d.args[0]), readFile, seen));
   }
   seen.delete(abs);
   return out;
 }
 
-const UNITS: Record<string, number> = { '': 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  kb: 1024,
+  m: 1e6,
+  mb: 1024 ** 2,
+  g: 1e9,
+  gb: 1024 ** 3,
+};
 
 /** Redis memory units ("1gb" = 1024^3, "1g" = 10^9, case-insensitive); null when not a size. */
 export function parseMemory(text: string): number | null {
@@ -123,7 +151,12 @@ export function parseMemory(text: string): number | null {
 
 /** Directives that accumulate when repeated instead of the last one winning. */
 const ACCUMULATING = new Set(['save']);
-const MEMORY_SETTINGS = new Set(['maxmemory', 'auto-aof-rewrite-min-size', 'client-query-buffer-limit', 'proto-max-bulk-len']);
+const MEMORY_SETTINGS = new Set([
+  'maxmemory',
+  'auto-aof-rewrite-min-size',
+  'client-query-buffer-limit',
+  'proto-max-bulk-len',
+]);
 
 /** What a setting is and where it came from, in the shape `CONFIG GET` reports it. */
 export interface FileSetting {
@@ -144,7 +177,10 @@ export function effectiveSettings(directives: ConfigDirective[]): Map<string, Fi
     if (ACCUMULATING.has(d.name)) {
       const prev = out.get(d.name);
       const add = d.args.filter((a) => a !== '').join(' ');
-      const value = d.args.length === 1 && d.args[0] === '' ? '' : [prev?.value ?? '', add].filter(Boolean).join(' ');
+      const value =
+        d.args.length === 1 && d.args[0] === ''
+          ? ''
+          : [prev?.value ?? '', add].filter(Boolean).join(' ');
       out.set(d.name, { value, where });
       continue;
     }

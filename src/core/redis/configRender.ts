@@ -2,7 +2,7 @@ import { splitConfigArgs } from './configFile';
 
 /** A directive argument as redis.conf needs it: bare when safe, else double-quoted with escapes. */
 export function quoteConfigArg(arg: string): string {
-  if (/^[A-Za-z0-9_.\/:*+@,=-]+$/.test(arg)) return arg;
+  if (/^[A-Za-z0-9_./:*+@,=-]+$/.test(arg)) return arg;
   const body = [...arg]
     .map((c) => {
       if (c === '\\' || c === '"') return `\\${c}`;
@@ -25,7 +25,11 @@ export function formatDirective(name: string, args: string[]): string {
  * directive is replaced on its own line (so Redis's "at line N" still points at the user's
  * line N), and a directive the text lacks is appended at the end under a marker comment.
  */
-export function setDirectives(text: string, values: Array<[string, string[]]>, marker = '# Set by optuna-storage deploy'): string {
+export function setDirectives(
+  text: string,
+  values: Array<[string, string[]]>,
+  marker = '# Set by optuna-storage deploy',
+): string {
   const wanted = new Map(values.map(([k, v]) => [k.toLowerCase(), v]));
   const seen = new Set<string>();
   const lines = text.split('\n');

@@ -41,11 +41,14 @@ export interface SentinelConfig {
 
 /** Parses "host:port,host:port" as users write sentinel lists. */
 export function parseSentinelList(text: string): Array<{ host: string; port: number }> {
-  return text.split(/[,\s]+/).filter(Boolean).map((hp) => {
-    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp);
-    if (!m) throw new Error(`invalid sentinel address "${hp}" (expected host:port)`);
-    return { host: m[1], port: Number(m[2]) };
-  });
+  return text
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .map((hp) => {
+      const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hp);
+      if (!m) throw new Error(`invalid sentinel address "${hp}" (expected host:port)`);
+      return { host: m[1], port: Number(m[2]) };
+    });
 }
 
 export type RedisFailure = 'unreachable' | 'auth' | 'protocol';
@@ -64,13 +67,36 @@ export function classifyRedisError(e: unknown, where: string): RedisConnectError
   if (e instanceof RedisConnectError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (/WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password|invalid password/i.test(msg)) {
-    return new RedisConnectError(`Redis at ${where} refused the credentials (${msg.split('\n')[0].replace(/^ReplyError: /, '')}): check the password (URL, OPTUNA_STORAGE_REDIS_PASSWORD, or the extension's stored password)`, 'auth');
+  if (
+    /WRONGPASS|invalid username-password|NOAUTH|AUTH.*without any password|invalid password/i.test(
+      msg,
+    )
+  ) {
+    return new RedisConnectError(
+      `Redis at ${where} refused the credentials (${msg.split('\n')[0].replace(/^ReplyError: /, '')}): check the password (URL, OPTUNA_STORAGE_REDIS_PASSWORD, or the extension's stored password)`,
+      'auth',
+    );
   }
-  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) return new RedisConnectError(`Redis at ${where} refused the connection: is redis-server running on that port?`, 'unreachable');
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(msg)) return new RedisConnectError(`Redis host of ${where} cannot be resolved: check the host name`, 'unreachable');
-  if (/ETIMEDOUT|timed? ?out|Command timed out|Connection is closed|ECONNRESET|EHOSTUNREACH|ENETUNREACH|max retries|Stream isn't writeable|enableOfflineQueue/i.test(msg) || code === 'ETIMEDOUT') {
-    return new RedisConnectError(`Redis at ${where} is not answering (${msg.split('\n')[0]}): check that the server is up and reachable`, 'unreachable');
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg))
+    return new RedisConnectError(
+      `Redis at ${where} refused the connection: is redis-server running on that port?`,
+      'unreachable',
+    );
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(msg))
+    return new RedisConnectError(
+      `Redis host of ${where} cannot be resolved: check the host name`,
+      'unreachable',
+    );
+  if (
+    /ETIMEDOUT|timed? ?out|Command timed out|Connection is closed|ECONNRESET|EHOSTUNREACH|ENETUNREACH|max retries|Stream isn't writeable|enableOfflineQueue/i.test(
+      msg,
+    ) ||
+    code === 'ETIMEDOUT'
+  ) {
+    return new RedisConnectError(
+      `Redis at ${where} is not answering (${msg.split('\n')[0]}): check that the server is up and reachable`,
+      'unreachable',
+    );
   }
   return new RedisConnectError(`Redis at ${where}: ${msg.split('\n')[0]}`, 'protocol');
 }
@@ -92,7 +118,13 @@ export function redisOptions(endpoint: RedisEndpoint, opts: ClientOptions = {}):
     return Math.round(cap / 2 + Math.random() * (cap / 2));
   };
   const where = opts.sentinel
-    ? { sentinels: opts.sentinel.sentinels, name: opts.sentinel.name, sentinelPassword: opts.sentinel.sentinelPassword, sentinelRetryStrategy: opts.reconnect ? backoff : () => null, failoverDetector: true }
+    ? {
+        sentinels: opts.sentinel.sentinels,
+        name: opts.sentinel.name,
+        sentinelPassword: opts.sentinel.sentinelPassword,
+        sentinelRetryStrategy: opts.reconnect ? backoff : () => null,
+        failoverDetector: true,
+      }
     : { host: endpoint.host, port: endpoint.port };
   return {
     ...where,

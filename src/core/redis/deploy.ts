@@ -6,7 +6,15 @@ import { setDirectives } from './configRender';
 import type { SystemFacts } from './doctorRules';
 import { parseInfo } from './info';
 import { waitForAofRewrite } from './liveFixes';
-import { ConfigValidationError, connectLocal, freeLoopbackPort, portOpen, shutdownSave, startDaemon, validateWithScratchServer } from './redisProcess';
+import {
+  ConfigValidationError,
+  connectLocal,
+  freeLoopbackPort,
+  portOpen,
+  shutdownSave,
+  startDaemon,
+  validateWithScratchServer,
+} from './redisProcess';
 import { configReplyToMap } from './serverConfig';
 import { localSystemFacts } from './systemFacts';
 
@@ -85,14 +93,22 @@ function stamp(d: Date): string {
 
 /** An address of `bind` to reach the server on: loopback when it listens there. */
 export function reachableHost(bind: string | undefined): string {
-  const addrs = (bind ?? '* -::*').split(/\s+/).filter(Boolean).map((a) => a.replace(/^-/, ''));
-  if (addrs.some((a) => a === '*' || a === '0.0.0.0' || /^127\./.test(a) || a === 'localhost')) return '127.0.0.1';
+  const addrs = (bind ?? '* -::*')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((a) => a.replace(/^-/, ''));
+  if (addrs.some((a) => a === '*' || a === '0.0.0.0' || /^127\./.test(a) || a === 'localhost'))
+    return '127.0.0.1';
   if (addrs.some((a) => a === '::1' || a === '::' || a === '::*')) return '::1';
   return addrs[0] ?? '127.0.0.1';
 }
 
 /** Adjusts the source config to this machine and these paths, without touching other lines. */
-export function renderDeployConfig(source: string, opts: DeployOptions, sys: SystemFacts): { text: string; adjustments: string[] } {
+export function renderDeployConfig(
+  source: string,
+  opts: DeployOptions,
+  sys: SystemFacts,
+): { text: string; adjustments: string[] } {
   const settings = effectiveSettings(parseConfigText(source, opts.source));
   const adjustments: string[] = [];
   const values: Array<[string, string[]]> = [
@@ -110,7 +126,9 @@ export function renderDeployConfig(source: string, opts: DeployOptions, sys: Sys
   const maxclients = Number(settings.get('maxclients')?.value ?? 10000);
   if (sys.openFilesLimit !== undefined && maxclients + 32 > sys.openFilesLimit) {
     values.push(['maxclients', [String(Math.max(1, sys.openFilesLimit - 32))]]);
-    adjustments.push(`maxclients ${maxclients} -> ${sys.openFilesLimit - 32} (open-file limit ${sys.openFilesLimit}, minus 32 Redis keeps for itself)`);
+    adjustments.push(
+      `maxclients ${maxclients} -> ${sys.openFilesLimit - 32} (open-file limit ${sys.openFilesLimit}, minus 32 Redis keeps for itself)`,
+    );
   }
   if (opts.password !== undefined) values.push(['requirepass', [opts.password]]);
   return { text: setDirectives(source, values), adjustments };
@@ -127,13 +145,23 @@ function permissionHint(e: NodeJS.ErrnoException, what: string, p: string, dir: 
   return e;
 }
 
-async function inspectRunning(host: string, port: number, password?: string): Promise<RunningServer | undefined> {
+async function inspectRunning(
+  host: string,
+  port: number,
+  password?: string,
+): Promise<RunningServer | undefined> {
   if (!(await portOpen(host, port))) return undefined;
   let redis;
   try {
     redis = await connectLocal(host, port, password);
   } catch (e) {
-    throw new Error(`Something listens on ${host}:${port} but deploy cannot talk to it as Redis (${(e as Error).message}). ` + (/password|credentials|NOAUTH/i.test((e as Error).message) ? 'Put its password in $OPTUNA_STORAGE_REDIS_PASSWORD.' : 'Stop it, or deploy on another --port.'));
+    throw new Error(
+      `Something listens on ${host}:${port} but deploy cannot talk to it as Redis (${(e as Error).message}). ` +
+        (/password|credentials|NOAUTH/i.test((e as Error).message)
+          ? 'Put its password in $OPTUNA_STORAGE_REDIS_PASSWORD.'
+          : 'Stop it, or deploy on another --port.'),
+      { cause: e },
+    );
   }
   try {
     const info = parseInfo(await redis.info('server'));
@@ -177,7 +205,7 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
   try {
     source = fs.readFileSync(opts.source, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the config ${opts.source}: ${(e as Error).message}`);
+    throw new Error(`cannot read the config ${opts.source}: ${(e as Error).message}`, { cause: e });
   }
   const { text: rendered, adjustments } = renderDeployConfig(source, opts, sys);
   const settings = effectiveSettings(parseConfigText(rendered, opts.target));
@@ -190,8 +218,25 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
   try {
     const scratchPort = await freeLoopbackPort();
     const scratchConfig = path.join(scratch, 'redis.conf');
-    fs.writeFileSync(scratchConfig, setDirectives(rendered, [['port', [String(scratchPort)]], ['dir', [scratch]], ['logfile', ['']], ['pidfile', [path.join(scratch, 'redis.pid')]], ['daemonize', ['no']]]), { mode: 0o600 });
-    await validateWithScratchServer({ binary, configPath: scratchConfig, cwd: scratch, host, port: scratchPort, password: newPassword });
+    fs.writeFileSync(
+      scratchConfig,
+      setDirectives(rendered, [
+        ['port', [String(scratchPort)]],
+        ['dir', [scratch]],
+        ['logfile', ['']],
+        ['pidfile', [path.join(scratch, 'redis.pid')]],
+        ['daemonize', ['no']],
+      ]),
+      { mode: 0o600 },
+    );
+    await validateWithScratchServer({
+      binary,
+      configPath: scratchConfig,
+      cwd: scratch,
+      host,
+      port: scratchPort,
+      password: newPassword,
+    });
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
@@ -203,35 +248,84 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
     current = undefined;
   }
   const targetUnchanged = current === rendered;
-  const backupPath = current !== undefined && !targetUnchanged ? uniquePath(`${opts.target}.bak-${stamp((opts.now ?? (() => new Date()))())}`) : undefined;
+  const backupPath =
+    current !== undefined && !targetUnchanged
+      ? uniquePath(`${opts.target}.bak-${stamp((opts.now ?? (() => new Date()))())}`)
+      : undefined;
   const running = await inspectRunning(host, opts.port, opts.currentPassword);
-  const upToDate = targetUnchanged && running !== undefined && running.configFile !== '' && sameDir(running.configFile, opts.target) && sameDir(running.dir, opts.dataDir);
+  const upToDate =
+    targetUnchanged &&
+    running !== undefined &&
+    running.configFile !== '' &&
+    sameDir(running.configFile, opts.target) &&
+    sameDir(running.dir, opts.dataDir);
   const wantsAof = settings.get('appendonly')?.value === 'yes';
   const dbfilename = settings.get('dbfilename')?.value ?? 'dump.rdb';
   const appenddirname = settings.get('appenddirname')?.value ?? 'appendonlydir';
-  const convertRdb = !running && wantsAof && fs.existsSync(path.join(opts.dataDir, dbfilename)) && !fs.existsSync(path.join(opts.dataDir, appenddirname));
+  const convertRdb =
+    !running &&
+    wantsAof &&
+    fs.existsSync(path.join(opts.dataDir, dbfilename)) &&
+    !fs.existsSync(path.join(opts.dataDir, appenddirname));
 
-  const actions: string[] = [`validated the config with redis-server on a scratch port and directory: OK`];
+  const actions: string[] = [
+    `validated the config with redis-server on a scratch port and directory: OK`,
+  ];
   for (const a of adjustments) actions.push(`adjust ${a}`);
   if (upToDate) {
-    actions.push(`nothing to change: Redis ${running!.version} (pid ${running!.pid}) already runs from ${opts.target} with data in ${opts.dataDir}`);
+    actions.push(
+      `nothing to change: Redis ${running!.version} (pid ${running!.pid}) already runs from ${opts.target} with data in ${opts.dataDir}`,
+    );
   } else {
     if (backupPath) actions.push(`back up the current ${opts.target} to ${backupPath}`);
-    actions.push(targetUnchanged ? `${opts.target} already has this content` : `write ${opts.target}${newPassword ? ' (mode 0600: it holds the password)' : ''}`);
-    actions.push(`create ${[opts.dataDir, path.dirname(opts.logFile), path.dirname(opts.pidFile)].filter((d, i, a) => a.indexOf(d) === i).join(', ')} if missing`);
+    actions.push(
+      targetUnchanged
+        ? `${opts.target} already has this content`
+        : `write ${opts.target}${newPassword ? ' (mode 0600: it holds the password)' : ''}`,
+    );
+    actions.push(
+      `create ${[opts.dataDir, path.dirname(opts.logFile), path.dirname(opts.pidFile)].filter((d, i, a) => a.indexOf(d) === i).join(', ')} if missing`,
+    );
     if (running) {
-      if (wantsAof && !running.appendonly) actions.push(`switch the running Redis to the append-only file live (CONFIG SET appendonly yes) and wait until it has been written: with appendonly yes Redis 7 loads only the AOF`);
-      actions.push(`stop the running Redis ${running.version} (pid ${running.pid ?? '?'}, data in ${running.dir}) with SHUTDOWN SAVE`);
-      if (!sameDir(running.dir, opts.dataDir)) actions.push(`copy its data (${running.dbfilename}${running.appendonly || wantsAof ? `, ${running.appenddirname}/` : ''}) from ${running.dir} to ${opts.dataDir}; files already there are moved to ${opts.dataDir}/pre-deploy-<time>/`);
+      if (wantsAof && !running.appendonly)
+        actions.push(
+          `switch the running Redis to the append-only file live (CONFIG SET appendonly yes) and wait until it has been written: with appendonly yes Redis 7 loads only the AOF`,
+        );
+      actions.push(
+        `stop the running Redis ${running.version} (pid ${running.pid ?? '?'}, data in ${running.dir}) with SHUTDOWN SAVE`,
+      );
+      if (!sameDir(running.dir, opts.dataDir))
+        actions.push(
+          `copy its data (${running.dbfilename}${running.appendonly || wantsAof ? `, ${running.appenddirname}/` : ''}) from ${running.dir} to ${opts.dataDir}; files already there are moved to ${opts.dataDir}/pre-deploy-<time>/`,
+        );
     }
     if (convertRdb) {
-      actions.push(`start ${binary} ${opts.target} --appendonly no (daemonized) so that it loads ${dbfilename}: with appendonly yes Redis 7 would ignore it and start empty`);
-      actions.push('switch it to the append-only file live (CONFIG SET appendonly yes), as the config file says, and wait until that has been written');
+      actions.push(
+        `start ${binary} ${opts.target} --appendonly no (daemonized) so that it loads ${dbfilename}: with appendonly yes Redis 7 would ignore it and start empty`,
+      );
+      actions.push(
+        'switch it to the append-only file live (CONFIG SET appendonly yes), as the config file says, and wait until that has been written',
+      );
     } else {
-      actions.push(`start ${binary} ${opts.target} (daemonized) and wait for PONG on ${host}:${opts.port}`);
+      actions.push(
+        `start ${binary} ${opts.target} (daemonized) and wait for PONG on ${host}:${opts.port}`,
+      );
     }
   }
-  return { options: opts, rendered, adjustments, host, targetUnchanged, backupPath, running, upToDate, convertRdb, wantsAof, actions, newPassword };
+  return {
+    options: opts,
+    rendered,
+    adjustments,
+    host,
+    targetUnchanged,
+    backupPath,
+    running,
+    upToDate,
+    convertRdb,
+    wantsAof,
+    actions,
+    newPassword,
+  };
 }
 
 function uniquePath(p: string): string {
@@ -252,7 +346,10 @@ export interface DeployResult {
  * is stopped with its data saved, the new one is started even if copying needed a retry by
  * hand — the error then says which files to copy.
  */
-export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSignal; onStep?: (message: string) => void } = {}): Promise<DeployResult> {
+export async function executeDeploy(
+  plan: DeployPlan,
+  ctx: { signal?: AbortSignal; onStep?: (message: string) => void } = {},
+): Promise<DeployResult> {
   const o = plan.options;
   const done: string[] = [];
   const step = (m: string) => {
@@ -266,7 +363,12 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
   }
   const checkAbort = () => ctx.signal?.throwIfAborted();
 
-  for (const dir of [o.dataDir, path.dirname(o.logFile), path.dirname(o.pidFile), path.dirname(o.target)]) {
+  for (const dir of [
+    o.dataDir,
+    path.dirname(o.logFile),
+    path.dirname(o.pidFile),
+    path.dirname(o.target),
+  ]) {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     } catch (e) {
@@ -277,7 +379,12 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     try {
       fs.copyFileSync(o.target, plan.backupPath, fs.constants.COPYFILE_EXCL);
     } catch (e) {
-      throw permissionHint(e as NodeJS.ErrnoException, 'cannot back up', o.target, path.dirname(o.target));
+      throw permissionHint(
+        e as NodeJS.ErrnoException,
+        'cannot back up',
+        o.target,
+        path.dirname(o.target),
+      );
     }
     step(`backed up ${o.target} to ${plan.backupPath}`);
   }
@@ -288,7 +395,12 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
       fs.renameSync(tmp, o.target);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
-      throw permissionHint(e as NodeJS.ErrnoException, 'cannot write', o.target, path.dirname(o.target));
+      throw permissionHint(
+        e as NodeJS.ErrnoException,
+        'cannot write',
+        o.target,
+        path.dirname(o.target),
+      );
     }
     step(`wrote ${o.target}`);
   }
@@ -311,14 +423,28 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     }
     await shutdownSave(redis, plan.host, o.port);
     step(`stopped Redis ${running.version} (pid ${running.pid ?? '?'}) with SHUTDOWN SAVE`);
-    if (!sameDir(running.dir, o.dataDir)) copyData(running, o, wantsAof, (o.now ?? (() => new Date()))(), step);
+    if (!sameDir(running.dir, o.dataDir))
+      copyData(running, o, wantsAof, (o.now ?? (() => new Date()))(), step);
   }
 
   try {
-    await startDaemon({ binary: o.redisServer ?? 'redis-server', configPath: o.target, args: plan.convertRdb ? ['--appendonly', 'no'] : [], host: plan.host, port: o.port, password: plan.newPassword, logFile: o.logFile, timeoutMs: o.startTimeoutMs, signal: ctx.signal });
+    await startDaemon({
+      binary: o.redisServer ?? 'redis-server',
+      configPath: o.target,
+      args: plan.convertRdb ? ['--appendonly', 'no'] : [],
+      host: plan.host,
+      port: o.port,
+      password: plan.newPassword,
+      logFile: o.logFile,
+      timeoutMs: o.startTimeoutMs,
+      signal: ctx.signal,
+    });
   } catch (e) {
     if (!running) throw e;
-    throw new Error(`${(e as Error).message}\nThe previous Redis was stopped with its data saved in ${running.dir}${sameDir(running.dir, o.dataDir) ? '' : ` (and copied to ${o.dataDir})`}: fix the cause above and run deploy again.`);
+    throw new Error(
+      `${(e as Error).message}\nThe previous Redis was stopped with its data saved in ${running.dir}${sameDir(running.dir, o.dataDir) ? '' : ` (and copied to ${o.dataDir})`}: fix the cause above and run deploy again.`,
+      { cause: e },
+    );
   }
   step(`Redis answers PONG on ${plan.host}:${o.port}, running from ${o.target}`);
   if (plan.convertRdb) {
@@ -329,18 +455,32 @@ export async function executeDeploy(plan: DeployPlan, ctx: { signal?: AbortSigna
     } finally {
       redis.disconnect();
     }
-    step('loaded the RDB and wrote the append-only file from it (appendonly yes is live, as the config says)');
+    step(
+      'loaded the RDB and wrote the append-only file from it (appendonly yes is live, as the config says)',
+    );
   }
   return result;
 }
 
 /** Copies the stopped server's RDB and AOF directory into the new data dir, never overwriting. */
-function copyData(running: RunningServer, o: DeployOptions, wantsAof: boolean, now: Date, step: (m: string) => void): void {
+function copyData(
+  running: RunningServer,
+  o: DeployOptions,
+  wantsAof: boolean,
+  now: Date,
+  step: (m: string) => void,
+): void {
   const settings = effectiveSettings(parseConfigText(fs.readFileSync(o.target, 'utf8'), o.target));
   const dbfilename = settings.get('dbfilename')?.value ?? 'dump.rdb';
   const appenddirname = settings.get('appenddirname')?.value ?? 'appendonlydir';
-  const moves: Array<[string, string]> = [[path.join(running.dir, running.dbfilename), path.join(o.dataDir, dbfilename)]];
-  if (running.appendonly || wantsAof) moves.push([path.join(running.dir, running.appenddirname), path.join(o.dataDir, appenddirname)]);
+  const moves: Array<[string, string]> = [
+    [path.join(running.dir, running.dbfilename), path.join(o.dataDir, dbfilename)],
+  ];
+  if (running.appendonly || wantsAof)
+    moves.push([
+      path.join(running.dir, running.appenddirname),
+      path.join(o.dataDir, appenddirname),
+    ]);
   const present = moves.filter(([, to]) => fs.existsSync(to));
   if (present.length > 0) {
     const aside = uniquePath(path.join(o.dataDir, `pre-deploy-${stamp(now)}`));
@@ -353,7 +493,10 @@ function copyData(running: RunningServer, o: DeployOptions, wantsAof: boolean, n
     try {
       fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false });
     } catch (e) {
-      throw new Error(`Redis was stopped with its data saved in ${running.dir}, but copying ${from} to ${to} failed (${(e as Error).message}). Copy it by hand, then run deploy again.`);
+      throw new Error(
+        `Redis was stopped with its data saved in ${running.dir}, but copying ${from} to ${to} failed (${(e as Error).message}). Copy it by hand, then run deploy again.`,
+        { cause: e },
+      );
     }
     step(`copied ${from} to ${to}`);
   }

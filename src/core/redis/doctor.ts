@@ -1,6 +1,16 @@
 import type Redis from 'ioredis';
 import { ConfigSyntaxError, effectiveSettings, loadConfigFile } from './configFile';
-import { type Finding, REDIS_DEFAULTS, type Severity, type SettingsSource, type SystemFacts, bySeverity, journalRules, settingsRules, stateRules } from './doctorRules';
+import {
+  type Finding,
+  REDIS_DEFAULTS,
+  type Severity,
+  type SettingsSource,
+  type SystemFacts,
+  bySeverity,
+  journalRules,
+  settingsRules,
+  stateRules,
+} from './doctorRules';
 import { type RedisInfo, parseInfo } from './info';
 import { type JournalGaps, scanAllJournals } from './journalScan';
 import { readServerConfig } from './serverConfig';
@@ -26,7 +36,12 @@ export interface DoctorReport {
   /** Config files that were checked. */
   configFiles: string[];
   journals: JournalGaps[];
-  server?: { version?: string; configFile?: string; info: RedisInfo; settings: Map<string, string> | null };
+  server?: {
+    version?: string;
+    configFile?: string;
+    info: RedisInfo;
+    settings: Map<string, string> | null;
+  };
 }
 
 /** The settings of a config file as the rules see them: Redis defaults for what it leaves out. */
@@ -60,9 +75,18 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     const settings = await readServerConfig(opts.redis);
     const configFile = info.get('config_file') || undefined;
     report.server = { version: info.get('redis_version'), configFile, info, settings };
-    const serverSystem: SystemFacts = { somaxconn: opts.serverIsLocal ? system.somaxconn : undefined };
+    const serverSystem: SystemFacts = {
+      somaxconn: opts.serverIsLocal ? system.somaxconn : undefined,
+    };
     if (settings) findings.push(...settingsRules(serverSettingsSource(settings), serverSystem));
-    else findings.push({ id: 'config-unavailable', severity: 'info', title: 'CONFIG is disabled on this server: its settings could not be checked', evidence: 'CONFIG GET refused', fix: 'Run doctor --config on the server\'s redis.conf instead.' });
+    else
+      findings.push({
+        id: 'config-unavailable',
+        severity: 'info',
+        title: 'CONFIG is disabled on this server: its settings could not be checked',
+        evidence: 'CONFIG GET refused',
+        fix: "Run doctor --config on the server's redis.conf instead.",
+      });
     findings.push(...stateRules(info, settings));
     // The server's own file decides what happens at the next restart: check it too.
     if (opts.serverIsLocal && configFile && !files.includes(configFile)) files.push(configFile);
@@ -83,11 +107,19 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     // server that is its own limit, for a file not yet in use ours.
     const limit = opts.redis && pid ? openFilesLimit(pid) : system.openFilesLimit;
     try {
-      findings.push(...settingsRules(fileSettingsSource(file), { ...system, openFilesLimit: limit }));
+      findings.push(
+        ...settingsRules(fileSettingsSource(file), { ...system, openFilesLimit: limit }),
+      );
       report.configFiles.push(file);
     } catch (e) {
       const where = e instanceof ConfigSyntaxError ? `${e.file}:${e.line}` : file;
-      findings.push({ id: 'config-file-unreadable', severity: opts.configFile === file ? 'error' : 'info', title: `Config file ${file} could not be checked`, evidence: `${where}: ${(e as Error).message}`, fix: 'Fix the file (Redis itself would refuse it), or give the right one with --config.' });
+      findings.push({
+        id: 'config-file-unreadable',
+        severity: opts.configFile === file ? 'error' : 'info',
+        title: `Config file ${file} could not be checked`,
+        evidence: `${where}: ${(e as Error).message}`,
+        fix: 'Fix the file (Redis itself would refuse it), or give the right one with --config.',
+      });
     }
   }
   report.findings = mergeFindings(findings);
@@ -119,7 +151,8 @@ export function mergeFindings(findings: Finding[]): Finding[] {
     }
     prev.evidence += `; ${f.evidence}`;
     for (const fix of f.liveFix ?? []) {
-      if (!prev.liveFix?.some((x) => x.parameter === fix.parameter)) (prev.liveFix ??= []).push(fix);
+      if (!prev.liveFix?.some((x) => x.parameter === fix.parameter))
+        (prev.liveFix ??= []).push(fix);
     }
   }
   return out.sort(bySeverity);

@@ -70,7 +70,10 @@ function isLoopback(addr: string): boolean {
 export function settingsRules(s: SettingsSource, sys: SystemFacts = {}): Finding[] {
   const out: Finding[] = [];
   const at = (name: string) => `${name} ${JSON.stringify(s.get(name) ?? '')} (${s.where(name)})`;
-  const later = s.kind === 'config-file' ? ' in the config file' : ' (CONFIG SET takes effect at once; CONFIG REWRITE keeps it)';
+  const later =
+    s.kind === 'config-file'
+      ? ' in the config file'
+      : ' (CONFIG SET takes effect at once; CONFIG REWRITE keeps it)';
 
   const policy = s.get('maxmemory-policy');
   if (policy !== undefined && policy !== 'noeviction') {
@@ -78,7 +81,9 @@ export function settingsRules(s: SettingsSource, sys: SystemFacts = {}): Finding
     out.push({
       id: 'eviction-policy',
       severity: allKeys ? 'error' : 'warning',
-      title: allKeys ? 'Redis evicts keys under memory pressure: journal entries will be lost' : 'Redis evicts keys that have a TTL under memory pressure',
+      title: allKeys
+        ? 'Redis evicts keys under memory pressure: journal entries will be lost'
+        : 'Redis evicts keys that have a TTL under memory pressure',
       evidence: at('maxmemory-policy'),
       fix: `Set maxmemory-policy noeviction${later}. ${allKeys ? 'One evicted <prefix>:log:N key makes every Optuna worker wait forever' : 'Journal keys have no TTL, but anything that sets one makes them evictable'}; with noeviction a full Redis refuses writes loudly instead.`,
       liveFix: [{ parameter: 'maxmemory-policy', value: 'noeviction' }],
@@ -113,7 +118,8 @@ export function settingsRules(s: SettingsSource, sys: SystemFacts = {}): Finding
     out.push({
       id: 'aof-fsync',
       severity: 'warning',
-      title: 'The append-only file is left to the OS to flush: a crash can lose about 30 s of trials',
+      title:
+        'The append-only file is left to the OS to flush: a crash can lose about 30 s of trials',
       evidence: at('appendfsync'),
       fix: `Set appendfsync everysec${later}.`,
       liveFix: [{ parameter: 'appendfsync', value: 'everysec' }],
@@ -150,7 +156,11 @@ export function settingsRules(s: SettingsSource, sys: SystemFacts = {}): Finding
   }
 
   const maxclients = Number(s.get('maxclients'));
-  if (s.kind === 'config-file' && sys.openFilesLimit !== undefined && maxclients + 32 > sys.openFilesLimit) {
+  if (
+    s.kind === 'config-file' &&
+    sys.openFilesLimit !== undefined &&
+    maxclients + 32 > sys.openFilesLimit
+  ) {
     out.push({
       id: 'maxclients-ulimit',
       severity: 'warning',
@@ -164,7 +174,8 @@ export function settingsRules(s: SettingsSource, sys: SystemFacts = {}): Finding
     out.push({
       id: 'no-maxmemory',
       severity: 'info',
-      title: 'No memory limit: the OOM killer, not Redis, decides what happens when memory runs out',
+      title:
+        'No memory limit: the OOM killer, not Redis, decides what happens when memory runs out',
       evidence: at('maxmemory'),
       fix: 'Set maxmemory to at most half the container memory (forks for snapshots need headroom), with maxmemory-policy noeviction.',
     });

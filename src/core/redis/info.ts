@@ -26,7 +26,11 @@ export class RedisInfo {
       const m = /^db(\d+)$/.exec(k);
       if (!m) continue;
       const fields = parseFieldList(v);
-      out.push({ db: Number(m[1]), keys: Number(fields.keys ?? 0), expires: Number(fields.expires ?? 0) });
+      out.push({
+        db: Number(m[1]),
+        keys: Number(fields.keys ?? 0),
+        expires: Number(fields.expires ?? 0),
+      });
     }
     return out.sort((a, b) => a.db - b.db);
   }

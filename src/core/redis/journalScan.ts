@@ -31,7 +31,11 @@ export interface ScanOptions {
  * prefix: EXISTS over a thousand keys at a time, and only for a batch that comes up short,
  * one EXISTS per key to name them. Reads no entry bodies.
  */
-export async function scanJournalGaps(redis: Redis, prefix: string, opts: ScanOptions = {}): Promise<JournalGaps> {
+export async function scanJournalGaps(
+  redis: Redis,
+  prefix: string,
+  opts: ScanOptions = {},
+): Promise<JournalGaps> {
   const raw = await redis.get(logNumberKey(prefix));
   const last = raw !== null && /^-?\d+$/.test(raw) ? Number(raw) : -1;
   const entries = last + 1;
@@ -74,7 +78,10 @@ function addMissing(r: JournalGaps, index: number): void {
 }
 
 /** Every journal prefix on the server, scanned for gaps. */
-export async function scanAllJournals(redis: Redis, opts: ScanOptions = {}): Promise<{ journals: JournalGaps[]; prefixesComplete: boolean }> {
+export async function scanAllJournals(
+  redis: Redis,
+  opts: ScanOptions = {},
+): Promise<{ journals: JournalGaps[]; prefixesComplete: boolean }> {
   const { prefixes, complete } = await discoverPrefixes(redis);
   const journals: JournalGaps[] = [];
   for (const p of prefixes) journals.push(await scanJournalGaps(redis, p, opts));
@@ -83,5 +90,7 @@ export async function scanAllJournals(redis: Redis, opts: ScanOptions = {}): Pro
 
 /** "log:0–41, log:57" for messages. */
 export function describeRanges(prefix: string, ranges: Array<[number, number]>): string {
-  return ranges.map(([a, b]) => (a === b ? `${prefix}:log:${a}` : `${prefix}:log:${a}–${b}`)).join(', ');
+  return ranges
+    .map(([a, b]) => (a === b ? `${prefix}:log:${a}` : `${prefix}:log:${a}–${b}`))
+    .join(', ');
 }

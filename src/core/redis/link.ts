@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
-import { type ClientOptions, type ConnectionSettings, DEFAULT_CONNECTION_SETTINGS, classifyRedisError, redisOptions } from './connect';
+import {
+  type ClientOptions,
+  type ConnectionSettings,
+  DEFAULT_CONNECTION_SETTINGS,
+  classifyRedisError,
+  redisOptions,
+} from './connect';
 import { describeEndpoint, parseRedisUrl } from './url';
 
 export interface LinkStatus {
@@ -28,14 +34,27 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
   private closed = false;
   private lastError: unknown;
   private checking = false;
-  status: LinkStatus = { up: false, degraded: false, reason: 'not connected yet', checkedAt: Date.now() };
+  status: LinkStatus = {
+    up: false,
+    degraded: false,
+    reason: 'not connected yet',
+    checkedAt: Date.now(),
+  };
 
   constructor(url: string, opts: ClientOptions = {}) {
     super();
     const endpoint = parseRedisUrl(url);
     this.settings = { ...DEFAULT_CONNECTION_SETTINGS, ...opts.settings };
-    this.where = opts.sentinel ? `Sentinel master "${opts.sentinel.name}" via ${opts.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}` : describeEndpoint(endpoint);
-    this.client = new Redis(redisOptions(endpoint, { ...opts, reconnect: true, connectionName: opts.connectionName ?? 'optuna-storage-manager' }));
+    this.where = opts.sentinel
+      ? `Sentinel master "${opts.sentinel.name}" via ${opts.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`
+      : describeEndpoint(endpoint);
+    this.client = new Redis(
+      redisOptions(endpoint, {
+        ...opts,
+        reconnect: true,
+        connectionName: opts.connectionName ?? 'optuna-storage-manager',
+      }),
+    );
     this.client.on('error', (e) => (this.lastError = e));
     this.client.on('close', () => this.markDown());
     this.client.on('ready', () => {
@@ -71,7 +90,10 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
       await Promise.race([
         this.client.ping(),
         new Promise((_r, reject) => {
-          timeout = setTimeout(() => reject(new Error(`no answer to PING within ${deadline} ms`)), deadline);
+          timeout = setTimeout(
+            () => reject(new Error(`no answer to PING within ${deadline} ms`)),
+            deadline,
+          );
         }),
       ]);
       const latencyMs = performance.now() - t0;
@@ -80,7 +102,9 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
         up: true,
         latencyMs,
         degraded,
-        reason: degraded ? `PING took ${latencyMs.toFixed(0)} ms (over ${this.settings.degradedLatencyMs} ms)` : undefined,
+        reason: degraded
+          ? `PING took ${latencyMs.toFixed(0)} ms (over ${this.settings.degradedLatencyMs} ms)`
+          : undefined,
         checkedAt: Date.now(),
       });
     } catch (e) {
@@ -95,12 +119,17 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
 
   private markDown(): void {
     if (this.closed) return;
-    const reason = this.lastError ? classifyRedisError(this.lastError, this.where).message : `Redis at ${this.where} is not connected`;
+    const reason = this.lastError
+      ? classifyRedisError(this.lastError, this.where).message
+      : `Redis at ${this.where} is not connected`;
     this.update({ up: false, degraded: false, reason, checkedAt: Date.now() });
   }
 
   private update(s: LinkStatus): void {
-    const changed = s.up !== this.status.up || s.degraded !== this.status.degraded || (!s.up && s.reason !== this.status.reason);
+    const changed =
+      s.up !== this.status.up ||
+      s.degraded !== this.status.degraded ||
+      (!s.up && s.reason !== this.status.reason);
     this.status = s;
     if (changed) this.emit('status', s);
   }

@@ -55,7 +55,11 @@ export interface ApplyOptions {
  * completely, then persists the settings with CONFIG REWRITE when the server was started
  * from a config file (otherwise the next restart would undo them).
  */
-export async function applyLiveFixes(redis: Redis, findings: Finding[], opts: ApplyOptions = {}): Promise<FixResult> {
+export async function applyLiveFixes(
+  redis: Redis,
+  findings: Finding[],
+  opts: ApplyOptions = {},
+): Promise<FixResult> {
   const result: FixResult = { applied: [] };
   for (const fix of plannedFixes(findings)) {
     const command = `CONFIG SET ${fix.parameter} ${fix.value}`;
@@ -86,7 +90,15 @@ export async function applyLiveFixes(redis: Redis, findings: Finding[], opts: Ap
 /** Waits until no AOF rewrite is running or scheduled; throws if the last one failed. */
 export async function waitForAofRewrite(redis: Redis, opts: ApplyOptions = {}): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
-  const info = await waitForPersistence(redis, (i) => i.get('aof_rewrite_in_progress') === '0' && i.get('aof_rewrite_scheduled') === '0', 'the append-only file rewrite to finish', { deadline, signal: opts.signal });
+  const info = await waitForPersistence(
+    redis,
+    (i) => i.get('aof_rewrite_in_progress') === '0' && i.get('aof_rewrite_scheduled') === '0',
+    'the append-only file rewrite to finish',
+    { deadline, signal: opts.signal },
+  );
   const status = info.get('aof_last_bgrewrite_status');
-  if (status !== 'ok') throw new Error(`the append-only file rewrite failed (aof_last_bgrewrite_status:${status}); see the Redis log`);
+  if (status !== 'ok')
+    throw new Error(
+      `the append-only file rewrite failed (aof_last_bgrewrite_status:${status}); see the Redis log`,
+    );
 }

@@ -49,7 +49,13 @@ export interface MonitorSnapshot {
   at: number;
   server: { version: string; uptimeSeconds: number; configFile: string; role: string };
   clients: { connected: number; blocked: number; rejected: number; maxclients: number | null };
-  memory: { used: number; peak: number; maxmemory: number; fragmentationRatio: number | null; policy: string };
+  memory: {
+    used: number;
+    peak: number;
+    maxmemory: number;
+    fragmentationRatio: number | null;
+    policy: string;
+  };
   throughput: { opsPerSec: number; totalCommands: number };
   persistence: {
     rdbLastSaveTime: number;
@@ -74,7 +80,10 @@ export interface MonitorSnapshot {
  * a handful of round trips plus bounded per-journal work (one EXISTS per thousand entries,
  * a sample of STRLENs, one MGET of the latest entries).
  */
-export async function monitorSnapshot(redis: Redis, opts: MonitorOptions = {}): Promise<MonitorSnapshot> {
+export async function monitorSnapshot(
+  redis: Redis,
+  opts: MonitorOptions = {},
+): Promise<MonitorSnapshot> {
   const info = parseInfo(await redis.info());
   const settings = await readServerConfig(redis);
   const n = (k: string) => info.num(k) ?? 0;
@@ -85,11 +94,25 @@ export async function monitorSnapshot(redis: Redis, opts: MonitorOptions = {}): 
     journals.push(await journalHealth(redis, prefix, opts));
   }
   const maxclients = settings?.get('maxclients');
-  const warnings = [...(settings ? settingsRules(serverSettingsSource(settings)) : []), ...stateRules(info, settings), ...journalRules(journals.map((j) => j.gaps))].sort(bySeverity);
+  const warnings = [
+    ...(settings ? settingsRules(serverSettingsSource(settings)) : []),
+    ...stateRules(info, settings),
+    ...journalRules(journals.map((j) => j.gaps)),
+  ].sort(bySeverity);
   return {
     at: Date.now(),
-    server: { version: info.get('redis_version') ?? '?', uptimeSeconds: n('uptime_in_seconds'), configFile: info.get('config_file') ?? '', role: info.get('role') ?? '?' },
-    clients: { connected: n('connected_clients'), blocked: n('blocked_clients'), rejected: n('rejected_connections'), maxclients: maxclients ? Number(maxclients) : null },
+    server: {
+      version: info.get('redis_version') ?? '?',
+      uptimeSeconds: n('uptime_in_seconds'),
+      configFile: info.get('config_file') ?? '',
+      role: info.get('role') ?? '?',
+    },
+    clients: {
+      connected: n('connected_clients'),
+      blocked: n('blocked_clients'),
+      rejected: n('rejected_connections'),
+      maxclients: maxclients ? Number(maxclients) : null,
+    },
     memory: {
       used: n('used_memory'),
       peak: n('used_memory_peak'),
@@ -97,7 +120,10 @@ export async function monitorSnapshot(redis: Redis, opts: MonitorOptions = {}): 
       fragmentationRatio: info.num('mem_fragmentation_ratio') ?? null,
       policy: settings?.get('maxmemory-policy') ?? info.get('maxmemory_policy') ?? '?',
     },
-    throughput: { opsPerSec: n('instantaneous_ops_per_sec'), totalCommands: n('total_commands_processed') },
+    throughput: {
+      opsPerSec: n('instantaneous_ops_per_sec'),
+      totalCommands: n('total_commands_processed'),
+    },
     persistence: {
       rdbLastSaveTime: n('rdb_last_save_time'),
       rdbChangesSinceLastSave: n('rdb_changes_since_last_save'),
@@ -116,21 +142,33 @@ export async function monitorSnapshot(redis: Redis, opts: MonitorOptions = {}): 
   };
 }
 
-async function journalHealth(redis: Redis, prefix: string, opts: MonitorOptions): Promise<JournalHealth> {
-  const gaps = await scanJournalGaps(redis, prefix, { maxEntries: opts.maxGapEntries, signal: opts.signal });
+async function journalHealth(
+  redis: Redis,
+  prefix: string,
+  opts: MonitorOptions,
+): Promise<JournalHealth> {
+  const gaps = await scanJournalGaps(redis, prefix, {
+    maxEntries: opts.maxGapEntries,
+    signal: opts.signal,
+  });
   const entries = gaps.entries;
   const sample = Math.min(entries, opts.bytesSample ?? 2000);
   // Evenly spaced indexes: early trials and recent ones differ in size (attrs, params).
-  const indexes = Array.from({ length: sample }, (_, i) => (sample === entries ? i : Math.floor((i * entries) / sample)));
+  const indexes = Array.from({ length: sample }, (_, i) =>
+    sample === entries ? i : Math.floor((i * entries) / sample),
+  );
   const lengths = await Promise.all(indexes.map((i) => redis.strlen(logKey(prefix, i))));
   const measured = lengths.reduce((a, b) => a + b, 0);
-  const bytes = sample === entries ? measured : Math.round((measured / Math.max(sample, 1)) * entries);
+  const bytes =
+    sample === entries ? measured : Math.round((measured / Math.max(sample, 1)) * entries);
 
   const recent = Math.min(entries, opts.recentEntries ?? 200);
   const writers = new Map<string, { workerId: string; entries: number; lastIndex: number }>();
   if (recent > 0) {
     const first = entries - recent;
-    const values = await redis.mget(Array.from({ length: recent }, (_, i) => logKey(prefix, first + i)));
+    const values = await redis.mget(
+      Array.from({ length: recent }, (_, i) => logKey(prefix, first + i)),
+    );
     values.forEach((text, i) => {
       if (text === null) return;
       let workerId: unknown;
@@ -146,21 +184,37 @@ async function journalHealth(redis: Redis, prefix: string, opts: MonitorOptions)
       writers.set(workerId, w);
     });
   }
-  return { prefix, entries, bytes, bytesEstimated: sample !== entries, gaps, writers: [...writers.values()].sort((a, b) => b.entries - a.entries || b.lastIndex - a.lastIndex) };
+  return {
+    prefix,
+    entries,
+    bytes,
+    bytesEstimated: sample !== entries,
+    gaps,
+    writers: [...writers.values()].sort(
+      (a, b) => b.entries - a.entries || b.lastIndex - a.lastIndex,
+    ),
+  };
 }
 
 /** Commands whose arguments carry secrets, and from which argument on. */
 function secretFrom(args: string[]): number {
   const cmd = args[0]?.toUpperCase();
   if (cmd === 'AUTH' || cmd === 'HELLO' || cmd === 'ACL') return 1;
-  if (cmd === 'CONFIG' && args[1]?.toUpperCase() === 'SET' && /requirepass|masterauth/i.test(args[2] ?? '')) return 3;
+  if (
+    cmd === 'CONFIG' &&
+    args[1]?.toUpperCase() === 'SET' &&
+    /requirepass|masterauth/i.test(args[2] ?? '')
+  )
+    return 3;
   if (cmd === 'MIGRATE') return args.findIndex((a) => /^AUTH2?$/i.test(a)) + 1 || args.length;
   return args.length;
 }
 
 export function redactSlowlogArgs(args: string[]): string[] {
   const from = secretFrom(args);
-  const shown = args.slice(0, 8).map((a, i) => (i >= from ? '***' : a.length > 80 ? `${a.slice(0, 77)}...` : a));
+  const shown = args
+    .slice(0, 8)
+    .map((a, i) => (i >= from ? '***' : a.length > 80 ? `${a.slice(0, 77)}...` : a));
   if (args.length > 8) shown.push(`... (${args.length - 8} more)`);
   return shown;
 }
@@ -178,5 +232,10 @@ async function readSlowlog(redis: Redis, count: number): Promise<SlowlogEntry[]>
 
 async function readLatency(redis: Redis): Promise<MonitorSnapshot['latency']> {
   const raw = (await redis.call('LATENCY', 'LATEST').catch(() => [])) as unknown[][];
-  return raw.map((e) => ({ event: String(e[0]), time: Number(e[1]), latestMs: Number(e[2]), maxMs: Number(e[3]) }));
+  return raw.map((e) => ({
+    event: String(e[0]),
+    time: Number(e[1]),
+    latestMs: Number(e[2]),
+    maxMs: Number(e[3]),
+  }));
 }

@@ -25,8 +25,12 @@ export class ConfigValidationError extends Error {
  *   >>> 'maxmemory-policy allkeys-lruu'
  *   argument(s) must be one of the following: ...
  */
-export function parseFatalConfigError(output: string): { line: number; directive: string; reason: string } | null {
-  const m = /FATAL CONFIG FILE ERROR[^\n]*\n[^\n]*at line (\d+)\s*\n>>> '(.*)'\s*\n([^\n]*)/.exec(output);
+export function parseFatalConfigError(
+  output: string,
+): { line: number; directive: string; reason: string } | null {
+  const m = /FATAL CONFIG FILE ERROR[^\n]*\n[^\n]*at line (\d+)\s*\n>>> '(.*)'\s*\n([^\n]*)/.exec(
+    output,
+  );
   return m ? { line: Number(m[1]), directive: m[2], reason: m[3].trim() } : null;
 }
 
@@ -61,17 +65,27 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
 export async function connectLocal(host: string, port: number, password?: string): Promise<Redis> {
   const url = describeEndpoint({ host, port, db: 0, tls: false });
   try {
-    return await connectOnce(url, { connectionName: 'optuna-storage-deploy', settings: { socketTimeout: 120 } });
+    return await connectOnce(url, {
+      connectionName: 'optuna-storage-deploy',
+      settings: { socketTimeout: 120 },
+    });
   } catch (e) {
     if (!(e instanceof RedisConnectError && e.failure === 'auth' && password)) throw e;
-    return connectOnce(url, { password, connectionName: 'optuna-storage-deploy', settings: { socketTimeout: 120 } });
+    return connectOnce(url, {
+      password,
+      connectionName: 'optuna-storage-deploy',
+      settings: { socketTimeout: 120 },
+    });
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnFailure(e: NodeJS.ErrnoException, binary: string): Error {
-  if (e.code === 'ENOENT') return new Error(`${binary} is not installed or not on PATH (Debian/Ubuntu: apt-get install -y redis-server)`);
+  if (e.code === 'ENOENT')
+    return new Error(
+      `${binary} is not installed or not on PATH (Debian/Ubuntu: apt-get install -y redis-server)`,
+    );
   return e;
 }
 
@@ -80,8 +94,19 @@ function spawnFailure(e: NodeJS.ErrnoException, binary: string): Error {
  * to stdout) until it answers PING, then shuts it down. Rejects with a ConfigValidationError
  * carrying Redis's own explanation when it exits instead.
  */
-export async function validateWithScratchServer(opts: { binary: string; configPath: string; cwd: string; host: string; port: number; password?: string; timeoutMs?: number }): Promise<void> {
-  const child = spawn(opts.binary, [opts.configPath], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function validateWithScratchServer(opts: {
+  binary: string;
+  configPath: string;
+  cwd: string;
+  host: string;
+  port: number;
+  password?: string;
+  timeoutMs?: number;
+}): Promise<void> {
+  const child = spawn(opts.binary, [opts.configPath], {
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -92,7 +117,9 @@ export async function validateWithScratchServer(opts: { binary: string; configPa
       resolve();
     });
   });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(spawnFailure(e, opts.binary))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (e) => reject(spawnFailure(e, opts.binary))),
+  );
   spawnError.catch(() => undefined);
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   try {
@@ -100,7 +127,10 @@ export async function validateWithScratchServer(opts: { binary: string; configPa
       await Promise.race([sleep(50), spawnError]);
       if (exited) break;
       if (await portOpen(opts.host, opts.port, 200)) {
-        const c = await connectOnce(describeEndpoint({ host: opts.host, port: opts.port, db: 0, tls: false }), { password: opts.password }).catch(() => undefined);
+        const c = await connectOnce(
+          describeEndpoint({ host: opts.host, port: opts.port, db: 0, tls: false }),
+          { password: opts.password },
+        ).catch(() => undefined);
         if (c) {
           await c.call('SHUTDOWN', 'NOSAVE').catch(() => undefined); // the reply never comes: it exits
           c.disconnect();
@@ -108,24 +138,51 @@ export async function validateWithScratchServer(opts: { binary: string; configPa
           return;
         }
       }
-      if (Date.now() > deadline) throw new ConfigValidationError(`redis-server did not answer on the scratch port ${opts.port} within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s`, output);
+      if (Date.now() > deadline)
+        throw new ConfigValidationError(
+          `redis-server did not answer on the scratch port ${opts.port} within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s`,
+          output,
+        );
     }
   } finally {
     // Our own scratch child, should it still run after a failure above.
     if (!exited) child.kill('SIGKILL');
   }
   const fatal = parseFatalConfigError(output);
-  if (fatal) throw new ConfigValidationError(`Redis refuses the config at line ${fatal.line}: '${fatal.directive}': ${fatal.reason}`, output, fatal.line, fatal.directive, fatal.reason);
+  if (fatal)
+    throw new ConfigValidationError(
+      `Redis refuses the config at line ${fatal.line}: '${fatal.directive}': ${fatal.reason}`,
+      output,
+      fatal.line,
+      fatal.directive,
+      fatal.reason,
+    );
   const last = output.trim().split('\n').slice(-5).join('\n');
-  throw new ConfigValidationError(`redis-server exited with status ${exited!.code ?? exited!.signal} while starting with this config:\n${last}`, output);
+  throw new ConfigValidationError(
+    `redis-server exited with status ${exited!.code ?? exited!.signal} while starting with this config:\n${last}`,
+    output,
+  );
 }
 
 /**
  * Starts `redis-server <config>` whose config says `daemonize yes`: the launcher exits once
  * the daemon is forked, then the daemon must answer PING (LOADING while it reads the AOF).
  */
-export async function startDaemon(opts: { binary: string; configPath: string; args?: string[]; host: string; port: number; password?: string; logFile: string; timeoutMs?: number; signal?: AbortSignal }): Promise<void> {
-  const child = spawn(opts.binary, [opts.configPath, ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export async function startDaemon(opts: {
+  binary: string;
+  configPath: string;
+  args?: string[];
+  host: string;
+  port: number;
+  password?: string;
+  logFile: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const child = spawn(opts.binary, [opts.configPath, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -133,9 +190,12 @@ export async function startDaemon(opts: { binary: string; configPath: string; ar
     child.once('error', (e) => reject(spawnFailure(e, opts.binary)));
     child.once('exit', (c) => resolve(c));
   });
-  if (code !== 0) throw new Error(`redis-server ${opts.configPath} exited with status ${code}:\n${output.trim()}${logTailText(opts.logFile)}`);
+  if (code !== 0)
+    throw new Error(
+      `redis-server ${opts.configPath} exited with status ${code}:\n${output.trim()}${logTailText(opts.logFile)}`,
+    );
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  let last = '';
+  let last: string;
   for (;;) {
     opts.signal?.throwIfAborted();
     try {
@@ -145,7 +205,10 @@ export async function startDaemon(opts: { binary: string; configPath: string; ar
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`Redis did not answer PING on ${opts.host}:${opts.port} within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s (${last})${logTailText(opts.logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Redis did not answer PING on ${opts.host}:${opts.port} within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s (${last})${logTailText(opts.logFile)}`,
+      );
     await sleep(100);
   }
 }
@@ -169,18 +232,27 @@ function logTailText(file: string): string {
  * the AOF and writes a final snapshot, then exits), then waits until the port is closed.
  * An error reply (e.g. the save failed) leaves the server running and is thrown.
  */
-export async function shutdownSave(redis: Redis, host: string, port: number, timeoutMs = 120_000): Promise<void> {
+export async function shutdownSave(
+  redis: Redis,
+  host: string,
+  port: number,
+  timeoutMs = 120_000,
+): Promise<void> {
   try {
     await redis.call('SHUTDOWN', 'SAVE');
   } catch (e) {
     const msg = (e as Error).message;
-    if (!/Connection is closed|ECONNRESET|Stream isn't writeable/i.test(msg)) throw new Error(`Redis refused to shut down: ${msg}`);
+    if (!/Connection is closed|ECONNRESET|Stream isn't writeable/i.test(msg))
+      throw new Error(`Redis refused to shut down: ${msg}`, { cause: e });
   } finally {
     redis.disconnect();
   }
   const deadline = Date.now() + timeoutMs;
   while (await portOpen(host, port, 500)) {
-    if (Date.now() > deadline) throw new Error(`Redis on ${host}:${port} is still accepting connections ${Math.round(timeoutMs / 1000)} s after SHUTDOWN SAVE`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Redis on ${host}:${port} is still accepting connections ${Math.round(timeoutMs / 1000)} s after SHUTDOWN SAVE`,
+      );
     await sleep(100);
   }
 }

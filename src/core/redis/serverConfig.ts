@@ -28,7 +28,10 @@ export function configReplyToMap(flat: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i].toLowerCase();
-    out.set(name, SECRET_SETTINGS.has(name) ? (flat[i + 1] === '' ? '' : SECRET_PLACEHOLDER) : flat[i + 1]);
+    out.set(
+      name,
+      SECRET_SETTINGS.has(name) ? (flat[i + 1] === '' ? '' : SECRET_PLACEHOLDER) : flat[i + 1],
+    );
   }
   return out;
 }

@@ -26,5 +26,8 @@ export function openFilesLimit(pid: number | 'self' = 'self'): number | undefine
 
 /** somaxconn and the open-file limit this process passes on to a redis-server it starts. */
 export function localSystemFacts(): SystemFacts {
-  return { somaxconn: readNumber('/proc/sys/net/core/somaxconn'), openFilesLimit: openFilesLimit('self') };
+  return {
+    somaxconn: readNumber('/proc/sys/net/core/somaxconn'),
+    openFilesLimit: openFilesLimit('self'),
+  };
 }

@@ -15,10 +15,12 @@ export function parseRedisUrl(url: string): RedisEndpoint {
   } catch {
     throw new Error(`not a Redis URL: ${redactUrl(url)}`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`not a Redis URL (expected redis:// or rediss://): ${redactUrl(url)}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new Error(`not a Redis URL (expected redis:// or rediss://): ${redactUrl(url)}`);
   const dbText = u.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new Error(`invalid Redis database index "${dbText}" in ${redactUrl(url)}`);
+  if (!Number.isInteger(db) || db < 0)
+    throw new Error(`invalid Redis database index "${dbText}" in ${redactUrl(url)}`);
   const port = u.port === '' ? 6379 : Number(u.port);
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',

@@ -73,7 +73,9 @@ export function describeParam(p: ParamSpec): string {
     case 'choice':
       return `one of ${(p.choices ?? []).join(', ')}`;
     case 'string':
-      return p.pattern ? `text matching /${p.pattern}/` : 'text (quoted for the shell, any characters but control characters)';
+      return p.pattern
+        ? `text matching /${p.pattern}/`
+        : 'text (quoted for the shell, any characters but control characters)';
   }
 }
 
@@ -86,37 +88,57 @@ export function checkValue(p: ParamSpec, raw: string): ValueCheck {
   const text = raw.trim();
   const name = p.label ?? p.name;
   if (text === '') return { ok: false, message: `${name} is required` };
-  if (CONTROL_CHARS.test(text)) return { ok: false, message: `${name} must not contain line breaks, tabs or other control characters` };
+  if (CONTROL_CHARS.test(text))
+    return {
+      ok: false,
+      message: `${name} must not contain line breaks, tabs or other control characters`,
+    };
   switch (p.type) {
     case 'int': {
-      if (!INT.test(text)) return { ok: false, message: `${name} must be a whole number (digits only), got "${text}"` };
+      if (!INT.test(text))
+        return {
+          ok: false,
+          message: `${name} must be a whole number (digits only), got "${text}"`,
+        };
       const n = Number(text);
       if (!Number.isSafeInteger(n)) return { ok: false, message: `${name} is too large` };
       const bad = outOfRange(p, n);
-      return bad ? { ok: false, message: `${name} must be ${bad}` } : { ok: true, value: String(n) };
+      return bad
+        ? { ok: false, message: `${name} must be ${bad}` }
+        : { ok: true, value: String(n) };
     }
     case 'number': {
-      if (!NUMBER.test(text)) return { ok: false, message: `${name} must be a number like 0.5 or 1e-3, got "${text}"` };
+      if (!NUMBER.test(text))
+        return { ok: false, message: `${name} must be a number like 0.5 or 1e-3, got "${text}"` };
       const n = Number(text);
       if (!Number.isFinite(n)) return { ok: false, message: `${name} must be finite` };
       const bad = outOfRange(p, n);
-      return bad ? { ok: false, message: `${name} must be ${bad}` } : { ok: true, value: text.replace(/^\+/, '') };
+      return bad
+        ? { ok: false, message: `${name} must be ${bad}` }
+        : { ok: true, value: text.replace(/^\+/, '') };
     }
     case 'date': {
-      if (!DATE.test(text)) return { ok: false, message: `${name} must be a date written YYYYMMDD, e.g. 20240607` };
-      if (!isCalendarDate(text)) return { ok: false, message: `${name}: ${text} is not a calendar date` };
-      if (p.min !== undefined && text < String(p.min)) return { ok: false, message: `${name} must be ${rangeText(p)}` };
-      if (p.max !== undefined && text > String(p.max)) return { ok: false, message: `${name} must be ${rangeText(p)}` };
+      if (!DATE.test(text))
+        return { ok: false, message: `${name} must be a date written YYYYMMDD, e.g. 20240607` };
+      if (!isCalendarDate(text))
+        return { ok: false, message: `${name}: ${text} is not a calendar date` };
+      if (p.min !== undefined && text < String(p.min))
+        return { ok: false, message: `${name} must be ${rangeText(p)}` };
+      if (p.max !== undefined && text > String(p.max))
+        return { ok: false, message: `${name} must be ${rangeText(p)}` };
       return { ok: true, value: text };
     }
     case 'choice': {
       const choices = p.choices ?? [];
-      if (!choices.includes(text)) return { ok: false, message: `${name} must be one of: ${choices.join(', ')}` };
+      if (!choices.includes(text))
+        return { ok: false, message: `${name} must be one of: ${choices.join(', ')}` };
       return { ok: true, value: text };
     }
     case 'string': {
-      if (text.length > MAX_STRING) return { ok: false, message: `${name} is longer than ${MAX_STRING} characters` };
-      if (p.pattern !== undefined && !new RegExp(p.pattern, 'u').test(text)) return { ok: false, message: `${name} must match /${p.pattern}/` };
+      if (text.length > MAX_STRING)
+        return { ok: false, message: `${name} is longer than ${MAX_STRING} characters` };
+      if (p.pattern !== undefined && !new RegExp(p.pattern, 'u').test(text))
+        return { ok: false, message: `${name} must match /${p.pattern}/` };
       return { ok: true, value: text };
     }
   }
@@ -130,13 +152,23 @@ function outOfRange(p: ParamSpec, n: number): string | undefined {
 }
 
 /** `atLeast` between two already valid values. */
-export function checkOrder(p: ParamSpec, value: string, other: ParamSpec, otherValue: string): string | undefined {
+export function checkOrder(
+  p: ParamSpec,
+  value: string,
+  other: ParamSpec,
+  otherValue: string,
+): string | undefined {
   const below = p.type === 'date' ? value < otherValue : Number(value) < Number(otherValue);
-  return below ? `${p.label ?? p.name} (${value}) must not be below ${other.label ?? other.name} (${otherValue})` : undefined;
+  return below
+    ? `${p.label ?? p.name} (${value}) must not be below ${other.label ?? other.name} (${otherValue})`
+    : undefined;
 }
 
 /** Every value checked, then the order constraints; messages keyed by parameter name. */
-export function checkValues(params: ParamSpec[], values: Values): { values: Values; errors: Record<string, string> } {
+export function checkValues(
+  params: ParamSpec[],
+  values: Values,
+): { values: Values; errors: Record<string, string> } {
   const out: Values = {};
   const errors: Record<string, string> = {};
   for (const p of params) {
@@ -161,17 +193,24 @@ export function checkValues(params: ParamSpec[], values: Values): { values: Valu
 export function normalizeParams(raw: unknown): { params: ParamSpec[]; problems: string[] } {
   const params: ParamSpec[] = [];
   const problems: string[] = [];
-  if (!Array.isArray(raw)) return { params, problems: raw === undefined ? [] : ['the parameters setting must be an array'] };
+  if (!Array.isArray(raw))
+    return {
+      params,
+      problems: raw === undefined ? [] : ['the parameters setting must be an array'],
+    };
   const seen = new Set<string>();
   raw.forEach((r, i) => {
     const where = `parameter ${i + 1}`;
-    if (!r || typeof r !== 'object' || Array.isArray(r)) return void problems.push(`${where} is not an object`);
+    if (!r || typeof r !== 'object' || Array.isArray(r))
+      return void problems.push(`${where} is not an object`);
     const o = r as Record<string, unknown>;
     const name = o.name;
-    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return void problems.push(`${where}: "name" must be an identifier (letters, digits, _)`);
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      return void problems.push(`${where}: "name" must be an identifier (letters, digits, _)`);
     if (seen.has(name)) return void problems.push(`${where}: duplicate name "${name}"`);
     const type = o.type ?? 'string';
-    if (typeof type !== 'string' || !PARAM_TYPES.includes(type as ParamType)) return void problems.push(`${name}: "type" must be one of ${PARAM_TYPES.join(', ')}`);
+    if (typeof type !== 'string' || !PARAM_TYPES.includes(type as ParamType))
+      return void problems.push(`${name}: "type" must be one of ${PARAM_TYPES.join(', ')}`);
     const spec: ParamSpec = { name, type: type as ParamType };
     for (const k of ['label', 'description', 'pattern', 'atLeast'] as const) {
       if (o[k] === undefined) continue;
@@ -182,36 +221,47 @@ export function normalizeParams(raw: unknown): { params: ParamSpec[]; problems: 
       try {
         new RegExp(spec.pattern, 'u');
       } catch (e) {
-        return void problems.push(`${name}: "pattern" is not a regular expression: ${(e as Error).message}`);
+        return void problems.push(
+          `${name}: "pattern" is not a regular expression: ${(e as Error).message}`,
+        );
       }
     }
     for (const k of ['min', 'max'] as const) {
       const v = o[k];
       if (v === undefined) continue;
       if (spec.type === 'date') {
-        if (!isCalendarDate(String(v))) return void problems.push(`${name}: "${k}" must be a YYYYMMDD date`);
+        if (!isCalendarDate(String(v)))
+          return void problems.push(`${name}: "${k}" must be a YYYYMMDD date`);
         spec[k] = String(v);
       } else if (typeof v === 'number' && Number.isFinite(v)) spec[k] = v;
       else return void problems.push(`${name}: "${k}" must be a number`);
     }
     if (spec.type === 'choice') {
       const c = o.choices;
-      if (!Array.isArray(c) || c.length === 0 || !c.every((x) => typeof x === 'string' || typeof x === 'number')) return void problems.push(`${name}: a choice needs a non-empty "choices" list`);
+      if (
+        !Array.isArray(c) ||
+        c.length === 0 ||
+        !c.every((x) => typeof x === 'string' || typeof x === 'number')
+      )
+        return void problems.push(`${name}: a choice needs a non-empty "choices" list`);
       spec.choices = c.map(String);
     }
     if (o.default !== undefined) {
-      if (typeof o.default !== 'string' && typeof o.default !== 'number') return void problems.push(`${name}: "default" must be a string or a number`);
+      if (typeof o.default !== 'string' && typeof o.default !== 'number')
+        return void problems.push(`${name}: "default" must be a string or a number`);
       spec.default = o.default;
     }
     if (o.role !== undefined) {
-      if (o.role !== 'trials' && o.role !== 'study' && o.role !== 'jobs') return void problems.push(`${name}: "role" must be trials, study or jobs`);
+      if (o.role !== 'trials' && o.role !== 'study' && o.role !== 'jobs')
+        return void problems.push(`${name}: "role" must be trials, study or jobs`);
       spec.role = o.role;
     }
     seen.add(name);
     params.push(spec);
   });
   for (const p of params) {
-    if (p.atLeast && !seen.has(p.atLeast)) problems.push(`${p.name}: "atLeast" names no parameter ("${p.atLeast}")`);
+    if (p.atLeast && !seen.has(p.atLeast))
+      problems.push(`${p.name}: "atLeast" names no parameter ("${p.atLeast}")`);
   }
   return { params, problems };
 }

@@ -46,18 +46,34 @@ export function normalizeProfiles(raw: unknown): { profiles: Profile[]; problems
   const user: Profile[] = [];
   if (Array.isArray(raw)) {
     raw.forEach((r, i) => {
-      const o = r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : undefined;
-      if (!o || typeof o.name !== 'string' || o.name.trim() === '') return void problems.push(`profile ${i + 1} needs a "name"`);
+      const o =
+        r && typeof r === 'object' && !Array.isArray(r)
+          ? (r as Record<string, unknown>)
+          : undefined;
+      if (!o || typeof o.name !== 'string' || o.name.trim() === '')
+        return void problems.push(`profile ${i + 1} needs a "name"`);
       const values = o.values === undefined ? {} : toValues(o.values);
-      if (!values) return void problems.push(`profile "${o.name}": "values" must map parameter names to strings or numbers`);
+      if (!values)
+        return void problems.push(
+          `profile "${o.name}": "values" must map parameter names to strings or numbers`,
+        );
       let stages: Values[] | undefined;
       if (o.stages !== undefined) {
         const list = Array.isArray(o.stages) ? o.stages.map(toValues) : [undefined];
-        if (list.length === 0 || list.some((s) => !s)) return void problems.push(`profile "${o.name}": "stages" must be a non-empty list of value maps`);
+        if (list.length === 0 || list.some((s) => !s))
+          return void problems.push(
+            `profile "${o.name}": "stages" must be a non-empty list of value maps`,
+          );
         stages = list as Values[];
       }
-      if (user.some((p) => p.name === o.name)) return void problems.push(`profile "${o.name}" is defined twice`);
-      user.push({ name: o.name, description: typeof o.description === 'string' ? o.description : undefined, values, stages });
+      if (user.some((p) => p.name === o.name))
+        return void problems.push(`profile "${o.name}" is defined twice`);
+      user.push({
+        name: o.name,
+        description: typeof o.description === 'string' ? o.description : undefined,
+        values,
+        stages,
+      });
     });
   } else if (raw !== undefined) problems.push('the profiles setting must be an array');
   const profiles = user.some((p) => p.name === STAGED_RAMP.name) ? user : [...user, STAGED_RAMP];
@@ -87,7 +103,11 @@ export function stageOf(p: Profile, values: Values, explicit?: number): number |
  * at no known stage moves to the first stage that is at least its values in every numeric key
  * and above them in one (10 jobs/300 trials → 15/500; nothing is ever ramped down).
  */
-export function nextStageValues(p: Profile, values: Values, stage: number | undefined): { stage: number; values: Values } | undefined {
+export function nextStageValues(
+  p: Profile,
+  values: Values,
+  stage: number | undefined,
+): { stage: number; values: Values } | undefined {
   if (!p.stages) return undefined;
   let next = stage === undefined ? -1 : stage + 1;
   if (stage === undefined) next = p.stages.findIndex((s) => above(s, values));

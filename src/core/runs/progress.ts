@@ -36,8 +36,22 @@ export interface ProgressInput {
 
 export function computeProgress(i: ProgressInput): RunProgress {
   const mine = i.trials.filter((t) => t.number >= i.baseline);
-  const run = summarizeStudy({ studyId: 0, name: '', directions: i.directions, userAttrs: {}, systemAttrs: {}, trials: mine });
-  const all = summarizeStudy({ studyId: 0, name: '', directions: i.directions, userAttrs: {}, systemAttrs: {}, trials: i.trials });
+  const run = summarizeStudy({
+    studyId: 0,
+    name: '',
+    directions: i.directions,
+    userAttrs: {},
+    systemAttrs: {},
+    trials: mine,
+  });
+  const all = summarizeStudy({
+    studyId: 0,
+    name: '',
+    directions: i.directions,
+    userAttrs: {},
+    systemAttrs: {},
+    trials: i.trials,
+  });
   const c = run.counts;
   const finished = c.COMPLETE + c.PRUNED + c.FAIL;
   const minutes = (i.until - i.startedAt) / 60_000;
@@ -63,7 +77,10 @@ export function computeProgress(i: ProgressInput): RunProgress {
  * The study an unnamed run writes to: one that did not exist at launch, else the one that
  * gained the most trials since launch. `baseline` maps study name → trial count at launch.
  */
-export function detectStudy<S extends { name: string; trials: number }>(studies: S[], baseline: Record<string, number>): S | undefined {
+export function detectStudy<S extends { name: string; trials: number }>(
+  studies: S[],
+  baseline: Record<string, number>,
+): S | undefined {
   const fresh = studies.filter((s) => !(s.name in baseline));
   if (fresh.length) return fresh.reduce((a, b) => (b.trials > a.trials ? b : a));
   let best: S | undefined;

@@ -66,7 +66,12 @@ export function stateText(r: RunRecord): string {
 
 /** What an exit status means: 0 done, 128+N killed by signal N. */
 export function exitText(code: number): string {
-  const signal: Record<number, string> = { 129: 'hangup', 130: 'interrupted', 137: 'killed', 143: 'terminated' };
+  const signal: Record<number, string> = {
+    129: 'hangup',
+    130: 'interrupted',
+    137: 'killed',
+    143: 'terminated',
+  };
   return `exited with code ${code}${signal[code] ? ` (${signal[code]})` : ''}`;
 }
 
@@ -77,12 +82,20 @@ export function trimHistory(runs: RunRecord[]): { keep: RunRecord[]; drop: RunRe
   const sorted = [...runs].sort((a, b) => b.startedAt - a.startedAt);
   const keep: RunRecord[] = [];
   const drop: RunRecord[] = [];
-  for (const r of sorted) (keep.length < MAX_HISTORY || r.state === 'running' ? keep : drop).push(r);
+  for (const r of sorted)
+    (keep.length < MAX_HISTORY || r.state === 'running' ? keep : drop).push(r);
   return { keep, drop };
 }
 
 /** Validates what workspaceState returned (another version may have written it). */
 export function loadHistory(raw: unknown): RunRecord[] {
   if (!Array.isArray(raw)) return [];
-  return raw.filter((r): r is RunRecord => !!r && typeof r === 'object' && typeof (r as RunRecord).id === 'string' && typeof (r as RunRecord).startedAt === 'number' && typeof (r as RunRecord).values === 'object');
+  return raw.filter(
+    (r): r is RunRecord =>
+      !!r &&
+      typeof r === 'object' &&
+      typeof (r as RunRecord).id === 'string' &&
+      typeof (r as RunRecord).startedAt === 'number' &&
+      typeof (r as RunRecord).values === 'object',
+  );
 }

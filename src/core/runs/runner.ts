@@ -143,7 +143,12 @@ export function tmuxLauncher(o: TmuxLaunchOptions): string {
 
 /** A tmux session name from a run label: letters, digits, `-` and `_` only (tmux rejects `.` and `:`). */
 export function tmuxSessionName(label: string, seq: number, unique: string): string {
-  const base = label.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run';
+  const base =
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run';
   return `optuna-${base}-${seq}-${unique.replace(/[^a-z0-9]/gi, '').slice(0, 6)}`;
 }
 

@@ -12,4 +12,5 @@ export function shellQuote(s: string): string {
 }
 
 /** Characters that cannot appear in a shell argument at all (NUL) or that would end a typed line. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

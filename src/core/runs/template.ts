@@ -33,7 +33,10 @@ export function parseTemplate(template: string): ParsedTemplate {
     const c = template[i];
     if (quote === "'") {
       if (c === "'") quote = undefined;
-      else if (c === '{' && PLACEHOLDER.test(template.slice(i))) throw new TemplateError(`placeholder ${PLACEHOLDER.exec(template.slice(i))![0]} is inside single quotes: write it bare, values are quoted for you`);
+      else if (c === '{' && PLACEHOLDER.test(template.slice(i)))
+        throw new TemplateError(
+          `placeholder ${PLACEHOLDER.exec(template.slice(i))![0]} is inside single quotes: write it bare, values are quoted for you`,
+        );
       text += c;
       continue;
     }
@@ -44,7 +47,10 @@ export function parseTemplate(template: string): ParsedTemplate {
     }
     if (quote === '"') {
       if (c === '"') quote = undefined;
-      else if (c === '{' && template[i - 1] !== '$' && PLACEHOLDER.test(template.slice(i))) throw new TemplateError(`placeholder ${PLACEHOLDER.exec(template.slice(i))![0]} is inside double quotes: write it bare, values are quoted for you`);
+      else if (c === '{' && template[i - 1] !== '$' && PLACEHOLDER.test(template.slice(i)))
+        throw new TemplateError(
+          `placeholder ${PLACEHOLDER.exec(template.slice(i))![0]} is inside double quotes: write it bare, values are quoted for you`,
+        );
       text += c;
       continue;
     }
@@ -64,13 +70,22 @@ export function parseTemplate(template: string): ParsedTemplate {
     }
     text += c;
   }
-  if (quote) throw new TemplateError(`the command template has an unterminated ${quote === "'" ? 'single' : 'double'} quote`);
+  if (quote)
+    throw new TemplateError(
+      `the command template has an unterminated ${quote === "'" ? 'single' : 'double'} quote`,
+    );
   if (text) parts.push({ kind: 'text', text });
   return { parts, names };
 }
 
 /** The implicit spec of `{study}` when the parameters setting does not declare it. */
-export const STUDY_PARAM: ParamSpec = { name: 'study', type: 'string', role: 'study', label: 'study', description: 'Optuna study name the run writes to' };
+export const STUDY_PARAM: ParamSpec = {
+  name: 'study',
+  type: 'string',
+  role: 'study',
+  label: 'study',
+  description: 'Optuna study name the run writes to',
+};
 
 /**
  * The parameters the template uses, in the order the schema lists them (then any implicit
@@ -82,7 +97,10 @@ export function templateParams(t: ParsedTemplate, schema: ParamSpec[]): ParamSpe
   for (const n of t.names) {
     if (out.some((p) => p.name === n)) continue;
     if (n === 'study') out.push(STUDY_PARAM);
-    else throw new TemplateError(`placeholder {${n}} is not declared in optunaStorage.runs.parameters`);
+    else
+      throw new TemplateError(
+        `placeholder {${n}} is not declared in optunaStorage.runs.parameters`,
+      );
   }
   return out;
 }
@@ -100,7 +118,11 @@ export function fillTemplate(t: ParsedTemplate, values: Values): string {
 }
 
 /** Validates every value the template needs and fills it; throws with all messages. */
-export function buildCommand(template: string, schema: ParamSpec[], raw: Values): { command: string; params: ParamSpec[]; values: Values } {
+export function buildCommand(
+  template: string,
+  schema: ParamSpec[],
+  raw: Values,
+): { command: string; params: ParamSpec[]; values: Values } {
   const t = parseTemplate(template);
   const params = templateParams(t, schema);
   const { values, errors } = checkValues(params, raw);
@@ -124,7 +146,13 @@ export function trialsParam(params: ParamSpec[]): ParamSpec | undefined {
  * Plain text, never run: placeholders without a value vanish, control characters are dropped.
  */
 export function runLabel(labelTemplate: string, values: Values, fallback = 'run'): string {
-  const text = labelTemplate.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, n: string) => values[n] ?? '');
-  const clean = text.replace(new RegExp(CONTROL_CHARS.source, 'g'), ' ').replace(/\s+/g, ' ').trim();
+  const text = labelTemplate.replace(
+    /\{([A-Za-z_][A-Za-z0-9_]*)\}/g,
+    (_m, n: string) => values[n] ?? '',
+  );
+  const clean = text
+    .replace(new RegExp(CONTROL_CHARS.source, 'g'), ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return (clean || fallback).slice(0, 60);
 }

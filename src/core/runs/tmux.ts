@@ -14,12 +14,17 @@ export class Tmux {
     const env = { ...process.env };
     delete env.TMUX;
     return new Promise((resolve) => {
-      execFile(this.bin, [...(this.socket ? ['-L', this.socket] : []), ...args], { timeout: 5000, env }, (err, stdout, stderr) => {
-        // execFile's error carries the exit status as a number, or a string such as ENOENT.
-        const status = (err as { code?: unknown } | null)?.code;
-        const code = !err ? 0 : typeof status === 'number' ? status : -1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
+      execFile(
+        this.bin,
+        [...(this.socket ? ['-L', this.socket] : []), ...args],
+        { timeout: 5000, env },
+        (err, stdout, stderr) => {
+          // execFile's error carries the exit status as a number, or a string such as ENOENT.
+          const status = (err as { code?: unknown } | null)?.code;
+          const code = !err ? 0 : typeof status === 'number' ? status : -1;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
     });
   }
 
@@ -43,11 +48,22 @@ export class Tmux {
   }
 
   /** The pane's state: dead with its exit status (remain-on-exit keeps it), or alive. */
-  async paneState(name: string): Promise<{ dead: boolean; status: number | undefined } | undefined> {
-    const r = await this.run(['display-message', '-p', '-t', `=${name}:`, '#{pane_dead} #{pane_dead_status}']);
+  async paneState(
+    name: string,
+  ): Promise<{ dead: boolean; status: number | undefined } | undefined> {
+    const r = await this.run([
+      'display-message',
+      '-p',
+      '-t',
+      `=${name}:`,
+      '#{pane_dead} #{pane_dead_status}',
+    ]);
     if (r.code !== 0) return undefined;
     const [dead, status] = r.stdout.trim().split(' ');
-    return { dead: dead === '1', status: status && /^\d+$/.test(status) ? Number(status) : undefined };
+    return {
+      dead: dead === '1',
+      status: status && /^\d+$/.test(status) ? Number(status) : undefined,
+    };
   }
 
   /** Arguments for a terminal that attaches to the session. */

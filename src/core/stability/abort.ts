@@ -55,7 +55,12 @@ export function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 }
 
 /** Resolves when `cond()` holds (polled every `everyMs`); false after `timeoutMs`. */
-export async function pollUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, signal?: AbortSignal, everyMs = 20): Promise<boolean> {
+export async function pollUntil(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  everyMs = 20,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return true;

@@ -60,21 +60,41 @@ export class SkipScenario extends Error {}
 export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioOutcome>;
 
 /** Passed when every check holds and nothing else went wrong; otherwise the problems, or the broken promises. */
-export function verdict(checks: Check[], problems: string[], headline: string): { status: ScenarioStatus; message: string } {
+export function verdict(
+  checks: Check[],
+  problems: string[],
+  headline: string,
+): { status: ScenarioStatus; message: string } {
   const failed = checks.filter((c) => !c.ok);
   if (problems.length === 0 && failed.length === 0) return { status: 'passed', message: headline };
   // The problems say what went wrong; a broken promise alone is worded from its check.
-  const parts = problems.length > 0 ? [...new Set(problems)] : failed.map((c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`);
+  const parts =
+    problems.length > 0
+      ? [...new Set(problems)]
+      : failed.map(
+          (c) => `${c.label}: measured ${c.measured ?? 'nothing'}, promised ${c.promised}`,
+        );
   return { status: 'failed', message: parts.join('; ') };
 }
 
 /** A fresh, complete read of a journal with the project's reader, timed; `gaps` are the keys of the missing entries. */
-export async function readBack(client: Redis, prefix: string): Promise<{ studies: Study[]; gaps: string[]; issues: string[]; entries: number; readMs: number }> {
+export async function readBack(
+  client: Redis,
+  prefix: string,
+): Promise<{
+  studies: Study[];
+  gaps: string[];
+  issues: string[];
+  entries: number;
+  readMs: number;
+}> {
   const t0 = performance.now();
   const reader = new RedisJournalReader(client, prefix);
   const res = await reader.refresh();
   const readMs = performance.now() - t0;
-  const gaps = reader.replay.issues.filter((i) => i.kind === 'gap').map((i) => logKey(prefix, i.index));
+  const gaps = reader.replay.issues
+    .filter((i) => i.kind === 'gap')
+    .map((i) => logKey(prefix, i.index));
   const issues = reader.replay.issues.filter((i) => i.kind !== 'gap').map((i) => i.message);
   return { studies: reader.replay.allStudies(), gaps, issues, entries: res.entries, readMs };
 }
@@ -104,7 +124,10 @@ export async function evictionInfo(client: Redis): Promise<{ evicted?: number; p
 }
 
 /** Why entries went missing, when the server says it evicted keys meanwhile. */
-export function evictionNote(before: { evicted?: number }, after: { evicted?: number; policy?: string }): string | undefined {
+export function evictionNote(
+  before: { evicted?: number },
+  after: { evicted?: number; policy?: string },
+): string | undefined {
   if (before.evicted === undefined || after.evicted === undefined) return undefined;
   const n = after.evicted - before.evicted;
   if (n <= 0) return undefined;
@@ -112,7 +135,11 @@ export function evictionNote(before: { evicted?: number }, after: { evicted?: nu
 }
 
 /** When something went wrong, adds why entries may have gone missing: the keys the server evicted since `before`. */
-export async function addEvictionNote(problems: string[], client: Redis, before: { evicted?: number }): Promise<void> {
+export async function addEvictionNote(
+  problems: string[],
+  client: Redis,
+  before: { evicted?: number },
+): Promise<void> {
   if (problems.length === 0) return;
   const note = evictionNote(before, await evictionInfo(client).catch(() => ({})));
   if (note) problems.push(note);

@@ -14,10 +14,23 @@ import { which } from '../which';
  * and eviction, persistence, and timeouts — what decides whether a journal survives an outage.
  * Nothing that names files, ports, users or replication is copied.
  */
-export const COPIED_SETTINGS = ['maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'appendonly', 'appendfsync', 'save', 'hz', 'timeout', 'tcp-keepalive'] as const;
+export const COPIED_SETTINGS = [
+  'maxmemory',
+  'maxmemory-policy',
+  'maxmemory-samples',
+  'appendonly',
+  'appendfsync',
+  'save',
+  'hz',
+  'timeout',
+  'tcp-keepalive',
+] as const;
 
 /** redis-server to use: an explicit path (must exist) or the first on PATH. */
-export function findRedisServer(explicit: string | undefined, searchPath = process.env.PATH ?? ''): { path?: string; why?: string } {
+export function findRedisServer(
+  explicit: string | undefined,
+  searchPath = process.env.PATH ?? '',
+): { path?: string; why?: string } {
   if (explicit) {
     try {
       fs.accessSync(explicit, fs.constants.X_OK);
@@ -28,11 +41,15 @@ export function findRedisServer(explicit: string | undefined, searchPath = proce
   }
   const found = which('redis-server', searchPath);
   if (found) return { path: found };
-  return { why: 'no redis-server binary on PATH (install redis-server, or give its path with --redis-server)' };
+  return {
+    why: 'no redis-server binary on PATH (install redis-server, or give its path with --redis-server)',
+  };
 }
 
 /** The user's settings worth copying, read with CONFIG GET; a note when they cannot be read. */
-export async function readUserSettings(client: Redis): Promise<{ settings: Record<string, string>; note?: string }> {
+export async function readUserSettings(
+  client: Redis,
+): Promise<{ settings: Record<string, string>; note?: string }> {
   try {
     const flat = (await client.config('GET', '*')) as string[];
     const all = configReplyToMap(flat);
@@ -40,10 +57,12 @@ export async function readUserSettings(client: Redis): Promise<{ settings: Recor
     for (const k of COPIED_SETTINGS) if (all.has(k)) settings[k] = all.get(k)!;
     return { settings };
   } catch (e) {
-    return { settings: {}, note: `CONFIG GET is not allowed on the server under test (${(e as Error).message.split('\n')[0]}): the disposable server runs with redis-server defaults` };
+    return {
+      settings: {},
+      note: `CONFIG GET is not allowed on the server under test (${(e as Error).message.split('\n')[0]}): the disposable server runs with redis-server defaults`,
+    };
   }
 }
-
 
 export interface DisposableOptions {
   binary: string;
@@ -112,7 +131,9 @@ export class DisposableRedis {
     if (this.o.configFile) return `config file ${this.o.configFile}`;
     const s = this.o.settings ?? {};
     const keys = Object.keys(s);
-    return keys.length ? keys.map((k) => `${k}=${s[k] === '' ? '""' : s[k]}`).join(' ') : 'redis-server defaults';
+    return keys.length
+      ? keys.map((k) => `${k}=${s[k] === '' ? '""' : s[k]}`).join(' ')
+      : 'redis-server defaults';
   }
 
   private args(): string[] {
@@ -120,10 +141,30 @@ export class DisposableRedis {
     if (this.o.configFile) a.push(path.resolve(this.o.configFile));
     else for (const [k, v] of Object.entries(this.o.settings ?? {})) a.push(`--${k}`, v);
     a.push(
-      '--port', String(this.port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--dir', this.dir,
-      '--daemonize', 'no', '--supervised', 'no', '--logfile', path.join(this.dir, 'redis.log'), '--pidfile', path.join(this.dir, 'redis.pid'),
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'yes',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
+      '--supervised',
+      'no',
+      '--logfile',
+      path.join(this.dir, 'redis.log'),
+      '--pidfile',
+      path.join(this.dir, 'redis.pid'),
       // Never take over the user's unix socket, nor replicate from the user's master.
-      '--unixsocket', '', '--replicaof', 'no', 'one', '--requirepass', this.password,
+      '--unixsocket',
+      '',
+      '--replicaof',
+      'no',
+      'one',
+      '--requirepass',
+      this.password,
     );
     if (this.o.configFile) {
       const text = fs.readFileSync(this.o.configFile, 'utf8');
@@ -172,14 +213,22 @@ export class DisposableRedis {
         resolve();
       });
     });
-    fs.writeFileSync(path.join(this.dir, 'server.json'), JSON.stringify({ pid: proc.pid, port: this.port }));
+    fs.writeFileSync(
+      path.join(this.dir, 'server.json'),
+      JSON.stringify({ pid: proc.pid, port: this.port }),
+    );
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (exitInfo) throw new Error(`the disposable redis-server ended at start (${exitInfo}): ${this.logTail()}`);
+      if (exitInfo)
+        throw new Error(
+          `the disposable redis-server ended at start (${exitInfo}): ${this.logTail()}`,
+        );
       if (await this.ping()) return;
       if (Date.now() > deadline) {
         await this.kill();
-        throw new Error(`the disposable redis-server on port ${this.port} did not answer within 20 s: ${this.logTail()}`);
+        throw new Error(
+          `the disposable redis-server on port ${this.port} did not answer within 20 s: ${this.logTail()}`,
+        );
       }
       try {
         await sleep(25, signal);
@@ -191,7 +240,16 @@ export class DisposableRedis {
   }
 
   private async ping(): Promise<boolean> {
-    const c = new Redis({ host: '127.0.0.1', port: this.port, password: this.password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, enableOfflineQueue: false });
+    const c = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      password: this.password,
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      enableOfflineQueue: false,
+    });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -205,7 +263,12 @@ export class DisposableRedis {
 
   logTail(lines = 5): string {
     try {
-      return fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').trim().split('\n').slice(-lines).join(' | ');
+      return fs
+        .readFileSync(path.join(this.dir, 'redis.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(-lines)
+        .join(' | ');
     } catch {
       return '(no log)';
     }
@@ -240,7 +303,6 @@ export class DisposableRedis {
   }
 }
 
-
 function cmdline(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -261,7 +323,13 @@ export function removeStaleTempDirs(base: string, currentDir?: string): number {
   let removed = 0;
   let entries: string[];
   try {
-    entries = fs.readdirSync(base).filter((n) => n.startsWith(TEMP_DIR_PREFIX) && /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}$/.test(n));
+    entries = fs
+      .readdirSync(base)
+      .filter(
+        (n) =>
+          n.startsWith(TEMP_DIR_PREFIX) &&
+          /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}$/.test(n),
+      );
   } catch {
     return 0;
   }
@@ -274,12 +342,27 @@ export function removeStaleTempDirs(base: string, currentDir?: string): number {
     } catch {
       // no owner file: a run that crashed while creating its folder
     }
-    if (owner.pid && owner.pid !== process.pid && alive(owner.pid) && /node|optuna-storage/.test(cmdline(owner.pid))) continue;
+    if (
+      owner.pid &&
+      owner.pid !== process.pid &&
+      alive(owner.pid) &&
+      /node|optuna-storage/.test(cmdline(owner.pid))
+    )
+      continue;
     if (owner.pid === process.pid) continue;
     for (const sub of safeReaddir(dir)) {
       try {
-        const info = JSON.parse(fs.readFileSync(path.join(dir, sub, 'server.json'), 'utf8')) as { pid: number; port: number };
-        if (info.pid && alive(info.pid) && cmdline(info.pid).includes('redis-server') && cmdline(info.pid).includes(`:${info.port}`)) process.kill(info.pid, 'SIGKILL');
+        const info = JSON.parse(fs.readFileSync(path.join(dir, sub, 'server.json'), 'utf8')) as {
+          pid: number;
+          port: number;
+        };
+        if (
+          info.pid &&
+          alive(info.pid) &&
+          cmdline(info.pid).includes('redis-server') &&
+          cmdline(info.pid).includes(`:${info.port}`)
+        )
+          process.kill(info.pid, 'SIGKILL');
       } catch {
         // no server in this sub-folder
       }

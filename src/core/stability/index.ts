@@ -6,6 +6,13 @@
  */
 export { SCENARIOS, SCENARIO_IDS, PROMISES, parseScenarioList, scenarioInfo } from './scenarios';
 export { runSuite, resolveOptions } from './runner';
-export { jsonSummary, markdownReport, summaryRows, counts, writeReports, type SummaryRow } from './report';
+export {
+  jsonSummary,
+  markdownReport,
+  summaryRows,
+  counts,
+  writeReports,
+  type SummaryRow,
+} from './report';
 export { SUITE_ROOT, removeLeftovers, runIdOfKey, runPrefix } from './namespace';
 export type * from './types';

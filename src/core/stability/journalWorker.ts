@@ -1,12 +1,22 @@
 import Redis from 'ioredis';
 import type { JsonValue } from '../optuna/pyjson';
 import { parsePyJson } from '../optuna/pyjson';
-import { type ConnectionSettings, RedisConnectError, classifyRedisError, redisOptions } from '../redis/connect';
+import {
+  type ConnectionSettings,
+  RedisConnectError,
+  classifyRedisError,
+  redisOptions,
+} from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { appendJournalRecords } from '../storage/journalAppend';
 import { logKey, logNumberKey } from '../storage/redisJournalReader';
 import { SuiteCancelled, raceAbort, sleep, throwIfAborted } from './abort';
-import { OptunaRecords, type SuiteDistribution, type TrialStateName, internalRepr } from './optunaRecords';
+import {
+  OptunaRecords,
+  type SuiteDistribution,
+  type TrialStateName,
+  internalRepr,
+} from './optunaRecords';
 
 /** The journal is not what its writers appended: an entry is missing or the counter went back. */
 export class JournalBrokenError extends Error {}
@@ -85,7 +95,10 @@ export class WorkerIndex {
         const id = this.trials.length;
         const state = r.state === undefined ? 0 : Number(r.state);
         const sys = r.system_attrs as Record<string, JsonValue> | undefined;
-        const fixed = sys && typeof sys.fixed_params === 'object' && sys.fixed_params !== null ? (sys.fixed_params as Record<string, JsonValue>) : undefined;
+        const fixed =
+          sys && typeof sys.fixed_params === 'object' && sys.fixed_params !== null
+            ? (sys.fixed_params as Record<string, JsonValue>)
+            : undefined;
         this.trials.push({ studyId, number: s.trialIds.length, state, fixedParams: fixed });
         s.trialIds.push(id);
         if (mine) {
@@ -114,10 +127,18 @@ export class WorkerIndex {
   }
 
   /** WAITING trials of a study, by number (what `get_all_trials(states=(WAITING,))` returns). */
-  waiting(studyId: number): Array<{ trialId: number; number: number; fixedParams?: Record<string, JsonValue> }> {
+  waiting(
+    studyId: number,
+  ): Array<{ trialId: number; number: number; fixedParams?: Record<string, JsonValue> }> {
     const s = this.studies.get(studyId);
     if (!s) return [];
-    return s.trialIds.filter((id) => this.trials[id].state === 4).map((id) => ({ trialId: id, number: this.trials[id].number, fixedParams: this.trials[id].fixedParams }));
+    return s.trialIds
+      .filter((id) => this.trials[id].state === 4)
+      .map((id) => ({
+        trialId: id,
+        number: this.trials[id].number,
+        fixedParams: this.trials[id].fixedParams,
+      }));
   }
 }
 
@@ -145,7 +166,14 @@ export class JournalWorker {
   constructor(private readonly o: WorkerOptions) {
     const endpoint = parseRedisUrl(o.url);
     this.where = describeEndpoint(endpoint);
-    this.client = new Redis(redisOptions(endpoint, { password: o.password, settings: o.settings, reconnect: true, connectionName: 'optuna-storage-suite' }));
+    this.client = new Redis(
+      redisOptions(endpoint, {
+        password: o.password,
+        settings: o.settings,
+        reconnect: true,
+        connectionName: 'optuna-storage-suite',
+      }),
+    );
     this.client.on('error', (e) => (this.lastError = e));
     this.index = new WorkerIndex(this.rec.workerId);
   }
@@ -182,7 +210,9 @@ export class JournalWorker {
         const err = classifyRedisError(generic && this.lastError ? this.lastError : e, this.where);
         if (!transient && err.failure !== 'unreachable') throw new WriterError(err.message);
         if (Date.now() + delay > deadline) {
-          throw new WriterError(`${err.message} (gave up after retrying for ${(this.o.retryForMs / 1000).toFixed(1)} s)`);
+          throw new WriterError(
+            `${err.message} (gave up after retrying for ${(this.o.retryForMs / 1000).toFixed(1)} s)`,
+          );
         }
         this.retries++;
         await sleep(delay, this.o.signal);
@@ -206,11 +236,17 @@ export class JournalWorker {
     await this.retrying(async () => {
       const raw = await this.client.get(logNumberKey(p));
       if (raw === null) {
-        if (this.next > 0) throw new JournalBrokenError(`the journal counter ${logNumberKey(p)} disappeared after ${this.next} entries (evicted, or the server lost its data)`);
+        if (this.next > 0)
+          throw new JournalBrokenError(
+            `the journal counter ${logNumberKey(p)} disappeared after ${this.next} entries (evicted, or the server lost its data)`,
+          );
         return;
       }
       const last = Number(raw);
-      if (last < this.next - 1) throw new JournalBrokenError(`the journal counter ${logNumberKey(p)} went back from ${this.next - 1} to ${last} (evicted, or the server lost its data)`);
+      if (last < this.next - 1)
+        throw new JournalBrokenError(
+          `the journal counter ${logNumberKey(p)} went back from ${this.next - 1} to ${last} (evicted, or the server lost its data)`,
+        );
       while (this.next <= last) {
         const to = Math.min(last, this.next + 999);
         const keys: string[] = [];
@@ -219,7 +255,10 @@ export class JournalWorker {
         for (let j = 0; j < values.length; j++) {
           const v = values[j];
           // Optuna would wait here forever (read_logs retries a missing key with back-off).
-          if (v === null) throw new JournalBrokenError(`journal entry ${keys[j]} is missing (evicted or lost): Optuna workers would wait for it forever`);
+          if (v === null)
+            throw new JournalBrokenError(
+              `journal entry ${keys[j]} is missing (evicted or lost): Optuna workers would wait for it forever`,
+            );
           this.index.apply(v);
           this.next++;
         }
@@ -236,7 +275,10 @@ export class JournalWorker {
   async createStudy(name: string, directions: number[] = [1]): Promise<number> {
     await this.write(this.rec.createStudy(name, directions));
     const id = this.index.studyId(name);
-    if (id === undefined) throw new JournalBrokenError(`study "${name}" is not in the journal right after it was created`);
+    if (id === undefined)
+      throw new JournalBrokenError(
+        `study "${name}" is not in the journal right after it was created`,
+      );
     return id;
   }
 
@@ -245,11 +287,17 @@ export class JournalWorker {
   }
 
   /** `create_new_trial`: the new trial's id and number, from this worker's own replay. */
-  async createTrial(studyId: number, datetimeStart?: string): Promise<{ trialId: number; number: number }> {
+  async createTrial(
+    studyId: number,
+    datetimeStart?: string,
+  ): Promise<{ trialId: number; number: number }> {
     const before = this.index.lastCreated;
     await this.write(this.rec.createTrial(studyId, datetimeStart));
     const id = this.index.lastCreated;
-    if (id === before || id < 0) throw new JournalBrokenError('the trial this worker created is not in the journal (its CREATE_TRIAL entry is missing)');
+    if (id === before || id < 0)
+      throw new JournalBrokenError(
+        'the trial this worker created is not in the journal (its CREATE_TRIAL entry is missing)',
+      );
     return { trialId: id, number: this.index.trials[id].number };
   }
 
@@ -261,22 +309,38 @@ export class JournalWorker {
    * Optuna's `_pop_waiting_trial_id`: for each WAITING trial, write RUNNING and keep it only if
    * this worker's record was the one applied (the others lose the race and try the next).
    */
-  async popWaiting(studyId: number, at?: string): Promise<{ trialId: number; number: number; fixedParams: Record<string, JsonValue> } | undefined> {
+  async popWaiting(
+    studyId: number,
+    at?: string,
+  ): Promise<
+    { trialId: number; number: number; fixedParams: Record<string, JsonValue> } | undefined
+  > {
     await this.sync();
     for (const t of this.index.waiting(studyId)) {
-      if (await this.setState(t.trialId, 'RUNNING', null, at)) return { trialId: t.trialId, number: t.number, fixedParams: t.fixedParams ?? {} };
+      if (await this.setState(t.trialId, 'RUNNING', null, at))
+        return { trialId: t.trialId, number: t.number, fixedParams: t.fixedParams ?? {} };
       this.popRacesLost++;
     }
     return undefined;
   }
 
   /** `set_trial_state_values`; for RUNNING, whether this worker now owns the trial. */
-  async setState(trialId: number, state: TrialStateName, values: number[] | null = null, at?: string): Promise<boolean> {
+  async setState(
+    trialId: number,
+    state: TrialStateName,
+    values: number[] | null = null,
+    at?: string,
+  ): Promise<boolean> {
     await this.write(this.rec.setTrialStateValues(trialId, state, values, at));
     return state !== 'RUNNING' || this.index.owned === trialId;
   }
 
-  async setParam(trialId: number, name: string, dist: SuiteDistribution, external: string | number | boolean | null): Promise<void> {
+  async setParam(
+    trialId: number,
+    name: string,
+    dist: SuiteDistribution,
+    external: string | number | boolean | null,
+  ): Promise<void> {
     await this.write(this.rec.setTrialParam(trialId, name, internalRepr(dist, external), dist));
   }
 

@@ -11,8 +11,16 @@ export const SUITE_ROOT = 'optuna-storage-suite';
 const RUN_RE = /^optuna-storage-suite:(\d{8}T\d{6}Z-[a-z0-9]{6}):/;
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const rand = randomBytes(6).toString('base64').replace(/[^a-z0-9]/gi, '').toLowerCase().padEnd(6, '0').slice(0, 6);
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const rand = randomBytes(6)
+    .toString('base64')
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .padEnd(6, '0')
+    .slice(0, 6);
   return `${stamp}-${rand}`;
 }
 
@@ -34,7 +42,8 @@ const ALIVE_TTL_MS = 60_000;
 
 /** Marks the run alive now and every 20 s until stopped; another run never cleans up a live one. */
 export function startHeartbeat(client: Redis, runId: string): () => void {
-  const beat = () => client.set(aliveKey(runId), String(process.pid), 'PX', ALIVE_TTL_MS).catch(() => undefined);
+  const beat = () =>
+    client.set(aliveKey(runId), String(process.pid), 'PX', ALIVE_TTL_MS).catch(() => undefined);
   void beat();
   const t = setInterval(beat, 20_000);
   t.unref();
@@ -47,7 +56,11 @@ async function unlinkAll(client: Redis, keys: string[]): Promise<number> {
   return n;
 }
 
-async function scanKeys(client: Redis, match: string, onKeys: (keys: string[]) => Promise<void> | void): Promise<void> {
+async function scanKeys(
+  client: Redis,
+  match: string,
+  onKeys: (keys: string[]) => Promise<void> | void,
+): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 5000);
@@ -68,7 +81,10 @@ export interface LeftoverCleanup {
  * hard, crashed, killed): runs older than `currentRunId` whose alive-marker has expired.
  * Only keys matching the suite's run-prefix pattern are ever deleted.
  */
-export async function removeLeftovers(client: Redis, currentRunId: string): Promise<LeftoverCleanup> {
+export async function removeLeftovers(
+  client: Redis,
+  currentRunId: string,
+): Promise<LeftoverCleanup> {
   const byRun = new Map<string, string[]>();
   await scanKeys(client, `${SUITE_ROOT}:*`, (keys) => {
     for (const k of keys) {
@@ -99,7 +115,10 @@ export async function removeLeftovers(client: Redis, currentRunId: string): Prom
 export async function removeRun(client: Redis, runId: string): Promise<number> {
   let n = 0;
   await scanKeys(client, `${runPrefix(runId)}:*`, async (keys) => {
-    n += await unlinkAll(client, keys.filter((k) => k !== aliveKey(runId)));
+    n += await unlinkAll(
+      client,
+      keys.filter((k) => k !== aliveKey(runId)),
+    );
   });
   await client.unlink(aliveKey(runId));
   return n;

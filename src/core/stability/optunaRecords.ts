@@ -30,28 +30,58 @@ export type SuiteDistribution =
 export function distributionJson(d: SuiteDistribution): string {
   switch (d.kind) {
     case 'float':
-      return pythonDumps({ name: 'FloatDistribution', attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false } });
+      return pythonDumps({
+        name: 'FloatDistribution',
+        attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false },
+      });
     case 'int':
-      return pythonDumps({ name: 'IntDistribution', attributes: { log: d.log ?? false, step: BigInt(d.step ?? 1), low: BigInt(d.low), high: BigInt(d.high) } });
+      return pythonDumps({
+        name: 'IntDistribution',
+        attributes: {
+          log: d.log ?? false,
+          step: BigInt(d.step ?? 1),
+          low: BigInt(d.low),
+          high: BigInt(d.high),
+        },
+      });
     case 'categorical':
-      return pythonDumps({ name: 'CategoricalDistribution', attributes: { choices: d.choices.map((c) => (typeof c === 'number' && Number.isInteger(c) ? BigInt(c) : c)) } });
+      return pythonDumps({
+        name: 'CategoricalDistribution',
+        attributes: {
+          choices: d.choices.map((c) =>
+            typeof c === 'number' && Number.isInteger(c) ? BigInt(c) : c,
+          ),
+        },
+      });
   }
 }
 
 /** The distribution as `json.loads(distribution_to_json(d))`, the shape readers report. */
-export function distributionObject(d: SuiteDistribution): { name: string; attributes: Record<string, JsonValue> } {
+export function distributionObject(d: SuiteDistribution): {
+  name: string;
+  attributes: Record<string, JsonValue>;
+} {
   switch (d.kind) {
     case 'float':
-      return { name: 'FloatDistribution', attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false } };
+      return {
+        name: 'FloatDistribution',
+        attributes: { step: d.step ?? null, low: d.low, high: d.high, log: d.log ?? false },
+      };
     case 'int':
-      return { name: 'IntDistribution', attributes: { log: d.log ?? false, step: d.step ?? 1, low: d.low, high: d.high } };
+      return {
+        name: 'IntDistribution',
+        attributes: { log: d.log ?? false, step: d.step ?? 1, low: d.low, high: d.high },
+      };
     case 'categorical':
       return { name: 'CategoricalDistribution', attributes: { choices: d.choices } };
   }
 }
 
 /** `to_internal_repr`: floats stay, ints become floats (3 -> 3.0), categoricals their index (an int). */
-export function internalRepr(d: SuiteDistribution, external: string | number | boolean | null): JsonValue {
+export function internalRepr(
+  d: SuiteDistribution,
+  external: string | number | boolean | null,
+): JsonValue {
   if (d.kind === 'categorical') {
     const i = d.choices.indexOf(external);
     if (i < 0) throw new Error(`${String(external)} is not one of the choices`);
@@ -90,7 +120,11 @@ export class OptunaRecords {
    * `study.enqueue_trial(params)` in 3.1: add_trial of a WAITING template with no start time,
    * the params only as the `fixed_params` system attribute.
    */
-  enqueueTrial(studyId: number, fixedParams: Record<string, JsonValue>, userAttrs: Record<string, JsonValue> = {}): string {
+  enqueueTrial(
+    studyId: number,
+    fixedParams: Record<string, JsonValue>,
+    userAttrs: Record<string, JsonValue> = {},
+  ): string {
     return this.rec(4, {
       study_id: BigInt(studyId),
       datetime_start: null,
@@ -105,20 +139,43 @@ export class OptunaRecords {
     });
   }
 
-  setTrialParam(trialId: number, name: string, internal: JsonValue, dist: SuiteDistribution): string {
-    return this.rec(5, { trial_id: BigInt(trialId), param_name: name, param_value_internal: internal, distribution: distributionJson(dist) });
+  setTrialParam(
+    trialId: number,
+    name: string,
+    internal: JsonValue,
+    dist: SuiteDistribution,
+  ): string {
+    return this.rec(5, {
+      trial_id: BigInt(trialId),
+      param_name: name,
+      param_value_internal: internal,
+      distribution: distributionJson(dist),
+    });
   }
 
   /** set_trial_state_values: `datetime_start` for RUNNING, `datetime_complete` for finished states. */
-  setTrialStateValues(trialId: number, state: TrialStateName, values: number[] | null = null, at = pyNow()): string {
-    const fields: Record<string, JsonValue> = { trial_id: BigInt(trialId), state: BigInt(TrialStateCode[state]), values };
+  setTrialStateValues(
+    trialId: number,
+    state: TrialStateName,
+    values: number[] | null = null,
+    at = pyNow(),
+  ): string {
+    const fields: Record<string, JsonValue> = {
+      trial_id: BigInt(trialId),
+      state: BigInt(TrialStateCode[state]),
+      values,
+    };
     if (state === 'RUNNING') fields.datetime_start = at;
     else if (state !== 'WAITING') fields.datetime_complete = at;
     return this.rec(6, fields);
   }
 
   setTrialIntermediateValue(trialId: number, step: number, value: number): string {
-    return this.rec(7, { trial_id: BigInt(trialId), step: BigInt(step), intermediate_value: value });
+    return this.rec(7, {
+      trial_id: BigInt(trialId),
+      step: BigInt(step),
+      intermediate_value: value,
+    });
   }
 
   setTrialUserAttr(trialId: number, key: string, value: JsonValue): string {

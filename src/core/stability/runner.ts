@@ -6,8 +6,21 @@ import Redis from 'ioredis';
 import { RedisConnectError, classifyRedisError, connectOnce, redisOptions } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { SuiteCancelled } from './abort';
-import { type ResolvedOptions, type Scenario, type ScenarioContext, type ScenarioOutcome, SkipScenario, errorMessage } from './context';
-import { DisposableRedis, TEMP_DIR_PREFIX, findRedisServer, readUserSettings, removeStaleTempDirs } from './disposableRedis';
+import {
+  type ResolvedOptions,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioOutcome,
+  SkipScenario,
+  errorMessage,
+} from './context';
+import {
+  DisposableRedis,
+  TEMP_DIR_PREFIX,
+  findRedisServer,
+  readUserSettings,
+  removeStaleTempDirs,
+} from './disposableRedis';
 import { newRunId, removeLeftovers, removeRun, runPrefix, startHeartbeat } from './namespace';
 import { PROMISES, SCENARIOS, check, scenarioInfo } from './scenarios';
 import { basicConnection } from './scenarios/basicConnection';
@@ -16,7 +29,14 @@ import { highConcurrency } from './scenarios/highConcurrency';
 import { connectionRecovery, failover } from './scenarios/outage';
 import { singleStudy } from './scenarios/singleStudy';
 import { createScratchFallback } from './scratchSqlite';
-import type { MetricValue, ScenarioId, ScenarioResult, SuiteHooks, SuiteOptions, SuiteResult } from './types';
+import type {
+  MetricValue,
+  ScenarioId,
+  ScenarioResult,
+  SuiteHooks,
+  SuiteOptions,
+  SuiteResult,
+} from './types';
 
 const IMPLEMENTATIONS: Record<ScenarioId, Scenario> = {
   'basic-connection': basicConnection,
@@ -29,7 +49,8 @@ const IMPLEMENTATIONS: Record<ScenarioId, Scenario> = {
 
 function int(v: number | undefined, dflt: number, name: string, min: number, max: number): number {
   const x = v ?? dflt;
-  if (!Number.isInteger(x) || x < min || x > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max} (got ${String(v)})`);
+  if (!Number.isInteger(x) || x < min || x > max)
+    throw new RangeError(`${name} must be a whole number from ${min} to ${max} (got ${String(v)})`);
   return x;
 }
 
@@ -57,7 +78,10 @@ export function resolveOptions(o: SuiteOptions): ResolvedOptions {
  * run's keys (unless keepData), its disposable servers and its temp folder — also when the
  * signal aborts, which makes the remaining scenarios `skipped` with "cancelled".
  */
-export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): Promise<SuiteResult> {
+export async function runSuite(
+  options: SuiteOptions,
+  hooks: SuiteHooks = {},
+): Promise<SuiteResult> {
   const opts = resolveOptions(options);
   const endpoint = parseRedisUrl(options.redisUrl);
   const where = describeEndpoint(endpoint);
@@ -76,14 +100,25 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
   const result: SuiteResult = {
     runId,
     prefix,
-    target: { where, tls: endpoint.tls, db: endpoint.db, auth: !!(options.password || endpoint.password) },
+    target: {
+      where,
+      tls: endpoint.tls,
+      db: endpoint.db,
+      auth: !!(options.password || endpoint.password),
+    },
     options: describeOptions(options, opts),
     startedAt,
     finishedAt: startedAt,
     durationMs: 0,
     cancelled: false,
     scenarios: [],
-    cleanup: { removedKeys: 0, leftoverPrefixes: [], leftoverKeys: 0, staleTempDirs: 0, errors: [] },
+    cleanup: {
+      removedKeys: 0,
+      leftoverPrefixes: [],
+      leftoverKeys: 0,
+      staleTempDirs: 0,
+      errors: [],
+    },
   };
   // A hook that throws (a closed output channel, a disposed test run) must not break the run.
   const safe =
@@ -106,28 +141,48 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
   let lastClientError: unknown;
   const explain = (e: unknown): string => {
     const msg = errorMessage(e);
-    if (/Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|timed out/.test(msg)) return classifyRedisError(lastClientError ?? e, where).message;
+    if (
+      /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|timed out/.test(
+        msg,
+      )
+    )
+      return classifyRedisError(lastClientError ?? e, where).message;
     return msg;
   };
   let stopHeartbeat: (() => void) | undefined;
   try {
     fs.mkdirSync(tempDir, { recursive: true });
-    fs.writeFileSync(path.join(tempDir, 'owner.json'), JSON.stringify({ pid: process.pid, runId, startedAt }));
+    fs.writeFileSync(
+      path.join(tempDir, 'owner.json'),
+      JSON.stringify({ pid: process.pid, runId, startedAt }),
+    );
     result.cleanup.staleTempDirs = removeStaleTempDirs(base, tempDir);
-    if (result.cleanup.staleTempDirs > 0) say(`removed ${result.cleanup.staleTempDirs} temp folder(s) of crashed earlier runs`);
+    if (result.cleanup.staleTempDirs > 0)
+      say(`removed ${result.cleanup.staleTempDirs} temp folder(s) of crashed earlier runs`);
 
     try {
       // The first connection says why it fails (refused, credentials, TLS) ...
-      const probe = await connectOnce(options.redisUrl, { password: options.password, settings: options.settings });
+      const probe = await connectOnce(options.redisUrl, {
+        password: options.password,
+        settings: options.settings,
+      });
       probe.disconnect();
       // ... the suite's own connection reconnects, so a blip does not stop read-backs and cleanup.
-      client = new Redis(redisOptions(endpoint, { password: options.password, settings: options.settings, reconnect: true, connectionName: 'optuna-storage-suite' }));
+      client = new Redis(
+        redisOptions(endpoint, {
+          password: options.password,
+          settings: options.settings,
+          reconnect: true,
+          connectionName: 'optuna-storage-suite',
+        }),
+      );
       client.on('error', (e) => (lastClientError = e));
       await client.connect();
     } catch (e) {
       client?.disconnect();
       client = undefined;
-      const err = e instanceof RedisConnectError ? e : classifyRedisError(lastClientError ?? e, where);
+      const err =
+        e instanceof RedisConnectError ? e : classifyRedisError(lastClientError ?? e, where);
       result.unreachable = { failure: err.failure, message: err.message };
       say(`cannot use ${where}: ${err.message}`);
       for (const s of selected) {
@@ -137,10 +192,17 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
             status: 'failed',
             message: err.message,
             metrics: { connect_attempts: 1, connect_successes: 0, connection_success_rate: 0 },
-            checks: [check('connection_success_rate', 'connection success rate', `> ${PROMISES.connectionSuccessRate * 100}%`, '0% (0/1)', false)],
+            checks: [
+              check(
+                'connection_success_rate',
+                'connection success rate',
+                `> ${PROMISES.connectionSuccessRate * 100}%`,
+                '0% (0/1)',
+                false,
+              ),
+            ],
           });
-        }
-        else Object.assign(r, { status: 'skipped', message: `not run: ${err.message}` });
+        } else Object.assign(r, { status: 'skipped', message: `not run: ${err.message}` });
         onStart(s);
         result.scenarios.push(r);
         onEnd(r);
@@ -158,18 +220,26 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
     try {
       const left = await removeLeftovers(client, runId);
       Object.assign(result.cleanup, { leftoverPrefixes: left.prefixes, leftoverKeys: left.keys });
-      if (left.prefixes.length > 0) say(`removed ${left.keys} keys of ${left.prefixes.length} interrupted earlier run(s): ${left.prefixes.join(', ')}`);
-      if (left.alive.length > 0) say(`left alone: ${left.alive.join(', ')} (another suite run is in progress)`);
+      if (left.prefixes.length > 0)
+        say(
+          `removed ${left.keys} keys of ${left.prefixes.length} interrupted earlier run(s): ${left.prefixes.join(', ')}`,
+        );
+      if (left.alive.length > 0)
+        say(`left alone: ${left.alive.join(', ')} (another suite run is in progress)`);
     } catch (e) {
       result.cleanup.errors.push(`removing leftovers of earlier runs: ${explain(e)}`);
     }
 
     let fallback: { path: string; scratch: boolean } | undefined;
     let userSettings: Promise<{ settings: Record<string, string>; note?: string }> | undefined;
-    const redisServer = findRedisServer(options.redisServerPath, options.searchPath ?? process.env.PATH);
+    const redisServer = findRedisServer(
+      options.redisServerPath,
+      options.searchPath ?? process.env.PATH,
+    );
     const ensureFallback = () => {
       if (!fallback) {
-        if (options.sqlitePath) fallback = { path: path.resolve(options.sqlitePath), scratch: false };
+        if (options.sqlitePath)
+          fallback = { path: path.resolve(options.sqlitePath), scratch: false };
         else {
           const p = path.join(tempDir, 'fallback.db');
           createScratchFallback(p);
@@ -198,12 +268,22 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
           r.log.push(line);
           say(line, info.id);
         },
-        user: { url: options.redisUrl, password: options.password, settings: options.settings, where, client, explain },
+        user: {
+          url: options.redisUrl,
+          password: options.password,
+          settings: options.settings,
+          where,
+          client,
+          explain,
+        },
         get fallback() {
           return ensureFallback();
         },
         startDisposable: async () => {
-          if (!redisServer.path) throw new SkipScenario(`needs a disposable redis-server to stop and restart, and ${redisServer.why}`);
+          if (!redisServer.path)
+            throw new SkipScenario(
+              `needs a disposable redis-server to stop and restart, and ${redisServer.why}`,
+            );
           let settings: Record<string, string> | undefined;
           if (!options.redisConfigFile) {
             userSettings ??= readUserSettings(client!);
@@ -211,7 +291,13 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
             if (s.note) r.log.push(s.note);
             settings = s.settings;
           }
-          const d = new DisposableRedis({ binary: redisServer.path, parentDir: tempDir, name: `redis-${info.id}`, settings, configFile: options.redisConfigFile });
+          const d = new DisposableRedis({
+            binary: redisServer.path,
+            parentDir: tempDir,
+            name: `redis-${info.id}`,
+            settings,
+            configFile: options.redisConfigFile,
+          });
           disposables.add(d);
           await d.start(signal);
           return d;
@@ -222,8 +308,10 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
         outcome = await IMPLEMENTATIONS[info.id](ctx);
         if (signal.aborted) throw new SuiteCancelled();
       } catch (e) {
-        if (e instanceof SuiteCancelled || signal.aborted) outcome = { status: 'skipped', message: 'cancelled', metrics: {}, checks: [] };
-        else if (e instanceof SkipScenario) outcome = { status: 'skipped', message: e.message, metrics: {}, checks: [] };
+        if (e instanceof SuiteCancelled || signal.aborted)
+          outcome = { status: 'skipped', message: 'cancelled', metrics: {}, checks: [] };
+        else if (e instanceof SkipScenario)
+          outcome = { status: 'skipped', message: e.message, metrics: {}, checks: [] };
         else outcome = { status: 'failed', message: errorMessage(e), metrics: {}, checks: [] };
       }
       Object.assign(r, outcome, { durationMs: Date.now() - r.startedAt });
@@ -236,16 +324,24 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
     hooks.signal?.removeEventListener('abort', onAbort);
     result.cancelled = signal.aborted;
     for (const d of disposables) {
-      await d.dispose().catch((e) => result.cleanup.errors.push(`disposable server: ${errorMessage(e)}`));
+      await d
+        .dispose()
+        .catch((e) => result.cleanup.errors.push(`disposable server: ${errorMessage(e)}`));
     }
     stopHeartbeat?.();
     if (client) {
       try {
         if (opts.keepData) await client.unlink(`${prefix}:alive`);
         else result.cleanup.removedKeys = await removeRun(client, runId);
-        say(opts.keepData ? `kept the run's keys under ${prefix}:` : `removed the run's ${result.cleanup.removedKeys} keys`);
+        say(
+          opts.keepData
+            ? `kept the run's keys under ${prefix}:`
+            : `removed the run's ${result.cleanup.removedKeys} keys`,
+        );
       } catch (e) {
-        result.cleanup.errors.push(`removing this run's keys under ${prefix}: (they will be removed by the next run): ${explain(e)}`);
+        result.cleanup.errors.push(
+          `removing this run's keys under ${prefix}: (they will be removed by the next run): ${explain(e)}`,
+        );
       }
       client.disconnect();
     }
@@ -261,7 +357,17 @@ export async function runSuite(options: SuiteOptions, hooks: SuiteHooks = {}): P
 
 function blank(id: ScenarioId, startedAt: number): ScenarioResult {
   const info = scenarioInfo(id);
-  return { id, label: info.label, status: 'skipped', message: '', metrics: {}, checks: [], startedAt, durationMs: 0, log: [] };
+  return {
+    id,
+    label: info.label,
+    status: 'skipped',
+    message: '',
+    metrics: {},
+    checks: [],
+    startedAt,
+    durationMs: 0,
+    log: [],
+  };
 }
 
 function describeOptions(o: SuiteOptions, r: ResolvedOptions): Record<string, MetricValue> {

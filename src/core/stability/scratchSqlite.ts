@@ -28,13 +28,24 @@ export function createScratchFallback(file: string, trials = 3): void {
   const db = openSqlite(file);
   try {
     db.exec(SCHEMA);
-    db.exec("INSERT INTO version_info VALUES (1, 12, '3.1.0'); INSERT INTO alembic_version VALUES ('v3.0.0.d');");
+    db.exec(
+      "INSERT INTO version_info VALUES (1, 12, '3.1.0'); INSERT INTO alembic_version VALUES ('v3.0.0.d');",
+    );
     db.prepare('INSERT INTO studies (study_id, study_name) VALUES (1, ?)').run(FALLBACK_STUDY);
-    db.exec("INSERT INTO study_directions (study_direction_id, direction, study_id, objective) VALUES (1, 'MINIMIZE', 1, 0)");
-    const dist = '{"name": "FloatDistribution", "attributes": {"step": null, "low": -1.0, "high": 1.0, "log": false}}';
-    const insTrial = db.prepare("INSERT INTO trials (trial_id, number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 1, 'COMPLETE', ?, ?)");
-    const insParam = db.prepare('INSERT INTO trial_params (param_id, trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?, ?)');
-    const insValue = db.prepare("INSERT INTO trial_values (trial_value_id, trial_id, objective, value, value_type) VALUES (?, ?, 0, ?, 'FINITE')");
+    db.exec(
+      "INSERT INTO study_directions (study_direction_id, direction, study_id, objective) VALUES (1, 'MINIMIZE', 1, 0)",
+    );
+    const dist =
+      '{"name": "FloatDistribution", "attributes": {"step": null, "low": -1.0, "high": 1.0, "log": false}}';
+    const insTrial = db.prepare(
+      "INSERT INTO trials (trial_id, number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 1, 'COMPLETE', ?, ?)",
+    );
+    const insParam = db.prepare(
+      'INSERT INTO trial_params (param_id, trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insValue = db.prepare(
+      "INSERT INTO trial_values (trial_value_id, trial_id, objective, value, value_type) VALUES (?, ?, 0, ?, 'FINITE')",
+    );
     const now = new Date().toISOString().replace('T', ' ').replace('Z', '000');
     for (let i = 0; i < trials; i++) {
       const x = (i + 1) / (trials + 1) - 0.5;

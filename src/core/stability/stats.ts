@@ -18,6 +18,9 @@ export function latencySummary(samples: number[], name: string): Record<string, 
     [`${name}_p50_ms`]: round(percentile(samples, 50), 3),
     [`${name}_p95_ms`]: round(percentile(samples, 95), 3),
     [`${name}_p99_ms`]: round(percentile(samples, 99), 3),
-    [`${name}_max_ms`]: round(samples.length ? samples.reduce((a, b) => Math.max(a, b), -Infinity) : undefined, 3),
+    [`${name}_max_ms`]: round(
+      samples.length ? samples.reduce((a, b) => Math.max(a, b), -Infinity) : undefined,
+      3,
+    ),
   };
 }

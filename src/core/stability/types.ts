@@ -1,6 +1,12 @@
 import type { ConnectionSettings } from '../redis/connect';
 
-export type ScenarioId = 'basic-connection' | 'single-study' | 'concurrent-studies' | 'failover' | 'connection-recovery' | 'high-concurrency';
+export type ScenarioId =
+  | 'basic-connection'
+  | 'single-study'
+  | 'concurrent-studies'
+  | 'failover'
+  | 'connection-recovery'
+  | 'high-concurrency';
 export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
 export type MetricValue = number | string | boolean | null;
 

@@ -35,10 +35,15 @@ export class ExactJournalReplay extends JournalReplay {
       super.applyText(index, text); // records the malformed entry
       return;
     }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) return this.apply(index, record);
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      return this.apply(index, record);
     const op = record.op_code;
-    const attrs = (o: JsonValue | undefined) => typeof o === 'object' && o !== null && Object.keys(o).length > 0;
-    if ((typeof op === 'number' && ATTR_OPS.has(op)) || (op === 4 && (attrs(record.user_attrs) || attrs(record.system_attrs)))) {
+    const attrs = (o: JsonValue | undefined) =>
+      typeof o === 'object' && o !== null && Object.keys(o).length > 0;
+    if (
+      (typeof op === 'number' && ATTR_OPS.has(op)) ||
+      (op === 4 && (attrs(record.user_attrs) || attrs(record.system_attrs)))
+    ) {
       record = narrow(parseTypedPyJson(text) as JsonObject);
     }
     this.apply(index, record);
@@ -51,7 +56,8 @@ function narrow(r: JsonObject): JsonObject {
   for (const k of FLOAT_LISTS) if (Array.isArray(r[k])) r[k] = (r[k] as JsonValue[]).map(toNumber);
   for (const k of FLOAT_MAPS) {
     const m = r[k];
-    if (typeof m === 'object' && m !== null && !Array.isArray(m)) for (const key of Object.keys(m)) m[key] = toNumber(m[key]);
+    if (typeof m === 'object' && m !== null && !Array.isArray(m))
+      for (const key of Object.keys(m)) m[key] = toNumber(m[key]);
   }
   return r;
 }
@@ -66,7 +72,10 @@ export interface ExactSnapshot {
  * and distributions typed (Python int as bigint, float as number), so they can be written
  * back exactly as Optuna wrote them.
  */
-export async function readExact(spec: StorageSpec, opts: { redis?: ClientOptions; signal?: AbortSignal } = {}): Promise<ExactSnapshot> {
+export async function readExact(
+  spec: StorageSpec,
+  opts: { redis?: ClientOptions; signal?: AbortSignal } = {},
+): Promise<ExactSnapshot> {
   if (spec.kind === 'sqlite') return { studies: readSqliteExact(spec.path), issues: [] };
   return readOnce(spec, { ...opts, newReplay: () => new ExactJournalReplay() });
 }
@@ -100,19 +109,31 @@ function readSqliteExact(path: string): Study[] {
   const db = openSqlite(path, { readonly: true });
   try {
     const rows = (sql: string) => db.prepare(sql).raw(true).iterate() as Iterable<unknown[]>;
-    for (const [table, key] of [['study_user_attributes', 'userAttrs'], ['study_system_attributes', 'systemAttrs']] as const) {
-      for (const [sid, k, v] of rows(`SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, key`)) {
+    for (const [table, key] of [
+      ['study_user_attributes', 'userAttrs'],
+      ['study_system_attributes', 'systemAttrs'],
+    ] as const) {
+      for (const [sid, k, v] of rows(
+        `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, key`,
+      )) {
         const s = byStudy.get(sid as number);
         if (s) s[key][k as string] = parseTypedPyJson(v as string);
       }
     }
-    for (const [table, key] of [['trial_user_attributes', 'userAttrs'], ['trial_system_attributes', 'systemAttrs']] as const) {
-      for (const [tid, k, v] of rows(`SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, key`)) {
+    for (const [table, key] of [
+      ['trial_user_attributes', 'userAttrs'],
+      ['trial_system_attributes', 'systemAttrs'],
+    ] as const) {
+      for (const [tid, k, v] of rows(
+        `SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, key`,
+      )) {
         const t = byTrial.get(tid as number);
         if (t) t[key][k as string] = parseTypedPyJson(v as string);
       }
     }
-    for (const [tid, name, value, json] of rows('SELECT trial_id, param_name, param_value, distribution_json FROM trial_params ORDER BY trial_id, param_name')) {
+    for (const [tid, name, value, json] of rows(
+      'SELECT trial_id, param_name, param_value, distribution_json FROM trial_params ORDER BY trial_id, param_name',
+    )) {
       const t = byTrial.get(tid as number);
       if (!t) continue;
       const d = dists.parse(json as string);

@@ -83,10 +83,17 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   /** Connects and settles the first state (within the connect timeout). */
   async start(): Promise<StateEvent> {
     if (this.options.redisUrl) {
-      const link = new RedisLink(this.options.redisUrl, { password: this.options.password, sentinel: this.options.sentinel, settings: this.options.settings });
+      const link = new RedisLink(this.options.redisUrl, {
+        password: this.options.password,
+        sentinel: this.options.sentinel,
+        settings: this.options.settings,
+      });
       this.link = link;
       const settled = new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ((this.options.settings?.socketConnectTimeout ?? 2) + 0.5) * 1000);
+        const t = setTimeout(
+          resolve,
+          ((this.options.settings?.socketConnectTimeout ?? 2) + 0.5) * 1000,
+        );
         link.once('status', () => {
           clearTimeout(t);
           resolve();
@@ -116,12 +123,16 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
         degraded: s.degraded,
         at: Date.now(),
         latencyMs: s.latencyMs,
-        detail: s.degraded ? `${this.link!.where} is slow: ${s.reason}` : `${this.link!.where} answered PING in ${s.latencyMs!.toFixed(1)} ms`,
+        detail: s.degraded
+          ? `${this.link!.where} is slow: ${s.reason}`
+          : `${this.link!.where} answered PING in ${s.latencyMs!.toFixed(1)} ms`,
       };
     } else {
       const why = this.link ? (s?.reason ?? 'Redis is unreachable') : 'no Redis configured';
       const fallback = this.checkSqlite();
-      const serving = this.link ? `${why}; serving the SQLite fallback ${this.options.sqlitePath}` : `serving the SQLite file ${this.options.sqlitePath} (no Redis configured)`;
+      const serving = this.link
+        ? `${why}; serving the SQLite fallback ${this.options.sqlitePath}`
+        : `serving the SQLite file ${this.options.sqlitePath} (no Redis configured)`;
       next = fallback.ok
         ? { state: 'sqlite', degraded: false, at: Date.now(), detail: serving }
         : { state: 'offline', degraded: false, at: Date.now(), detail: `${why}; ${fallback.why}` };
@@ -152,7 +163,10 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
     return this.running;
   }
 
-  private async doRefresh(opts: { rediscover?: boolean; signal?: AbortSignal }): Promise<RefreshSummary> {
+  private async doRefresh(opts: {
+    rediscover?: boolean;
+    signal?: AbortSignal;
+  }): Promise<RefreshSummary> {
     const summary: RefreshSummary = { redisEntries: 0, sqliteReloaded: false, errors: [] };
     if (this.link?.status.up) {
       const abort = new AbortController();
@@ -184,11 +198,17 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
     return summary;
   }
 
-  private async refreshRedis(opts: { rediscover?: boolean; signal?: AbortSignal }, summary: RefreshSummary): Promise<void> {
+  private async refreshRedis(
+    opts: { rediscover?: boolean; signal?: AbortSignal },
+    summary: RefreshSummary,
+  ): Promise<void> {
     const client = this.link!.client;
     let prefixes = this.options.prefixes;
     if (!prefixes) {
-      const due = opts.rediscover || this.readers.size === 0 || Date.now() - this.lastDiscovery > (this.options.rediscoverMs ?? 30_000);
+      const due =
+        opts.rediscover ||
+        this.readers.size === 0 ||
+        Date.now() - this.lastDiscovery > (this.options.rediscoverMs ?? 30_000);
       if (due) {
         const found = await discoverPrefixes(client, undefined, opts.signal);
         this.discoveryComplete = found.complete;
@@ -208,7 +228,11 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
     let r = this.readers.get(prefix);
     if (!r) {
       const key = `${this.link!.where}|${prefix}`;
-      r = new RedisJournalReader(this.link!.client, prefix, this.cache ? { cache: this.cache, key } : undefined);
+      r = new RedisJournalReader(
+        this.link!.client,
+        prefix,
+        this.cache ? { cache: this.cache, key } : undefined,
+      );
       this.readers.set(prefix, r);
     }
     return r;
@@ -237,7 +261,7 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
       this.sqlite = undefined;
       this.sqliteToken = ''; // try again next refresh
       this.sqliteError = `the SQLite fallback cannot be read: ${(e as Error).message}`;
-      throw new Error(this.sqliteError);
+      throw new Error(this.sqliteError, { cause: e });
     }
     return true;
   }
@@ -249,7 +273,9 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
 
   /** Problems found while reading (gaps, skipped entries), per prefix. */
   issues(): Array<{ prefix: string; issues: RedisJournalReader['replay']['issues'] }> {
-    return [...this.readers].map(([prefix, r]) => ({ prefix, issues: r.replay.issues })).filter((x) => x.issues.length > 0);
+    return [...this.readers]
+      .map(([prefix, r]) => ({ prefix, issues: r.replay.issues }))
+      .filter((x) => x.issues.length > 0);
   }
 
   /**
@@ -263,19 +289,35 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
 
   private merge(): MergedStudy[] {
     const out: MergedStudy[] = [];
-    const primary = this.options.prefixes?.[0] ?? (this.readers.has('') ? '' : [...this.readers.keys()].sort()[0]);
+    const primary =
+      this.options.prefixes?.[0] ??
+      (this.readers.has('') ? '' : [...this.readers.keys()].sort()[0]);
     const sqliteByName = new Map(this.sqliteStudies.map((s) => [s.name, s]));
     const merged = new Set<string>();
     for (const [prefix, r] of [...this.readers].sort(([a], [b]) => a.localeCompare(b))) {
       for (const s of r.replay.allStudies()) {
         const twin = prefix === primary ? sqliteByName.get(s.name) : undefined;
         if (twin) merged.add(twin.name);
-        out.push({ key: `redis\u0000${prefix}\u0000${s.name}`, name: s.name, prefix, redis: s, sqlite: twin, trials: mergeTrials(s, twin) });
+        out.push({
+          key: `redis\u0000${prefix}\u0000${s.name}`,
+          name: s.name,
+          prefix,
+          redis: s,
+          sqlite: twin,
+          trials: mergeTrials(s, twin),
+        });
       }
     }
     for (const s of this.sqliteStudies) {
       if (merged.has(s.name)) continue;
-      out.push({ key: `sqlite\u0000${s.name}`, name: s.name, prefix: undefined, redis: undefined, sqlite: s, trials: mergeTrials(undefined, s) });
+      out.push({
+        key: `sqlite\u0000${s.name}`,
+        name: s.name,
+        prefix: undefined,
+        redis: undefined,
+        sqlite: s,
+        trials: mergeTrials(undefined, s),
+      });
     }
     return out;
   }

@@ -14,7 +14,11 @@ export const WORKER_ID = `${randomUUID()}-${process.pid}${threadId}`;
  * Appends records (JSON texts as Python writes them) to a Redis journal exactly as Optuna
  * does: SETNX the counter to -1 first, then one atomic append per record.
  */
-export async function appendJournalRecords(redis: Redis, prefix: string, records: string[]): Promise<void> {
+export async function appendJournalRecords(
+  redis: Redis,
+  prefix: string,
+  records: string[],
+): Promise<void> {
   await redis.setnx(logNumberKey(prefix), -1);
   for (const r of records) await redis.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, r);
 }

@@ -28,7 +28,10 @@ export class JournalFileReader {
     try {
       fd = fs.openSync(this.path, 'r');
     } catch (e) {
-      throw new Error(`cannot open journal file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(
+        `cannot open journal file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     try {
       const st = fs.fstatSync(fd);
@@ -50,7 +53,9 @@ export class JournalFileReader {
         const got = fs.readSync(fd, buf, 0, want, pos);
         if (got <= 0) break;
         pos += got;
-        const data = pending.length ? Buffer.concat([pending, buf.subarray(0, got)]) : buf.subarray(0, got);
+        const data = pending.length
+          ? Buffer.concat([pending, buf.subarray(0, got)])
+          : buf.subarray(0, got);
         const lastNl = data.lastIndexOf(10);
         if (lastNl < 0) {
           pending = data;

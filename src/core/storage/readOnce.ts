@@ -47,7 +47,14 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
       const endpoint = describeEndpoint(parseRedisUrl(spec.url));
       const redis = await connectOnce(spec.url, opts.redis);
       try {
-        const cache = opts.cacheDir && !opts.newReplay ? { cache: new ReplayCache(opts.cacheDir), key: `${endpoint}|${spec.prefix}`, saveEvery: Infinity } : undefined;
+        const cache =
+          opts.cacheDir && !opts.newReplay
+            ? {
+                cache: new ReplayCache(opts.cacheDir),
+                key: `${endpoint}|${spec.prefix}`,
+                saveEvery: Infinity,
+              }
+            : undefined;
         const r = new RedisJournalReader(redis, spec.prefix, cache);
         if (opts.newReplay) r.replay = opts.newReplay();
         await r.refresh(opts.signal);

@@ -88,7 +88,11 @@ export class RedisJournalReader {
   saveCache(): void {
     const c = this.cacheOptions;
     if (!c || !this.lastEntry || this.unsaved === 0) return;
-    c.cache.save(c.key, { next: this.next, lastEntryHash: hashEntry(this.lastEntry), state: this.replay.toState() });
+    c.cache.save(c.key, {
+      next: this.next,
+      lastEntryHash: hashEntry(this.lastEntry),
+      state: this.replay.toState(),
+    });
     this.unsaved = 0;
   }
 
@@ -104,12 +108,17 @@ export class RedisJournalReader {
     } catch (e) {
       if (/WRONGTYPE/.test((e as Error).message)) {
         const type = await this.redis.type(logNumberKey(this.prefix)).catch(() => 'unknown');
-        throw new ForeignJournalError(`key "${logNumberKey(this.prefix)}" holds a ${type}, not an Optuna journal counter (a string): this prefix is used by something else`);
+        throw new ForeignJournalError(
+          `key "${logNumberKey(this.prefix)}" holds a ${type}, not an Optuna journal counter (a string): this prefix is used by something else`,
+        );
       }
       throw e;
     }
     if (raw === null) return null;
-    if (!/^-?\d+$/.test(raw)) throw new ForeignJournalError(`key "${logNumberKey(this.prefix)}" holds ${JSON.stringify(raw.slice(0, 40))}, not an Optuna journal counter`);
+    if (!/^-?\d+$/.test(raw))
+      throw new ForeignJournalError(
+        `key "${logNumberKey(this.prefix)}" holds ${JSON.stringify(raw.slice(0, 40))}, not an Optuna journal counter`,
+      );
     return Number(raw);
   }
 
@@ -163,7 +172,11 @@ export class RedisJournalReader {
         const index = base + j;
         if (buf === null) {
           this.replay.entriesRead++;
-          this.replay.issues.push({ kind: 'gap', index, message: `journal entry ${logKey(this.prefix, index)} is missing (evicted or deleted)` });
+          this.replay.issues.push({
+            kind: 'gap',
+            index,
+            message: `journal entry ${logKey(this.prefix, index)} is missing (evicted or deleted)`,
+          });
         } else {
           this.replay.applyText(index, buf.toString('utf8'));
         }
@@ -173,7 +186,8 @@ export class RedisJournalReader {
     }
     const entries = to - from + 1;
     this.unsaved += entries;
-    if (this.cacheOptions && this.unsaved >= (this.cacheOptions.saveEvery ?? 5000)) this.saveCache();
+    if (this.cacheOptions && this.unsaved >= (this.cacheOptions.saveEvery ?? 5000))
+      this.saveCache();
     return { entries, reset };
   }
 }
@@ -182,16 +196,24 @@ export class RedisJournalReader {
  * Every journal prefix on a server: SCAN for `*:log_number`, bounded so a server with
  * millions of keys is not walked forever (`complete` says whether the scan finished).
  */
-export async function discoverPrefixes(redis: Redis, maxScanned = 1_000_000, signal?: AbortSignal): Promise<{ prefixes: string[]; complete: boolean }> {
+export async function discoverPrefixes(
+  redis: Redis,
+  maxScanned = 1_000_000,
+  signal?: AbortSignal,
+): Promise<{ prefixes: string[]; complete: boolean }> {
   const found = new Set<string>();
   let cursor = '0';
   let scanned = 0;
   do {
-    const [nextCursor, keys] = await raceAbort(redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000), signal);
+    const [nextCursor, keys] = await raceAbort(
+      redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000),
+      signal,
+    );
     cursor = nextCursor;
     scanned += 1000;
     for (const k of keys) found.add(k.slice(0, -':log_number'.length));
-    if (scanned >= maxScanned && cursor !== '0') return { prefixes: [...found].sort(), complete: false };
+    if (scanned >= maxScanned && cursor !== '0')
+      return { prefixes: [...found].sort(), complete: false };
   } while (cursor !== '0');
   return { prefixes: [...found].sort(), complete: true };
 }

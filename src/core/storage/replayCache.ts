@@ -22,7 +22,11 @@ export function hashEntry(text: Buffer | string): string {
 
 /** The default cache folder of the CLI: $XDG_CACHE_HOME (or ~/.cache)/optuna-storage-manager. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'optuna-storage-manager', 'journals');
+  return path.join(
+    env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+    'optuna-storage-manager',
+    'journals',
+  );
 }
 
 /**

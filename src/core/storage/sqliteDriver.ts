@@ -36,7 +36,11 @@ export function openSqlite(file: string, opts: OpenOptions = {}): BetterSqlite3.
 
 /** The binding shipped for this runtime's ABI, if the package carries one. */
 export function abiBinding(): string | undefined {
-  const candidate = path.join(nativeDir(), `abi-${process.versions.modules}`, 'better_sqlite3.node');
+  const candidate = path.join(
+    nativeDir(),
+    `abi-${process.versions.modules}`,
+    'better_sqlite3.node',
+  );
   return fs.existsSync(candidate) ? candidate : undefined;
 }
 
@@ -76,11 +80,19 @@ export interface NodeSqliteDb {
   close(): void;
 }
 export interface NodeSqliteModule {
-  DatabaseSync: new (file: string, options?: { readOnly?: boolean; timeout?: number }) => NodeSqliteDb;
+  DatabaseSync: new (
+    file: string,
+    options?: { readOnly?: boolean; timeout?: number },
+  ) => NodeSqliteDb;
 }
 
 export type DriverChoice =
-  | { kind: 'better-sqlite3'; Database: typeof BetterSqlite3; nativeBinding?: string; detail: string }
+  | {
+      kind: 'better-sqlite3';
+      Database: typeof BetterSqlite3;
+      nativeBinding?: string;
+      detail: string;
+    }
   | { kind: 'node:sqlite'; sqlite: NodeSqliteModule; detail: string };
 
 /** What selectDriver may look at; injected so that the decision is testable anywhere. */
@@ -101,11 +113,23 @@ export interface DriverProbes {
   loadNodeSqlite: () => NodeSqliteModule;
 }
 
-const NODE_OF_ABI: Record<string, string> = { '108': '18', '115': '20', '120': '21', '127': '22', '131': '23', '137': '24', '141': '25', '147': '26' };
-const nodeOfAbi = (abi: string): string => (NODE_OF_ABI[abi] ? `Node ${NODE_OF_ABI[abi]}` : `ABI ${abi}`);
+const NODE_OF_ABI: Record<string, string> = {
+  '108': '18',
+  '115': '20',
+  '120': '21',
+  '127': '22',
+  '131': '23',
+  '137': '24',
+  '141': '25',
+  '147': '26',
+};
+const nodeOfAbi = (abi: string): string =>
+  NODE_OF_ABI[abi] ? `Node ${NODE_OF_ABI[abi]}` : `ABI ${abi}`;
 /** An error message on one line, cut short (bindings' "Tried:" lists run long). */
 const brief = (e: unknown): string => {
-  const m = String(e instanceof Error ? e.message : e).replace(/\s+/g, ' ').trim();
+  const m = String(e instanceof Error ? e.message : e)
+    .replace(/\s+/g, ' ')
+    .trim();
   return m.length > 240 ? `${m.slice(0, 239)}…` : m;
 };
 
@@ -121,7 +145,9 @@ export function selectDriver(p: DriverProbes): DriverChoice {
     for (const binding of bindings) {
       try {
         const Database = p.loadBetter(binding);
-        const detail = binding ? `better-sqlite3 (binding for ABI ${p.abi}: ${binding})` : 'better-sqlite3 (node_modules build)';
+        const detail = binding
+          ? `better-sqlite3 (binding for ABI ${p.abi}: ${binding})`
+          : 'better-sqlite3 (node_modules build)';
         return { kind: 'better-sqlite3', Database, nativeBinding: binding, detail };
       } catch (e) {
         failures.push(`better-sqlite3${binding ? ` with ${binding}` : ''}: ${brief(e)}`);
@@ -131,7 +157,9 @@ export function selectDriver(p: DriverProbes): DriverChoice {
   }
   try {
     const sqlite = p.loadNodeSqlite();
-    const why = failures.length ? `better-sqlite3 does not load here (${failures.join('; ')})` : 'OSM_SQLITE_DRIVER=node:sqlite';
+    const why = failures.length
+      ? `better-sqlite3 does not load here (${failures.join('; ')})`
+      : 'OSM_SQLITE_DRIVER=node:sqlite';
     return { kind: 'node:sqlite', sqlite, detail: `node:sqlite of Node ${p.node}, because ${why}` };
   } catch (e) {
     failures.push(`node:sqlite: ${brief(e)}`);
@@ -162,6 +190,7 @@ export function sqliteDriver(): DriverChoice {
     shippedAbis: shippedAbis(),
     shippedBinding: abiBinding(),
     loadBetter: (binding) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: the native addon may be missing or built for another ABI
       const Database = require('better-sqlite3') as typeof BetterSqlite3;
       // The addon itself loads only when a database is opened.
       new Database(':memory:', binding ? { nativeBinding: binding } : {}).close();
@@ -169,8 +198,11 @@ export function sqliteDriver(): DriverChoice {
     },
     loadNodeSqlite: () => {
       const p = process as unknown as { getBuiltinModule?: (id: string) => unknown };
-      const m = (p.getBuiltinModule?.('node:sqlite') ?? require('node:sqlite')) as NodeSqliteModule | undefined;
-      if (!m?.DatabaseSync) throw new Error(`node:sqlite is not available in Node ${process.version}`);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sqlite exists only in newer Node
+      const m = (p.getBuiltinModule?.('node:sqlite') ?? require('node:sqlite')) as
+        NodeSqliteModule | undefined;
+      if (!m?.DatabaseSync)
+        throw new Error(`node:sqlite is not available in Node ${process.version}`);
       return m;
     },
   });
@@ -181,7 +213,11 @@ export function sqliteDriver(): DriverChoice {
 // node:sqlite behind the better-sqlite3 API subset used in this project
 
 /** Opens `file` with node:sqlite behind the better-sqlite3 subset listed at openSqlite. */
-export function openWithNodeSqlite(sqlite: NodeSqliteModule, file: string, opts: OpenOptions = {}): BetterSqlite3.Database {
+export function openWithNodeSqlite(
+  sqlite: NodeSqliteModule,
+  file: string,
+  opts: OpenOptions = {},
+): BetterSqlite3.Database {
   return new NodeSqliteDatabase(sqlite, file, opts) as unknown as BetterSqlite3.Database;
 }
 
@@ -246,8 +282,15 @@ class NodeSqliteDatabase {
   private depth = 0;
   open = true;
 
-  constructor(sqlite: NodeSqliteModule, readonly name: string, opts: OpenOptions) {
-    this.db = new sqlite.DatabaseSync(name, { readOnly: opts.readonly ?? false, timeout: opts.timeout ?? 2000 });
+  constructor(
+    sqlite: NodeSqliteModule,
+    readonly name: string,
+    opts: OpenOptions,
+  ) {
+    this.db = new sqlite.DatabaseSync(name, {
+      readOnly: opts.readonly ?? false,
+      timeout: opts.timeout ?? 2000,
+    });
     // `timeout` is ignored before Node 22.16: set the busy timeout directly as well.
     this.db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.timeout ?? 2000))}`);
   }

@@ -34,7 +34,9 @@ const LIBRARY_VERSION = '3.1.0';
 
 /** SQLAlchemy's SQLite DATETIME text; an offset is dropped, as SQLAlchemy drops it. */
 function sqliteDatetime(iso: string | null): string | null {
-  return iso === null ? null : iso.replace('T', ' ').replace(/(Z|[+-]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/, '');
+  return iso === null
+    ? null
+    : iso.replace('T', ' ').replace(/(Z|[+-]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/, '');
 }
 
 /** `value_to_stored_repr`: infinities as a type with a NULL value; Optuna cannot store NaN. */
@@ -63,33 +65,71 @@ export function writeStudySqlite(study: Study, target: string): void {
   try {
     db.transaction(() => {
       for (const sql of SCHEMA) db.exec(sql);
-      db.prepare('INSERT INTO version_info (version_info_id, schema_version, library_version) VALUES (1, ?, ?)').run(SCHEMA_VERSION, LIBRARY_VERSION);
+      db.prepare(
+        'INSERT INTO version_info (version_info_id, schema_version, library_version) VALUES (1, ?, ?)',
+      ).run(SCHEMA_VERSION, LIBRARY_VERSION);
       db.prepare('INSERT INTO alembic_version (version_num) VALUES (?)').run(OPTUNA31_REVISION);
       db.prepare('INSERT INTO studies (study_id, study_name) VALUES (1, ?)').run(study.name);
-      const dir = db.prepare('INSERT INTO study_directions (study_direction_id, direction, study_id, objective) VALUES (?, ?, 1, ?)');
+      const dir = db.prepare(
+        'INSERT INTO study_directions (study_direction_id, direction, study_id, objective) VALUES (?, ?, 1, ?)',
+      );
       study.directions.forEach((d, i) => dir.run(i + 1, d, i));
-      for (const [table, attrs] of [['study_system_attributes', study.systemAttrs], ['study_user_attributes', study.userAttrs]] as const) {
-        const ins = db.prepare(`INSERT INTO ${table} (${table.replace(/s$/, '')}_id, study_id, key, value_json) VALUES (?, 1, ?, ?)`);
+      for (const [table, attrs] of [
+        ['study_system_attributes', study.systemAttrs],
+        ['study_user_attributes', study.userAttrs],
+      ] as const) {
+        const ins = db.prepare(
+          `INSERT INTO ${table} (${table.replace(/s$/, '')}_id, study_id, key, value_json) VALUES (?, 1, ?, ?)`,
+        );
         Object.entries(attrs).forEach(([k, v], i) => ins.run(i + 1, k, pythonDumps(v)));
       }
-      const trial = db.prepare('INSERT INTO trials (trial_id, number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 1, ?, ?, ?)');
-      const param = db.prepare('INSERT INTO trial_params (param_id, trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?, ?)');
-      const value = db.prepare('INSERT INTO trial_values (trial_value_id, trial_id, objective, value, value_type) VALUES (?, ?, ?, ?, ?)');
-      const inter = db.prepare('INSERT INTO trial_intermediate_values (trial_intermediate_value_id, trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?, ?)');
-      const userAttr = db.prepare('INSERT INTO trial_user_attributes (trial_user_attribute_id, trial_id, key, value_json) VALUES (?, ?, ?, ?)');
-      const systemAttr = db.prepare('INSERT INTO trial_system_attributes (trial_system_attribute_id, trial_id, key, value_json) VALUES (?, ?, ?, ?)');
+      const trial = db.prepare(
+        'INSERT INTO trials (trial_id, number, study_id, state, datetime_start, datetime_complete) VALUES (?, ?, 1, ?, ?, ?)',
+      );
+      const param = db.prepare(
+        'INSERT INTO trial_params (param_id, trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?, ?)',
+      );
+      const value = db.prepare(
+        'INSERT INTO trial_values (trial_value_id, trial_id, objective, value, value_type) VALUES (?, ?, ?, ?, ?)',
+      );
+      const inter = db.prepare(
+        'INSERT INTO trial_intermediate_values (trial_intermediate_value_id, trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?, ?)',
+      );
+      const userAttr = db.prepare(
+        'INSERT INTO trial_user_attributes (trial_user_attribute_id, trial_id, key, value_json) VALUES (?, ?, ?, ?)',
+      );
+      const systemAttr = db.prepare(
+        'INSERT INTO trial_system_attributes (trial_system_attribute_id, trial_id, key, value_json) VALUES (?, ?, ?, ?)',
+      );
       const ids = { param: 0, value: 0, inter: 0, user: 0, system: 0 };
       study.trials.forEach((t, i) => {
         const tid = i + 1;
-        trial.run(tid, t.number, t.state, sqliteDatetime(t.datetimeStart), sqliteDatetime(t.datetimeComplete));
+        trial.run(
+          tid,
+          t.number,
+          t.state,
+          sqliteDatetime(t.datetimeStart),
+          sqliteDatetime(t.datetimeComplete),
+        );
         for (const [k, d] of Object.entries(t.distributions)) {
           const internal = internalRepr(d, t.params[k]);
-          param.run(++ids.param, tid, k, typeof internal === 'bigint' ? Number(internal) : internal, distributionJson(d));
+          param.run(
+            ++ids.param,
+            tid,
+            k,
+            typeof internal === 'bigint' ? Number(internal) : internal,
+            distributionJson(d),
+          );
         }
-        (t.values ?? []).forEach((v, objective) => value.run(++ids.value, tid, objective, ...storedValue(v, `trial #${t.number}'s value`)));
-        for (const [step, v] of Object.entries(t.intermediateValues)) inter.run(++ids.inter, tid, Number(step), ...storedIntermediate(v));
-        for (const [k, v] of Object.entries(t.userAttrs)) userAttr.run(++ids.user, tid, k, pythonDumps(v));
-        for (const [k, v] of Object.entries(t.systemAttrs)) systemAttr.run(++ids.system, tid, k, pythonDumps(v));
+        (t.values ?? []).forEach((v, objective) =>
+          value.run(++ids.value, tid, objective, ...storedValue(v, `trial #${t.number}'s value`)),
+        );
+        for (const [step, v] of Object.entries(t.intermediateValues))
+          inter.run(++ids.inter, tid, Number(step), ...storedIntermediate(v));
+        for (const [k, v] of Object.entries(t.userAttrs))
+          userAttr.run(++ids.user, tid, k, pythonDumps(v));
+        for (const [k, v] of Object.entries(t.systemAttrs))
+          systemAttr.run(++ids.system, tid, k, pythonDumps(v));
       });
     })();
     db.close();

@@ -1,6 +1,15 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DistributionCache, toExternal } from '../optuna/distributions';
-import { type Distribution, STUDY_DIRECTIONS, type Study, type StudyDirection, TRIAL_STATES, type Trial, type TrialState, normalizeDatetime } from '../optuna/model';
+import {
+  type Distribution,
+  STUDY_DIRECTIONS,
+  type Study,
+  type StudyDirection,
+  TRIAL_STATES,
+  type Trial,
+  type TrialState,
+  normalizeDatetime,
+} from '../optuna/model';
 import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
 import { openSqlite } from './sqliteDriver';
 
@@ -11,8 +20,17 @@ export const KNOWN_REVISIONS: Record<string, string> = {
 };
 
 const REQUIRED_TABLES = [
-  'studies', 'study_directions', 'study_user_attributes', 'study_system_attributes', 'trials', 'trial_params',
-  'trial_values', 'trial_intermediate_values', 'trial_user_attributes', 'trial_system_attributes', 'alembic_version',
+  'studies',
+  'study_directions',
+  'study_user_attributes',
+  'study_system_attributes',
+  'trials',
+  'trial_params',
+  'trial_values',
+  'trial_intermediate_values',
+  'trial_user_attributes',
+  'trial_system_attributes',
+  'alembic_version',
 ];
 
 /** The file is not an Optuna RDB that this reader understands; the message says what it is. */
@@ -61,23 +79,38 @@ export class SqliteReader {
   private check(db: BetterSqlite3.Database): void {
     let tables: string[];
     try {
-      tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).sort();
+      tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
+      ).sort();
     } catch (e) {
       const msg = (e as Error).message;
-      if (/not a database|file is encrypted|malformed/i.test(msg)) throw new ForeignDatabaseError(`${this.path} is not an SQLite database (${msg})`);
+      if (/not a database|file is encrypted|malformed/i.test(msg))
+        throw new ForeignDatabaseError(`${this.path} is not an SQLite database (${msg})`);
       throw e;
     }
-    if (tables.length === 0) throw new ForeignDatabaseError(`${this.path} is an empty SQLite database, not an Optuna storage`);
+    if (tables.length === 0)
+      throw new ForeignDatabaseError(
+        `${this.path} is an empty SQLite database, not an Optuna storage`,
+      );
     const missing = REQUIRED_TABLES.filter((t) => !tables.includes(t));
     if (missing.length > 0) {
       const shown = tables.slice(0, 8).join(', ') + (tables.length > 8 ? ', …' : '');
-      throw new ForeignDatabaseError(`${this.path} is an SQLite database but not an Optuna storage: it has tables ${shown} and lacks ${missing.join(', ')}`);
+      throw new ForeignDatabaseError(
+        `${this.path} is an SQLite database but not an Optuna storage: it has tables ${shown} and lacks ${missing.join(', ')}`,
+      );
     }
     const revs = db.prepare('SELECT version_num FROM alembic_version').pluck().all() as string[];
-    if (revs.length !== 1) throw new ForeignDatabaseError(`${this.path} has ${revs.length} alembic revisions; an Optuna database has exactly one`);
+    if (revs.length !== 1)
+      throw new ForeignDatabaseError(
+        `${this.path} has ${revs.length} alembic revisions; an Optuna database has exactly one`,
+      );
     if (!(revs[0] in KNOWN_REVISIONS)) {
-      const known = Object.entries(KNOWN_REVISIONS).map(([r, v]) => `${r} (${v})`).join(', ');
-      throw new ForeignDatabaseError(`${this.path} is an Optuna database with schema revision "${revs[0]}", which this version does not know (known: ${known})`);
+      const known = Object.entries(KNOWN_REVISIONS)
+        .map(([r, v]) => `${r} (${v})`)
+        .join(', ');
+      throw new ForeignDatabaseError(
+        `${this.path} is an Optuna database with schema revision "${revs[0]}", which this version does not know (known: ${known})`,
+      );
     }
     this.revision = revs[0];
   }
@@ -86,25 +119,49 @@ export class SqliteReader {
   readAll(): Study[] {
     const db = this.open();
     const f = this.floatJson;
-    const columns = (table: string, exprs: string[], params: unknown[] = []) => tableColumns(db, table, exprs, params, this.chunkRows);
+    const columns = (table: string, exprs: string[], params: unknown[] = []) =>
+      tableColumns(db, table, exprs, params, this.chunkRows);
     const q = (sql: string): Iterable<Row> => db.prepare(sql).raw(true).iterate() as Iterable<Row>;
 
     const studies = new Map<number, Study>();
     for (const [id, name] of q('SELECT study_id, study_name FROM studies ORDER BY study_id')) {
-      studies.set(id as number, { studyId: id as number, name: name as string, directions: [], userAttrs: {}, systemAttrs: {}, trials: [] });
+      studies.set(id as number, {
+        studyId: id as number,
+        name: name as string,
+        directions: [],
+        userAttrs: {},
+        systemAttrs: {},
+        trials: [],
+      });
     }
-    for (const [sid, dir] of q('SELECT study_id, direction FROM study_directions ORDER BY study_id, objective')) {
-      studies.get(sid as number)?.directions.push(enumName(STUDY_DIRECTIONS, dir, 'direction') as StudyDirection);
+    for (const [sid, dir] of q(
+      'SELECT study_id, direction FROM study_directions ORDER BY study_id, objective',
+    )) {
+      studies
+        .get(sid as number)
+        ?.directions.push(enumName(STUDY_DIRECTIONS, dir, 'direction') as StudyDirection);
     }
-    for (const [table, key] of [['study_user_attributes', 'userAttrs'], ['study_system_attributes', 'systemAttrs']] as const) {
-      for (const [sid, k, v] of q(`SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`)) {
+    for (const [table, key] of [
+      ['study_user_attributes', 'userAttrs'],
+      ['study_system_attributes', 'systemAttrs'],
+    ] as const) {
+      for (const [sid, k, v] of q(
+        `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`,
+      )) {
         const s = studies.get(sid as number);
         if (s) setAttr(s[key], k as string, v as string);
       }
     }
 
     const trials = new Map<number, Trial>();
-    for (const [ids, numbers, studyIds, states, starts, completes] of columns('trials', ['trial_id', 'number', 'study_id', 'state', 'datetime_start', 'datetime_complete'])) {
+    for (const [ids, numbers, studyIds, states, starts, completes] of columns('trials', [
+      'trial_id',
+      'number',
+      'study_id',
+      'state',
+      'datetime_start',
+      'datetime_complete',
+    ])) {
       for (let i = 0; i < ids.length; i++) {
         const s = studies.get(studyIds[i] as number);
         if (!s) continue;
@@ -129,30 +186,50 @@ export class SqliteReader {
     for (const s of studies.values()) sortByNumber(s.trials);
 
     const pairs = this.paramPairs(db);
-    for (const [ids, keys, values] of columns('trial_params', ['trial_id', pairs.sql, f('param_value')], pairs.params)) {
+    for (const [ids, keys, values] of columns(
+      'trial_params',
+      ['trial_id', pairs.sql, f('param_value')],
+      pairs.params,
+    )) {
       for (let i = 0; i < ids.length; i++) {
         const t = trials.get(ids[i] as number);
         if (!t) continue; // a row of a trial written after we listed trials
         const key = keys[i];
-        const [name, d] = typeof key === 'number' ? pairs.known[key] : [(key as string[])[0], this.distributions.parse((key as string[])[1])];
+        const [name, d] =
+          typeof key === 'number'
+            ? pairs.known[key]
+            : [(key as string[])[0], this.distributions.parse((key as string[])[1])];
         t.distributions[name] = d;
         t.params[name] = toExternal(d, values[i] as number);
       }
     }
-    for (const [ids, objectives, values] of columns('trial_values', ['trial_id', 'objective', storedFloat(f, 'value', 'value_type')])) {
+    for (const [ids, objectives, values] of columns('trial_values', [
+      'trial_id',
+      'objective',
+      storedFloat(f, 'value', 'value_type'),
+    ])) {
       for (let i = 0; i < ids.length; i++) {
         const t = trials.get(ids[i] as number);
         if (t) (t.values ??= [])[objectives[i] as number] = floatOf(values[i]);
       }
     }
-    for (const [ids, steps, values] of columns('trial_intermediate_values', ['trial_id', 'step', storedFloat(f, 'intermediate_value', 'intermediate_value_type')])) {
+    for (const [ids, steps, values] of columns('trial_intermediate_values', [
+      'trial_id',
+      'step',
+      storedFloat(f, 'intermediate_value', 'intermediate_value_type'),
+    ])) {
       for (let i = 0; i < ids.length; i++) {
         const t = trials.get(ids[i] as number);
         if (t) t.intermediateValues[String(steps[i])] = floatOf(values[i]);
       }
     }
-    for (const [table, key] of [['trial_user_attributes', 'userAttrs'], ['trial_system_attributes', 'systemAttrs']] as const) {
-      for (const [tid, k, v] of q(`SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, ${attrOrder(table)}`)) {
+    for (const [table, key] of [
+      ['trial_user_attributes', 'userAttrs'],
+      ['trial_system_attributes', 'systemAttrs'],
+    ] as const) {
+      for (const [tid, k, v] of q(
+        `SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, ${attrOrder(table)}`,
+      )) {
         const t = trials.get(tid as number);
         if (t) setAttr(t[key], k as string, v as string);
       }
@@ -165,11 +242,21 @@ export class SqliteReader {
    * param: SQL that gives the index of a known pair instead of copying both strings into every
    * row. Pairs beyond the first MAX_PAIRS (or written meanwhile) come as [name, json].
    */
-  private paramPairs(db: BetterSqlite3.Database): { sql: string; params: string[]; known: [string, Distribution][] } {
+  private paramPairs(db: BetterSqlite3.Database): {
+    sql: string;
+    params: string[];
+    known: [string, Distribution][];
+  } {
     const unknown = 'json_array(param_name, distribution_json)';
-    const found = db.prepare(`SELECT DISTINCT param_name, distribution_json FROM trial_params LIMIT ${MAX_PAIRS}`).raw(true).all() as [string, string][];
+    const found = db
+      .prepare(`SELECT DISTINCT param_name, distribution_json FROM trial_params LIMIT ${MAX_PAIRS}`)
+      .raw(true)
+      .all() as [string, string][];
     return {
-      sql: found.length === 0 ? unknown : `CASE ${found.map((_, i) => `WHEN param_name = ? AND distribution_json = ? THEN ${i}`).join(' ')} ELSE ${unknown} END`,
+      sql:
+        found.length === 0
+          ? unknown
+          : `CASE ${found.map((_, i) => `WHEN param_name = ? AND distribution_json = ? THEN ${i}`).join(' ')} ELSE ${unknown} END`,
       params: found.flat(),
       known: found.map(([name, json]) => [name, this.distributions.parse(json)]),
     };
@@ -200,9 +287,17 @@ const CHUNK_ROWS = 50_000;
  * strings cost a fraction of what a JS row array and a value per cell cost (at 200,000 rows,
  * the difference between this and row-by-row reading is most of a cold load).
  */
-function* tableColumns(db: BetterSqlite3.Database, table: string, exprs: string[], params: unknown[], chunkRows: number): Generator<JsonValue[][]> {
+function* tableColumns(
+  db: BetterSqlite3.Database,
+  table: string,
+  exprs: string[],
+  params: unknown[],
+  chunkRows: number,
+): Generator<JsonValue[][]> {
   const stmt = db
-    .prepare(`SELECT count(*), max(rowid), ${exprs.map((e) => `json_group_array(${e})`).join(', ')} FROM (SELECT rowid, * FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${chunkRows})`)
+    .prepare(
+      `SELECT count(*), max(rowid), ${exprs.map((e) => `json_group_array(${e})`).join(', ')} FROM (SELECT rowid, * FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${chunkRows})`,
+    )
     .raw(true);
   let after: number = -(2 ** 63);
   for (;;) {
@@ -226,16 +321,28 @@ export const quotedFloat: FloatJson = (expr) => `json(nullif(quote(${expr}), 'NU
 
 /** The cheapest of the two that this SQLite renders exactly; a clear error if neither does. */
 export function exactFloatJson(db: BetterSqlite3.Database): FloatJson {
-  const probe = [0.1 + 0.2, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -123456.78901234567];
+  const probe = [
+    0.1 + 0.2,
+    1 / 3,
+    5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -123456.78901234567,
+  ];
   const exact = (f: FloatJson) => {
-    const text = db.prepare(`SELECT json_array(${probe.map(() => f('CAST(? AS REAL)')).join(', ')})`).pluck().get(...probe) as string;
+    const text = db
+      .prepare(`SELECT json_array(${probe.map(() => f('CAST(? AS REAL)')).join(', ')})`)
+      .pluck()
+      .get(...probe) as string;
     const back = JSON.parse(text) as unknown[];
     return probe.every((v, i) => Object.is(back[i], v));
   };
   if (exact(plainFloat)) return plainFloat;
   if (exact(quotedFloat)) return quotedFloat;
   const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
-  throw new Error(`SQLite ${version} does not write floats exactly as text, so this file cannot be read without rounding its values`);
+  throw new Error(
+    `SQLite ${version} does not write floats exactly as text, so this file cannot be read without rounding its values`,
+  );
 }
 
 /** Primary key column of an attribute table (names differ across tables). */

@@ -22,13 +22,18 @@ export function parseStorageSpec(arg: string, prefix = ''): StorageSpec {
     if (p === '') throw new Error('sqlite:/// URL has no file path');
     return { kind: 'sqlite', path: path.resolve(p) };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new Error(`unsupported storage URL scheme in "${redactUrl(arg)}" (use redis://, rediss://, sqlite:/// or a file path)`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg))
+    throw new Error(
+      `unsupported storage URL scheme in "${redactUrl(arg)}" (use redis://, rediss://, sqlite:/// or a file path)`,
+    );
   if (SQLITE_EXT.test(arg)) return { kind: 'sqlite', path: path.resolve(arg) };
   let st: fs.Stats;
   try {
     st = fs.statSync(arg);
   } catch {
-    throw new Error(`no such file: ${arg} (a journal file must exist; SQLite paths end in .db, .sqlite or .sqlite3)`);
+    throw new Error(
+      `no such file: ${arg} (a journal file must exist; SQLite paths end in .db, .sqlite or .sqlite3)`,
+    );
   }
   if (!st.isFile()) throw new Error(`${arg} is not a file`);
   return { kind: 'journal-file', path: path.resolve(arg) };

@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { trialToJson } from '../optuna/dumpFormat';
-import { createStudyRecord, studyAttrRecords, studyJournalRecords, trialRecords } from '../optuna/journalExport';
+import {
+  createStudyRecord,
+  studyAttrRecords,
+  studyJournalRecords,
+  trialRecords,
+} from '../optuna/journalExport';
 import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonValue, toStrictJson } from '../optuna/pyjson';
 import type { ClientOptions } from '../redis/connect';
@@ -27,7 +32,9 @@ export type ExportFormat = 'journal' | 'sqlite';
 export function exportFormat(file: string): ExportFormat {
   if (/\.log$/i.test(file)) return 'journal';
   if (/\.(db|sqlite|sqlite3)$/i.test(file)) return 'sqlite';
-  throw new TransferError(`cannot tell the format of ${file}: name it .log (Optuna journal file) or .db (Optuna SQLite)`);
+  throw new TransferError(
+    `cannot tell the format of ${file}: name it .log (Optuna journal file) or .db (Optuna SQLite)`,
+  );
 }
 
 /**
@@ -40,16 +47,24 @@ export function studyDifference(a: Study, b: Study, sqlite = false): string | nu
   const norm = (v: JsonValue): JsonValue => {
     if (!sqlite) return v;
     if (typeof v === 'number') return Object.is(v, -0) ? 0 : v;
-    if (typeof v === 'string') return /^\d{4}-\d{2}-\d{2}T[\d:.]+([+-]\d{2}:\d{2})$/.test(v) ? v.slice(0, -6) : v;
+    if (typeof v === 'string')
+      return /^\d{4}-\d{2}-\d{2}T[\d:.]+([+-]\d{2}:\d{2})$/.test(v) ? v.slice(0, -6) : v;
     if (Array.isArray(v)) return v.map(norm);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
     return v;
   };
   const text = (v: JsonValue) => toStrictJson(sortKeys(norm(v)));
-  for (const [field, x, y] of [['name', a.name, b.name], ['directions', a.directions, b.directions], ['user attributes', a.userAttrs, b.userAttrs], ['system attributes', a.systemAttrs, b.systemAttrs]] as const) {
+  for (const [field, x, y] of [
+    ['name', a.name, b.name],
+    ['directions', a.directions, b.directions],
+    ['user attributes', a.userAttrs, b.userAttrs],
+    ['system attributes', a.systemAttrs, b.systemAttrs],
+  ] as const) {
     if (text(x as JsonValue) !== text(y as JsonValue)) return `study ${field} differ`;
   }
-  if (a.trials.length !== b.trials.length) return `${a.trials.length} trials in the source, ${b.trials.length} in the copy`;
+  if (a.trials.length !== b.trials.length)
+    return `${a.trials.length} trials in the source, ${b.trials.length} in the copy`;
   for (let i = 0; i < a.trials.length; i++) {
     const ta = trialToJson(a.trials[i]);
     const tb = trialToJson(b.trials[i]);
@@ -64,21 +79,36 @@ export function studyDifference(a: Study, b: Study, sqlite = false): string | nu
 /** Dict key order is not content (Python compares dicts without it). */
 function sortKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys(v[k])]),
+    );
   return v;
 }
 
 function describeIssues(issues: ReadIssue[]): string {
-  return issues.slice(0, 5).map((i) => `  ${i.message}`).join('\n') + (issues.length > 5 ? `\n  … and ${issues.length - 5} more` : '');
+  return (
+    issues
+      .slice(0, 5)
+      .map((i) => `  ${i.message}`)
+      .join('\n') + (issues.length > 5 ? `\n  … and ${issues.length - 5} more` : '')
+  );
 }
 
 function pickStudy(studies: Study[], name: string | undefined, where: string): Study {
   if (name === undefined) {
     if (studies.length === 1) return studies[0];
-    throw new TransferError(`${where} holds ${studies.length} studies: name one with --study (${studies.map((s) => JSON.stringify(s.name)).join(', ') || 'none'})`);
+    throw new TransferError(
+      `${where} holds ${studies.length} studies: name one with --study (${studies.map((s) => JSON.stringify(s.name)).join(', ') || 'none'})`,
+    );
   }
   const s = studies.find((x) => x.name === name);
-  if (!s) throw new TransferError(`no study named ${JSON.stringify(name)} in ${where} (studies: ${studies.map((x) => JSON.stringify(x.name)).join(', ') || 'none'})`);
+  if (!s)
+    throw new TransferError(
+      `no study named ${JSON.stringify(name)} in ${where} (studies: ${studies.map((x) => JSON.stringify(x.name)).join(', ') || 'none'})`,
+    );
   return s;
 }
 
@@ -110,11 +140,16 @@ export interface ExportResult {
  */
 export async function exportStudy(o: ExportOptions): Promise<ExportResult> {
   const format = exportFormat(o.to);
-  if (fs.existsSync(o.to)) throw new TransferError(`${o.to} already exists: export writes a new file and never overwrites one`);
+  if (fs.existsSync(o.to))
+    throw new TransferError(
+      `${o.to} already exists: export writes a new file and never overwrites one`,
+    );
   o.onProgress?.({ phase: 'read', message: `reading ${o.sourceLabel}` });
   const snap = await readExact(o.source, { redis: o.redis, signal: o.signal });
   if (snap.issues.length > 0 && !o.partial) {
-    throw new TransferError(`${o.sourceLabel} is incomplete (${snap.issues.length} entries could not be read), so nothing was exported:\n${describeIssues(snap.issues)}\nWith --partial the readable part is exported.`);
+    throw new TransferError(
+      `${o.sourceLabel} is incomplete (${snap.issues.length} entries could not be read), so nothing was exported:\n${describeIssues(snap.issues)}\nWith --partial the readable part is exported.`,
+    );
   }
   const study = pickStudy(snap.studies, o.study, o.sourceLabel);
   o.onProgress?.({ phase: 'write', message: `writing ${study.trials.length} trials to ${o.to}` });
@@ -124,8 +159,16 @@ export async function exportStudy(o: ExportOptions): Promise<ExportResult> {
   o.onProgress?.({ phase: 'verify', message: `reading ${o.to} back` });
   const back = await readExact(parseStorageSpec(o.to));
   const copy = back.studies.find((s) => s.name === study.name);
-  const diff = back.issues.length > 0 ? `${back.issues.length} unreadable entries` : copy ? studyDifference(study, copy, format === 'sqlite') : 'the study is missing';
-  if (diff) throw new Error(`the exported ${o.to} does not read back as the same study (${diff}); it was left for inspection`);
+  const diff =
+    back.issues.length > 0
+      ? `${back.issues.length} unreadable entries`
+      : copy
+        ? studyDifference(study, copy, format === 'sqlite')
+        : 'the study is missing';
+  if (diff)
+    throw new Error(
+      `the exported ${o.to} does not read back as the same study (${diff}); it was left for inspection`,
+    );
   return { format, path: o.to, trials: study.trials.length, issues: snap.issues };
 }
 
@@ -135,7 +178,8 @@ function writeJournalFile(target: string, records: string[]): void {
   const fd = fs.openSync(tmp, 'wx', 0o644);
   try {
     const chunk = 10_000;
-    for (let i = 0; i < records.length; i += chunk) fs.writeSync(fd, records.slice(i, i + chunk).join('\n') + '\n');
+    for (let i = 0; i < records.length; i += chunk)
+      fs.writeSync(fd, records.slice(i, i + chunk).join('\n') + '\n');
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
@@ -178,33 +222,57 @@ const APPEND_BATCH = 1000;
 export async function importStudy(o: ImportOptions): Promise<ImportResult> {
   o.onProgress?.({ phase: 'read', message: `reading ${o.sourceLabel}` });
   const snap = await readExact(o.source, { signal: o.signal });
-  if (snap.issues.length > 0) throw new TransferError(`${o.sourceLabel} has ${snap.issues.length} unreadable entries, so nothing was imported:\n${describeIssues(snap.issues)}`);
+  if (snap.issues.length > 0)
+    throw new TransferError(
+      `${o.sourceLabel} has ${snap.issues.length} unreadable entries, so nothing was imported:\n${describeIssues(snap.issues)}`,
+    );
   const study = pickStudy(snap.studies, o.study, o.sourceLabel);
   const where = `Redis prefix ${JSON.stringify(o.prefix)}`;
 
   const reader = new RedisJournalReader(o.redis, o.prefix);
   await reader.refresh(o.signal);
-  if (reader.replay.issues.length > 0) throw new TransferError(`${where} already has ${reader.replay.issues.length} missing or unreadable entries (see optuna-storage doctor); import into a healthy prefix`);
+  if (reader.replay.issues.length > 0)
+    throw new TransferError(
+      `${where} already has ${reader.replay.issues.length} missing or unreadable entries (see optuna-storage doctor); import into a healthy prefix`,
+    );
   const clash = reader.replay.allStudies().find((s) => s.name === study.name);
-  if (clash) throw new TransferError(`${where} already has a study named ${JSON.stringify(study.name)} (study_id ${clash.studyId}, ${clash.trials.length} trials): nothing was imported. Import into another --prefix, or delete that study first.`);
+  if (clash)
+    throw new TransferError(
+      `${where} already has a study named ${JSON.stringify(study.name)} (study_id ${clash.studyId}, ${clash.trials.length} trials): nothing was imported. Import into another --prefix, or delete that study first.`,
+    );
 
   const before = new Set(reader.replay.studies.keys());
-  o.onProgress?.({ phase: 'write', message: `creating study ${JSON.stringify(study.name)} in ${where}` });
+  o.onProgress?.({
+    phase: 'write',
+    message: `creating study ${JSON.stringify(study.name)} in ${where}`,
+  });
   await appendJournalRecords(o.redis, o.prefix, [createStudyRecord(study, WORKER_ID)]);
   await reader.refresh(o.signal);
-  const created = reader.replay.allStudies().find((s) => s.name === study.name && !before.has(s.studyId));
-  if (!created) throw new TransferError(`another writer created a study named ${JSON.stringify(study.name)} in ${where} at the same moment: nothing more was imported`);
+  const created = reader.replay
+    .allStudies()
+    .find((s) => s.name === study.name && !before.has(s.studyId));
+  if (!created)
+    throw new TransferError(
+      `another writer created a study named ${JSON.stringify(study.name)} in ${where} at the same moment: nothing more was imported`,
+    );
 
-  const records = [...studyAttrRecords(study, created.studyId, WORKER_ID), ...trialRecords(study, created.studyId, WORKER_ID)];
+  const records = [
+    ...studyAttrRecords(study, created.studyId, WORKER_ID),
+    ...trialRecords(study, created.studyId, WORKER_ID),
+  ];
   try {
     for (let i = 0; i < records.length; i += APPEND_BATCH) {
       if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
       const pipe = o.redis.pipeline();
-      for (const r of records.slice(i, i + APPEND_BATCH)) pipe.eval(OPTUNA_APPEND_SCRIPT, 0, o.prefix, r);
+      for (const r of records.slice(i, i + APPEND_BATCH))
+        pipe.eval(OPTUNA_APPEND_SCRIPT, 0, o.prefix, r);
       const results = (await pipe.exec()) ?? [];
       const failed = results.find(([err]) => err);
       if (failed) throw failed[0];
-      o.onProgress?.({ phase: 'write', message: `appended ${Math.min(i + APPEND_BATCH, records.length)} of ${records.length} records` });
+      o.onProgress?.({
+        phase: 'write',
+        message: `appended ${Math.min(i + APPEND_BATCH, records.length)} of ${records.length} records`,
+      });
     }
     o.onProgress?.({ phase: 'verify', message: `reading ${where} back` });
     await reader.refresh(o.signal);
@@ -214,9 +282,18 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
   } catch (e) {
     const cleaned = await deleteJournalStudy(o.redis, o.prefix, created.studyId).then(
       () => 'its partial copy was deleted (a DELETE_STUDY record)',
-      () => `its partial copy (study_id ${created.studyId}) could not be deleted: delete it before importing again`,
+      () =>
+        `its partial copy (study_id ${created.studyId}) could not be deleted: delete it before importing again`,
     );
-    throw new Error(`import of ${JSON.stringify(study.name)} into ${where} failed: ${(e as Error).message}; ${cleaned}`);
+    throw new Error(
+      `import of ${JSON.stringify(study.name)} into ${where} failed: ${(e as Error).message}; ${cleaned}`,
+      { cause: e },
+    );
   }
-  return { studyName: study.name, studyId: created.studyId, trials: study.trials.length, records: records.length + 1 };
+  return {
+    studyName: study.name,
+    studyId: created.studyId,
+    trials: study.trials.length,
+    records: records.length + 1,
+  };
 }

@@ -38,7 +38,9 @@ export async function configureConnection(s: Services): Promise<boolean> {
       const stored = await s.passwords.get(cleanUrl);
       const entered = await vscode.window.showInputBox({
         title: 'Optuna Storage: Redis password (2/4)',
-        prompt: stored ? 'A password is stored for this server. Enter a new one, or leave empty to keep it.' : 'Password (requirepass), or empty when the server has none. Stored in VS Code SecretStorage.',
+        prompt: stored
+          ? 'A password is stored for this server. Enter a new one, or leave empty to keep it.'
+          : 'Password (requirepass), or empty when the server has none. Stored in VS Code SecretStorage.',
         password: true,
         ignoreFocusOut: true,
       });
@@ -48,14 +50,19 @@ export async function configureConnection(s: Services): Promise<boolean> {
   }
   const prefixes = await vscode.window.showInputBox({
     title: 'Optuna Storage: journal prefixes (3/4)',
-    prompt: 'Journal key prefixes, comma separated (prefix=... of JournalRedisStorage). Empty: every prefix on the server. Use "" for Optuna\'s default prefix.',
-    value: cfg.get<string[]>(KEY.prefixes, []).map((p) => (p === '' ? '""' : p)).join(', '),
+    prompt:
+      'Journal key prefixes, comma separated (prefix=... of JournalRedisStorage). Empty: every prefix on the server. Use "" for Optuna\'s default prefix.',
+    value: cfg
+      .get<string[]>(KEY.prefixes, [])
+      .map((p) => (p === '' ? '""' : p))
+      .join(', '),
     ignoreFocusOut: true,
   });
   if (prefixes === undefined) return false;
   const sqlite = await vscode.window.showInputBox({
     title: 'Optuna Storage: SQLite fallback (4/4)',
-    prompt: 'The Optuna SQLite file served while Redis is unreachable (relative to the workspace folder). Empty: none.',
+    prompt:
+      'The Optuna SQLite file served while Redis is unreachable (relative to the workspace folder). Empty: none.',
     value: cfg.get<string>(KEY.sqlitePath, ''),
     placeHolder: 'optuna_fallback.db',
     ignoreFocusOut: true,
@@ -66,10 +73,16 @@ export async function configureConnection(s: Services): Promise<boolean> {
   if (cleanUrl && password) await s.passwords.set(cleanUrl, password);
   else if (cleanUrl && password === '') await s.passwords.delete(cleanUrl);
   await cfg.update(KEY.redisUrl, cleanUrl, target);
-  const list = prefixes.split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => (p === '""' ? '' : p));
+  const list = prefixes
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map((p) => (p === '""' ? '' : p));
   await cfg.update(KEY.prefixes, list, target);
   await cfg.update(KEY.sqlitePath, sqlite.trim(), target);
-  s.log.info(`connection configured: ${cleanUrl ? redactUrl(cleanUrl) : 'no Redis'}${password ? ' (password in SecretStorage)' : ''}`);
+  s.log.info(
+    `connection configured: ${cleanUrl ? redactUrl(cleanUrl) : 'no Redis'}${password ? ' (password in SecretStorage)' : ''}`,
+  );
   await s.store.start();
   return true;
 }
@@ -78,7 +91,9 @@ export async function forgetPassword(s: Services): Promise<void> {
   const url = s.store.settings.redisUrl;
   if (!url) return void vscode.window.showInformationMessage('No Redis URL is configured.');
   await s.passwords.delete(url);
-  void vscode.window.showInformationMessage(`The stored password for ${redactUrl(url)} was removed.`);
+  void vscode.window.showInformationMessage(
+    `The stored password for ${redactUrl(url)} was removed.`,
+  );
   await s.store.start();
 }
 
@@ -88,5 +103,8 @@ export function reconnect(s: Services): Promise<void> {
 }
 
 export function openSettings(s: Services): Thenable<unknown> {
-  return vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${s.context.extension.id}`);
+  return vscode.commands.executeCommand(
+    'workbench.action.openSettings',
+    `@ext:${s.context.extension.id}`,
+  );
 }

@@ -1,5 +1,10 @@
 import * as vscode from 'vscode';
-import { DEPLOY_DEFAULTS, type DeployPlan, executeDeploy, planDeploy } from '../../core/redis/deploy';
+import {
+  DEPLOY_DEFAULTS,
+  type DeployPlan,
+  executeDeploy,
+  planDeploy,
+} from '../../core/redis/deploy';
 import { parseRedisUrl } from '../../core/redis/url';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
@@ -18,9 +23,12 @@ export function planMarkdown(plan: DeployPlan): string {
     '',
     '## What will happen',
     '',
-    ...(plan.upToDate ? ['Nothing: the running server already is this deployment.'] : plan.actions.map((a, i) => `${i + 1}. ${a}`)),
+    ...(plan.upToDate
+      ? ['Nothing: the running server already is this deployment.']
+      : plan.actions.map((a, i) => `${i + 1}. ${a}`)),
   ];
-  if (plan.adjustments.length) lines.push('', '## Adjusted for this machine', '', ...plan.adjustments.map((a) => `- ${a}`));
+  if (plan.adjustments.length)
+    lines.push('', '## Adjusted for this machine', '', ...plan.adjustments.map((a) => `- ${a}`));
   return lines.join('\n') + '\n';
 }
 
@@ -36,7 +44,8 @@ export async function deployRedis(s: Services, docs: ReportDocuments): Promise<b
   const port = url ? parseRedisUrl(url).port : DEPLOY_DEFAULTS.port;
   const dataDir = await vscode.window.showInputBox({
     title: `Deploy Redis on port ${port}: data directory`,
-    prompt: 'Where Redis keeps its AOF and RDB files: a persistent disk (AutoDL: under /root/autodl-tmp).',
+    prompt:
+      'Where Redis keeps its AOF and RDB files: a persistent disk (AutoDL: under /root/autodl-tmp).',
     value: cfg.get<string>('deploy.dataDir') || DEPLOY_DEFAULTS.dataDir,
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim().startsWith('/') ? undefined : 'an absolute path'),
@@ -55,27 +64,46 @@ export async function deployRedis(s: Services, docs: ReportDocuments): Promise<b
   };
   let plan: DeployPlan;
   try {
-    plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Checking the Redis configuration on a scratch port…' }, () => planDeploy(options));
+    plan = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: 'Checking the Redis configuration on a scratch port…',
+      },
+      () => planDeploy(options),
+    );
   } catch (e) {
-    void vscode.window.showErrorMessage(`Deploy stopped before touching anything: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(
+      `Deploy stopped before touching anything: ${(e as Error).message}`,
+    );
     return false;
   }
   await docs.show('Redis Deploy Plan.md', planMarkdown(plan));
   if (plan.upToDate) {
-    void vscode.window.showInformationMessage(`Redis on port ${port} already runs this configuration.`);
+    void vscode.window.showInformationMessage(
+      `Redis on port ${port} already runs this configuration.`,
+    );
     return true;
   }
   const answer = await vscode.window.showWarningMessage(
     `Deploy the Optuna Redis configuration on port ${port}?`,
-    { modal: true, detail: `${plan.actions.join('\n')}\n\nThe running server is stopped with SHUTDOWN SAVE (its data is kept), never killed.` },
+    {
+      modal: true,
+      detail: `${plan.actions.join('\n')}\n\nThe running server is stopped with SHUTDOWN SAVE (its data is kept), never killed.`,
+    },
     'Deploy',
   );
   if (answer !== 'Deploy') return false;
   try {
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Deploying Redis on port ${port}` }, (progress) =>
-      executeDeploy(plan, { onStep: (message) => (s.log.info(`deploy: ${message}`), progress.report({ message })) }),
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Deploying Redis on port ${port}` },
+      (progress) =>
+        executeDeploy(plan, {
+          onStep: (message) => (s.log.info(`deploy: ${message}`), progress.report({ message })),
+        }),
     );
-    void vscode.window.showInformationMessage(`Redis is up on ${result.host}:${result.port} with the new configuration.`);
+    void vscode.window.showInformationMessage(
+      `Redis is up on ${result.host}:${result.port} with the new configuration.`,
+    );
   } catch (e) {
     s.log.error(`deploy: ${(e as Error).message}`);
     void vscode.window.showErrorMessage(`Deploy failed: ${(e as Error).message}`);

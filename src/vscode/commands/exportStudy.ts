@@ -32,6 +32,8 @@ export async function exportStudy(s: Services, node?: Node): Promise<vscode.Uri 
   const text = format.ext === 'csv' ? studyAsCsv(base, trials) : studyAsJson(base, trials);
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
   s.log.info(`exported study "${study.name}" (${trials.length} trials) to ${uri.fsPath}`);
-  void vscode.window.showInformationMessage(`Exported "${study.name}" to ${path.basename(uri.fsPath)}.`, 'Open').then((o) => o && vscode.window.showTextDocument(uri));
+  void vscode.window
+    .showInformationMessage(`Exported "${study.name}" to ${path.basename(uri.fsPath)}.`, 'Open')
+    .then((o) => o && vscode.window.showTextDocument(uri));
   return uri;
 }

@@ -24,14 +24,22 @@ export function healthReport(s: Services): string {
   if (!p || p.prefixes.length === 0) lines.push('None read yet.');
   for (const prefix of p?.prefixes ?? []) {
     const studies = svc.studies().filter((x) => x.redis && x.prefix === prefix);
-    lines.push(`- \`"${prefix}"\`: ${studies.length} studies, ${studies.reduce((n, x) => n + (x.redis?.trials.length ?? 0), 0)} trials`);
+    lines.push(
+      `- \`"${prefix}"\`: ${studies.length} studies, ${studies.reduce((n, x) => n + (x.redis?.trials.length ?? 0), 0)} trials`,
+    );
   }
-  if (p && !p.complete) lines.push('', '_The prefix scan stopped early on a very large keyspace; set the prefixes explicitly._');
+  if (p && !p.complete)
+    lines.push(
+      '',
+      '_The prefix scan stopped early on a very large keyspace; set the prefixes explicitly._',
+    );
   const issues = store?.issues() ?? [];
   lines.push('', '## Journal problems', '');
   if (issues.length === 0) lines.push('No missing or unreadable journal entries.');
   for (const { prefix, issues: list } of issues) {
-    lines.push(`- \`"${prefix}"\`: ${list.length} entries could not be read (missing keys mean Redis evicted or lost data: check \`maxmemory-policy\`, it must be \`noeviction\`).`);
+    lines.push(
+      `- \`"${prefix}"\`: ${list.length} entries could not be read (missing keys mean Redis evicted or lost data: check \`maxmemory-policy\`, it must be \`noeviction\`).`,
+    );
     for (const i of list.slice(0, 20)) lines.push(`  - ${i.kind} at ${i.index}: ${i.message}`);
   }
   return lines.join('\n') + '\n';
@@ -46,16 +54,27 @@ export async function showHealth(s: Services, docs: ReportDocuments): Promise<vo
 export async function statusActions(s: Services): Promise<void> {
   const st = s.store.state.state;
   const items: Array<vscode.QuickPickItem & { command: string }> = [];
-  if (st !== 'redis') items.push({ label: '$(debug-restart) Reconnect to Redis', description: s.store.current?.redisWhere, command: 'optunaStorage.reconnect' });
+  if (st !== 'redis')
+    items.push({
+      label: '$(debug-restart) Reconnect to Redis',
+      description: s.store.current?.redisWhere,
+      command: 'optunaStorage.reconnect',
+    });
   items.push(
     { label: '$(pulse) Show storage health', command: 'optunaStorage.showHealth' },
     { label: '$(refresh) Refresh studies', command: 'optunaStorage.refresh' },
     { label: '$(plug) Configure connection…', command: 'optunaStorage.configureConnection' },
     { label: '$(gear) Open settings', command: 'optunaStorage.openSettings' },
   );
-  if (st === 'redis') items.push({ label: '$(debug-restart) Reconnect to Redis', command: 'optunaStorage.reconnect' });
+  if (st === 'redis')
+    items.push({
+      label: '$(debug-restart) Reconnect to Redis',
+      command: 'optunaStorage.reconnect',
+    });
   items.push(...EXTRA_STATUS_ACTIONS);
-  const pick = await vscode.window.showQuickPick(items, { placeHolder: `Optuna storage: ${s.store.state.detail}` });
+  const pick = await vscode.window.showQuickPick(items, {
+    placeHolder: `Optuna storage: ${s.store.state.detail}`,
+  });
   if (pick) await vscode.commands.executeCommand(pick.command);
 }
 

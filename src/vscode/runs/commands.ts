@@ -1,6 +1,12 @@
 import * as vscode from 'vscode';
 import { type RunRecord, stateText } from '../../core/runs/record';
-import { buildCommand, parseTemplate, runLabel, TemplateError, templateParams } from '../../core/runs/template';
+import {
+  buildCommand,
+  parseTemplate,
+  runLabel,
+  TemplateError,
+  templateParams,
+} from '../../core/runs/template';
 import { Tmux } from '../../core/runs/tmux';
 import type { Services } from '../services';
 import { SECTION } from '../settings';
@@ -14,7 +20,13 @@ import { readRunSettings, RUNS_KEY } from './runSettings';
 /** A command's target: the tree node, a run id (detail rows), or a run the user picks. */
 export type RunArg = RunNode | string | undefined;
 
-export async function runFrom(m: RunManager, arg: RunArg, filter: (r: RunRecord) => boolean, placeHolder: string, none: string): Promise<RunRecord | undefined> {
+export async function runFrom(
+  m: RunManager,
+  arg: RunArg,
+  filter: (r: RunRecord) => boolean,
+  placeHolder: string,
+  none: string,
+): Promise<RunRecord | undefined> {
   if (typeof arg === 'string') return m.get(arg);
   if (arg && typeof arg === 'object' && 'run' in arg) return m.get(arg.run.id) ?? arg.run;
   const runs = m.all.filter(filter);
@@ -23,7 +35,11 @@ export async function runFrom(m: RunManager, arg: RunArg, filter: (r: RunRecord)
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
-    runs.map((run) => ({ label: run.label, description: `${stateText(run)} · ${runSummary(run)}`, run })),
+    runs.map((run) => ({
+      label: run.label,
+      description: `${stateText(run)} · ${runSummary(run)}`,
+      run,
+    })),
     { placeHolder },
   );
   return pick?.run;
@@ -31,7 +47,8 @@ export async function runFrom(m: RunManager, arg: RunArg, filter: (r: RunRecord)
 
 async function openSettingsFor(message: string, key: string): Promise<void> {
   const pick = await vscode.window.showErrorMessage(message, 'Open Settings');
-  if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${key}`);
+  if (pick)
+    await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${key}`);
 }
 
 /** The launch form, then the launch. Resolves with the new run (undefined when cancelled). */
@@ -44,14 +61,18 @@ export async function launch(s: Services, m: RunManager): Promise<RunRecord | un
     params = templateParams(parseTemplate(settings.template), settings.params);
   } catch (e) {
     if (e instanceof TemplateError) {
-      await openSettingsFor(`Optuna Storage: the run command template cannot be used: ${e.message}.`, RUNS_KEY.template);
+      await openSettingsFor(
+        `Optuna Storage: the run command template cannot be used: ${e.message}.`,
+        RUNS_KEY.template,
+      );
       return undefined;
     }
     throw e;
   }
   await s.store.refresh();
   const configured = s.store.settings.prefixes ?? [];
-  const tmuxAvailable = process.platform !== 'win32' && (await new Tmux(settings.tmuxSocket).version()) !== undefined;
+  const tmuxAvailable =
+    process.platform !== 'win32' && (await new Tmux(settings.tmuxSocket).version()) !== undefined;
   const choice = await launchForm({
     settings,
     params,
@@ -75,23 +96,43 @@ export async function launch(s: Services, m: RunManager): Promise<RunRecord | un
 
 export async function stop(m: RunManager, arg: RunArg): Promise<void> {
   if (!requireTrust('Stopping an optimizer run')) return;
-  const run = await runFrom(m, arg, (r) => r.state === 'running', 'Stop which run?', 'No optimizer run is running.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => r.state === 'running',
+    'Stop which run?',
+    'No optimizer run is running.',
+  );
   if (run) await m.stop(run);
 }
 
 export async function relaunch(m: RunManager, arg: RunArg): Promise<RunRecord | undefined> {
   if (!requireTrust('Relaunching an optimizer run')) return undefined;
-  const run = await runFrom(m, arg, () => true, 'Relaunch which run (same parameters)?', 'No optimizer runs yet.');
+  const run = await runFrom(
+    m,
+    arg,
+    () => true,
+    'Relaunch which run (same parameters)?',
+    'No optimizer runs yet.',
+  );
   return run ? m.relaunch(run) : undefined;
 }
 
 export async function nextStage(m: RunManager, arg: RunArg): Promise<RunRecord | undefined> {
   if (!requireTrust('Launching the next ramp stage')) return undefined;
-  const run = await runFrom(m, arg, (r) => !!m.nextStage(r), 'Relaunch which run at the next ramp stage?', 'No run has a next ramp stage.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => !!m.nextStage(r),
+    'Relaunch which run at the next ramp stage?',
+    'No run has a next ramp stage.',
+  );
   if (!run) return undefined;
   const launched = m.launchNextStage(run);
   if (!launched) {
-    void vscode.window.showInformationMessage(`${run.label} is at the last stage of ${m.rampOf(run).name}.`);
+    void vscode.window.showInformationMessage(
+      `${run.label} is at the last stage of ${m.rampOf(run).name}.`,
+    );
     return undefined;
   }
   return launched;
@@ -99,12 +140,24 @@ export async function nextStage(m: RunManager, arg: RunArg): Promise<RunRecord |
 
 export async function reattach(m: RunManager, arg: RunArg): Promise<vscode.Terminal | undefined> {
   if (!requireTrust('Attaching to a tmux session')) return undefined;
-  const run = await runFrom(m, arg, (r) => !!r.tmux, 'Re-attach to the tmux session of which run?', 'No run was started in tmux.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => !!r.tmux,
+    'Re-attach to the tmux session of which run?',
+    'No run was started in tmux.',
+  );
   return run ? m.reattach(run) : undefined;
 }
 
 export async function showTerminal(m: RunManager, arg: RunArg): Promise<void> {
-  const run = await runFrom(m, arg, (r) => !!m.terminalOf(r), 'Show the terminal of which run?', 'No run has an open terminal.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => !!m.terminalOf(r),
+    'Show the terminal of which run?',
+    'No run has an open terminal.',
+  );
   if (!run) return;
   const t = m.terminalOf(run);
   if (t) t.show();
@@ -113,10 +166,19 @@ export async function showTerminal(m: RunManager, arg: RunArg): Promise<void> {
 }
 
 export async function showStudy(m: RunManager, arg: RunArg): Promise<void> {
-  const run = await runFrom(m, arg, (r) => !!r.study.name, 'Show the study of which run?', 'No run has a known study yet.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => !!r.study.name,
+    'Show the study of which run?',
+    'No run has a known study yet.',
+  );
   const study = run && m.studyOf(run);
   if (!study) {
-    if (run) void vscode.window.showInformationMessage(`The study of ${run.label} is not in the storage yet.`);
+    if (run)
+      void vscode.window.showInformationMessage(
+        `The study of ${run.label} is not in the storage yet.`,
+      );
     return;
   }
   const node: Node = { kind: 'study', id: `study:${study.key}`, study };
@@ -124,12 +186,24 @@ export async function showStudy(m: RunManager, arg: RunArg): Promise<void> {
 }
 
 export async function copyCommand(m: RunManager, arg: RunArg): Promise<void> {
-  const run = await runFrom(m, arg, () => true, 'Copy the command line of which run?', 'No optimizer runs yet.');
+  const run = await runFrom(
+    m,
+    arg,
+    () => true,
+    'Copy the command line of which run?',
+    'No optimizer runs yet.',
+  );
   if (run) await vscode.env.clipboard.writeText(run.command);
 }
 
 export async function remove(m: RunManager, arg: RunArg): Promise<void> {
-  const run = await runFrom(m, arg, (r) => r.state !== 'running', 'Remove which run from the history?', 'No finished runs.');
+  const run = await runFrom(
+    m,
+    arg,
+    (r) => r.state !== 'running',
+    'Remove which run from the history?',
+    'No finished runs.',
+  );
   if (run) await m.remove(run);
 }
 

@@ -1,5 +1,12 @@
 import * as vscode from 'vscode';
-import { checkOrder, checkValue, defaultValues, describeParam, type ParamSpec, type Values } from '../../core/runs/params';
+import {
+  checkOrder,
+  checkValue,
+  defaultValues,
+  describeParam,
+  type ParamSpec,
+  type Values,
+} from '../../core/runs/params';
 import { type Profile, profileValues, summarizeValues } from '../../core/runs/profiles';
 import { studyParam } from '../../core/runs/template';
 import type { MergedStudy } from '../../core/storage/mergedView';
@@ -42,7 +49,12 @@ export interface FormContext {
 
 export const FORM_TITLE = 'Launch optimizer run';
 
-type ProfileItem = vscode.QuickPickItem & { key: string; useLast: boolean; profile?: Profile; stage?: number };
+type ProfileItem = vscode.QuickPickItem & {
+  key: string;
+  useLast: boolean;
+  profile?: Profile;
+  stage?: number;
+};
 type Step = (pos: StepPosition) => Promise<StepResult<true>>;
 
 /**
@@ -75,22 +87,61 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
   const steps: Step[] = [];
   steps.push(async (pos) => {
     const items: ProfileItem[] = [];
-    if (last) items.push({ key: 'last', useLast: true, label: '$(history) Last used values', description: summarizeValues(pick(last.values, ['jobs', 'trials'])), detail: last.profile ? `from ${last.profile}${last.stage !== undefined ? ` stage ${last.stage + 1}` : ''}` : undefined });
-    items.push({ key: 'defaults', useLast: false, label: '$(symbol-constant) Defaults', description: 'from optunaStorage.runs.parameters' });
+    if (last)
+      items.push({
+        key: 'last',
+        useLast: true,
+        label: '$(history) Last used values',
+        description: summarizeValues(pick(last.values, ['jobs', 'trials'])),
+        detail: last.profile
+          ? `from ${last.profile}${last.stage !== undefined ? ` stage ${last.stage + 1}` : ''}`
+          : undefined,
+      });
+    items.push({
+      key: 'defaults',
+      useLast: false,
+      label: '$(symbol-constant) Defaults',
+      description: 'from optunaStorage.runs.parameters',
+    });
     for (const p of settings.profiles) {
       if (p.stages) {
-        p.stages.forEach((_s, i) => items.push({ key: profileKey(p.name, i), useLast: !!last, profile: p, stage: i, label: `$(rocket) ${p.name}: stage ${i + 1} of ${p.stages!.length}`, description: summarizeValues(profileValues(p, i)), detail: i === 0 ? p.description : undefined }));
+        p.stages.forEach((_s, i) =>
+          items.push({
+            key: profileKey(p.name, i),
+            useLast: !!last,
+            profile: p,
+            stage: i,
+            label: `$(rocket) ${p.name}: stage ${i + 1} of ${p.stages!.length}`,
+            description: summarizeValues(profileValues(p, i)),
+            detail: i === 0 ? p.description : undefined,
+          }),
+        );
       } else {
-        items.push({ key: profileKey(p.name), useLast: !!last, profile: p, label: `$(symbol-namespace) ${p.name}`, description: summarizeValues(p.values), detail: p.description });
+        items.push({
+          key: profileKey(p.name),
+          useLast: !!last,
+          profile: p,
+          label: `$(symbol-namespace) ${p.name}`,
+          description: summarizeValues(p.values),
+          detail: p.description,
+        });
       }
     }
-    const r = await pickStep(pos, { items, active: items.find((i) => i.key === state.profileKey), placeholder: 'Start from which values? (every value can be changed in the next steps)' });
+    const r = await pickStep(pos, {
+      items,
+      active: items.find((i) => i.key === state.profileKey),
+      placeholder: 'Start from which values? (every value can be changed in the next steps)',
+    });
     if (r === BACK || r === undefined) return r;
     state.profileKey = r.key;
     // Re-apply only when the pick changed, so Back → same profile keeps the edits.
     if (state.appliedKey !== r.key) {
       state.appliedKey = r.key;
-      state.values = { ...defaultValues(params), ...(r.useLast && last ? last.values : {}), ...(r.profile ? profileValues(r.profile, r.stage) : {}) };
+      state.values = {
+        ...defaultValues(params),
+        ...(r.useLast && last ? last.values : {}),
+        ...(r.profile ? profileValues(r.profile, r.stage) : {}),
+      };
       state.profile = r.profile?.name ?? (r.key === 'last' ? last?.profile : undefined);
       state.stage = r.profile ? r.stage : r.key === 'last' ? last?.stage : undefined;
     }
@@ -102,23 +153,39 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
       const current = state.values[p.name] ?? '';
       const name = p.label ?? p.name;
       if (p.type === 'choice') {
-        const items = (p.choices ?? []).map((c) => ({ label: c, description: c === current ? 'current' : undefined }));
-        const r = await pickStep(pos, { items, active: items.find((i) => i.label === current), placeholder: `${name}${p.description ? ` — ${p.description}` : ''}` });
+        const items = (p.choices ?? []).map((c) => ({
+          label: c,
+          description: c === current ? 'current' : undefined,
+        }));
+        const r = await pickStep(pos, {
+          items,
+          active: items.find((i) => i.label === current),
+          placeholder: `${name}${p.description ? ` — ${p.description}` : ''}`,
+        });
         if (r === BACK || r === undefined) return r;
         state.values[p.name] = r.label;
         return true;
       }
       const earlier = params.slice(0, index);
-      const studies = p === named ? ctx.studies.filter((s) => state.prefix === undefined || s.prefix === state.prefix).map((s) => s.name) : [];
+      const studies =
+        p === named
+          ? ctx.studies
+              .filter((s) => state.prefix === undefined || s.prefix === state.prefix)
+              .map((s) => s.name)
+          : [];
       const r = await inputStep(pos, {
         value: current,
         prompt: `${name}${p.description ? ` — ${p.description}` : ''} (${describeParam(p)})`,
-        placeholder: studies.length ? `existing: ${studies.slice(0, 5).join(', ')}${studies.length > 5 ? ', …' : ''}` : undefined,
+        placeholder: studies.length
+          ? `existing: ${studies.slice(0, 5).join(', ')}${studies.length > 5 ? ', …' : ''}`
+          : undefined,
         validate: (v) => {
           const c = checkValue(p, v);
           if (!c.ok) return c.message;
           const other = p.atLeast ? earlier.find((q) => q.name === p.atLeast) : undefined;
-          return other && state.values[other.name] !== undefined ? checkOrder(p, c.value, other, state.values[other.name]) : undefined;
+          return other && state.values[other.name] !== undefined
+            ? checkOrder(p, c.value, other, state.values[other.name])
+            : undefined;
         },
       });
       if (r === BACK || r === undefined) return r;
@@ -130,8 +197,16 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
 
   if (ctx.prefixes.length > 1) {
     steps.push(async (pos) => {
-      const items = ctx.prefixes.map((p) => ({ label: p === '' ? '"" (Optuna default)' : p, prefix: p, description: `${ctx.studies.filter((s) => s.prefix === p).length} studies` }));
-      const r = await pickStep(pos, { items, active: items.find((i) => i.prefix === state.prefix), placeholder: 'Journal prefix the run writes under (passed as OPTUNA_STORAGE_REDIS_PREFIX)' });
+      const items = ctx.prefixes.map((p) => ({
+        label: p === '' ? '"" (Optuna default)' : p,
+        prefix: p,
+        description: `${ctx.studies.filter((s) => s.prefix === p).length} studies`,
+      }));
+      const r = await pickStep(pos, {
+        items,
+        active: items.find((i) => i.prefix === state.prefix),
+        placeholder: 'Journal prefix the run writes under (passed as OPTUNA_STORAGE_REDIS_PREFIX)',
+      });
       if (r === BACK || r === undefined) return r;
       state.prefix = r.prefix;
       return true;
@@ -140,12 +215,27 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
 
   if (!named) {
     steps.push(async (pos) => {
-      const under = ctx.studies.filter((s) => state.prefix === undefined || s.prefix === state.prefix);
+      const under = ctx.studies.filter(
+        (s) => state.prefix === undefined || s.prefix === state.prefix,
+      );
       const items: Array<vscode.QuickPickItem & { study: string }> = [
-        { study: '', label: '$(search) Detect automatically', description: 'the study that appears or grows after launch' },
-        ...under.map((s) => ({ study: s.name, label: `$(beaker) ${s.name}`, description: `${s.trials.length} trials${s.prefix !== undefined ? ` · prefix "${s.prefix}"` : ''}` })),
+        {
+          study: '',
+          label: '$(search) Detect automatically',
+          description: 'the study that appears or grows after launch',
+        },
+        ...under.map((s) => ({
+          study: s.name,
+          label: `$(beaker) ${s.name}`,
+          description: `${s.trials.length} trials${s.prefix !== undefined ? ` · prefix "${s.prefix}"` : ''}`,
+        })),
       ];
-      const r = await pickStep(pos, { items, active: items.find((i) => i.study === state.study) ?? items[0], placeholder: 'Which study does this run write to? (the template has no {study} placeholder)' });
+      const r = await pickStep(pos, {
+        items,
+        active: items.find((i) => i.study === state.study) ?? items[0],
+        placeholder:
+          'Which study does this run write to? (the template has no {study} placeholder)',
+      });
       if (r === BACK || r === undefined) return r;
       state.study = r.study;
       return true;
@@ -155,10 +245,22 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
   if (ctx.tmuxAvailable) {
     steps.push(async (pos) => {
       const items = [
-        { tmux: false, label: '$(terminal) VS Code terminal', description: 'the run ends when the terminal or the connection closes' },
-        { tmux: true, label: '$(server-process) tmux session', description: 'survives a dropped SSH connection; re-attach from the Runs view' },
+        {
+          tmux: false,
+          label: '$(terminal) VS Code terminal',
+          description: 'the run ends when the terminal or the connection closes',
+        },
+        {
+          tmux: true,
+          label: '$(server-process) tmux session',
+          description: 'survives a dropped SSH connection; re-attach from the Runs view',
+        },
       ];
-      const r = await pickStep(pos, { items, active: items.find((i) => i.tmux === state.tmux), placeholder: 'Where should the run live?' });
+      const r = await pickStep(pos, {
+        items,
+        active: items.find((i) => i.tmux === state.tmux),
+        placeholder: 'Where should the run live?',
+      });
       if (r === BACK || r === undefined) return r;
       state.tmux = r.tmux;
       return true;
@@ -168,17 +270,33 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
   steps.push(async (pos) => {
     const p = ctx.preview(choice());
     if ('error' in p) {
-      const r = await pickStep(pos, { items: [{ label: '$(error) Cannot launch', detail: p.error }], placeholder: 'Go back and fix the values' });
+      const r = await pickStep(pos, {
+        items: [{ label: '$(error) Cannot launch', detail: p.error }],
+        placeholder: 'Go back and fix the values',
+      });
       return r === undefined ? undefined : BACK;
     }
     const where = state.tmux ? 'a tmux session' : 'a terminal';
-    const study = named ? `study ${state.values[named.name]}` : state.study ? `study ${state.study}` : 'the study it creates or grows';
-    const r = await pickStep(pos, { items: [{ label: `$(rocket) Launch ${p.label}`, description: `in ${where}, watching ${study}`, detail: p.command }], placeholder: 'Check the command line, then press Enter' });
+    const study = named
+      ? `study ${state.values[named.name]}`
+      : state.study
+        ? `study ${state.study}`
+        : 'the study it creates or grows';
+    const r = await pickStep(pos, {
+      items: [
+        {
+          label: `$(rocket) Launch ${p.label}`,
+          description: `in ${where}, watching ${study}`,
+          detail: p.command,
+        },
+      ],
+      placeholder: 'Check the command line, then press Enter',
+    });
     if (r === BACK || r === undefined) return r;
     return true;
   });
 
-  for (let i = 0; i < steps.length; ) {
+  for (let i = 0; i < steps.length;) {
     const r = await steps[i]({ title: FORM_TITLE, step: i + 1, totalSteps: steps.length });
     if (r === undefined) return undefined;
     i = r === BACK ? Math.max(0, i - 1) : i + 1;

@@ -14,7 +14,10 @@ export interface StepPosition {
  * One QuickPick step of a form: VS Code shows "title (step/total)" and, from the second step
  * on, a Back button. Resolves with the accepted item, BACK, or undefined when dismissed.
  */
-export function pickStep<T extends vscode.QuickPickItem>(pos: StepPosition, opts: { items: T[]; active?: T; placeholder: string }): Promise<StepResult<T>> {
+export function pickStep<T extends vscode.QuickPickItem>(
+  pos: StepPosition,
+  opts: { items: T[]; active?: T; placeholder: string },
+): Promise<StepResult<T>> {
   const qp = vscode.window.createQuickPick<T>();
   qp.title = pos.title;
   qp.step = pos.step;
@@ -50,7 +53,15 @@ export function pickStep<T extends vscode.QuickPickItem>(pos: StepPosition, opts
  * One InputBox step: validated as the user types and again on Enter; an invalid value keeps
  * the step open with the message.
  */
-export function inputStep(pos: StepPosition, opts: { value: string; prompt: string; placeholder?: string; validate: (v: string) => string | undefined }): Promise<StepResult<string>> {
+export function inputStep(
+  pos: StepPosition,
+  opts: {
+    value: string;
+    prompt: string;
+    placeholder?: string;
+    validate: (v: string) => string | undefined;
+  },
+): Promise<StepResult<string>> {
   const ib = vscode.window.createInputBox();
   ib.title = pos.title;
   ib.step = pos.step;

@@ -21,9 +21,18 @@ export function registerRuns(s: Services): RunsApi {
   const storage = (s.context.storageUri ?? s.context.globalStorageUri).fsPath;
   const manager = new RunManager(s, storage);
   const provider = new RunsProvider(manager);
-  const view = vscode.window.createTreeView('optunaStorage.runs', { treeDataProvider: provider, showCollapseAll: true });
+  const view = vscode.window.createTreeView('optunaStorage.runs', {
+    treeDataProvider: provider,
+    showCollapseAll: true,
+  });
   const statusBar = new RunStatusBar(manager);
-  s.context.subscriptions.push(manager, provider, view, statusBar, manager.onDidChange(() => provider.refresh()));
+  s.context.subscriptions.push(
+    manager,
+    provider,
+    view,
+    statusBar,
+    manager.onDidChange(() => provider.refresh()),
+  );
 
   const commands: Record<string, (arg?: cmd.RunArg) => unknown> = {
     'optunaStorage.runs.launch': () => cmd.launch(s, manager),

@@ -7,7 +7,15 @@ import type { Values } from '../../core/runs/params';
 import { nextStageValues, type Profile, STAGED_RAMP, stageOf } from '../../core/runs/profiles';
 import { computeProgress, detectStudy } from '../../core/runs/progress';
 import { loadHistory, type RunRecord, stateText, trimHistory } from '../../core/runs/record';
-import { ENV, parseStatus, type RunFiles, runFiles, runScript, tmuxLauncher, tmuxSessionName } from '../../core/runs/runner';
+import {
+  ENV,
+  parseStatus,
+  type RunFiles,
+  runFiles,
+  runScript,
+  tmuxLauncher,
+  tmuxSessionName,
+} from '../../core/runs/runner';
 import { buildCommand, runLabel, studyParam, trialsParam } from '../../core/runs/template';
 import { Tmux } from '../../core/runs/tmux';
 import type { MergedStudy } from '../../core/storage/mergedView';
@@ -32,7 +40,6 @@ export interface LaunchRequest {
   /** Journal prefix the run writes under; default: the only configured prefix, else "". */
   prefix?: string;
 }
-
 
 /** The pid is the run script of this run (not a recycled pid), where /proc can tell. */
 function isRunScript(pid: number, files: RunFiles): boolean {
@@ -121,7 +128,8 @@ export class RunManager implements vscode.Disposable {
     for (const t of vscode.window.terminals) this.adoptTerminal(t);
     // Runs that ended in an earlier session keep the progress they had then.
     for (const run of this.runs) if (run.state !== 'running') run.final = true;
-    for (const run of this.runs.filter((r) => r.state === 'running')) await this.checkProcess(run, true);
+    for (const run of this.runs.filter((r) => r.state === 'running'))
+      await this.checkProcess(run, true);
     await this.checkTmuxSessions();
     this.persist();
     this.changed.fire();
@@ -147,7 +155,8 @@ export class RunManager implements vscode.Disposable {
   // ---------------------------------------------------------------------------- launch
 
   async launch(req: LaunchRequest): Promise<RunRecord> {
-    if (process.platform === 'win32') throw new Error('optimizer runs need bash: use WSL or a Remote-SSH/Dev Container window');
+    if (process.platform === 'win32')
+      throw new Error('optimizer runs need bash: use WSL or a Remote-SSH/Dev Container window');
     const set = readRunSettings();
     const { command, values, params } = buildCommand(set.template, set.params, req.values);
     const st = this.s.store.settings;
@@ -174,7 +183,8 @@ export class RunManager implements vscode.Disposable {
         /* passed on as written: the optimizer will say what is wrong with it */
       }
       env[ENV.url] = url;
-      password = (await this.s.passwords.get(st.redisUrl).then(undefined, () => undefined)) ?? password;
+      password =
+        (await this.s.passwords.get(st.redisUrl).then(undefined, () => undefined)) ?? password;
     }
     env[ENV.prefix] = prefix ?? '';
     if (st.sqlitePath) env[ENV.sqlite] = st.sqlitePath;
@@ -187,22 +197,51 @@ export class RunManager implements vscode.Disposable {
     await this.s.store.refresh();
     const sp = studyParam(params);
     const tp = trialsParam(params);
-    const studyName = sp ? values[sp.name] : req.study && req.study !== 'auto' ? req.study.name : undefined;
+    const studyName = sp
+      ? values[sp.name]
+      : req.study && req.study !== 'auto'
+        ? req.study.name
+        : undefined;
     const under = this.studiesUnder(prefix);
     const existing = studyName ? under.find((x) => x.name === studyName) : undefined;
     const study: RunRecord['study'] = studyName
-      ? { name: studyName, prefix, source: sp ? 'parameter' : 'picked', baseline: existing ? trialsOf(existing).length : 0 }
-      : { prefix, source: 'detecting', baseline: 0, counts: Object.fromEntries(under.map((x) => [x.name, trialsOf(x).length])) };
+      ? {
+          name: studyName,
+          prefix,
+          source: sp ? 'parameter' : 'picked',
+          baseline: existing ? trialsOf(existing).length : 0,
+        }
+      : {
+          prefix,
+          source: 'detecting',
+          baseline: 0,
+          counts: Object.fromEntries(under.map((x) => [x.name, trialsOf(x).length])),
+        };
 
     const useTmux = req.tmux;
-    const tmuxSession = useTmux ? tmuxSessionName(label.replace(/ #\d+$/, ''), seq, unique) : undefined;
+    const tmuxSession = useTmux
+      ? tmuxSessionName(label.replace(/ #\d+$/, ''), seq, unique)
+      : undefined;
     const terminalName = `${TERMINAL_PREFIX}${label}`;
     fs.writeFileSync(
       files.script,
-      runScript({ files, label, command, cwd: set.cwd, keepShell: !useTmux, passwordFromFifo: useTmux, exports: useTmux ? env : undefined }),
+      runScript({
+        files,
+        label,
+        command,
+        cwd: set.cwd,
+        keepShell: !useTmux,
+        passwordFromFifo: useTmux,
+        exports: useTmux ? env : undefined,
+      }),
       { mode: 0o700 },
     );
-    if (useTmux) fs.writeFileSync(files.launcher, tmuxLauncher({ files, session: tmuxSession!, socket: set.tmuxSocket, cwd: set.cwd }), { mode: 0o700 });
+    if (useTmux)
+      fs.writeFileSync(
+        files.launcher,
+        tmuxLauncher({ files, session: tmuxSession!, socket: set.tmuxSocket, cwd: set.cwd }),
+        { mode: 0o700 },
+      );
 
     const run: RunRecord = {
       id,
@@ -221,7 +260,10 @@ export class RunManager implements vscode.Disposable {
       startedAt: Date.now(),
       state: 'running',
     };
-    const termEnv: Record<string, string | null> = { ...env, ...(password ? { [ENV.password]: password } : {}) };
+    const termEnv: Record<string, string | null> = {
+      ...env,
+      ...(password ? { [ENV.password]: password } : {}),
+    };
     if (useTmux) termEnv.TMUX = null;
     const terminal = vscode.window.createTerminal({
       name: terminalName,
@@ -234,14 +276,18 @@ export class RunManager implements vscode.Disposable {
     this.terminals.set(id, terminal);
     terminal.show(true);
     this.runs.unshift(run);
-    const envText = Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-    this.s.log.info(`runs: launched ${label}${tmuxSession ? ` in tmux session ${tmuxSession}` : ''} in ${set.cwd}: ${command} [env ${envText} ${ENV.password} ${password ? '(set, from SecretStorage)' : '(not set)'}]`);
+    const envText = Object.entries(env)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
+    this.s.log.info(
+      `runs: launched ${label}${tmuxSession ? ` in tmux session ${tmuxSession}` : ''} in ${set.cwd}: ${command} [env ${envText} ${ENV.password} ${password ? '(set, from SecretStorage)' : '(not set)'}]`,
+    );
     await this.s.context.workspaceState.update(LAST_KEY, {
       values,
       profile: req.profile,
       stage: req.stage,
       tmux: useTmux,
-      study: sp ? undefined : studyName ?? '',
+      study: sp ? undefined : (studyName ?? ''),
       prefix,
     });
     this.persist(true);
@@ -257,7 +303,12 @@ export class RunManager implements vscode.Disposable {
       profile: run.profile,
       stage: run.stage,
       tmux: !!run.tmux,
-      study: run.study.source === 'picked' && run.study.name ? { name: run.study.name } : run.study.source === 'parameter' ? undefined : 'auto',
+      study:
+        run.study.source === 'picked' && run.study.name
+          ? { name: run.study.name }
+          : run.study.source === 'parameter'
+            ? undefined
+            : 'auto',
       prefix: run.study.prefix,
     });
   }
@@ -285,7 +336,12 @@ export class RunManager implements vscode.Disposable {
       profile: next.profile.name,
       stage: next.stage,
       tmux: !!run.tmux,
-      study: run.study.source === 'parameter' ? undefined : run.study.name ? { name: run.study.name } : 'auto',
+      study:
+        run.study.source === 'parameter'
+          ? undefined
+          : run.study.name
+            ? { name: run.study.name }
+            : 'auto',
       prefix: run.study.prefix,
     });
   }
@@ -321,7 +377,9 @@ export class RunManager implements vscode.Disposable {
     else terminal?.dispose();
     if (await this.waitEnded(run, 3000)) return;
 
-    this.s.log.warn(`runs: ${run.label} still running after SIGTERM: closing its ${tmux ? 'tmux session' : 'terminal'}, SIGKILL`);
+    this.s.log.warn(
+      `runs: ${run.label} still running after SIGTERM: closing its ${tmux ? 'tmux session' : 'terminal'}, SIGKILL`,
+    );
     this.killed.add(run.id);
     if (tmux) await tmux.killSession(run.tmux!.session);
     else terminal?.dispose();
@@ -348,7 +406,9 @@ export class RunManager implements vscode.Disposable {
     if (!run.tmux) return undefined;
     const tmux = this.tmux(run);
     if (!(await tmux.hasSession(run.tmux.session))) {
-      void vscode.window.showInformationMessage(`The tmux session ${run.tmux.session} of ${run.label} no longer exists.`);
+      void vscode.window.showInformationMessage(
+        `The tmux session ${run.tmux.session} of ${run.label} no longer exists.`,
+      );
       return undefined;
     }
     const existing = this.terminalOf(run);
@@ -358,7 +418,14 @@ export class RunManager implements vscode.Disposable {
     }
     const bin = which('tmux');
     if (!bin) throw new Error('tmux is not on PATH');
-    const t = vscode.window.createTerminal({ name: run.terminalName, cwd: run.cwd, shellPath: bin, shellArgs: tmux.attachArgs(run.tmux.session), env: { TMUX: null }, iconPath: new vscode.ThemeIcon('rocket') });
+    const t = vscode.window.createTerminal({
+      name: run.terminalName,
+      cwd: run.cwd,
+      shellPath: bin,
+      shellArgs: tmux.attachArgs(run.tmux.session),
+      env: { TMUX: null },
+      iconPath: new vscode.ThemeIcon('rocket'),
+    });
     this.terminals.set(run.id, t);
     t.show();
     this.changed.fire();
@@ -425,7 +492,11 @@ export class RunManager implements vscode.Disposable {
       let refreshed = false;
       // The Studies and Trials views refresh while visible; runs need fresh data regardless.
       const interval = Math.min(this.s.store.settings.refreshIntervalMs, 2000);
-      if (running.length && !this.s.refresh.active && Date.now() - this.lastStoreRefresh >= interval) {
+      if (
+        running.length &&
+        !this.s.refresh.active &&
+        Date.now() - this.lastStoreRefresh >= interval
+      ) {
         this.lastStoreRefresh = Date.now();
         const r = await this.s.store.refresh();
         // New data already updated the progress through onDidChangeData.
@@ -470,36 +541,52 @@ export class RunManager implements vscode.Disposable {
       } catch {
         /* none */
       }
-      const why = this.closedNote(run) ?? (startup ? 'the process ended while VS Code was closed' : 'the process is gone');
-      return this.end(run, status !== undefined ? { state: 'exited', exitCode: status } : { state: 'lost', note: why });
+      const why =
+        this.closedNote(run) ??
+        (startup ? 'the process ended while VS Code was closed' : 'the process is gone');
+      return this.end(
+        run,
+        status !== undefined ? { state: 'exited', exitCode: status } : { state: 'lost', note: why },
+      );
     }
     if (run.tmux) {
       if (!vscode.workspace.isTrusted) return;
-      const due = startup || Date.now() - (this.lastTmuxCheck.get(run.id) ?? 0) > 5000 || run.stopRequestedAt;
+      const due =
+        startup || Date.now() - (this.lastTmuxCheck.get(run.id) ?? 0) > 5000 || run.stopRequestedAt;
       if (due && Date.now() - run.startedAt > 3000) {
         this.lastTmuxCheck.set(run.id, Date.now());
-        if (!(await this.tmuxSessionExists(run))) this.end(run, { state: 'lost', note: 'the tmux session is gone' });
+        if (!(await this.tmuxSessionExists(run)))
+          this.end(run, { state: 'lost', note: 'the tmux session is gone' });
       }
       return;
     }
     const closed = this.closedAt.get(run.id);
-    if (closed !== undefined && Date.now() - closed.at > 1500) return this.end(run, { state: 'lost', note: this.closedNote(run) });
+    if (closed !== undefined && Date.now() - closed.at > 1500)
+      return this.end(run, { state: 'lost', note: this.closedNote(run) });
     if (!run.pid && startup) return this.end(run, { state: 'lost', note: 'it never started' });
-    if (!run.pid && !this.terminalOf(run) && Date.now() - run.startedAt > 15_000) this.end(run, { state: 'lost', note: 'its terminal is gone' });
+    if (!run.pid && !this.terminalOf(run) && Date.now() - run.startedAt > 15_000)
+      this.end(run, { state: 'lost', note: 'its terminal is gone' });
   }
 
   private closedNote(run: RunRecord): string | undefined {
     const closed = this.closedAt.get(run.id);
-    return closed && `its terminal was closed${closed.code !== undefined ? ` (terminal exit status ${closed.code})` : ''}`;
+    return (
+      closed &&
+      `its terminal was closed${closed.code !== undefined ? ` (terminal exit status ${closed.code})` : ''}`
+    );
   }
 
-  private end(run: RunRecord, how: { state: 'exited' | 'lost'; exitCode?: number; note?: string }): void {
+  private end(
+    run: RunRecord,
+    how: { state: 'exited' | 'lost'; exitCode?: number; note?: string },
+  ): void {
     if (run.state !== 'running') return;
     run.state = how.state;
     run.exitCode = how.exitCode;
     run.note = how.note;
     run.endedAt = Date.now();
-    if (how.state === 'lost' && this.killed.has(run.id)) run.note = 'killed with SIGKILL after the grace period';
+    if (how.state === 'lost' && this.killed.has(run.id))
+      run.note = 'killed with SIGKILL after the grace period';
     this.killed.delete(run.id);
     this.closedAt.delete(run.id);
     this.s.log.info(`runs: ${run.label} ${stateText(run)}`);
@@ -522,7 +609,8 @@ export class RunManager implements vscode.Disposable {
       if (term !== t) continue;
       this.terminals.delete(id);
       const run = this.get(id);
-      if (run?.state === 'running' && !run.tmux) this.closedAt.set(id, { at: Date.now(), code: t.exitStatus?.code });
+      if (run?.state === 'running' && !run.tmux)
+        this.closedAt.set(id, { at: Date.now(), code: t.exitStatus?.code });
       this.changed.fire();
     }
   }
@@ -530,17 +618,31 @@ export class RunManager implements vscode.Disposable {
   // ---------------------------------------------------------------------------- progress
 
   private studiesUnder(prefix: string | undefined): MergedStudy[] {
-    return this.s.store.studies().filter((x) => prefix === undefined || (x.redis ? x.prefix === prefix : true));
+    return this.s.store
+      .studies()
+      .filter((x) => prefix === undefined || (x.redis ? x.prefix === prefix : true));
   }
 
   /** The study a run writes to, resolving "detect automatically" when it shows up. */
   studyOf(run: RunRecord): MergedStudy | undefined {
     const under = this.studiesUnder(run.study.prefix);
-    if (run.study.name !== undefined) return under.find((x) => x.name === run.study.name && x.redis) ?? under.find((x) => x.name === run.study.name);
+    if (run.study.name !== undefined)
+      return (
+        under.find((x) => x.name === run.study.name && x.redis) ??
+        under.find((x) => x.name === run.study.name)
+      );
     if (run.study.source !== 'detecting' || run.final) return undefined;
-    const found = detectStudy(under.map((x) => ({ name: x.name, trials: trialsOf(x).length, study: x })), run.study.counts ?? {});
+    const found = detectStudy(
+      under.map((x) => ({ name: x.name, trials: trialsOf(x).length, study: x })),
+      run.study.counts ?? {},
+    );
     if (!found) return undefined;
-    run.study = { name: found.name, prefix: run.study.prefix, source: 'detected', baseline: run.study.counts?.[found.name] ?? 0 };
+    run.study = {
+      name: found.name,
+      prefix: run.study.prefix,
+      source: 'detected',
+      baseline: run.study.counts?.[found.name] ?? 0,
+    };
     this.s.log.info(`runs: ${run.label} writes to study ${found.name} (detected)`);
     this.persist(true);
     return found.study;

@@ -4,7 +4,11 @@ import * as vscode from 'vscode';
 import { normalizeParams, type ParamSpec } from '../../core/runs/params';
 import { normalizeProfiles, type Profile } from '../../core/runs/profiles';
 import { SECTION } from '../settings';
-import { DEFAULT_NAME_TEMPLATE, DEFAULT_PARAMETERS, DEFAULT_TEMPLATE } from '../../core/runs/defaults';
+import {
+  DEFAULT_NAME_TEMPLATE,
+  DEFAULT_PARAMETERS,
+  DEFAULT_TEMPLATE,
+} from '../../core/runs/defaults';
 
 /** Setting keys of optimizer runs (package.json declares them under optunaStorage.runs.*). */
 export const RUNS_KEY = {

@@ -15,7 +15,11 @@ export class RunStatusBar implements vscode.Disposable {
   private readonly sub: vscode.Disposable;
 
   constructor(private readonly manager: RunManager) {
-    this.item = vscode.window.createStatusBarItem('optunaStorage.runs.status', vscode.StatusBarAlignment.Left, 99);
+    this.item = vscode.window.createStatusBarItem(
+      'optunaStorage.runs.status',
+      vscode.StatusBarAlignment.Left,
+      99,
+    );
     this.item.name = 'Optuna Run';
     this.item.command = 'optunaStorage.runs.focus';
     this.sub = manager.onDidChange(() => this.update());
@@ -25,20 +29,31 @@ export class RunStatusBar implements vscode.Disposable {
   update(): void {
     const runs = this.manager.all;
     const running = runs.filter((r) => r.state === 'running');
-    const run: RunRecord | undefined = running[0] ?? runs.find((r) => r.endedAt !== undefined && Date.now() - r.endedAt < RECENT_MS);
+    const run: RunRecord | undefined =
+      running[0] ?? runs.find((r) => r.endedAt !== undefined && Date.now() - r.endedAt < RECENT_MS);
     if (!run) {
       this.item.hide();
       return;
     }
     const short = run.label.split(' ')[0];
-    const icon = run.state === 'running' ? (run.stopRequestedAt ? '$(loading~spin)' : '$(rocket)') : run.state === 'exited' && run.exitCode === 0 ? '$(pass)' : '$(error)';
+    const icon =
+      run.state === 'running'
+        ? run.stopRequestedAt
+          ? '$(loading~spin)'
+          : '$(rocket)'
+        : run.state === 'exited' && run.exitCode === 0
+          ? '$(pass)'
+          : '$(error)';
     const others = running.length > 1 ? ` +${running.length - 1}` : '';
     this.item.text = `${icon} ${short} ${progressText(run.progress, run.planned)}${others}`;
     const md = new vscode.MarkdownString();
-    for (const r of running.length ? running : [run]) md.appendMarkdown(`**${r.label}** — ${stateText(r)}  \n${runSummary(r)}\n\n`);
+    for (const r of running.length ? running : [run])
+      md.appendMarkdown(`**${r.label}** — ${stateText(r)}  \n${runSummary(r)}\n\n`);
     md.appendMarkdown('Click to open the Runs view');
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: `Optuna run ${run.label}: ${stateText(run)}, ${runSummary(run)}` };
+    this.item.accessibilityInformation = {
+      label: `Optuna run ${run.label}: ${stateText(run)}, ${runSummary(run)}`,
+    };
     this.item.show();
   }
 

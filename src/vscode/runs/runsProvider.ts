@@ -8,7 +8,17 @@ import type { RunManager } from './runManager';
 export type RunNode =
   | { kind: 'run'; id: string; run: RunRecord }
   | { kind: 'params'; id: string; run: RunRecord }
-  | { kind: 'detail'; id: string; run: RunRecord; label: string; description: string; icon: string; tooltip?: string; command?: vscode.Command; contextValue?: string };
+  | {
+      kind: 'detail';
+      id: string;
+      run: RunRecord;
+      label: string;
+      description: string;
+      icon: string;
+      tooltip?: string;
+      command?: vscode.Command;
+      contextValue?: string;
+    };
 
 function num(v: number | undefined): string {
   return v === undefined ? '—' : show(v);
@@ -23,7 +33,8 @@ export function progressText(p: RunProgress | undefined, planned: number | undef
 export function runSummary(run: RunRecord): string {
   const p = run.progress;
   const parts = [progressText(p, run.planned)];
-  if (p?.perMinute !== undefined) parts.push(`${p.perMinute < 10 ? p.perMinute.toFixed(1) : Math.round(p.perMinute)}/min`);
+  if (p?.perMinute !== undefined)
+    parts.push(`${p.perMinute < 10 ? p.perMinute.toFixed(1) : Math.round(p.perMinute)}/min`);
   if (p?.best !== undefined) parts.push(`best ${num(p.best)}`);
   if (p?.failed) parts.push(`${p.failed} failed`);
   return parts.join(' · ');
@@ -67,7 +78,15 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode> {
   getChildren(n?: RunNode): RunNode[] {
     if (!n) return this.manager.all.map((run) => ({ kind: 'run', id: `run:${run.id}`, run }));
     if (n.kind === 'run') return this.details(n.run);
-    if (n.kind === 'params') return Object.entries(n.run.values).map(([k, v]) => ({ kind: 'detail', id: `${n.id}/${k}`, run: n.run, label: k, description: v, icon: 'symbol-parameter' }));
+    if (n.kind === 'params')
+      return Object.entries(n.run.values).map(([k, v]) => ({
+        kind: 'detail',
+        id: `${n.id}/${k}`,
+        run: n.run,
+        label: k,
+        description: v,
+        icon: 'symbol-parameter',
+      }));
     return [];
   }
 
@@ -102,53 +121,196 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode> {
     const key = iconKey(run);
     const [icon, color] = ICON[key];
     item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-    const state = run.state === 'running' ? (run.stopRequestedAt ? 'stopping' : 'running') : run.state === 'lost' ? 'ended' : key === 'ok' ? 'done' : `exit ${run.exitCode}`;
+    const state =
+      run.state === 'running'
+        ? run.stopRequestedAt
+          ? 'stopping'
+          : 'running'
+        : run.state === 'lost'
+          ? 'ended'
+          : key === 'ok'
+            ? 'done'
+            : `exit ${run.exitCode}`;
     item.description = `${state} · ${runSummary(run)}`;
     const next = this.manager.nextStage(run);
     item.contextValue = `run.${run.state}${run.tmux ? '.tmux' : ''}${next ? '.ramp' : ''}`;
     item.tooltip = this.tooltip(run);
-    item.accessibilityInformation = { label: `${run.label}, ${stateText(run)}, ${runSummary(run)}` };
+    item.accessibilityInformation = {
+      label: `${run.label}, ${stateText(run)}, ${runSummary(run)}`,
+    };
     return item;
   }
 
   private tooltip(run: RunRecord): vscode.MarkdownString {
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${run.label}** — ${stateText(run)}\n\n`);
-    md.appendMarkdown(`Started ${new Date(run.startedAt).toLocaleString()}${run.endedAt ? `, ended ${new Date(run.endedAt).toLocaleString()}` : ''}\n\n`);
-    md.appendMarkdown(`Study: ${run.study.name ?? 'detecting…'}  \nProgress: ${runSummary(run)}\n\n`);
+    md.appendMarkdown(
+      `Started ${new Date(run.startedAt).toLocaleString()}${run.endedAt ? `, ended ${new Date(run.endedAt).toLocaleString()}` : ''}\n\n`,
+    );
+    md.appendMarkdown(
+      `Study: ${run.study.name ?? 'detecting…'}  \nProgress: ${runSummary(run)}\n\n`,
+    );
     md.appendCodeblock(run.command, 'shellscript');
     return md;
   }
 
   private details(run: RunRecord): RunNode[] {
     const base = `run:${run.id}`;
-    const d = (key: string, label: string, description: string, icon: string, extra: Partial<Extract<RunNode, { kind: 'detail' }>> = {}): RunNode => ({ kind: 'detail', id: `${base}/${key}`, run, label, description, icon, ...extra });
+    const d = (
+      key: string,
+      label: string,
+      description: string,
+      icon: string,
+      extra: Partial<Extract<RunNode, { kind: 'detail' }>> = {},
+    ): RunNode => ({
+      kind: 'detail',
+      id: `${base}/${key}`,
+      run,
+      label,
+      description,
+      icon,
+      ...extra,
+    });
     const out: RunNode[] = [];
     const p = run.progress;
     const until = run.endedAt ?? Date.now();
-    out.push(d('status', 'Status', `${stateText(run)}${run.state === 'running' && run.pid ? ` (pid ${run.pid})` : ''}`, ICON[iconKey(run)][0]));
-    out.push(d('started', 'Started', `${new Date(run.startedAt).toLocaleString()} · ${run.endedAt ? 'ran' : 'running for'} ${formatDuration(until - run.startedAt)}`, 'clock'));
-    if (run.profile) out.push(d('profile', 'Profile', `${run.profile}${run.stage !== undefined ? ` · stage ${run.stage + 1}` : ''}`, 'symbol-namespace'));
+    out.push(
+      d(
+        'status',
+        'Status',
+        `${stateText(run)}${run.state === 'running' && run.pid ? ` (pid ${run.pid})` : ''}`,
+        ICON[iconKey(run)][0],
+      ),
+    );
+    out.push(
+      d(
+        'started',
+        'Started',
+        `${new Date(run.startedAt).toLocaleString()} · ${run.endedAt ? 'ran' : 'running for'} ${formatDuration(until - run.startedAt)}`,
+        'clock',
+      ),
+    );
+    if (run.profile)
+      out.push(
+        d(
+          'profile',
+          'Profile',
+          `${run.profile}${run.stage !== undefined ? ` · stage ${run.stage + 1}` : ''}`,
+          'symbol-namespace',
+        ),
+      );
     const terminal = this.manager.terminalOf(run);
     if (run.tmux) {
       const alive = this.manager.tmuxAlive.get(run.id);
-      out.push(d('tmux', 'tmux session', `${run.tmux.session}${alive === undefined ? '' : alive ? (terminal ? ' · attached here' : ' · detached') : ' · gone'}`, 'server-process', { command: alive !== false ? { command: 'optunaStorage.runs.reattach', title: 'Re-attach', arguments: [run.id] } : undefined, contextValue: 'runTmux' }));
+      out.push(
+        d(
+          'tmux',
+          'tmux session',
+          `${run.tmux.session}${alive === undefined ? '' : alive ? (terminal ? ' · attached here' : ' · detached') : ' · gone'}`,
+          'server-process',
+          {
+            command:
+              alive !== false
+                ? {
+                    command: 'optunaStorage.runs.reattach',
+                    title: 'Re-attach',
+                    arguments: [run.id],
+                  }
+                : undefined,
+            contextValue: 'runTmux',
+          },
+        ),
+      );
     } else {
-      out.push(d('terminal', 'Terminal', terminal ? run.terminalName : `${run.terminalName} (closed)`, 'terminal', { command: terminal ? { command: 'optunaStorage.runs.showTerminal', title: 'Show terminal', arguments: [run.id] } : undefined }));
+      out.push(
+        d(
+          'terminal',
+          'Terminal',
+          terminal ? run.terminalName : `${run.terminalName} (closed)`,
+          'terminal',
+          {
+            command: terminal
+              ? {
+                  command: 'optunaStorage.runs.showTerminal',
+                  title: 'Show terminal',
+                  arguments: [run.id],
+                }
+              : undefined,
+          },
+        ),
+      );
     }
     const study = run.study;
-    const how = study.source === 'parameter' ? 'from the study parameter' : study.source === 'picked' ? 'picked at launch' : study.source === 'detected' ? 'detected after launch' : '';
+    const how =
+      study.source === 'parameter'
+        ? 'from the study parameter'
+        : study.source === 'picked'
+          ? 'picked at launch'
+          : study.source === 'detected'
+            ? 'detected after launch'
+            : '';
     out.push(
-      d('study', 'Study', study.name ? `${study.name}${study.prefix !== undefined ? ` · prefix "${study.prefix}"` : ''} · ${how}` : `detecting: the study that appears or grows under ${study.prefix !== undefined ? `prefix "${study.prefix}"` : 'any prefix'}`, 'beaker', {
-        command: study.name ? { command: 'optunaStorage.runs.showStudy', title: 'Show trials', arguments: [run.id] } : undefined,
+      d(
+        'study',
+        'Study',
+        study.name
+          ? `${study.name}${study.prefix !== undefined ? ` · prefix "${study.prefix}"` : ''} · ${how}`
+          : `detecting: the study that appears or grows under ${study.prefix !== undefined ? `prefix "${study.prefix}"` : 'any prefix'}`,
+        'beaker',
+        {
+          command: study.name
+            ? { command: 'optunaStorage.runs.showStudy', title: 'Show trials', arguments: [run.id] }
+            : undefined,
+        },
+      ),
+    );
+    out.push(
+      d(
+        'progress',
+        'Progress',
+        p
+          ? `${progressText(p, run.planned)} trials finished${p.planned ? ` (${Math.floor((100 * p.finished) / p.planned)}%)` : ''}${p.running ? ` · ${p.running} running` : ''}`
+          : 'no trials yet',
+        'graph-line',
+      ),
+    );
+    out.push(
+      d(
+        'rate',
+        'Rate',
+        p?.perMinute !== undefined
+          ? `${p.perMinute.toFixed(1)} trials/min${run.state === 'running' && p.etaMs !== undefined ? ` · about ${formatDuration(p.etaMs)} left` : ''}`
+          : '—',
+        'dashboard',
+      ),
+    );
+    out.push(
+      d(
+        'best',
+        'Best value',
+        p?.best !== undefined
+          ? `${num(p.best)} (trial #${p.bestTrial})${p.studyBest !== undefined && p.studyBest !== p.best ? ` · study best ${num(p.studyBest)}` : ''}`
+          : p?.studyBest !== undefined
+            ? `— (study best ${num(p.studyBest)})`
+            : '—',
+        'star-full',
+      ),
+    );
+    out.push(
+      d(
+        'failures',
+        'Failures',
+        p ? `${p.failed} failed · ${p.pruned} pruned · ${p.complete} complete` : '—',
+        p?.failed ? 'warning' : 'check',
+      ),
+    );
+    out.push({ kind: 'params', id: `${base}/params`, run });
+    out.push(
+      d('command', 'Command', run.command, 'code', {
+        tooltip: run.command,
+        contextValue: 'runCommand',
       }),
     );
-    out.push(d('progress', 'Progress', p ? `${progressText(p, run.planned)} trials finished${p.planned ? ` (${Math.floor((100 * p.finished) / p.planned)}%)` : ''}${p.running ? ` · ${p.running} running` : ''}` : 'no trials yet', 'graph-line'));
-    out.push(d('rate', 'Rate', p?.perMinute !== undefined ? `${p.perMinute.toFixed(1)} trials/min${run.state === 'running' && p.etaMs !== undefined ? ` · about ${formatDuration(p.etaMs)} left` : ''}` : '—', 'dashboard'));
-    out.push(d('best', 'Best value', p?.best !== undefined ? `${num(p.best)} (trial #${p.bestTrial})${p.studyBest !== undefined && p.studyBest !== p.best ? ` · study best ${num(p.studyBest)}` : ''}` : p?.studyBest !== undefined ? `— (study best ${num(p.studyBest)})` : '—', 'star-full'));
-    out.push(d('failures', 'Failures', p ? `${p.failed} failed · ${p.pruned} pruned · ${p.complete} complete` : '—', p?.failed ? 'warning' : 'check'));
-    out.push({ kind: 'params', id: `${base}/params`, run });
-    out.push(d('command', 'Command', run.command, 'code', { tooltip: run.command, contextValue: 'runCommand' }));
     return out;
   }
 }

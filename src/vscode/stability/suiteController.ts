@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SCENARIOS, type ScenarioId, type ScenarioResult, type SuiteResult, runSuite, writeReports } from '../../core/stability';
+import {
+  SCENARIOS,
+  type ScenarioId,
+  type ScenarioResult,
+  type SuiteResult,
+  runSuite,
+  writeReports,
+} from '../../core/stability';
 import type { Services } from '../services';
 import { SECTION } from '../settings';
 import { requireTrust } from '../trust';
@@ -17,7 +24,10 @@ export class StabilitySuite implements vscode.Disposable {
   private running: Promise<SuiteResult | undefined> | undefined;
 
   constructor(private readonly s: Services) {
-    this.controller = vscode.tests.createTestController('optunaStorage.stability', 'Optuna storage stability');
+    this.controller = vscode.tests.createTestController(
+      'optunaStorage.stability',
+      'Optuna storage stability',
+    );
     for (const sc of SCENARIOS) {
       const item = this.controller.createTestItem(sc.id, sc.label);
       item.description = sc.usesDisposableServer ? 'on a disposable redis-server' : undefined;
@@ -25,11 +35,20 @@ export class StabilitySuite implements vscode.Disposable {
       this.items.set(sc.id, item);
       this.controller.items.add(item);
     }
-    this.controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (request, token) => void this.run(request, token), true);
+    this.controller.createRunProfile(
+      'Run',
+      vscode.TestRunProfileKind.Run,
+      (request, token) => void this.run(request, token),
+      true,
+    );
   }
 
   /** Runs the selected scenarios (all by default); resolves with the suite's result. */
-  run(request: vscode.TestRunRequest = new vscode.TestRunRequest(), token?: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>): Promise<SuiteResult | undefined> {
+  run(
+    request: vscode.TestRunRequest = new vscode.TestRunRequest(),
+    token?: vscode.CancellationToken,
+    progress?: vscode.Progress<{ message?: string; increment?: number }>,
+  ): Promise<SuiteResult | undefined> {
     if (this.running) {
       void vscode.window.showInformationMessage('The stability suite is already running.');
       return this.running;
@@ -38,15 +57,23 @@ export class StabilitySuite implements vscode.Disposable {
     return this.running;
   }
 
-  private async execute(request: vscode.TestRunRequest, token?: vscode.CancellationToken, progress?: vscode.Progress<{ message?: string; increment?: number }>): Promise<SuiteResult | undefined> {
+  private async execute(
+    request: vscode.TestRunRequest,
+    token?: vscode.CancellationToken,
+    progress?: vscode.Progress<{ message?: string; increment?: number }>,
+  ): Promise<SuiteResult | undefined> {
     if (!requireTrust('Running the stability suite')) return undefined;
     const settings = this.s.store.settings;
     if (!settings.redisUrl) {
-      void vscode.window.showErrorMessage('The stability suite tests a Redis server: set "optunaStorage.redis.url" first (Configure Connection).');
+      void vscode.window.showErrorMessage(
+        'The stability suite tests a Redis server: set "optunaStorage.redis.url" first (Configure Connection).',
+      );
       return undefined;
     }
     const excluded = new Set((request.exclude ?? []).map((i) => i.id));
-    const only = (request.include?.length ? request.include.map((i) => i.id) : SCENARIOS.map((sc) => sc.id)).filter((id) => !excluded.has(id)) as ScenarioId[];
+    const only = (
+      request.include?.length ? request.include.map((i) => i.id) : SCENARIOS.map((sc) => sc.id)
+    ).filter((id) => !excluded.has(id)) as ScenarioId[];
     const testRun = this.controller.createTestRun(request, 'Optuna storage stability', false);
     for (const id of only) testRun.enqueued(this.items.get(id)!);
     const abort = new AbortController();
@@ -68,7 +95,10 @@ export class StabilitySuite implements vscode.Disposable {
           signal: abort.signal,
           onScenarioStart: (info) => {
             testRun.started(this.items.get(info.id)!);
-            progress?.report({ message: `${info.label} (${only.indexOf(info.id) + 1}/${only.length})`, increment: 100 / only.length });
+            progress?.report({
+              message: `${info.label} (${only.indexOf(info.id) + 1}/${only.length})`,
+              increment: 100 / only.length,
+            });
           },
           onLog: (line, id) => {
             log.info(`suite: ${line}`);
@@ -78,11 +108,14 @@ export class StabilitySuite implements vscode.Disposable {
         },
       );
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      const dir = folder ? path.join(folder, cfg.get<string>('stability.reportDir', '.optuna-storage/reports')) : path.join(this.s.context.globalStorageUri.fsPath, 'reports');
+      const dir = folder
+        ? path.join(folder, cfg.get<string>('stability.reportDir', '.optuna-storage/reports'))
+        : path.join(this.s.context.globalStorageUri.fsPath, 'reports');
       const files = writeReports(result, dir);
       log.info(`suite: report ${files.markdown}`);
       testRun.appendOutput(`Report: ${files.markdown}\r\n`);
-      if (!result.cancelled) await vscode.window.showTextDocument(vscode.Uri.file(files.markdown), { preview: true });
+      if (!result.cancelled)
+        await vscode.window.showTextDocument(vscode.Uri.file(files.markdown), { preview: true });
       return result;
     } catch (e) {
       const msg = (e as Error).message;
@@ -97,22 +130,39 @@ export class StabilitySuite implements vscode.Disposable {
 
   private report(run: vscode.TestRun, r: ScenarioResult): void {
     const item = this.items.get(r.id)!;
-    const checks = r.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.label}: ${c.measured ?? 'not measured'} (promised ${c.promised})`).join('\n');
+    const checks = r.checks
+      .map(
+        (c) =>
+          `${c.ok ? '✓' : '✗'} ${c.label}: ${c.measured ?? 'not measured'} (promised ${c.promised})`,
+      )
+      .join('\n');
     if (r.status === 'passed') {
-      run.appendOutput(`${r.label}: ${r.message}\r\n${checks.replace(/\n/g, '\r\n')}\r\n`, undefined, item);
+      run.appendOutput(
+        `${r.label}: ${r.message}\r\n${checks.replace(/\n/g, '\r\n')}\r\n`,
+        undefined,
+        item,
+      );
       run.passed(item, r.durationMs);
     } else if (r.status === 'skipped') {
       run.appendOutput(`${r.label} skipped: ${r.message}\r\n`, undefined, item);
       run.skipped(item);
     } else {
-      run.failed(item, new vscode.TestMessage(`${r.message}${checks ? `\n\n${checks}` : ''}`), r.durationMs);
+      run.failed(
+        item,
+        new vscode.TestMessage(`${r.message}${checks ? `\n\n${checks}` : ''}`),
+        r.durationMs,
+      );
     }
   }
 
   /** The "Run Stability Suite" command: all scenarios, with cancellable progress. */
   runFromCommand(): Thenable<SuiteResult | undefined> {
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Optuna storage stability suite', cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: 'Optuna storage stability suite',
+        cancellable: true,
+      },
       (progress, token) => this.run(new vscode.TestRunRequest(), token, progress),
     );
   }

@@ -6,12 +6,35 @@ import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 
 /** Everything the two trees show. Ids are stable so refreshes keep what the user expanded. */
 export type Node =
-  | { kind: 'message'; id: string; label: string; detail?: string; icon: string; color?: string; command?: vscode.Command; tooltip?: string }
-  | { kind: 'server'; id: string; label: string; description: string; prefixes: string[]; tooltip: string }
+  | {
+      kind: 'message';
+      id: string;
+      label: string;
+      detail?: string;
+      icon: string;
+      color?: string;
+      command?: vscode.Command;
+      tooltip?: string;
+    }
+  | {
+      kind: 'server';
+      id: string;
+      label: string;
+      description: string;
+      prefixes: string[];
+      tooltip: string;
+    }
   | { kind: 'prefix'; id: string; prefix: string }
   | { kind: 'sqliteFile'; id: string; path: string; description: string }
   | { kind: 'study'; id: string; study: MergedStudy }
-  | { kind: 'trial'; id: string; studyKey: string; study: MergedStudy; trial: MergedTrial; best?: boolean }
+  | {
+      kind: 'trial';
+      id: string;
+      studyKey: string;
+      study: MergedStudy;
+      trial: MergedTrial;
+      best?: boolean;
+    }
   | { kind: 'section'; id: string; trial: Trial; section: Section }
   | { kind: 'value'; id: string; label: string; description: string; tooltip?: string }
   | { kind: 'loadMore'; id: string; studyKey: string; shown: number; total: number };
@@ -29,7 +52,14 @@ const STATE_ICON: Record<TrialState, [string, string]> = {
 /** Compact text for a value in a tree row. */
 export function show(v: JsonValue | undefined): string {
   if (v === undefined) return '';
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(Number.isInteger(v) ? v : Number(v.toPrecision(8)));
+  if (typeof v === 'number')
+    return Number.isNaN(v)
+      ? 'NaN'
+      : v === Infinity
+        ? 'inf'
+        : v === -Infinity
+          ? '-inf'
+          : String(Number.isInteger(v) ? v : Number(v.toPrecision(8)));
   if (typeof v === 'string') return JSON.stringify(v);
   return toStrictJson(v);
 }
@@ -41,15 +71,23 @@ function valuesText(t: Trial): string {
 
 export function trialItem(n: Extract<Node, { kind: 'trial' }>): vscode.TreeItem {
   const t = n.trial.trial;
-  const item = new vscode.TreeItem(`${n.best ? 'Best: ' : ''}#${t.number}`, vscode.TreeItemCollapsibleState.Collapsed);
+  const item = new vscode.TreeItem(
+    `${n.best ? 'Best: ' : ''}#${t.number}`,
+    vscode.TreeItemCollapsibleState.Collapsed,
+  );
   item.id = n.id;
   const [icon, color] = STATE_ICON[t.state];
-  item.iconPath = n.best ? new vscode.ThemeIcon('star-full', new vscode.ThemeColor('charts.yellow')) : new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-  const source = n.trial.source === 'redis' ? '' : ` · ${n.trial.source === 'both' ? 'redis+sqlite' : 'sqlite'}`;
+  item.iconPath = n.best
+    ? new vscode.ThemeIcon('star-full', new vscode.ThemeColor('charts.yellow'))
+    : new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+  const source =
+    n.trial.source === 'redis' ? '' : ` · ${n.trial.source === 'both' ? 'redis+sqlite' : 'sqlite'}`;
   item.description = `${t.state}${t.values ? ` · ${valuesText(t)}` : ''}${source}`;
   item.contextValue = `trial.${t.state}`;
   item.tooltip = trialTooltip(n.study, n.trial);
-  item.accessibilityInformation = { label: `Trial ${t.number}, ${t.state}${t.values ? `, value ${valuesText(t)}` : ''}` };
+  item.accessibilityInformation = {
+    label: `Trial ${t.number}, ${t.state}${t.values ? `, value ${valuesText(t)}` : ''}`,
+  };
   return item;
 }
 
@@ -64,8 +102,12 @@ function trialTooltip(study: MergedStudy, m: MergedTrial): vscode.MarkdownString
     for (const [k, v] of params) md.appendMarkdown(`| ${escape(k)} | \`${escape(show(v))}\` |\n`);
     md.appendMarkdown('\n');
   }
-  md.appendMarkdown(`Started ${t.datetimeStart ?? '—'}, completed ${t.datetimeComplete ?? '—'}  \n`);
-  md.appendMarkdown(`trial_id ${t.trialId} · source: ${m.source === 'both' ? 'Redis and SQLite' : m.source}`);
+  md.appendMarkdown(
+    `Started ${t.datetimeStart ?? '—'}, completed ${t.datetimeComplete ?? '—'}  \n`,
+  );
+  md.appendMarkdown(
+    `trial_id ${t.trialId} · source: ${m.source === 'both' ? 'Redis and SQLite' : m.source}`,
+  );
   return md;
 }
 
@@ -86,9 +128,18 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
   item.description = `${dirs} · ${all.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escape(s.name)}** (${dirs})\n\n`);
-  md.appendMarkdown(Object.entries(sum.counts).filter(([, n]) => n > 0).map(([st, n]) => `${st} ${n}`).join(' · ') || 'no trials');
-  md.appendMarkdown(`\n\nBest: ${sum.best ? `\`${show(sum.best.values?.[0])}\` (#${sum.best.number})` : '—'}  \nLast activity: ${sum.lastActivity ?? '—'}  \n`);
-  md.appendMarkdown(`Source: ${source === 'both' ? 'Redis journal and SQLite fallback (trials labelled)' : source === 'redis' ? `Redis journal, prefix "${escape(s.prefix ?? '')}"` : 'SQLite fallback'}`);
+  md.appendMarkdown(
+    Object.entries(sum.counts)
+      .filter(([, n]) => n > 0)
+      .map(([st, n]) => `${st} ${n}`)
+      .join(' · ') || 'no trials',
+  );
+  md.appendMarkdown(
+    `\n\nBest: ${sum.best ? `\`${show(sum.best.values?.[0])}\` (#${sum.best.number})` : '—'}  \nLast activity: ${sum.lastActivity ?? '—'}  \n`,
+  );
+  md.appendMarkdown(
+    `Source: ${source === 'both' ? 'Redis journal and SQLite fallback (trials labelled)' : source === 'redis' ? `Redis journal, prefix "${escape(s.prefix ?? '')}"` : 'SQLite fallback'}`,
+  );
   item.tooltip = md;
   return item;
 }
@@ -97,27 +148,55 @@ export function sectionChildren(n: Extract<Node, { kind: 'section' }>): Node[] {
   const t = n.trial;
   const base = `${n.id}/`;
   const entries: Array<[string, JsonValue]> =
-    n.section === 'params' ? Object.entries(t.params)
-    : n.section === 'values' ? (t.values ?? []).map((v, i) => [`objective ${i}`, v])
-    : n.section === 'intermediate' ? Object.entries(t.intermediateValues).sort(([a], [b]) => Number(a) - Number(b)).map(([k, v]) => [`step ${k}`, v])
-    : n.section === 'userAttrs' ? Object.entries(t.userAttrs)
-    : Object.entries(t.systemAttrs);
-  return entries.map(([label, v]) => ({ kind: 'value', id: base + label, label, description: show(v), tooltip: n.section === 'params' ? `${t.distributions[label]?.name ?? ''} ${toStrictJson(t.distributions[label]?.attributes ?? {})}` : undefined }));
+    n.section === 'params'
+      ? Object.entries(t.params)
+      : n.section === 'values'
+        ? (t.values ?? []).map((v, i) => [`objective ${i}`, v])
+        : n.section === 'intermediate'
+          ? Object.entries(t.intermediateValues)
+              .sort(([a], [b]) => Number(a) - Number(b))
+              .map(([k, v]) => [`step ${k}`, v])
+          : n.section === 'userAttrs'
+            ? Object.entries(t.userAttrs)
+            : Object.entries(t.systemAttrs);
+  return entries.map(([label, v]) => ({
+    kind: 'value',
+    id: base + label,
+    label,
+    description: show(v),
+    tooltip:
+      n.section === 'params'
+        ? `${t.distributions[label]?.name ?? ''} ${toStrictJson(t.distributions[label]?.attributes ?? {})}`
+        : undefined,
+  }));
 }
 
 export function trialSections(trialNodeId: string, t: Trial): Node[] {
   const out: Node[] = [];
-  const add = (section: Section, count: number) => count > 0 && out.push({ kind: 'section', id: `${trialNodeId}/${section}`, trial: t, section });
+  const add = (section: Section, count: number) =>
+    count > 0 && out.push({ kind: 'section', id: `${trialNodeId}/${section}`, trial: t, section });
   add('params', Object.keys(t.params).length);
   add('values', t.values?.length ?? 0);
   add('intermediate', Object.keys(t.intermediateValues).length);
   add('userAttrs', Object.keys(t.userAttrs).length);
   add('systemAttrs', Object.keys(t.systemAttrs).length);
-  if (out.length === 0) out.push({ kind: 'value', id: `${trialNodeId}/empty`, label: 'No params, values or attributes yet', description: '' });
+  if (out.length === 0)
+    out.push({
+      kind: 'value',
+      id: `${trialNodeId}/empty`,
+      label: 'No params, values or attributes yet',
+      description: '',
+    });
   return out;
 }
 
-const SECTION_LABEL: Record<Section, string> = { params: 'Params', values: 'Values', intermediate: 'Intermediate values', userAttrs: 'User attributes', systemAttrs: 'System attributes' };
+const SECTION_LABEL: Record<Section, string> = {
+  params: 'Params',
+  values: 'Values',
+  intermediate: 'Intermediate values',
+  userAttrs: 'User attributes',
+  systemAttrs: 'System attributes',
+};
 
 export function toTreeItem(n: Node): vscode.TreeItem {
   switch (n.kind) {
@@ -125,7 +204,10 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(n.label);
       item.id = n.id;
       item.description = n.detail;
-      item.iconPath = new vscode.ThemeIcon(n.icon, n.color ? new vscode.ThemeColor(n.color) : undefined);
+      item.iconPath = new vscode.ThemeIcon(
+        n.icon,
+        n.color ? new vscode.ThemeColor(n.color) : undefined,
+      );
       item.command = n.command;
       item.tooltip = n.tooltip ?? [n.label, n.detail].filter(Boolean).join('\n');
       item.contextValue = 'message';
@@ -141,14 +223,20 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       return item;
     }
     case 'prefix': {
-      const item = new vscode.TreeItem(n.prefix === '' ? 'prefix "" (Optuna default)' : `prefix "${n.prefix}"`, vscode.TreeItemCollapsibleState.Expanded);
+      const item = new vscode.TreeItem(
+        n.prefix === '' ? 'prefix "" (Optuna default)' : `prefix "${n.prefix}"`,
+        vscode.TreeItemCollapsibleState.Expanded,
+      );
       item.id = n.id;
       item.iconPath = new vscode.ThemeIcon('symbol-key');
       item.contextValue = 'prefix';
       return item;
     }
     case 'sqliteFile': {
-      const item = new vscode.TreeItem(n.path.split(/[\\/]/).pop() ?? n.path, vscode.TreeItemCollapsibleState.Expanded);
+      const item = new vscode.TreeItem(
+        n.path.split(/[\\/]/).pop() ?? n.path,
+        vscode.TreeItemCollapsibleState.Expanded,
+      );
       item.id = n.id;
       item.description = n.description;
       item.tooltip = n.path;
@@ -161,7 +249,10 @@ export function toTreeItem(n: Node): vscode.TreeItem {
     case 'trial':
       return trialItem(n);
     case 'section': {
-      const item = new vscode.TreeItem(SECTION_LABEL[n.section], vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        SECTION_LABEL[n.section],
+        vscode.TreeItemCollapsibleState.Collapsed,
+      );
       item.id = n.id;
       item.contextValue = `section.${n.section}`;
       return item;
@@ -170,7 +261,9 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(n.label);
       item.id = n.id;
       item.description = n.description;
-      item.tooltip = n.tooltip ? `${n.label} = ${n.description}\n${n.tooltip}` : `${n.label} = ${n.description}`;
+      item.tooltip = n.tooltip
+        ? `${n.label} = ${n.description}\n${n.tooltip}`
+        : `${n.label} = ${n.description}`;
       item.contextValue = 'value';
       return item;
     }
@@ -178,7 +271,11 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(`Load more… (${n.shown} of ${n.total} shown)`);
       item.id = n.id;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
-      item.command = { command: 'optunaStorage.loadMore', title: 'Load more trials', arguments: [n] };
+      item.command = {
+        command: 'optunaStorage.loadMore',
+        title: 'Load more trials',
+        arguments: [n],
+      };
       item.contextValue = 'loadMore';
       return item;
     }

@@ -26,7 +26,10 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
   }
 
   loadMore(studyKey: string): void {
-    this.shown.set(studyKey, (this.shown.get(studyKey) ?? this.service.settings.pageSize) + this.service.settings.pageSize);
+    this.shown.set(
+      studyKey,
+      (this.shown.get(studyKey) ?? this.service.settings.pageSize) + this.service.settings.pageSize,
+    );
     this.refresh();
   }
 
@@ -36,9 +39,15 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
       case 'server':
         return n.prefixes.map((prefix) => ({ kind: 'prefix', id: `${n.id}/p/${prefix}`, prefix }));
       case 'prefix':
-        return this.studyNodes(this.service.studies().filter((s) => s.redis && s.prefix === n.prefix), `prefix "${n.prefix}"`);
+        return this.studyNodes(
+          this.service.studies().filter((s) => s.redis && s.prefix === n.prefix),
+          `prefix "${n.prefix}"`,
+        );
       case 'sqliteFile':
-        return this.studyNodes(this.service.studies().filter((s) => !s.redis), 'the SQLite file');
+        return this.studyNodes(
+          this.service.studies().filter((s) => !s.redis),
+          'the SQLite file',
+        );
       case 'study':
         return this.studyChildren(n.study);
       case 'trial':
@@ -52,40 +61,113 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
 
   private roots(): Node[] {
     const svc = this.service;
-    if (!svc.loaded) return [{ kind: 'message', id: 'loading', label: 'Loading studies…', icon: 'loading~spin' }];
+    if (!svc.loaded)
+      return [{ kind: 'message', id: 'loading', label: 'Loading studies…', icon: 'loading~spin' }];
     const out: Node[] = [];
     const st = svc.state;
     const store = svc.current;
     const where = store?.redisWhere;
     if (st.state === 'sqlite' && where) {
-      out.push({ kind: 'message', id: 'state', label: `Redis unreachable${where ? ` at ${where}` : ''}: showing SQLite fallback`, icon: 'warning', color: 'list.warningForeground', tooltip: st.detail, command: { command: 'optunaStorage.showHealth', title: 'Show storage health' } });
+      out.push({
+        kind: 'message',
+        id: 'state',
+        label: `Redis unreachable${where ? ` at ${where}` : ''}: showing SQLite fallback`,
+        icon: 'warning',
+        color: 'list.warningForeground',
+        tooltip: st.detail,
+        command: { command: 'optunaStorage.showHealth', title: 'Show storage health' },
+      });
     } else if (st.state === 'offline') {
-      out.push({ kind: 'message', id: 'state', label: where ? `Redis unreachable at ${where} and no SQLite fallback` : 'No storage is reachable', icon: 'error', color: 'list.errorForeground', tooltip: st.detail, detail: st.detail });
-      out.push({ kind: 'message', id: 'configure', label: 'Configure connection…', icon: 'plug', command: { command: 'optunaStorage.configureConnection', title: 'Configure connection' } });
+      out.push({
+        kind: 'message',
+        id: 'state',
+        label: where
+          ? `Redis unreachable at ${where} and no SQLite fallback`
+          : 'No storage is reachable',
+        icon: 'error',
+        color: 'list.errorForeground',
+        tooltip: st.detail,
+        detail: st.detail,
+      });
+      out.push({
+        kind: 'message',
+        id: 'configure',
+        label: 'Configure connection…',
+        icon: 'plug',
+        command: { command: 'optunaStorage.configureConnection', title: 'Configure connection' },
+      });
     }
-    if (svc.lastError) out.push({ kind: 'message', id: 'error', label: 'Last refresh had a problem', detail: svc.lastError, icon: 'warning', color: 'list.warningForeground' });
+    if (svc.lastError)
+      out.push({
+        kind: 'message',
+        id: 'error',
+        label: 'Last refresh had a problem',
+        detail: svc.lastError,
+        icon: 'warning',
+        color: 'list.warningForeground',
+      });
     const studies = svc.studies();
     if (store && where) {
       const { prefixes } = store.prefixes();
       const read = store.redisReadAt ? new Date(store.redisReadAt).toLocaleTimeString() : undefined;
-      const desc = st.state === 'redis' ? `${st.degraded ? 'degraded' : 'healthy'}${st.latencyMs !== undefined ? ` · ${st.latencyMs.toFixed(1)} ms` : ''}` : `unreachable${read ? ` · last read ${read}` : ''}`;
-      if (prefixes.length > 0) out.push({ kind: 'server', id: 'server', label: where, description: desc, prefixes, tooltip: `${where}\n${st.detail}` });
+      const desc =
+        st.state === 'redis'
+          ? `${st.degraded ? 'degraded' : 'healthy'}${st.latencyMs !== undefined ? ` · ${st.latencyMs.toFixed(1)} ms` : ''}`
+          : `unreachable${read ? ` · last read ${read}` : ''}`;
+      if (prefixes.length > 0)
+        out.push({
+          kind: 'server',
+          id: 'server',
+          label: where,
+          description: desc,
+          prefixes,
+          tooltip: `${where}\n${st.detail}`,
+        });
       for (const { prefix, issues } of store.issues()) {
         const gaps = issues.filter((i) => i.kind === 'gap').length;
-        out.push({ kind: 'message', id: `issues/${prefix}`, label: `Journal "${prefix}": ${issues.length} unreadable entr${issues.length === 1 ? 'y' : 'ies'}${gaps ? ` (${gaps} missing keys)` : ''}`, detail: issues[0].message, icon: 'warning', color: 'list.warningForeground', tooltip: issues.slice(0, 10).map((i) => i.message).join('\n') });
+        out.push({
+          kind: 'message',
+          id: `issues/${prefix}`,
+          label: `Journal "${prefix}": ${issues.length} unreadable entr${issues.length === 1 ? 'y' : 'ies'}${gaps ? ` (${gaps} missing keys)` : ''}`,
+          detail: issues[0].message,
+          icon: 'warning',
+          color: 'list.warningForeground',
+          tooltip: issues
+            .slice(0, 10)
+            .map((i) => i.message)
+            .join('\n'),
+        });
       }
     }
     if (svc.settings.sqlitePath && studies.some((s) => !s.redis)) {
-      out.push({ kind: 'sqliteFile', id: 'sqlite', path: svc.settings.sqlitePath, description: !where ? 'SQLite' : st.state === 'sqlite' ? 'SQLite fallback (serving)' : 'SQLite fallback' });
+      out.push({
+        kind: 'sqliteFile',
+        id: 'sqlite',
+        path: svc.settings.sqlitePath,
+        description: !where
+          ? 'SQLite'
+          : st.state === 'sqlite'
+            ? 'SQLite fallback (serving)'
+            : 'SQLite fallback',
+      });
     }
     if (studies.length === 0 && st.state !== 'offline') {
-      out.push({ kind: 'message', id: 'empty', label: 'No studies yet — start an optimizer run', icon: 'info', detail: where ? `reading ${where}` : svc.settings.sqlitePath });
+      out.push({
+        kind: 'message',
+        id: 'empty',
+        label: 'No studies yet — start an optimizer run',
+        icon: 'info',
+        detail: where ? `reading ${where}` : svc.settings.sqlitePath,
+      });
     }
     return out;
   }
 
   private studyNodes(studies: MergedStudy[], where: string): Node[] {
-    if (studies.length === 0) return [{ kind: 'message', id: `none/${where}`, label: `No studies in ${where}`, icon: 'info' }];
+    if (studies.length === 0)
+      return [
+        { kind: 'message', id: `none/${where}`, label: `No studies in ${where}`, icon: 'info' },
+      ];
     return studies.map((study) => ({ kind: 'study', id: `study:${study.key}`, study }));
   }
 
@@ -93,12 +175,35 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
     const nodes: Node[] = [];
     const best = bestTrial(study);
     const base = `study:${study.key}`;
-    if (best) nodes.push({ kind: 'trial', id: `${base}/best`, studyKey: study.key, study, trial: best, best: true });
+    if (best)
+      nodes.push({
+        kind: 'trial',
+        id: `${base}/best`,
+        studyKey: study.key,
+        study,
+        trial: best,
+        best: true,
+      });
     const trials = orderTrials(study, 'number');
     const limit = this.shown.get(study.key) ?? this.service.settings.pageSize;
-    for (const t of trials.slice(0, limit)) nodes.push({ kind: 'trial', id: `${base}/t/${t.source === 'sqlite' ? 's' : 'r'}${t.trial.trialId}`, studyKey: study.key, study, trial: t });
-    if (trials.length > limit) nodes.push({ kind: 'loadMore', id: `${base}/more`, studyKey: study.key, shown: limit, total: trials.length });
-    if (trials.length === 0) nodes.push({ kind: 'message', id: `${base}/empty`, label: 'No trials yet', icon: 'info' });
+    for (const t of trials.slice(0, limit))
+      nodes.push({
+        kind: 'trial',
+        id: `${base}/t/${t.source === 'sqlite' ? 's' : 'r'}${t.trial.trialId}`,
+        studyKey: study.key,
+        study,
+        trial: t,
+      });
+    if (trials.length > limit)
+      nodes.push({
+        kind: 'loadMore',
+        id: `${base}/more`,
+        studyKey: study.key,
+        shown: limit,
+        total: trials.length,
+      });
+    if (trials.length === 0)
+      nodes.push({ kind: 'message', id: `${base}/empty`, label: 'No trials yet', icon: 'info' });
     return nodes;
   }
 }

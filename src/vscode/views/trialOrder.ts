@@ -5,22 +5,34 @@ export type TrialSort = 'number' | 'best';
 
 function first(m: MergedTrial): number | undefined {
   const v = m.trial.values?.[0];
-  return typeof v === 'number' && !Number.isNaN(v) ? v : typeof v === 'bigint' ? Number(v) : undefined;
+  return typeof v === 'number' && !Number.isNaN(v)
+    ? v
+    : typeof v === 'bigint'
+      ? Number(v)
+      : undefined;
 }
 
 /**
  * Trials as a view lists them: by number (Redis trials, then SQLite-only ones), or best
  * first — COMPLETE trials by their first objective in the study's direction, the rest after.
  */
-export function orderTrials(study: MergedStudy, sort: TrialSort, states?: ReadonlySet<TrialState>): MergedTrial[] {
-  const list = states && states.size > 0 ? study.trials.filter((t) => states.has(t.trial.state)) : [...study.trials];
+export function orderTrials(
+  study: MergedStudy,
+  sort: TrialSort,
+  states?: ReadonlySet<TrialState>,
+): MergedTrial[] {
+  const list =
+    states && states.size > 0
+      ? study.trials.filter((t) => states.has(t.trial.state))
+      : [...study.trials];
   if (sort === 'number') return list;
   const maximize = (study.redis ?? study.sqlite)!.directions[0] === 'MAXIMIZE';
   const key = (m: MergedTrial) => (m.trial.state === 'COMPLETE' ? first(m) : undefined);
   return list.sort((a, b) => {
     const va = key(a);
     const vb = key(b);
-    if (va === undefined || vb === undefined) return va === undefined ? (vb === undefined ? a.trial.number - b.trial.number : 1) : -1;
+    if (va === undefined || vb === undefined)
+      return va === undefined ? (vb === undefined ? a.trial.number - b.trial.number : 1) : -1;
     return (maximize ? vb - va : va - vb) || a.trial.number - b.trial.number;
   });
 }

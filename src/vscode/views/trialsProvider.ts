@@ -70,12 +70,39 @@ export class TrialsProvider implements vscode.TreeDataProvider<Node> {
     if (n) return [];
     if (this.studyKey === undefined) return []; // the view's welcome content explains what to do
     const study = this.study();
-    if (!study) return [{ kind: 'message', id: 'trials:gone', label: 'This study is no longer in the store', icon: 'info' }];
+    if (!study)
+      return [
+        {
+          kind: 'message',
+          id: 'trials:gone',
+          label: 'This study is no longer in the store',
+          icon: 'info',
+        },
+      ];
     const trials = orderTrials(study, this.sort, this.states);
     const base = `trials:${study.key}`;
-    const nodes: Node[] = trials.slice(0, this.shown).map((t) => ({ kind: 'trial', id: `${base}/${t.source === 'sqlite' ? 's' : 'r'}${t.trial.trialId}`, studyKey: study.key, study, trial: t }));
-    if (trials.length > this.shown) nodes.push({ kind: 'loadMore', id: `${base}/more`, studyKey: study.key, shown: this.shown, total: trials.length });
-    if (trials.length === 0) nodes.push({ kind: 'message', id: `${base}/none`, label: this.states.size > 0 ? `No ${[...this.states].join('/')} trials` : 'No trials yet', icon: 'info' });
+    const nodes: Node[] = trials.slice(0, this.shown).map((t) => ({
+      kind: 'trial',
+      id: `${base}/${t.source === 'sqlite' ? 's' : 'r'}${t.trial.trialId}`,
+      studyKey: study.key,
+      study,
+      trial: t,
+    }));
+    if (trials.length > this.shown)
+      nodes.push({
+        kind: 'loadMore',
+        id: `${base}/more`,
+        studyKey: study.key,
+        shown: this.shown,
+        total: trials.length,
+      });
+    if (trials.length === 0)
+      nodes.push({
+        kind: 'message',
+        id: `${base}/none`,
+        label: this.states.size > 0 ? `No ${[...this.states].join('/')} trials` : 'No trials yet',
+        icon: 'info',
+      });
     return nodes;
   }
 }

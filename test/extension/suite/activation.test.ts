@@ -2,7 +2,11 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const manifest = require('../../../package.json') as { publisher: string; name: string; version: string };
+const manifest = require('../../../package.json') as {
+  publisher: string;
+  name: string;
+  version: string;
+};
 
 const extensionId = `${manifest.publisher}.${manifest.name}`;
 

@@ -14,12 +14,22 @@ if (out) {
   describe('extension-host benchmark', function () {
     this.timeout(300_000);
     it('measures activation to first studies, and refreshes of a 20,000-trial study', async () => {
-      const api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+      const api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
       while (api.store.firstStudiesAt === undefined) await new Promise((r) => setTimeout(r, 10));
       const firstStudiesMs = api.store.firstStudiesAt - api.activatedAt;
-      const study = api.store.studies().reduce((a, b) => (b.trials.length > a.trials.length ? b : a));
+      const study = api.store
+        .studies()
+        .reduce((a, b) => (b.trials.length > a.trials.length ? b : a));
       const t0 = performance.now();
-      const node = api.studies.getChildren(api.studies.getChildren(api.studies.getChildren().find((n) => n.kind === 'server')).find((n) => n.kind === 'prefix')).find((n) => n.kind === 'study' && n.study.key === study.key)!;
+      const node = api.studies
+        .getChildren(
+          api.studies
+            .getChildren(api.studies.getChildren().find((n) => n.kind === 'server'))
+            .find((n) => n.kind === 'prefix'),
+        )
+        .find((n) => n.kind === 'study' && n.study.key === study.key)!;
       api.studies.getChildren(node).map((n) => api.studies.getTreeItem(n));
       const firstPageMs = performance.now() - t0;
 
@@ -29,18 +39,40 @@ if (out) {
       const renderMs: number[] = [];
       for (let run = 0; run < 10; run++) {
         const p = redis.pipeline();
-        for (let i = 0; i < 100; i++) p.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, JSON.stringify({ op_code: 9, worker_id: 'bench', trial_id: run, system_attr: { [`k${i}`]: i } }));
+        for (let i = 0; i < 100; i++)
+          p.eval(
+            OPTUNA_APPEND_SCRIPT,
+            0,
+            prefix,
+            JSON.stringify({
+              op_code: 9,
+              worker_id: 'bench',
+              trial_id: run,
+              system_attr: { [`k${i}`]: i },
+            }),
+          );
         await p.exec();
         const a = performance.now();
         await api.store.refresh();
         refreshMs.push(performance.now() - a);
         const b = performance.now();
         const s = api.store.studies().find((x) => x.key === study.key)!;
-        api.studies.getChildren({ kind: 'study', id: `study:${s.key}`, study: s }).map((n) => api.studies.getTreeItem(n));
+        api.studies
+          .getChildren({ kind: 'study', id: `study:${s.key}`, study: s })
+          .map((n) => api.studies.getTreeItem(n));
         renderMs.push(performance.now() - b);
       }
       redis.disconnect();
-      fs.writeFileSync(out, JSON.stringify({ trials: study.trials.length, firstStudiesMs, firstPageMs, refreshMs, renderMs }));
+      fs.writeFileSync(
+        out,
+        JSON.stringify({
+          trials: study.trials.length,
+          firstStudiesMs,
+          firstPageMs,
+          refreshMs,
+          renderMs,
+        }),
+      );
     });
   });
 }

@@ -28,7 +28,9 @@ describe('Deploy Redis Configuration command', function () {
     await writer.append([createStudyRecord('kept')]);
     for (let i = 0; i < 5; i++) await writer.writeTrial();
     writer.close();
-    await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+    await vscode.extensions
+      .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+      .activate();
     await cfg().update('deploy.target', path.join(dir, 'etc', 'redis-autodl.conf'), G);
     await cfg().update('deploy.logFile', path.join(dir, 'log', 'redis.log'), G);
     await cfg().update('deploy.pidFile', path.join(dir, 'run', 'redis.pid'), G);
@@ -50,7 +52,10 @@ describe('Deploy Redis Configuration command', function () {
     const originals = { input: w.showInputBox, warn: w.showWarningMessage };
     const asked: string[] = [];
     w.showInputBox = async () => path.join(dir, 'data');
-    w.showWarningMessage = async (m: string, o: vscode.MessageOptions) => (asked.push(`${m}\n${o?.detail ?? ''}`), 'Deploy');
+    w.showWarningMessage = async (m: string, o: vscode.MessageOptions) => (
+      asked.push(`${m}\n${o?.detail ?? ''}`),
+      'Deploy'
+    );
     try {
       assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.deployRedis'), true);
     } finally {
@@ -61,7 +66,10 @@ describe('Deploy Redis Configuration command', function () {
     assert.ok(fs.existsSync(path.join(dir, 'etc', 'redis-autodl.conf')));
     const c = redis.client();
     try {
-      assert.deepStrictEqual(await c.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'noeviction']);
+      assert.deepStrictEqual(await c.config('GET', 'maxmemory-policy'), [
+        'maxmemory-policy',
+        'noeviction',
+      ]);
       assert.deepStrictEqual(await c.config('GET', 'appendonly'), ['appendonly', 'yes']);
       assert.deepStrictEqual(await c.config('GET', 'dir'), ['dir', path.join(dir, 'data')]);
       const reader = new RedisJournalReader(c, 'prod');

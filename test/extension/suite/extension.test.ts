@@ -15,13 +15,29 @@ import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const manifest = require('../../../package.json') as { publisher: string; name: string; contributes: { commands: Array<{ command: string }> } };
+const manifest = require('../../../package.json') as {
+  publisher: string;
+  name: string;
+  contributes: { commands: Array<{ command: string }> };
+};
 const PREFIX = 'fixture';
 
 /** How long each wait in this file may take. */
 const WAIT_MS = 15_000;
 
-type OptunaDump = { studies: Array<{ study_id: number; study_name: string; directions: string[]; trials: Array<{ number: number; state: string; values: unknown; params: Record<string, JsonValue> }> }> };
+type OptunaDump = {
+  studies: Array<{
+    study_id: number;
+    study_name: string;
+    directions: string[];
+    trials: Array<{
+      number: number;
+      state: string;
+      values: unknown;
+      params: Record<string, JsonValue>;
+    }>;
+  }>;
+};
 
 /** Optuna's dump read as the extension reads journals (big integers as BigInt, -0.0 kept), {"__float__": "-Infinity"} markers turned back into numbers. */
 function parseDump(text: string): OptunaDump {
@@ -29,7 +45,10 @@ function parseDump(text: string): OptunaDump {
 }
 
 /** Replaces a vscode.window function for one call sequence; restores on `restore()`. */
-function stub<K extends keyof typeof vscode.window>(name: K, impl: (...args: never[]) => unknown): { restore(): void; calls: unknown[][] } {
+function stub<K extends keyof typeof vscode.window>(
+  name: K,
+  impl: (...args: never[]) => unknown,
+): { restore(): void; calls: unknown[][] } {
   const w = vscode.window as unknown as Record<string, unknown>;
   const original = w[name];
   const calls: unknown[][] = [];
@@ -57,18 +76,32 @@ describe('Optuna Storage Manager in a real extension host', function () {
     await runPython('generate.py', ['--redis', redis.url, '--prefix', PREFIX]);
     await runPython('small_db.py', [sqlite]);
     optunaRedis = parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]));
-    const ext = vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!;
+    const ext = vscode.extensions.getExtension<ExtensionApi>(
+      `${manifest.publisher}.${manifest.name}`,
+    )!;
     api = await ext.activate();
     await cfg().update('trials.pageSize', 50, vscode.ConfigurationTarget.Global);
     await cfg().update('refreshInterval', 1, vscode.ConfigurationTarget.Global);
     await cfg().update('redis.prefixes', [PREFIX], vscode.ConfigurationTarget.Global);
     await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
     await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
-    await until(() => api.store.loaded && api.store.state.state === 'redis' && api.store.studies().length > 0, WAIT_MS, 'the store to load the fixture');
+    await until(
+      () => api.store.loaded && api.store.state.state === 'redis' && api.store.studies().length > 0,
+      WAIT_MS,
+      'the store to load the fixture',
+    );
   });
 
   after(async () => {
-    for (const k of ['trials.pageSize', 'refreshInterval', 'redis.prefixes', 'sqlite.path', 'redis.url', 'connection.degradedLatencyMs']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    for (const k of [
+      'trials.pageSize',
+      'refreshInterval',
+      'redis.prefixes',
+      'sqlite.path',
+      'redis.url',
+      'connection.degradedLatencyMs',
+    ])
+      await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await redis?.dispose();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -76,9 +109,14 @@ describe('Optuna Storage Manager in a real extension host', function () {
   const roots = () => api.studies.getChildren() as Node[];
   const prefixNode = () => {
     const server = roots().find((n) => n.kind === 'server')!;
-    return (api.studies.getChildren(server) as Node[]).find((n) => n.kind === 'prefix' && n.prefix === PREFIX)!;
+    return (api.studies.getChildren(server) as Node[]).find(
+      (n) => n.kind === 'prefix' && n.prefix === PREFIX,
+    )!;
   };
-  const studyNodes = () => (api.studies.getChildren(prefixNode()) as Node[]).filter((n): n is Extract<Node, { kind: 'study' }> => n.kind === 'study');
+  const studyNodes = () =>
+    (api.studies.getChildren(prefixNode()) as Node[]).filter(
+      (n): n is Extract<Node, { kind: 'study' }> => n.kind === 'study',
+    );
   const studyNode = (name: string) => studyNodes().find((n) => n.study.name === name)!;
 
   describe('activation and contributions', () => {
@@ -88,13 +126,19 @@ describe('Optuna Storage Manager in a real extension host', function () {
 
     it('registers every command it contributes', async () => {
       const registered = new Set(await vscode.commands.getCommands(true));
-      for (const c of manifest.contributes.commands) assert.ok(registered.has(c.command), `${c.command} is not registered`);
+      for (const c of manifest.contributes.commands)
+        assert.ok(registered.has(c.command), `${c.command} is not registered`);
     });
   });
 
   describe('Studies view', () => {
     it('lists exactly the studies Optuna reports, under the server and journal prefix', () => {
-      assert.deepStrictEqual(studyNodes().map((n) => n.study.name).sort(), optunaRedis.studies.map((s) => s.study_name).sort());
+      assert.deepStrictEqual(
+        studyNodes()
+          .map((n) => n.study.name)
+          .sort(),
+        optunaRedis.studies.map((s) => s.study_name).sort(),
+      );
       const server = roots().find((n) => n.kind === 'server')!;
       const item = api.studies.getTreeItem(server);
       assert.strictEqual(item.label, `redis://127.0.0.1:${redis.port}`);
@@ -108,61 +152,109 @@ describe('Optuna Storage Manager in a real extension host', function () {
         optunaRedis.studies
           .filter((s) => s.directions.length === 1)
           .map(async (s) => {
-            const loaded = parsePyJson(await runPython('suite_load_study.py', [redis.url, PREFIX, s.study_name])) as { best_value: JsonValue };
+            const loaded = parsePyJson(
+              await runPython('suite_load_study.py', [redis.url, PREFIX, s.study_name]),
+            ) as { best_value: JsonValue };
             bestValues.set(s.study_name, loaded.best_value);
           }),
       );
-      assert.ok([...bestValues.values()].some((v) => v !== null), 'the fixture has studies with a best value');
+      assert.ok(
+        [...bestValues.values()].some((v) => v !== null),
+        'the fixture has studies with a best value',
+      );
       for (const s of optunaRedis.studies) {
         const node = studyNode(s.study_name);
         const item = api.studies.getTreeItem(node);
         const best = bestValues.get(s.study_name) ?? null;
         // The whole description (src/vscode/views/nodes.ts studyItem): directions, count, best.
         const dirs = s.directions.map((d) => d.toLowerCase()).join('/');
-        assert.strictEqual(String(item.description), `${dirs} · ${s.trials.length} trials${best === null ? '' : ` · best ${show(best)}`}`, `description of ${s.study_name}`);
+        assert.strictEqual(
+          String(item.description),
+          `${dirs} · ${s.trials.length} trials${best === null ? '' : ` · best ${show(best)}`}`,
+          `description of ${s.study_name}`,
+        );
         // The best-trial node holds exactly Optuna's best value (the description rounds it).
         const first = (api.studies.getChildren(node) as Node[])[0];
-        if (best === null) assert.ok(!(first?.kind === 'trial' && first.best), `${s.study_name} has no best trial`);
-        else assert.ok(first?.kind === 'trial' && first.best && Object.is(first.trial.trial.values?.[0], best), `best value of ${s.study_name}: ${String(first?.kind === 'trial' ? first.trial.trial.values?.[0] : undefined)} vs Optuna's ${String(best)}`);
+        if (best === null)
+          assert.ok(!(first?.kind === 'trial' && first.best), `${s.study_name} has no best trial`);
+        else
+          assert.ok(
+            first?.kind === 'trial' && first.best && Object.is(first.trial.trial.values?.[0], best),
+            `best value of ${s.study_name}: ${String(first?.kind === 'trial' ? first.trial.trial.values?.[0] : undefined)} vs Optuna's ${String(best)}`,
+          );
         assert.strictEqual(item.contextValue, 'study.redis');
-        const trials = node.study.trials.map((t) => [t.trial.number, t.trial.state, t.trial.params]);
-        assert.deepStrictEqual(trials, s.trials.map((t) => [t.number, t.state, t.params]), `trials of ${s.study_name}`);
+        const trials = node.study.trials.map((t) => [
+          t.trial.number,
+          t.trial.state,
+          t.trial.params,
+        ]);
+        assert.deepStrictEqual(
+          trials,
+          s.trials.map((t) => [t.number, t.state, t.params]),
+          `trials of ${s.study_name}`,
+        );
       }
     });
 
     it('pages trials with a "Load more" node and a best-trial node', async () => {
-      const many = optunaRedis.studies.reduce((a, b) => (b.trials.length > a.trials.length ? b : a));
+      const many = optunaRedis.studies.reduce((a, b) =>
+        b.trials.length > a.trials.length ? b : a,
+      );
       assert.ok(many.trials.length > 100, 'the fixture has a study with many trials');
       let children = api.studies.getChildren(studyNode(many.study_name)) as Node[];
       assert.strictEqual(children[0].kind, 'trial');
       assert.ok(children[0].kind === 'trial' && children[0].best, 'first child is the best trial');
       assert.strictEqual(children.filter((c) => c.kind === 'trial' && !c.best).length, 50);
       const more = children.find((c) => c.kind === 'loadMore')!;
-      assert.match(String(api.studies.getTreeItem(more).label), new RegExp(`50 of ${many.trials.length}`));
+      assert.match(
+        String(api.studies.getTreeItem(more).label),
+        new RegExp(`50 of ${many.trials.length}`),
+      );
       await vscode.commands.executeCommand('optunaStorage.loadMore', more);
       children = api.studies.getChildren(studyNode(many.study_name)) as Node[];
       assert.strictEqual(children.filter((c) => c.kind === 'trial' && !c.best).length, 100);
     });
 
     it('expands a trial to params, values and attributes with state icons and a tooltip', () => {
-      const s = optunaRedis.studies.find((x) => x.trials.some((t) => t.state === 'COMPLETE' && Object.keys(t.params).length > 0))!;
-      const node = (api.studies.getChildren(studyNode(s.study_name)) as Node[]).find((c) => c.kind === 'trial' && !c.best && c.trial.trial.state === 'COMPLETE' && Object.keys(c.trial.trial.params).length > 0)!;
+      const s = optunaRedis.studies.find((x) =>
+        x.trials.some((t) => t.state === 'COMPLETE' && Object.keys(t.params).length > 0),
+      )!;
+      const node = (api.studies.getChildren(studyNode(s.study_name)) as Node[]).find(
+        (c) =>
+          c.kind === 'trial' &&
+          !c.best &&
+          c.trial.trial.state === 'COMPLETE' &&
+          Object.keys(c.trial.trial.params).length > 0,
+      )!;
       const item = api.studies.getTreeItem(node);
       assert.strictEqual(item.contextValue, 'trial.COMPLETE');
       assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass');
-      assert.ok(item.tooltip instanceof vscode.MarkdownString && /Trial #/.test(item.tooltip.value));
+      assert.ok(
+        item.tooltip instanceof vscode.MarkdownString && /Trial #/.test(item.tooltip.value),
+      );
       const sections = api.studies.getChildren(node) as Node[];
       assert.ok(sections.some((x) => x.kind === 'section' && x.section === 'params'));
-      const params = api.studies.getChildren(sections.find((x) => x.kind === 'section' && x.section === 'params')) as Node[];
-      const expected = s.trials.find((t) => node.kind === 'trial' && t.number === node.trial.trial.number)!.params;
-      assert.deepStrictEqual(params.map((p) => p.kind === 'value' && p.label).sort(), Object.keys(expected).sort());
+      const params = api.studies.getChildren(
+        sections.find((x) => x.kind === 'section' && x.section === 'params'),
+      ) as Node[];
+      const expected = s.trials.find(
+        (t) => node.kind === 'trial' && t.number === node.trial.trial.number,
+      )!.params;
+      assert.deepStrictEqual(
+        params.map((p) => p.kind === 'value' && p.label).sort(),
+        Object.keys(expected).sort(),
+      );
     });
 
     it('picks up new trials on refresh without changing node ids', async () => {
-      const target = optunaRedis.studies.find((s) => s.directions.length === 1 && s.trials.length > 0)!;
+      const target = optunaRedis.studies.find(
+        (s) => s.directions.length === 1 && s.trials.length > 0,
+      )!;
       const before = studyNode(target.study_name);
       // Trial ids are global over the journal, deleted studies' trials included.
-      const nextTrialId = (api.store.current as unknown as { readers: Map<string, { replay: { trialCount: number } }> }).readers.get(PREFIX)!.replay.trialCount;
+      const nextTrialId = (
+        api.store.current as unknown as { readers: Map<string, { replay: { trialCount: number } }> }
+      ).readers.get(PREFIX)!.replay.trialCount;
       const writer = new JournalWriter(redis.url, PREFIX, nextTrialId, target.study_id);
       await writer.writeTrial();
       writer.close();
@@ -175,14 +267,25 @@ describe('Optuna Storage Manager in a real extension host', function () {
 
   describe('Trials view and trial commands', () => {
     it('shows a study, sorts best first and filters by state', async () => {
-      const s = optunaRedis.studies.find((x) => x.directions.length === 1 && x.directions[0] === 'MINIMIZE' && x.trials.filter((t) => t.state === 'COMPLETE').length > 3)!;
+      const s = optunaRedis.studies.find(
+        (x) =>
+          x.directions.length === 1 &&
+          x.directions[0] === 'MINIMIZE' &&
+          x.trials.filter((t) => t.state === 'COMPLETE').length > 3,
+      )!;
       await vscode.commands.executeCommand('optunaStorage.showTrials', studyNode(s.study_name));
       await vscode.commands.executeCommand('optunaStorage.trials.sortByBest');
       const first = (api.trials.getChildren() as Node[])[0];
-      const complete = s.trials.filter((t) => t.state === 'COMPLETE' && typeof t.values === 'object' && t.values !== null) as Array<{ number: number; values: number[] }>;
+      const complete = s.trials.filter(
+        (t) => t.state === 'COMPLETE' && typeof t.values === 'object' && t.values !== null,
+      ) as Array<{ number: number; values: number[] }>;
       const best = complete.reduce((a, b) => (b.values[0] < a.values[0] ? b : a));
-      assert.ok(first.kind === 'trial' && first.trial.trial.number === best.number, 'best trial first');
-      const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) => items.filter((i) => i.label === 'FAIL')) as never);
+      assert.ok(
+        first.kind === 'trial' && first.trial.trial.number === best.number,
+        'best trial first',
+      );
+      const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) =>
+        items.filter((i) => i.label === 'FAIL')) as never);
       try {
         await vscode.commands.executeCommand('optunaStorage.trials.filterStates');
       } finally {
@@ -196,10 +299,15 @@ describe('Optuna Storage Manager in a real extension host', function () {
     });
 
     it('copies params as JSON and an enqueue_trial snippet', async () => {
-      const node = (api.studies.getChildren(studyNode(optunaRedis.studies[0].study_name)) as Node[]).find((c) => c.kind === 'trial' && Object.keys(c.trial.trial.params).length > 0)!;
+      const node = (
+        api.studies.getChildren(studyNode(optunaRedis.studies[0].study_name)) as Node[]
+      ).find((c) => c.kind === 'trial' && Object.keys(c.trial.trial.params).length > 0)!;
       assert.ok(node.kind === 'trial');
       await vscode.commands.executeCommand('optunaStorage.copyParams', node);
-      assert.deepStrictEqual(Object.keys(JSON.parse(await vscode.env.clipboard.readText())), Object.keys(node.trial.trial.params));
+      assert.deepStrictEqual(
+        Object.keys(JSON.parse(await vscode.env.clipboard.readText())),
+        Object.keys(node.trial.trial.params),
+      );
       await vscode.commands.executeCommand('optunaStorage.copyEnqueueSnippet', node);
       assert.match(await vscode.env.clipboard.readText(), /^study\.enqueue_trial\(\{".+\}\)$/);
     });
@@ -208,11 +316,15 @@ describe('Optuna Storage Manager in a real extension host', function () {
       const s = optunaRedis.studies[0];
       for (const fmt of ['CSV', 'JSON']) {
         const out = vscode.Uri.file(path.join(dir, `export.${fmt.toLowerCase()}`));
-        const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) => items.find((i) => i.label === fmt)) as never);
+        const pick = stub('showQuickPick', (async (items: Array<{ label: string }>) =>
+          items.find((i) => i.label === fmt)) as never);
         const save = stub('showSaveDialog', (async () => out) as never);
         const info = stub('showInformationMessage', (async () => undefined) as never);
         try {
-          await vscode.commands.executeCommand('optunaStorage.exportStudy', studyNode(s.study_name));
+          await vscode.commands.executeCommand(
+            'optunaStorage.exportStudy',
+            studyNode(s.study_name),
+          );
         } finally {
           pick.restore();
           save.restore();
@@ -226,19 +338,30 @@ describe('Optuna Storage Manager in a real extension host', function () {
     });
 
     it('deletes a study after a modal confirmation, so that Optuna no longer lists it', async () => {
-      const victim = optunaRedis.studies.find((s) => s.study_name === 'empty') ?? optunaRedis.studies[optunaRedis.studies.length - 1];
+      const victim =
+        optunaRedis.studies.find((s) => s.study_name === 'empty') ??
+        optunaRedis.studies[optunaRedis.studies.length - 1];
       const warn = stub('showWarningMessage', (async () => 'Delete Study') as never);
       try {
-        await vscode.commands.executeCommand('optunaStorage.deleteStudy', studyNode(victim.study_name));
+        await vscode.commands.executeCommand(
+          'optunaStorage.deleteStudy',
+          studyNode(victim.study_name),
+        );
       } finally {
         warn.restore();
       }
       const [message, options] = warn.calls[0] as [string, vscode.MessageOptions];
-      assert.match(message, new RegExp(`Delete study "${victim.study_name}" with ${victim.trials.length} trial`));
+      assert.match(
+        message,
+        new RegExp(`Delete study "${victim.study_name}" with ${victim.trials.length} trial`),
+      );
       assert.strictEqual(options.modal, true);
       assert.ok(!studyNodes().some((n) => n.study.name === victim.study_name));
       const after = parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]));
-      assert.ok(!after.studies.some((s) => s.study_name === victim.study_name), 'Optuna agrees the study is gone');
+      assert.ok(
+        !after.studies.some((s) => s.study_name === victim.study_name),
+        'Optuna agrees the study is gone',
+      );
       assert.strictEqual(after.studies.length, optunaRedis.studies.length - 1);
     });
 
@@ -246,7 +369,10 @@ describe('Optuna Storage Manager in a real extension host', function () {
       const s = studyNodes()[0];
       const warn = stub('showWarningMessage', (async () => undefined) as never);
       try {
-        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.deleteStudy', s), false);
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.deleteStudy', s),
+          false,
+        );
       } finally {
         warn.restore();
       }
@@ -261,37 +387,65 @@ describe('Optuna Storage Manager in a real extension host', function () {
     it('shows Redis healthy with latency', () => {
       assert.match(text(), /^\$\(database\) Redis \d+\.\d ms$/);
       assert.strictEqual(bg(), undefined);
-      assert.match((api.statusBar.item.tooltip as vscode.MarkdownString).value, new RegExp(`Fallback file: \`${sqlite.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\``));
+      assert.match(
+        (api.statusBar.item.tooltip as vscode.MarkdownString).value,
+        new RegExp(`Fallback file: \`${sqlite.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\``),
+      );
     });
 
     it('shows degraded when PINGs are slower than the threshold', async () => {
       await cfg().update('connection.degradedLatencyMs', 0.0001, vscode.ConfigurationTarget.Global);
       await until(() => /degraded/.test(text()), WAIT_MS, 'degraded status');
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
-      await cfg().update('connection.degradedLatencyMs', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update(
+        'connection.degradedLatencyMs',
+        undefined,
+        vscode.ConfigurationTarget.Global,
+      );
       await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'healthy again');
     });
 
     it('kill Redis: SQLite fallback with a warning node; restart: Redis again', async () => {
       await redis.kill();
-      await until(() => text() === '$(debug-disconnect) SQLite fallback', WAIT_MS, 'the SQLite fallback status');
+      await until(
+        () => text() === '$(debug-disconnect) SQLite fallback',
+        WAIT_MS,
+        'the SQLite fallback status',
+      );
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
       const first = api.studies.getTreeItem(roots()[0]);
-      assert.match(String(first.label), /^Redis unreachable at redis:\/\/127\.0\.0\.1:\d+: showing SQLite fallback$/);
-      assert.ok(roots().some((n) => n.kind === 'sqliteFile'), 'the SQLite studies are listed');
+      assert.match(
+        String(first.label),
+        /^Redis unreachable at redis:\/\/127\.0\.0\.1:\d+: showing SQLite fallback$/,
+      );
+      assert.ok(
+        roots().some((n) => n.kind === 'sqliteFile'),
+        'the SQLite studies are listed',
+      );
       assert.ok(studyNodes().length > 0, 'studies read from Redis before the outage stay visible');
       await redis.start();
       await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'Redis again');
     });
 
     it('offline when neither Redis nor the fallback file is there', async () => {
-      await cfg().update('sqlite.path', path.join(dir, 'nope.db'), vscode.ConfigurationTarget.Global);
-      await until(() => api.store.settings.sqlitePath?.endsWith('nope.db') === true, WAIT_MS, 'new settings');
+      await cfg().update(
+        'sqlite.path',
+        path.join(dir, 'nope.db'),
+        vscode.ConfigurationTarget.Global,
+      );
+      await until(
+        () => api.store.settings.sqlitePath?.endsWith('nope.db') === true,
+        WAIT_MS,
+        'new settings',
+      );
       await redis.kill();
       await until(() => text() === '$(error) Optuna storage offline', WAIT_MS, 'offline status');
       assert.strictEqual(bg(), 'statusBarItem.errorBackground');
       const labels = roots().map((n) => String(api.studies.getTreeItem(n).label));
-      assert.ok(labels.some((l) => /Redis unreachable at .* and no SQLite fallback/.test(l)), labels.join(' | '));
+      assert.ok(
+        labels.some((l) => /Redis unreachable at .* and no SQLite fallback/.test(l)),
+        labels.join(' | '),
+      );
       assert.ok(labels.includes('Configure connection…'));
       await redis.start();
       await cfg().update('sqlite.path', sqlite, vscode.ConfigurationTarget.Global);
@@ -306,7 +460,11 @@ describe('Optuna Storage Manager in a real extension host', function () {
         pick.restore();
       }
       const labels = (pick.calls[0][0] as Array<{ label: string }>).map((i) => i.label);
-      assert.ok(labels.some((l) => /Show storage health/.test(l)) && labels.some((l) => /Reconnect/.test(l)) && labels.some((l) => /Open settings/.test(l)));
+      assert.ok(
+        labels.some((l) => /Show storage health/.test(l)) &&
+          labels.some((l) => /Reconnect/.test(l)) &&
+          labels.some((l) => /Open settings/.test(l)),
+      );
     });
 
     it('shows a health report', async () => {
@@ -324,14 +482,21 @@ describe('Optuna Storage Manager in a real extension host', function () {
       const answers = [`redis://:pa55-w0rd@127.0.0.1:${secure.port}`, PREFIX, sqlite];
       const input = stub('showInputBox', (async () => answers.shift()) as never);
       try {
-        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.configureConnection'), true);
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.configureConnection'),
+          true,
+        );
       } finally {
         input.restore();
       }
       try {
         assert.strictEqual(cfg().get('redis.url'), `redis://127.0.0.1:${secure.port}`);
         assert.strictEqual(await api.passwords.get(cfg().get<string>('redis.url')!), 'pa55-w0rd');
-        await until(() => api.store.state.state === 'redis', WAIT_MS, 'an authenticated connection');
+        await until(
+          () => api.store.state.state === 'redis',
+          WAIT_MS,
+          'an authenticated connection',
+        );
         const settingsText = JSON.stringify(vscode.workspace.getConfiguration('optunaStorage'));
         assert.ok(!settingsText.includes('pa55-w0rd'), 'the password is not in settings');
       } finally {
@@ -342,7 +507,13 @@ describe('Optuna Storage Manager in a real extension host', function () {
         await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Workspace);
         await secure.dispose();
       }
-      await until(() => api.store.state.state === 'redis' && api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`, WAIT_MS, 'back on the fixture server');
+      await until(
+        () =>
+          api.store.state.state === 'redis' &&
+          api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`,
+        WAIT_MS,
+        'back on the fixture server',
+      );
     });
   });
 });

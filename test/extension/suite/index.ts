@@ -129,7 +129,13 @@ export function run(): Promise<void> {
         t.file ? path.relative(__dirname, t.file) : undefined;
       runner.on('pass', (t) => {
         results.stats.passes++;
-        results.tests.push({ title: t.title, fullTitle: t.fullTitle(), file: rel(t), state: 'passed', durationMs: t.duration });
+        results.tests.push({
+          title: t.title,
+          fullTitle: t.fullTitle(),
+          file: rel(t),
+          state: 'passed',
+          durationMs: t.duration,
+        });
         writePartial();
       });
       runner.on('fail', (t, err: Error) => {
@@ -146,7 +152,12 @@ export function run(): Promise<void> {
       });
       runner.on('pending', (t) => {
         results.stats.pending++;
-        results.tests.push({ title: t.title, fullTitle: t.fullTitle(), file: rel(t), state: 'pending' });
+        results.tests.push({
+          title: t.title,
+          fullTitle: t.fullTitle(),
+          file: rel(t),
+          state: 'pending',
+        });
         writePartial();
       });
     } catch (e) {

@@ -22,10 +22,20 @@ if (!vscode.workspace.isTrusted) {
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-restricted-'));
       await runPython('small_db.py', [path.join(dir, 'fallback.db')]);
-      api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
       await cfg().update('redis.url', '', vscode.ConfigurationTarget.Global);
-      await cfg().update('sqlite.path', path.join(dir, 'fallback.db'), vscode.ConfigurationTarget.Global);
-      await until(() => api.store.loaded && api.store.studies().length > 0, 15_000, 'the store to load the fallback file').catch((e: Error) => {
+      await cfg().update(
+        'sqlite.path',
+        path.join(dir, 'fallback.db'),
+        vscode.ConfigurationTarget.Global,
+      );
+      await until(
+        () => api.store.loaded && api.store.studies().length > 0,
+        15_000,
+        'the store to load the fallback file',
+      ).catch((e: Error) => {
         throw new Error(`${e.message} (${api.store.state.detail})`);
       });
     });
@@ -40,7 +50,10 @@ if (!vscode.workspace.isTrusted) {
     });
 
     it('browsing works: the studies of the fallback file are listed', () => {
-      assert.deepStrictEqual(api.store.studies().map((s) => s.name), ['small']);
+      assert.deepStrictEqual(
+        api.store.studies().map((s) => s.name),
+        ['small'],
+      );
       assert.ok(api.studies.getChildren().some((n) => n.kind === 'sqliteFile'));
     });
 
@@ -57,15 +70,30 @@ if (!vscode.workspace.isTrusted) {
       const original = w.showWarningMessage;
       w.showWarningMessage = async (m: string) => void warnings.push(m);
       try {
-        const study = api.studies.getChildren(api.studies.getChildren().find((n) => n.kind === 'sqliteFile')).find((n) => n.kind === 'study');
-        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.deleteStudy', study), false);
-        assert.strictEqual(await vscode.commands.executeCommand('optunaStorage.exportStudy', study), undefined);
+        const study = api.studies
+          .getChildren(api.studies.getChildren().find((n) => n.kind === 'sqliteFile'))
+          .find((n) => n.kind === 'study');
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.deleteStudy', study),
+          false,
+        );
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.exportStudy', study),
+          undefined,
+        );
       } finally {
         w.showWarningMessage = original;
       }
-      assert.ok(warnings.length >= 2 && warnings.every((m) => /needs a trusted workspace/.test(m)), warnings.join(' | '));
+      assert.ok(
+        warnings.length >= 2 && warnings.every((m) => /needs a trusted workspace/.test(m)),
+        warnings.join(' | '),
+      );
       await api.store.refresh();
-      assert.deepStrictEqual(api.store.studies().map((s) => s.name), ['small'], 'nothing was deleted');
+      assert.deepStrictEqual(
+        api.store.studies().map((s) => s.name),
+        ['small'],
+        'nothing was deleted',
+      );
     });
   });
 }

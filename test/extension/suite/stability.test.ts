@@ -23,31 +23,55 @@ describe('stability suite in the Test Explorer', function () {
     // The suite copies this server's persistence settings to its disposable server: with
     // appendonly off, a killed Redis loses acknowledged appends and connection-recovery fails.
     redis = await RedisServer.start({ args: ['--appendonly', 'yes'] });
-    api = await vscode.extensions.getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!.activate();
+    api = await vscode.extensions
+      .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+      .activate();
     await cfg().update('stability.jobs', 6, G);
     await cfg().update('stability.trials', 60, G);
     await cfg().update('redis.url', redis.url, G);
-    await until(() => api.store.settings.redisUrl === redis.url && api.store.state.state === 'redis', 15_000, 'the store to switch to the test server');
+    await until(
+      () => api.store.settings.redisUrl === redis.url && api.store.state.state === 'redis',
+      15_000,
+      'the store to switch to the test server',
+    );
   });
   after(async () => {
-    for (const k of ['stability.jobs', 'stability.trials', 'redis.url']) await cfg().update(k, undefined, G);
+    for (const k of ['stability.jobs', 'stability.trials', 'redis.url'])
+      await cfg().update(k, undefined, G);
     await redis?.dispose();
   });
 
   it('lists the six scenarios as test items', () => {
     const ids: string[] = [];
     api.stability.controller.items.forEach((i) => ids.push(i.id));
-    assert.deepStrictEqual(ids.sort(), ['basic-connection', 'concurrent-studies', 'connection-recovery', 'failover', 'high-concurrency', 'single-study']);
+    assert.deepStrictEqual(ids.sort(), [
+      'basic-connection',
+      'concurrent-studies',
+      'connection-recovery',
+      'failover',
+      'high-concurrency',
+      'single-study',
+    ]);
   });
 
   it('runs all scenarios, saves a Markdown and JSON report in the workspace and opens it', async () => {
     const result = await api.stability.run();
     assert.ok(result, 'a result');
-    assert.deepStrictEqual(result.scenarios.map((s) => [s.id, s.status]), result.scenarios.map((s) => [s.id, 'passed']), result.scenarios.map((s) => `${s.id}: ${s.message}`).join('\n'));
+    assert.deepStrictEqual(
+      result.scenarios.map((s) => [s.id, s.status]),
+      result.scenarios.map((s) => [s.id, 'passed']),
+      result.scenarios.map((s) => `${s.id}: ${s.message}`).join('\n'),
+    );
     const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const reports = fs.readdirSync(path.join(folder, '.optuna-storage', 'reports'));
-    assert.ok(reports.some((f) => f.endsWith('.md')) && reports.some((f) => f.endsWith('.json')), reports.join(', '));
-    assert.match(vscode.window.activeTextEditor?.document.fileName ?? '', /optuna-storage-suite-.*\.md$/);
+    assert.ok(
+      reports.some((f) => f.endsWith('.md')) && reports.some((f) => f.endsWith('.json')),
+      reports.join(', '),
+    );
+    assert.match(
+      vscode.window.activeTextEditor?.document.fileName ?? '',
+      /optuna-storage-suite-.*\.md$/,
+    );
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     const c = redis.client();
     const [, keys] = await c.scan('0', 'MATCH', `${SUITE_ROOT}*`, 'COUNT', 10_000);

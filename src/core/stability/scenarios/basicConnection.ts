@@ -34,7 +34,9 @@ export const basicConnection: Scenario = async (ctx) => {
   await Promise.all(Array.from({ length: Math.min(10, n) }, attempt));
   const ok = connectMs.length;
   const rate = ok / n;
-  ctx.log(`${ok}/${n} connections succeeded (connect + AUTH/SELECT + PING p50 ${round(percentile(connectMs, 50), 1)} ms, p99 ${round(percentile(connectMs, 99), 1)} ms)`);
+  ctx.log(
+    `${ok}/${n} connections succeeded (connect + AUTH/SELECT + PING p50 ${round(percentile(connectMs, 50), 1)} ms, p99 ${round(percentile(connectMs, 99), 1)} ms)`,
+  );
 
   const pingMs: number[] = [];
   for (let i = 0; i < ctx.options.pings; i++) {
@@ -44,7 +46,9 @@ export const basicConnection: Scenario = async (ctx) => {
     pingMs.push(performance.now() - t0);
   }
   const pings = latencySummary(pingMs, 'ping');
-  ctx.log(`${ctx.options.pings} PINGs: p50 ${pings.ping_p50_ms} ms, p95 ${pings.ping_p95_ms} ms, p99 ${pings.ping_p99_ms} ms, max ${pings.ping_max_ms} ms`);
+  ctx.log(
+    `${ctx.options.pings} PINGs: p50 ${pings.ping_p50_ms} ms, p95 ${pings.ping_p95_ms} ms, p99 ${pings.ping_p99_ms} ms, max ${pings.ping_max_ms} ms`,
+  );
 
   let version: string | undefined;
   let mode: string | undefined;
@@ -61,16 +65,33 @@ export const basicConnection: Scenario = async (ctx) => {
   } catch {
     // CONFIG not allowed
   }
-  ctx.log(`${where}: Redis ${version ?? '(version unknown)'}${mode ? ` ${mode}` : ''}, TLS ${endpoint.tls ? 'on' : 'off'}, AUTH ${password || endpoint.password ? 'on' : 'off'}, db ${endpoint.db}, maxmemory-policy ${policy ?? 'unknown'}`);
+  ctx.log(
+    `${where}: Redis ${version ?? '(version unknown)'}${mode ? ` ${mode}` : ''}, TLS ${endpoint.tls ? 'on' : 'off'}, AUTH ${password || endpoint.password ? 'on' : 'off'}, db ${endpoint.db}, maxmemory-policy ${policy ?? 'unknown'}`,
+  );
 
-  const checks = [check('connection_success_rate', 'connection success rate', `> ${PROMISES.connectionSuccessRate * 100}%`, `${round(rate * 100, 1)}% (${ok}/${n})`, rate > PROMISES.connectionSuccessRate)];
+  const checks = [
+    check(
+      'connection_success_rate',
+      'connection success rate',
+      `> ${PROMISES.connectionSuccessRate * 100}%`,
+      `${round(rate * 100, 1)}% (${ok}/${n})`,
+      rate > PROMISES.connectionSuccessRate,
+    ),
+  ];
   const problems: string[] = [];
   if (failures.size > 0) {
     const [msg, count] = [...failures].sort((a, b) => b[1] - a[1])[0];
     problems.push(`${n - ok} of ${n} connection attempts failed, e.g. ${count}× ${msg}`);
   }
-  const warning = policy && EVICTING.test(policy) ? `; warning: maxmemory-policy ${policy} lets Redis evict journal entries under memory pressure (use noeviction)` : '';
-  const v = verdict(checks, problems, `${round(rate * 100, 1)}% of ${n} connections succeeded; PING p50 ${pings.ping_p50_ms} ms, p99 ${pings.ping_p99_ms} ms${warning}`);
+  const warning =
+    policy && EVICTING.test(policy)
+      ? `; warning: maxmemory-policy ${policy} lets Redis evict journal entries under memory pressure (use noeviction)`
+      : '';
+  const v = verdict(
+    checks,
+    problems,
+    `${round(rate * 100, 1)}% of ${n} connections succeeded; PING p50 ${pings.ping_p50_ms} ms, p99 ${pings.ping_p99_ms} ms${warning}`,
+  );
   return {
     ...v,
     message: v.status === 'failed' ? v.message + warning : v.message,

@@ -1,5 +1,15 @@
 import type { JsonValue } from '../../optuna/pyjson';
-import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
+import {
+  type Scenario,
+  addEvictionNote,
+  errorMessage,
+  evictionInfo,
+  missingEntriesProblem,
+  plural,
+  readBack,
+  sameJson,
+  verdict,
+} from '../context';
 import { JournalWorker } from '../journalWorker';
 import { type SuiteDistribution, pyNow } from '../optunaRecords';
 import { check } from '../scenarios';
@@ -17,8 +27,21 @@ export const concurrentStudies: Scenario = async (ctx) => {
   const k = ctx.options.concurrentStudies;
   const perStudy = ctx.options.concurrentTrials;
   const evictedBefore = await evictionInfo(u.client);
-  const workers = Array.from({ length: k }, () => new JournalWorker({ url: u.url, password: u.password, settings: u.settings, prefix: ctx.prefix, signal: ctx.signal, retryForMs: ctx.options.appendRetryMs }));
-  const written: Array<Array<{ trialId: number; number: number; value: number }>> = workers.map(() => []);
+  const workers = Array.from(
+    { length: k },
+    () =>
+      new JournalWorker({
+        url: u.url,
+        password: u.password,
+        settings: u.settings,
+        prefix: ctx.prefix,
+        signal: ctx.signal,
+        retryForMs: ctx.options.appendRetryMs,
+      }),
+  );
+  const written: Array<Array<{ trialId: number; number: number; value: number }>> = workers.map(
+    () => [],
+  );
   const studyIds: number[] = [];
   const errors: string[] = [];
   const t0 = performance.now();
@@ -49,7 +72,9 @@ export const concurrentStudies: Scenario = async (ctx) => {
   }
   const writeS = (performance.now() - t0) / 1000;
   const total = written.reduce((a, t) => a + t.length, 0);
-  ctx.log(`${plural(k, 'writer')} wrote ${plural(total, 'trial')} into ${plural(k, 'study', 'studies')} in ${round(writeS, 2)} s`);
+  ctx.log(
+    `${plural(k, 'writer')} wrote ${plural(total, 'trial')} into ${plural(k, 'study', 'studies')} in ${round(writeS, 2)} s`,
+  );
 
   const problems: string[] = [];
   if (errors.length > 0) problems.push(`${plural(errors.length, 'writer')} stopped: ${errors[0]}`);
@@ -71,11 +96,13 @@ export const concurrentStudies: Scenario = async (ctx) => {
       }
       if (ids.has(s.studyId)) problems.push(`two studies share study_id ${s.studyId}`);
       ids.add(s.studyId);
-      if (studyIds[i] !== undefined && s.studyId !== studyIds[i]) problems.push(`study ${i} has id ${s.studyId}, its writer was told ${studyIds[i]}`);
+      if (studyIds[i] !== undefined && s.studyId !== studyIds[i])
+        problems.push(`study ${i} has id ${s.studyId}, its writer was told ${studyIds[i]}`);
       const byId = new Map(s.trials.map((t) => [t.trialId, t]));
       for (const w of written[i]) {
         const t = byId.get(w.trialId);
-        if (!t || t.state !== 'COMPLETE' || !sameJson(t.values, [w.value]) || t.number !== w.number) missing++;
+        if (!t || t.state !== 'COMPLETE' || !sameJson(t.values, [w.value]) || t.number !== w.number)
+          missing++;
       }
       for (const t of s.trials) {
         const tag = t.userAttrs.study_index as JsonValue;
@@ -83,23 +110,52 @@ export const concurrentStudies: Scenario = async (ctx) => {
         const v = t.values?.[0];
         if (typeof v === 'number' && Math.floor(v / 1000) !== i) crossTalk++;
       }
-      if (s.trials.length !== written[i].length) problems.push(`study ${i} holds ${s.trials.length} trials, its writer finished ${written[i].length}`);
+      if (s.trials.length !== written[i].length)
+        problems.push(
+          `study ${i} holds ${s.trials.length} trials, its writer finished ${written[i].length}`,
+        );
     }
-    if (missing > 0) problems.push(`${plural(missing, 'finished trial')} missing or not as written`);
+    if (missing > 0)
+      problems.push(`${plural(missing, 'finished trial')} missing or not as written`);
     if (crossTalk > 0) problems.push(`${plural(crossTalk, 'trial')} landed in the wrong study`);
-    ctx.log(`read back ${back.entries} entries: ${back.studies.length} studies, ${missing} missing, ${crossTalk} in the wrong study`);
+    ctx.log(
+      `read back ${back.entries} entries: ${back.studies.length} studies, ${missing} missing, ${crossTalk} in the wrong study`,
+    );
   } catch (e) {
     problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
   await addEvictionNote(problems, u.client, evictedBefore);
-  const checks = [check('missing', 'studies complete and independent', 'every trial in its own study', problems.length === 0 ? `${k} × ${perStudy} trials` : `${missing} missing, ${crossTalk} misplaced`, problems.length === 0)];
+  const checks = [
+    check(
+      'missing',
+      'studies complete and independent',
+      'every trial in its own study',
+      problems.length === 0
+        ? `${k} × ${perStudy} trials`
+        : `${missing} missing, ${crossTalk} misplaced`,
+      problems.length === 0,
+    ),
+  ];
   const appendMs = workers.flatMap((w) => w.appendMs);
-  const v = verdict(checks, problems, `${plural(k, 'study', 'studies')} × ${plural(perStudy, 'trial')} written at once, each complete and independent`);
+  const v = verdict(
+    checks,
+    problems,
+    `${plural(k, 'study', 'studies')} × ${plural(perStudy, 'trial')} written at once, each complete and independent`,
+  );
   return {
     ...v,
     checks,
     server: 'user',
     prefix: ctx.prefix,
-    metrics: { studies: k, trials_per_study: perStudy, trials: total, missing, misplaced: crossTalk, missing_entries: gaps, write_s: round(writeS, 3), ...latencySummary(appendMs, 'append') },
+    metrics: {
+      studies: k,
+      trials_per_study: perStudy,
+      trials: total,
+      missing,
+      misplaced: crossTalk,
+      missing_entries: gaps,
+      write_s: round(writeS, 3),
+      ...latencySummary(appendMs, 'append'),
+    },
   };
 };

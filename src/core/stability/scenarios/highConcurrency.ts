@@ -1,5 +1,15 @@
 import { SuiteCancelled } from '../abort';
-import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
+import {
+  type Scenario,
+  addEvictionNote,
+  errorMessage,
+  evictionInfo,
+  missingEntriesProblem,
+  plural,
+  readBack,
+  sameJson,
+  verdict,
+} from '../context';
 import { JournalWorker } from '../journalWorker';
 import { type SuiteDistribution, pyNow } from '../optunaRecords';
 import { PROMISES, check } from '../scenarios';
@@ -28,7 +38,15 @@ export const highConcurrency: Scenario = async (ctx) => {
   const jobs = ctx.options.jobs;
   const total = ctx.options.trials;
   const name = 'suite-high-concurrency';
-  const mk = () => new JournalWorker({ url: u.url, password: u.password, settings: u.settings, prefix: ctx.prefix, signal: ctx.signal, retryForMs: ctx.options.appendRetryMs });
+  const mk = () =>
+    new JournalWorker({
+      url: u.url,
+      password: u.password,
+      settings: u.settings,
+      prefix: ctx.prefix,
+      signal: ctx.signal,
+      retryForMs: ctx.options.appendRetryMs,
+    });
   const evictedBefore = await evictionInfo(u.client);
   const setup = mk();
   const workers = Array.from({ length: jobs }, mk);
@@ -41,12 +59,20 @@ export const highConcurrency: Scenario = async (ctx) => {
   try {
     await setup.connect();
     studyId = await setup.createStudy(name, [1]);
-    for (let k = 0; k < enqueued; k++) await setup.enqueueTrial(studyId, { x: k / 10, n: BigInt(k) });
+    for (let k = 0; k < enqueued; k++)
+      await setup.enqueueTrial(studyId, { x: k / 10, n: BigInt(k) });
     setup.close();
     const connected = await Promise.allSettled(workers.map((w) => w.connect()));
-    const failedConnects = connected.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-    if (failedConnects.length > 0) throw new Error(`${failedConnects.length} of ${jobs} workers could not connect: ${errorMessage(failedConnects[0].reason)}`);
-    ctx.log(`${plural(jobs, 'worker')} connected; study "${name}" with ${plural(enqueued, 'enqueued trial')}; ${plural(total, 'trial')} to run`);
+    const failedConnects = connected.filter(
+      (r) => r.status === 'rejected',
+    ) as PromiseRejectedResult[];
+    if (failedConnects.length > 0)
+      throw new Error(
+        `${failedConnects.length} of ${jobs} workers could not connect: ${errorMessage(failedConnects[0].reason)}`,
+      );
+    ctx.log(
+      `${plural(jobs, 'worker')} connected; study "${name}" with ${plural(enqueued, 'enqueued trial')}; ${plural(total, 'trial')} to run`,
+    );
 
     let tickets = total;
     const t0 = performance.now();
@@ -59,14 +85,22 @@ export const highConcurrency: Scenario = async (ctx) => {
             const start = pyNow();
             const popped = await w.popWaiting(studyId, start);
             const t = popped ?? (await w.createTrial(studyId, start));
-            const x = popped ? Number(popped.fixedParams.x) : ((t.trialId * 7919) % 2000) / 100 - 10;
+            const x = popped
+              ? Number(popped.fixedParams.x)
+              : ((t.trialId * 7919) % 2000) / 100 - 10;
             const n = popped ? Number(popped.fixedParams.n) : t.trialId % 1000;
             await w.setParam(t.trialId, 'x', X, x);
             await w.setParam(t.trialId, 'n', N, n);
             await w.report(t.trialId, 0, x * x);
             const value = x * x + n / 1000;
             await w.setState(t.trialId, 'COMPLETE', [value]);
-            claims.push({ worker: i, trialId: t.trialId, number: t.number, value, popped: !!popped });
+            claims.push({
+              worker: i,
+              trialId: t.trialId,
+              number: t.number,
+              value,
+              popped: !!popped,
+            });
           }
         } catch (e) {
           if (!(e instanceof SuiteCancelled)) errors.push({ worker: i, message: errorMessage(e) });
@@ -88,12 +122,16 @@ export const highConcurrency: Scenario = async (ctx) => {
   const appendMs = workers.flatMap((w) => w.appendMs);
   const syncMs = workers.flatMap((w) => w.syncMs);
   const lat = latencySummary(appendMs, 'append');
-  ctx.log(`${plural(finished, 'trial')} finished in ${round(wallS, 2)} s: ${round(perS, 1)} trials/s; append p50 ${lat.append_p50_ms} ms, p99 ${lat.append_p99_ms} ms`);
+  ctx.log(
+    `${plural(finished, 'trial')} finished in ${round(wallS, 2)} s: ${round(perS, 1)} trials/s; append p50 ${lat.append_p50_ms} ms, p99 ${lat.append_p99_ms} ms`,
+  );
   if (errors.length > 0) {
     const byMsg = new Map<string, number>();
     for (const e of errors) byMsg.set(e.message, (byMsg.get(e.message) ?? 0) + 1);
     const [msg] = [...byMsg].sort((a, b) => b[1] - a[1])[0];
-    problems.push(`${errors.length} of ${jobs} workers stopped (${plural(finished, 'trial')} finished before that): ${msg}`);
+    problems.push(
+      `${errors.length} of ${jobs} workers stopped (${plural(finished, 'trial')} finished before that): ${msg}`,
+    );
   }
 
   // Read back: every claimed trial must be there as its worker left it, and owned once.
@@ -114,7 +152,8 @@ export const highConcurrency: Scenario = async (ctx) => {
       list.push(c);
       claimsById.set(c.trialId, list);
       const t = byId.get(c.trialId);
-      if (!t || t.number !== c.number || t.state !== 'COMPLETE' || !sameJson(t.values, [c.value])) lost++;
+      if (!t || t.number !== c.number || t.state !== 'COMPLETE' || !sameJson(t.values, [c.value]))
+        lost++;
     }
     for (const list of claimsById.values()) if (list.length > 1) duplicates += list.length - 1;
     const numbers = new Set<number>();
@@ -128,7 +167,9 @@ export const highConcurrency: Scenario = async (ctx) => {
     const missingEntries = missingEntriesProblem(back.gaps);
     if (missingEntries) problems.push(missingEntries);
     if (!study && finished > 0) problems.push(`study "${name}" is not in the journal`);
-    ctx.log(`read back ${back.entries} entries: ${study?.trials.length ?? 0} trials, ${lost} lost, ${duplicates} duplicated, ${orphaned} orphaned RUNNING, ${waitingLeft} still WAITING`);
+    ctx.log(
+      `read back ${back.entries} entries: ${study?.trials.length ?? 0} trials, ${lost} lost, ${duplicates} duplicated, ${orphaned} orphaned RUNNING, ${waitingLeft} still WAITING`,
+    );
   } catch (e) {
     problems.push(`the trials could not be read back: ${u.explain(e)}`);
   }
@@ -138,12 +179,32 @@ export const highConcurrency: Scenario = async (ctx) => {
   const complete = errors.length === 0 && problems.length === 0;
   const checks = [
     check('lost', 'lost trials', '0', verified ? String(lost) : null, verified && lost === 0),
-    check('duplicates', 'duplicated trial numbers', '0', verified ? String(duplicates) : null, verified && duplicates === 0),
-    check('trials_per_s', `throughput with ${jobs} workers`, `≥ ${PROMISES.trialsPerSecond} trials/s (goal ${PROMISES.trialsPerSecondGoal}, with 30 workers)`, finished > 0 ? `${round(perS, 1)} trials/s` : null, complete && perS >= PROMISES.trialsPerSecond),
+    check(
+      'duplicates',
+      'duplicated trial numbers',
+      '0',
+      verified ? String(duplicates) : null,
+      verified && duplicates === 0,
+    ),
+    check(
+      'trials_per_s',
+      `throughput with ${jobs} workers`,
+      `≥ ${PROMISES.trialsPerSecond} trials/s (goal ${PROMISES.trialsPerSecondGoal}, with 30 workers)`,
+      finished > 0 ? `${round(perS, 1)} trials/s` : null,
+      complete && perS >= PROMISES.trialsPerSecond,
+    ),
   ];
-  if (verified && lost > 0) problems.push(`${plural(lost, 'finished trial')} lost (missing, or not COMPLETE with the value its worker wrote)`);
-  if (verified && duplicates > 0) problems.push(`${plural(duplicates, 'trial')} owned by more than one worker`);
-  const v = verdict(checks, problems, `${plural(jobs, 'worker')}: ${finished} trials, ${round(perS, 1)} trials/s, append p50 ${lat.append_p50_ms} ms / p99 ${lat.append_p99_ms} ms, none lost or duplicated (${popped} popped from the queue, ${racesLost} pop races lost)`);
+  if (verified && lost > 0)
+    problems.push(
+      `${plural(lost, 'finished trial')} lost (missing, or not COMPLETE with the value its worker wrote)`,
+    );
+  if (verified && duplicates > 0)
+    problems.push(`${plural(duplicates, 'trial')} owned by more than one worker`);
+  const v = verdict(
+    checks,
+    problems,
+    `${plural(jobs, 'worker')}: ${finished} trials, ${round(perS, 1)} trials/s, append p50 ${lat.append_p50_ms} ms / p99 ${lat.append_p99_ms} ms, none lost or duplicated (${popped} popped from the queue, ${racesLost} pop races lost)`,
+  );
   return {
     ...v,
     checks,

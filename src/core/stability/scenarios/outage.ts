@@ -3,7 +3,16 @@ import type Redis from 'ioredis';
 import { connectOnce } from '../../redis/connect';
 import { FailoverStore, type StateEvent } from '../../storage/failoverStore';
 import { SuiteCancelled, pollUntil, raceAbort, sleep } from '../abort';
-import { type Scenario, type ScenarioContext, type ScenarioOutcome, errorMessage, plural, readBack, sameJson, verdict } from '../context';
+import {
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioOutcome,
+  errorMessage,
+  plural,
+  readBack,
+  sameJson,
+  verdict,
+} from '../context';
 import type { DisposableRedis } from '../disposableRedis';
 import { JournalWorker } from '../journalWorker';
 import type { SuiteDistribution } from '../optunaRecords';
@@ -56,7 +65,9 @@ class OutageRun {
 
   static async start(ctx: ScenarioContext): Promise<OutageRun> {
     const d = await ctx.startDisposable();
-    ctx.log(`disposable redis-server on 127.0.0.1:${d.port} (${d.describeSettings()}); fallback ${ctx.fallback.scratch ? 'scratch file' : ctx.fallback.path}`);
+    ctx.log(
+      `disposable redis-server on 127.0.0.1:${d.port} (${d.describeSettings()}); fallback ${ctx.fallback.scratch ? 'scratch file' : ctx.fallback.path}`,
+    );
     const run = new OutageRun(ctx, d);
     try {
       await run.setup();
@@ -71,10 +82,25 @@ class OutageRun {
     const ctx = this.ctx;
     // Writers retry for as long as the outage may last, and are stopped explicitly at the end.
     const retryForMs = ctx.options.outageMs + 120_000;
-    for (let i = 0; i < WRITERS; i++) this.writers.push(new JournalWorker({ url: this.d.url, password: this.d.password, prefix: ctx.prefix, signal: this.stopWriters.signal, retryForMs }));
+    for (let i = 0; i < WRITERS; i++)
+      this.writers.push(
+        new JournalWorker({
+          url: this.d.url,
+          password: this.d.password,
+          prefix: ctx.prefix,
+          signal: this.stopWriters.signal,
+          retryForMs,
+        }),
+      );
     await Promise.all(this.writers.map((w) => w.connect()));
     this.studyId = await this.writers[0].createStudy(STUDY, [1]);
-    this.store = new FailoverStore({ redisUrl: this.d.url, password: this.d.password, prefixes: [ctx.prefix], sqlitePath: ctx.fallback.path, settings: ctx.user.settings });
+    this.store = new FailoverStore({
+      redisUrl: this.d.url,
+      password: this.d.password,
+      prefixes: [ctx.prefix],
+      sqlitePath: ctx.fallback.path,
+      settings: ctx.user.settings,
+    });
     this.store.on('state', (e) => {
       this.events.push(e);
       ctx.log(`store: ${e.state} (${e.detail})`);
@@ -99,7 +125,14 @@ class OutageRun {
         const x = ((t.trialId * 7919) % 2000) / 100 - 10;
         await w.setParam(t.trialId, 'x', X, x);
         await w.setState(t.trialId, 'COMPLETE', [x * x]);
-        this.claims.push({ worker: i, trialId: t.trialId, number: t.number, value: x * x, startedAt, finishedAt: Date.now() });
+        this.claims.push({
+          worker: i,
+          trialId: t.trialId,
+          number: t.number,
+          value: x * x,
+          startedAt,
+          finishedAt: Date.now(),
+        });
         await sleep(20, this.stopWriters.signal);
       }
     } catch (e) {
@@ -147,8 +180,10 @@ class OutageRun {
 
   /** What to say about a failed switch. */
   failoverProblem(event: StateEvent | undefined, what = 'was killed'): string | undefined {
-    if (!event) return `the store still reported Redis 15 s after the server ${what} (${this.store.state.detail})`;
-    if (event.state === 'offline') return `the store went offline instead of serving the SQLite fallback: ${event.detail}`;
+    if (!event)
+      return `the store still reported Redis 15 s after the server ${what} (${this.store.state.detail})`;
+    if (event.state === 'offline')
+      return `the store went offline instead of serving the SQLite fallback: ${event.detail}`;
     return undefined;
   }
 
@@ -158,7 +193,9 @@ class OutageRun {
     const fromSqlite = studies.filter((s) => s.sqlite);
     const keptRedis = studies.some((s) => s.redis && s.name === STUDY);
     let served = this.store.state.state === 'sqlite';
-    let why: string | undefined = served ? undefined : `the store is ${this.store.state.state}: ${this.store.state.detail}`;
+    let why: string | undefined = served
+      ? undefined
+      : `the store is ${this.store.state.state}: ${this.store.state.detail}`;
     if (served && this.ctx.fallback.scratch && !fromSqlite.some((s) => s.name === FALLBACK_STUDY)) {
       served = false;
       why = 'the SQLite fallback study is not shown';
@@ -184,7 +221,13 @@ class OutageRun {
 }
 
 function failoverCheck(ms: number | null): Check {
-  return check('failover_ms', 'time to serve the SQLite fallback', `< ${PROMISES.failoverMs} ms`, ms === null ? null : `${ms} ms`, ms !== null && ms < PROMISES.failoverMs);
+  return check(
+    'failover_ms',
+    'time to serve the SQLite fallback',
+    `< ${PROMISES.failoverMs} ms`,
+    ms === null ? null : `${ms} ms`,
+    ms !== null && ms < PROMISES.failoverMs,
+  );
 }
 
 /**
@@ -205,16 +248,25 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
       const t0 = performance.now();
       const n = reader.readAll().length;
       readMs = performance.now() - t0;
-      ctx.log(`SQLite fallback ${ctx.fallback.scratch ? '(scratch file)' : ctx.fallback.path}: ${plural(n, 'study', 'studies')}, read in ${round(readMs, 1)} ms`);
+      ctx.log(
+        `SQLite fallback ${ctx.fallback.scratch ? '(scratch file)' : ctx.fallback.path}: ${plural(n, 'study', 'studies')}, read in ${round(readMs, 1)} ms`,
+      );
     } catch (e) {
       // Nothing to fail over to: say so once, instead of after two outages.
       const message = `the SQLite fallback cannot be read (${errorMessage(e)}): while Redis is unreachable the store would be offline`;
-      return { status: 'failed', message, checks: [check('fallback_served', 'SQLite fallback served', 'yes', 'no', false)], server: 'disposable', metrics: { failover_ms: null, fallback: ctx.fallback.path } };
+      return {
+        status: 'failed',
+        message,
+        checks: [check('fallback_served', 'SQLite fallback served', 'yes', 'no', false)],
+        server: 'disposable',
+        metrics: { failover_ms: null, fallback: ctx.fallback.path },
+      };
     } finally {
       reader.close();
     }
     const first = await run.startStore();
-    if (first.state !== 'redis') throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
+    if (first.state !== 'redis')
+      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
     run.startWriting();
     await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
     if (run.errors.length > 0) throw new Error(run.errors[0]);
@@ -229,24 +281,44 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
     if (pf) problems.push(pf);
     const fbFrozen = pf ? undefined : run.fallbackServed();
     run.d.thaw();
-    ctx.log(`the store served the fallback ${freezeMs ?? '—'} ms after the freeze; server continued (SIGCONT)`);
-    if (!(await run.waitState((e) => e.state === 'redis', 15_000))) problems.push(`the store did not return to Redis within 15 s of SIGCONT (${run.store.state.detail})`);
+    ctx.log(
+      `the store served the fallback ${freezeMs ?? '—'} ms after the freeze; server continued (SIGCONT)`,
+    );
+    if (!(await run.waitState((e) => e.state === 'redis', 15_000)))
+      problems.push(
+        `the store did not return to Redis within 15 s of SIGCONT (${run.store.state.detail})`,
+      );
     const before = run.claims.length;
-    await pollUntil(() => run.claims.length >= before + 3 || run.errors.length > 0, 10_000, ctx.signal);
+    await pollUntil(
+      () => run.claims.length >= before + 3 || run.errors.length > 0,
+      10_000,
+      ctx.signal,
+    );
 
     const { killedAt, event } = await run.crash();
     const crashMs = event && event.state !== 'offline' ? event.at - killedAt : null;
     const p = run.failoverProblem(event, 'was killed');
     if (p) problems.push(p);
     const fb = run.fallbackServed();
-    ctx.log(`failover after ${crashMs ?? '—'} ms (${plural(fb.studies, 'study', 'studies')} from SQLite shown)`);
+    ctx.log(
+      `failover after ${crashMs ?? '—'} ms (${plural(fb.studies, 'study', 'studies')} from SQLite shown)`,
+    );
     const served = fb.served && (fbFrozen === undefined || fbFrozen.served);
     if (!p && !fb.served) problems.push(`the SQLite fallback is not served: ${fb.why}`);
-    else if (fbFrozen && !fbFrozen.served) problems.push(`the SQLite fallback is not served while Redis is frozen: ${fbFrozen.why}`);
-    if (!fb.keptRedis) problems.push('the studies read from Redis before the outage are no longer shown');
+    else if (fbFrozen && !fbFrozen.served)
+      problems.push(`the SQLite fallback is not served while Redis is frozen: ${fbFrozen.why}`);
+    if (!fb.keptRedis)
+      problems.push('the studies read from Redis before the outage are no longer shown');
     const failoverMs = freezeMs === null || crashMs === null ? null : Math.max(freezeMs, crashMs);
-    const checks = [failoverCheck(failoverMs), check('fallback_served', 'SQLite fallback served', 'yes', served ? 'yes' : 'no', served)];
-    const v = verdict(checks, problems, `the store served the SQLite fallback ${freezeMs} ms after Redis froze and ${crashMs} ms after it was killed (the fallback loads in ${round(readMs, 0)} ms)`);
+    const checks = [
+      failoverCheck(failoverMs),
+      check('fallback_served', 'SQLite fallback served', 'yes', served ? 'yes' : 'no', served),
+    ];
+    const v = verdict(
+      checks,
+      problems,
+      `the store served the SQLite fallback ${freezeMs} ms after Redis froze and ${crashMs} ms after it was killed (the fallback loads in ${round(readMs, 0)} ms)`,
+    );
     return {
       ...v,
       checks,
@@ -277,7 +349,8 @@ export const connectionRecovery: Scenario = async (ctx) => {
   try {
     const problems: string[] = [];
     const first = await run.startStore();
-    if (first.state !== 'redis') throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
+    if (first.state !== 'redis')
+      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
     run.startWriting();
     await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
     if (run.errors.length > 0) throw new Error(run.errors[0]);
@@ -289,18 +362,36 @@ export const connectionRecovery: Scenario = async (ctx) => {
     const restartAt = Date.now();
     await run.d.restart(ctx.signal);
     const upAt = Date.now();
-    ctx.log(`disposable redis-server restarted after an outage of ${upAt - killedAt} ms (answering ${upAt - restartAt} ms after its start)`);
-    const back = await pollUntil(() => run.store.state.state === 'redis' && (run.store.redisReadAt ?? 0) >= upAt, 60_000, ctx.signal, 10);
+    ctx.log(
+      `disposable redis-server restarted after an outage of ${upAt - killedAt} ms (answering ${upAt - restartAt} ms after its start)`,
+    );
+    const back = await pollUntil(
+      () => run.store.state.state === 'redis' && (run.store.redisReadAt ?? 0) >= upAt,
+      60_000,
+      ctx.signal,
+      10,
+    );
     const recoveryMs = back ? Math.max(0, run.store.redisReadAt! - upAt) : null;
-    if (!back) problems.push(`the store did not read from Redis again within 60 s of its return (${run.store.state.detail})`);
+    if (!back)
+      problems.push(
+        `the store did not read from Redis again within 60 s of its return (${run.store.state.detail})`,
+      );
     else ctx.log(`the store read from Redis again ${recoveryMs} ms after it answered`);
     // Every writer finishes at least one trial after the return, then they stop.
-    await pollUntil(() => run.errors.length > 0 || [0, 1, 2].every((i) => run.claims.some((c) => c.worker === i && c.startedAt >= upAt)), 15_000, ctx.signal);
+    await pollUntil(
+      () =>
+        run.errors.length > 0 ||
+        [0, 1, 2].every((i) => run.claims.some((c) => c.worker === i && c.startedAt >= upAt)),
+      15_000,
+      ctx.signal,
+    );
     await run.stopWriting();
-    if (run.errors.length > 0) problems.push(`${plural(run.errors.length, 'writer')} stopped: ${run.errors[0]}`);
+    if (run.errors.length > 0)
+      problems.push(`${plural(run.errors.length, 'writer')} stopped: ${run.errors[0]}`);
 
     // Ground truth: a fresh full read of the restarted server, and the store's own view.
-    const phase = (c: Claim) => (c.finishedAt < killedAt ? 'before' : c.startedAt >= upAt ? 'after' : 'during');
+    const phase = (c: Claim) =>
+      c.finishedAt < killedAt ? 'before' : c.startedAt >= upAt ? 'after' : 'during';
     const counts = { before: 0, during: 0, after: 0 };
     const lostBy = { before: 0, during: 0, after: 0 };
     for (const c of run.claims) counts[phase(c)]++;
@@ -318,15 +409,26 @@ export const connectionRecovery: Scenario = async (ctx) => {
       for (const c of run.claims) {
         owners.set(c.trialId, (owners.get(c.trialId) ?? 0) + 1);
         const t = byId.get(c.trialId);
-        if (!t || t.number !== c.number || t.state !== 'COMPLETE' || !sameJson(t.values, [c.value])) {
+        if (
+          !t ||
+          t.number !== c.number ||
+          t.state !== 'COMPLETE' ||
+          !sameJson(t.values, [c.value])
+        ) {
           lost++;
           lostBy[phase(c)]++;
         }
       }
       duplicates = [...owners.values()].reduce((a, n) => a + n - 1, 0);
       orphaned = (study?.trials ?? []).filter((t) => t.state === 'RUNNING').length;
-      if (fresh.gaps.length > 0) problems.push(`${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`);
-      if (lost > 0) problems.push(`${plural(lost, 'acknowledged trial')} missing after the restart (before the outage ${lostBy.before}, during ${lostBy.during}, after ${lostBy.after}); ${run.persistenceNote()}`);
+      if (fresh.gaps.length > 0)
+        problems.push(
+          `${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`,
+        );
+      if (lost > 0)
+        problems.push(
+          `${plural(lost, 'acknowledged trial')} missing after the restart (before the outage ${lostBy.before}, during ${lostBy.during}, after ${lostBy.after}); ${run.persistenceNote()}`,
+        );
       if (duplicates > 0) problems.push(`${plural(duplicates, 'trial')} claimed by two writers`);
       // The store, resumed where it stopped, must show exactly the fresh read.
       await run.store.refresh();
@@ -335,17 +437,38 @@ export const connectionRecovery: Scenario = async (ctx) => {
       const a = (view?.trials ?? []).map((t) => `${t.trial.number}:${t.trial.state}`).join(',');
       const b = (study?.trials ?? []).map((t) => `${t.number}:${t.state}`).join(',');
       storeMatches = a === b && !!view === !!study;
-      if (!storeMatches) problems.push(`the store's view after recovery differs from a fresh read (${view?.trials.length ?? 0} vs ${study?.trials.length ?? 0} trials)`);
-      ctx.log(`fresh read: ${study?.trials.length ?? 0} trials; writers finished ${counts.before} before, ${counts.during} across and ${counts.after} after the outage; ${lost} lost`);
+      if (!storeMatches)
+        problems.push(
+          `the store's view after recovery differs from a fresh read (${view?.trials.length ?? 0} vs ${study?.trials.length ?? 0} trials)`,
+        );
+      ctx.log(
+        `fresh read: ${study?.trials.length ?? 0} trials; writers finished ${counts.before} before, ${counts.during} across and ${counts.after} after the outage; ${lost} lost`,
+      );
     } catch (e) {
       if (e instanceof SuiteCancelled) throw e;
       problems.push(`the restarted server could not be read: ${errorMessage(e)}`);
     }
     const checks = [
-      check('recovery_ms', 'time to read Redis again', `< ${PROMISES.recoveryMs} ms`, recoveryMs === null ? null : `${recoveryMs} ms`, recoveryMs !== null && recoveryMs < PROMISES.recoveryMs),
-      check('lost', 'trials lost across the outage', '0', lost === null ? null : String(lost), lost === 0),
+      check(
+        'recovery_ms',
+        'time to read Redis again',
+        `< ${PROMISES.recoveryMs} ms`,
+        recoveryMs === null ? null : `${recoveryMs} ms`,
+        recoveryMs !== null && recoveryMs < PROMISES.recoveryMs,
+      ),
+      check(
+        'lost',
+        'trials lost across the outage',
+        '0',
+        lost === null ? null : String(lost),
+        lost === 0,
+      ),
     ];
-    const v = verdict(checks, problems, `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)`);
+    const v = verdict(
+      checks,
+      problems,
+      `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)`,
+    );
     return {
       ...v,
       checks,

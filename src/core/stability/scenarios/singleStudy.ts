@@ -1,9 +1,24 @@
 import type { Study, Trial } from '../../optuna/model';
 import { normalizeDatetime } from '../../optuna/model';
 import type { JsonValue } from '../../optuna/pyjson';
-import { type Scenario, addEvictionNote, errorMessage, evictionInfo, missingEntriesProblem, plural, readBack, sameJson, verdict } from '../context';
+import {
+  type Scenario,
+  addEvictionNote,
+  errorMessage,
+  evictionInfo,
+  missingEntriesProblem,
+  plural,
+  readBack,
+  sameJson,
+  verdict,
+} from '../context';
 import { JournalWorker } from '../journalWorker';
-import { type SuiteDistribution, type TrialStateName, distributionObject, pyNow } from '../optunaRecords';
+import {
+  type SuiteDistribution,
+  type TrialStateName,
+  distributionObject,
+  pyNow,
+} from '../optunaRecords';
 import { check } from '../scenarios';
 import { latencySummary, round } from '../stats';
 
@@ -45,24 +60,36 @@ export function compareTrial(e: ExpectedTrial, t: Trial | undefined): string[] {
   const out: string[] = [];
   if (t.trialId !== e.trialId) out.push(`${at} has trial_id ${t.trialId}`);
   if (t.state !== e.state) out.push(`${at} is ${t.state}, expected ${e.state}`);
-  if (!sameJson(t.values, e.values)) out.push(`${at} has values ${JSON.stringify(t.values)}, expected ${JSON.stringify(e.values)}`);
-  for (const [k, v] of Object.entries(e.params)) if (!sameJson(t.params[k], v)) out.push(`${at} param ${k} is ${String(t.params[k])}, expected ${String(v)}`);
-  if (Object.keys(t.params).length !== Object.keys(e.params).length) out.push(`${at} has params ${Object.keys(t.params).join(',')}`);
+  if (!sameJson(t.values, e.values))
+    out.push(`${at} has values ${JSON.stringify(t.values)}, expected ${JSON.stringify(e.values)}`);
+  for (const [k, v] of Object.entries(e.params))
+    if (!sameJson(t.params[k], v))
+      out.push(`${at} param ${k} is ${String(t.params[k])}, expected ${String(v)}`);
+  if (Object.keys(t.params).length !== Object.keys(e.params).length)
+    out.push(`${at} has params ${Object.keys(t.params).join(',')}`);
   for (const [k, d] of Object.entries(e.distributions)) {
     const want = distributionObject(d);
     const got = t.distributions[k];
-    if (!got || got.name !== want.name || !sameJson(got.attributes, want.attributes)) out.push(`${at} distribution of ${k} differs`);
+    if (!got || got.name !== want.name || !sameJson(got.attributes, want.attributes))
+      out.push(`${at} distribution of ${k} differs`);
   }
   if (!sameJson(t.intermediateValues, e.intermediate)) out.push(`${at} intermediate values differ`);
   if (!sameJson(t.userAttrs, e.userAttrs)) out.push(`${at} user attrs differ`);
   if (!sameJson(t.systemAttrs, e.systemAttrs)) out.push(`${at} system attrs differ`);
-  if (t.datetimeStart !== normalizeDatetime(e.datetimeStart)) out.push(`${at} datetime_start is ${t.datetimeStart}, expected ${e.datetimeStart}`);
-  if (t.datetimeComplete !== (e.state === 'RUNNING' ? null : normalizeDatetime(e.datetimeComplete))) out.push(`${at} datetime_complete is ${t.datetimeComplete}`);
+  if (t.datetimeStart !== normalizeDatetime(e.datetimeStart))
+    out.push(`${at} datetime_start is ${t.datetimeStart}, expected ${e.datetimeStart}`);
+  if (t.datetimeComplete !== (e.state === 'RUNNING' ? null : normalizeDatetime(e.datetimeComplete)))
+    out.push(`${at} datetime_complete is ${t.datetimeComplete}`);
   return out;
 }
 
 /** Compares a study as read back with what was written; missing entries named first. */
-export function describeDifferences(study: Study | undefined, name: string, expected: ExpectedTrial[], gaps: string[]): string[] {
+export function describeDifferences(
+  study: Study | undefined,
+  name: string,
+  expected: ExpectedTrial[],
+  gaps: string[],
+): string[] {
   const out: string[] = [];
   const missingEntries = missingEntriesProblem(gaps);
   if (missingEntries) out.push(missingEntries);
@@ -75,8 +102,12 @@ export function describeDifferences(study: Study | undefined, name: string, expe
   const missing = diffs.filter((d) => d.endsWith('is missing')).length;
   if (missing > 0) out.push(`${plural(missing, 'trial')} of ${expected.length} missing`);
   const other = diffs.filter((d) => !d.endsWith('is missing'));
-  if (other.length > 0) out.push(`${plural(other.length, 'field')} differ: ${other.slice(0, 3).join('; ')}${other.length > 3 ? '; …' : ''}`);
-  if (study.trials.length > expected.length) out.push(`${study.trials.length - expected.length} unexpected extra trials`);
+  if (other.length > 0)
+    out.push(
+      `${plural(other.length, 'field')} differ: ${other.slice(0, 3).join('; ')}${other.length > 3 ? '; …' : ''}`,
+    );
+  if (study.trials.length > expected.length)
+    out.push(`${study.trials.length - expected.length} unexpected extra trials`);
   return out;
 }
 
@@ -90,7 +121,14 @@ export const singleStudy: Scenario = async (ctx) => {
   const u = ctx.user;
   const name = 'suite-single-study';
   const n = ctx.options.singleStudyTrials;
-  const w = new JournalWorker({ url: u.url, password: u.password, settings: u.settings, prefix: ctx.prefix, signal: ctx.signal, retryForMs: ctx.options.appendRetryMs });
+  const w = new JournalWorker({
+    url: u.url,
+    password: u.password,
+    settings: u.settings,
+    prefix: ctx.prefix,
+    signal: ctx.signal,
+    retryForMs: ctx.options.appendRetryMs,
+  });
   const expected: ExpectedTrial[] = [];
   const evictedBefore = await evictionInfo(u.client);
   const problems: string[] = [];
@@ -116,9 +154,15 @@ export const singleStudy: Scenario = async (ctx) => {
         Object.assign(params, { x: 0.5, lr: 1e-3, n: 3, opt: 'sgd' });
       } else {
         ({ trialId, number } = await w.createTrial(studyId, start));
-        Object.assign(params, { x: round(rnd() * 20 - 10, 6)!, lr: 10 ** (-5 + 4 * rnd()), n: 1 + Math.floor(rnd() * 100), opt: (DISTRIBUTIONS.opt as { choices: string[] }).choices[Math.floor(rnd() * 3)] });
+        Object.assign(params, {
+          x: round(rnd() * 20 - 10, 6)!,
+          lr: 10 ** (-5 + 4 * rnd()),
+          n: 1 + Math.floor(rnd() * 100),
+          opt: (DISTRIBUTIONS.opt as { choices: string[] }).choices[Math.floor(rnd() * 3)],
+        });
       }
-      for (const [k, d] of Object.entries(DISTRIBUTIONS)) await w.setParam(trialId, k, d, params[k] as number | string);
+      for (const [k, d] of Object.entries(DISTRIBUTIONS))
+        await w.setParam(trialId, k, d, params[k] as number | string);
       const x = params.x as number;
       const intermediate: Record<string, number> = {};
       for (let step = 0; step < 3; step++) {
@@ -128,12 +172,31 @@ export const singleStudy: Scenario = async (ctx) => {
       }
       await w.setTrialUserAttr(trialId, 'suite_index', BigInt(i));
       const state: TrialStateName = i % 11 === 10 ? 'FAIL' : i % 7 === 6 ? 'PRUNED' : 'COMPLETE';
-      const values = state === 'FAIL' ? null : state === 'PRUNED' ? [intermediate['2']] : [x * x + (params.n as number) / 100];
+      const values =
+        state === 'FAIL'
+          ? null
+          : state === 'PRUNED'
+            ? [intermediate['2']]
+            : [x * x + (params.n as number) / 100];
       const end = pyNow();
       await w.setState(trialId, state, values, end);
-      expected.push({ trialId, number, state, values, params, distributions: DISTRIBUTIONS, intermediate, userAttrs: { suite_index: i }, systemAttrs, datetimeStart: start, datetimeComplete: end });
+      expected.push({
+        trialId,
+        number,
+        state,
+        values,
+        params,
+        distributions: DISTRIBUTIONS,
+        intermediate,
+        userAttrs: { suite_index: i },
+        systemAttrs,
+        datetimeStart: start,
+        datetimeComplete: end,
+      });
     }
-    ctx.log(`wrote ${plural(n, 'trial')} (${w.appendMs.length} journal entries) under ${ctx.prefix}`);
+    ctx.log(
+      `wrote ${plural(n, 'trial')} (${w.appendMs.length} journal entries) under ${ctx.prefix}`,
+    );
   } catch (e) {
     problems.push(`writing stopped after ${plural(expected.length, 'trial')}: ${errorMessage(e)}`);
     ctx.log(problems[0]);
@@ -151,17 +214,35 @@ export const singleStudy: Scenario = async (ctx) => {
     gaps = back.gaps.length;
     const study = back.studies.find((s) => s.name === name);
     const diffs = describeDifferences(study, name, expected, back.gaps);
-    if (study && !sameJson(study.userAttrs, { optuna_storage_suite: ctx.runId })) diffs.push('the study user attr differs');
-    if (study && study.directions.join() !== 'MINIMIZE') diffs.push(`the study directions are ${study.directions.join(',')}`);
+    if (study && !sameJson(study.userAttrs, { optuna_storage_suite: ctx.runId }))
+      diffs.push('the study user attr differs');
+    if (study && study.directions.join() !== 'MINIMIZE')
+      diffs.push(`the study directions are ${study.directions.join(',')}`);
     mismatches = diffs.length;
     problems.push(...diffs);
-    ctx.log(`read back ${back.entries} entries in ${round(back.readMs, 1)} ms: ${diffs.length === 0 ? 'every trial and field as written' : diffs.join('; ')}`);
+    ctx.log(
+      `read back ${back.entries} entries in ${round(back.readMs, 1)} ms: ${diffs.length === 0 ? 'every trial and field as written' : diffs.join('; ')}`,
+    );
   } catch (e) {
     problems.push(`the journal could not be read back: ${u.explain(e)}`);
   }
   await addEvictionNote(problems, u.client, evictedBefore);
-  const checks = [check('mismatches', 'trials read back as written', 'all, no missing entries', problems.length === 0 ? `all ${expected.length}` : `${plural(gaps, 'missing entry', 'missing entries')}, ${plural(mismatches, 'difference')}`, problems.length === 0)];
-  const v = verdict(checks, problems, `${plural(expected.length, 'trial')} written with Optuna's protocol and read back identical (${w.appendMs.length} entries)`);
+  const checks = [
+    check(
+      'mismatches',
+      'trials read back as written',
+      'all, no missing entries',
+      problems.length === 0
+        ? `all ${expected.length}`
+        : `${plural(gaps, 'missing entry', 'missing entries')}, ${plural(mismatches, 'difference')}`,
+      problems.length === 0,
+    ),
+  ];
+  const v = verdict(
+    checks,
+    problems,
+    `${plural(expected.length, 'trial')} written with Optuna's protocol and read back identical (${w.appendMs.length} entries)`,
+  );
   return {
     ...v,
     checks,
