@@ -1,10 +1,10 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   type ConnectionSettings,
   type SentinelConfig,
   parseSentinelList,
 } from '../core/redis/connect';
+import { type FallbackSource, resolveFallbackFile } from '../core/storage/fallbackFile';
 
 /** Setting keys, in one place (package.json "contributes.configuration" declares them). */
 export const SECTION = 'optunaStorage';
@@ -23,8 +23,10 @@ export interface Settings {
   redisUrl: string;
   prefixes: string[] | undefined;
   sentinel: SentinelConfig | undefined;
-  /** Absolute path, or undefined when not configured. */
+  /** Absolute path of the SQLite fallback, or undefined when there is none. */
   sqlitePath: string | undefined;
+  /** Which fallback file and why (setting, found in the workspace, expected there). */
+  fallback: FallbackSource;
   refreshIntervalMs: number;
   pageSize: number;
   connection: ConnectionSettings;
@@ -34,8 +36,13 @@ export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const sentinels = c.get<string>(KEY.sentinels, '').trim();
   const rawPath = c.get<string>(KEY.sqlitePath, '').trim();
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const prefixes = c.get<string[]>(KEY.prefixes, []);
+  // In Restricted Mode the workspace chooses no files: only a user-set path is read.
+  const fallback =
+    rawPath || vscode.workspace.isTrusted
+      ? resolveFallbackFile(rawPath, folders, folders[0] ?? process.cwd())
+      : ({ kind: 'none', why: 'the workspace is not searched in Restricted Mode' } as const);
   return {
     redisUrl: c.get<string>(KEY.redisUrl, '').trim(),
     prefixes: prefixes.length > 0 ? prefixes : undefined,
@@ -45,7 +52,8 @@ export function readSettings(): Settings {
           name: c.get<string>(KEY.sentinelMaster, 'mymaster'),
         }
       : undefined,
-    sqlitePath: rawPath ? path.resolve(folder ?? process.cwd(), rawPath) : undefined,
+    sqlitePath: fallback.kind === 'none' ? undefined : fallback.path,
+    fallback,
     refreshIntervalMs: Math.max(1, c.get<number>(KEY.refreshInterval, 5)) * 1000,
     pageSize: Math.max(10, c.get<number>(KEY.pageSize, 200)),
     connection: {

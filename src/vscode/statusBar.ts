@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { redactUrl } from '../core/redis/url';
+import { fallbackReason } from '../core/storage/fallbackFile';
 import type { StoreService } from './storeService';
 
 /**
@@ -90,7 +91,11 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(
       `Prefix${prefixes && prefixes.length === 1 ? '' : 'es'}: ${prefixes && prefixes.length ? prefixes.map((p) => `\`"${p}"\``).join(', ') : 'all found'}  \n`,
     );
-    md.appendMarkdown(`Fallback file: \`${s.sqlitePath ?? 'none'}\`  \n`);
+    md.appendMarkdown(
+      `Fallback file: ${s.fallback.kind === 'none' ? 'none' : `\`${s.fallback.path}\``}  \n`,
+    );
+    md.appendText(`(${fallbackReason(s.fallback)})`);
+    md.appendMarkdown('  \n');
     md.appendMarkdown(
       `Last check: ${link ? new Date(link.checkedAt).toLocaleTimeString() : '—'}${link?.latencyMs !== undefined ? ` (PING ${link.latencyMs.toFixed(1)} ms)` : ''}  \n`,
     );

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { describeFallback } from '../../core/storage/fallbackFile';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
 
@@ -14,7 +15,7 @@ export function healthReport(s: Services): string {
     `- **State:** ${st.state}${st.degraded ? ' (degraded)' : ''} since ${new Date(st.at).toLocaleString()}`,
     `- **Why:** ${st.detail}`,
     `- **Redis:** ${store?.redisWhere ?? 'not configured'}${link ? ` — ${link.up ? `up, PING ${link.latencyMs?.toFixed(2)} ms` : `down: ${link.reason}`}, checked ${new Date(link.checkedAt).toLocaleTimeString()}` : ''}`,
-    `- **SQLite fallback:** ${svc.settings.sqlitePath ?? 'not configured'}`,
+    `- **SQLite fallback:** ${describeFallback(svc.settings.fallback)}`,
     `- **Last refresh:** ${svc.lastRefreshAt ? new Date(svc.lastRefreshAt).toLocaleString() : 'never'}${svc.lastError ? ` — problem: ${svc.lastError}` : ''}`,
     '',
     '## Journal prefixes',

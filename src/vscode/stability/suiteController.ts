@@ -86,7 +86,8 @@ export class StabilitySuite implements vscode.Disposable {
           redisUrl: settings.redisUrl,
           password: await this.s.passwords.get(settings.redisUrl),
           settings: settings.connection,
-          sqlitePath: settings.sqlitePath,
+          // A fallback file the optimizers have not created yet cannot be read: use a scratch one.
+          sqlitePath: settings.fallback.kind === 'expected' ? undefined : settings.sqlitePath,
           only,
           jobs: cfg.get<number>('stability.jobs', 30),
           trials: cfg.get<number | null>('stability.trials', null) ?? undefined,

@@ -25,7 +25,7 @@ export type Node =
       tooltip: string;
     }
   | { kind: 'prefix'; id: string; prefix: string }
-  | { kind: 'sqliteFile'; id: string; path: string; description: string }
+  | { kind: 'sqliteFile'; id: string; path: string; description: string; tooltip: string }
   | { kind: 'study'; id: string; study: MergedStudy }
   | {
       kind: 'trial';
@@ -239,7 +239,7 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       );
       item.id = n.id;
       item.description = n.description;
-      item.tooltip = n.path;
+      item.tooltip = n.tooltip;
       item.iconPath = new vscode.ThemeIcon('database');
       item.contextValue = 'sqliteFile';
       return item;

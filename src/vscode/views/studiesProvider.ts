@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { fallbackReason } from '../../core/storage/fallbackFile';
 import type { MergedStudy } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
 import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
@@ -144,6 +145,7 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         kind: 'sqliteFile',
         id: 'sqlite',
         path: svc.settings.sqlitePath,
+        tooltip: `${svc.settings.sqlitePath}\n${fallbackReason(svc.settings.fallback)}`,
         description: !where
           ? 'SQLite'
           : st.state === 'sqlite'
