@@ -4,7 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
 import { type ScenarioResult, type SuiteResult, runSuite } from '../../src/core/stability';
-import { TEMP_DIR_PREFIX } from '../../src/core/stability/disposableRedis';
+import {
+  DisposableRedis,
+  TEMP_DIR_PREFIX,
+  suiteTempRoot,
+} from '../../src/core/stability/disposableRedis';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
 import { runPython } from '../helpers/python';
@@ -116,7 +120,11 @@ describe('stability suite against a healthy redis-server', function () {
       for (const k of ['trials_per_s', 'append_p50_ms', 'append_p99_ms'])
         assert.equal(typeof hc[k], 'number', k);
       assert.ok(result.durationMs < 30_000, `the small run took ${result.durationMs} ms`);
-      assert.deepEqual(fs.readdirSync(tmp), [], 'temp folder and scratch SQLite removed');
+      assert.deepEqual(
+        fs.readdirSync(suiteTempRoot(tmp).dir!),
+        [],
+        'temp folder and scratch SQLite removed',
+      );
       assert.deepEqual(redisServersUnder(tmp), [], 'disposable servers gone');
 
       // Scenario 2: Optuna's own view equals ours, and load_study works as for a normal study.
@@ -251,15 +259,19 @@ describe('stability suite against a healthy redis-server', function () {
     await c.set(`${live}:alive`, '1', 'PX', 60_000);
     for (const k of others) await c.set(k, 'user data');
 
-    // And a crashed run's temp folder with its disposable redis-server still running.
-    const orphan = await RedisServer.start();
-    const crashed = path.join(tmp, `${TEMP_DIR_PREFIX}20200101T000000Z-abc123`);
-    fs.mkdirSync(path.join(crashed, 'redis-failover'), { recursive: true });
+    // And a crashed run's temp folder with its disposable redis-server still running: started
+    // by the suite's own class in the private folder, then abandoned as a SIGKILLed run would.
+    const root = suiteTempRoot(tmp).dir!;
+    const crashed = path.join(root, `${TEMP_DIR_PREFIX}20200101T000000Z-abc123`);
+    fs.mkdirSync(crashed, { mode: 0o700 });
     fs.writeFileSync(path.join(crashed, 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345 }));
-    fs.writeFileSync(
-      path.join(crashed, 'redis-failover', 'server.json'),
-      JSON.stringify({ pid: orphan.pid, port: orphan.port }),
-    );
+    const orphan = new DisposableRedis({
+      binary: 'redis-server',
+      parentDir: crashed,
+      name: 'redis-failover',
+    });
+    await orphan.start();
+    const orphanPid = orphan.pid!;
     try {
       const result = await runSuite({
         redisUrl: server.url,
@@ -282,6 +294,7 @@ describe('stability suite against a healthy redis-server', function () {
       assert.ok(!fs.existsSync(crashed));
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(orphan.pid, undefined, "the crashed run's disposable redis-server was killed");
+      assert.ok(!fs.existsSync(`/proc/${orphanPid}`));
     } finally {
       await c.unlink(...others, `${live}:alive`, `${live}:high-concurrency:log:0`);
       c.disconnect();
@@ -324,10 +337,7 @@ describe('stability suite against a healthy redis-server', function () {
     );
     assert.equal(byId(result, 'connection-recovery').message, 'cancelled');
     assert.deepEqual(await suiteKeys(server), []);
-    assert.deepEqual(
-      fs.readdirSync(tmp).filter((f) => f.startsWith(TEMP_DIR_PREFIX)),
-      [],
-    );
+    assert.deepEqual(fs.readdirSync(suiteTempRoot(tmp).dir!), []);
     assert.deepEqual(redisServersUnder(tmp), [], 'the disposable server is gone');
   });
 

@@ -5,7 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SuiteCancelled, raceAbort, sleep } from '../../src/core/stability/abort';
 import { sameJson, verdict } from '../../src/core/stability/context';
-import { findRedisServer, removeStaleTempDirs } from '../../src/core/stability/disposableRedis';
+import {
+  findRedisServer,
+  removeStaleTempDirs,
+  suiteTempRoot,
+} from '../../src/core/stability/disposableRedis';
 import {
   jsonSummary,
   markdownReport,
@@ -298,24 +302,38 @@ describe('stability suite core', () => {
     );
   });
 
-  it('removes temp folders of crashed runs only', () => {
+  it('removes temp folders of crashed runs only, and only inside its private folder', () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-stale-'));
     try {
+      const root = suiteTempRoot(base).dir!;
+      assert.equal(fs.statSync(root).mode & 0o777, 0o700);
       const dead = spawnSync('true').pid!; // a pid that has exited
       const mk = (name: string, owner?: object) => {
-        fs.mkdirSync(path.join(base, name, 'redis-failover'), { recursive: true });
-        if (owner) fs.writeFileSync(path.join(base, name, 'owner.json'), JSON.stringify(owner));
+        fs.mkdirSync(path.join(root, name, 'redis-failover'), { recursive: true });
+        if (owner) fs.writeFileSync(path.join(root, name, 'owner.json'), JSON.stringify(owner));
       };
       mk('optuna-storage-suite-20200101T000000Z-aaaaaa', { pid: dead });
       mk('optuna-storage-suite-20200101T000000Z-bbbbbb', { pid: process.pid }); // this process: alive
       mk('optuna-storage-suite-something-else', { pid: dead });
       mk('other', { pid: dead });
-      assert.equal(removeStaleTempDirs(base), 1);
-      assert.deepEqual(fs.readdirSync(base).sort(), [
+      assert.equal(removeStaleTempDirs(root), 1);
+      assert.deepEqual(fs.readdirSync(root).sort(), [
         'optuna-storage-suite-20200101T000000Z-bbbbbb',
         'optuna-storage-suite-something-else',
         'other',
       ]);
+
+      // A root open to other users (anyone could have planted folders in it) is not touched.
+      mk('optuna-storage-suite-20200101T000000Z-cccccc', { pid: dead });
+      fs.chmodSync(root, 0o777);
+      assert.equal(removeStaleTempDirs(root), 0);
+      assert.match(suiteTempRoot(base).problem!, /open to other users \(mode 777\)/);
+      // Nor is a symlink to a folder.
+      fs.chmodSync(root, 0o700);
+      const link = path.join(base, 'link');
+      fs.symlinkSync(root, link);
+      assert.equal(removeStaleTempDirs(link), 0);
+      assert.ok(fs.existsSync(path.join(root, 'optuna-storage-suite-20200101T000000Z-cccccc')));
     } finally {
       fs.rmSync(base, { recursive: true, force: true });
     }

@@ -5,8 +5,10 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { sleep } from './abort';
 import { freeLoopbackPort } from '../redis/redisProcess';
+import { formatDirective } from '../redis/configRender';
 import { configReplyToMap } from '../redis/serverConfig';
 import { processAlive as alive } from '../processAlive';
+import { ensurePrivateDir, privateDirProblem } from '../privateDir';
 import { which } from '../which';
 
 /**
@@ -76,7 +78,8 @@ export interface DisposableOptions {
 /**
  * Disposable servers still running. They live in their own process group, so should this
  * process end without cleaning up (process.exit, an uncaught exception), they are killed on
- * the way out; after a SIGKILL of this process the next run removes them (removeStaleTempDirs).
+ * the way out; after a SIGKILL of this process the next run removes them (removeStaleTempDirs,
+ * which finds them by their working directory, never by a pid written to a file).
  */
 const LIVE = new Set<number>();
 let exitHook = false;
@@ -98,8 +101,10 @@ function killLiveOnExit(): void {
  * A redis-server the suite owns: loopback only, a free port, a random password, its own data
  * folder and log, in its own process group (a Ctrl-C in the terminal reaches the suite, not
  * the server, so the suite decides when it stops). It can be killed (a crash) and restarted
- * on the same port with the same data, and is always disposed of by the suite. Its pid is
- * written to a pidfile so that the next run can remove it if this one crashed.
+ * on the same port with the same data, and is always disposed of by the suite. It runs in its
+ * data folder inside the run's private temp folder, which is how the next run recognises it
+ * should this one crash. The password reaches it through a 0600 config file, not argv (which
+ * every local user can read in /proc).
  */
 export class DisposableRedis {
   readonly dir: string;
@@ -136,10 +141,22 @@ export class DisposableRedis {
       : 'redis-server defaults';
   }
 
+  /** The config file given to redis-server: the user's (included) and the password. */
+  private writeAuthConfig(): string {
+    const file = path.join(this.dir, 'suite-auth.conf');
+    const lines = [];
+    if (this.o.configFile)
+      lines.push(formatDirective('include', [path.resolve(this.o.configFile)]));
+    lines.push(formatDirective('requirepass', [this.password]));
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600, flag: 'wx' });
+    return file;
+  }
+
   private args(): string[] {
-    const a: string[] = [];
-    if (this.o.configFile) a.push(path.resolve(this.o.configFile));
-    else for (const [k, v] of Object.entries(this.o.settings ?? {})) a.push(`--${k}`, v);
+    const a: string[] = [this.writeAuthConfig()];
+    if (!this.o.configFile)
+      for (const [k, v] of Object.entries(this.o.settings ?? {})) a.push(`--${k}`, v);
     a.push(
       '--port',
       String(this.port),
@@ -163,8 +180,6 @@ export class DisposableRedis {
       '--replicaof',
       'no',
       'one',
-      '--requirepass',
-      this.password,
     );
     if (this.o.configFile) {
       const text = fs.readFileSync(this.o.configFile, 'utf8');
@@ -196,7 +211,11 @@ export class DisposableRedis {
   }
 
   private async spawnAndWait(signal?: AbortSignal): Promise<void> {
-    const proc = spawn(this.o.binary, this.args(), { stdio: 'ignore', detached: true });
+    const proc = spawn(this.o.binary, this.args(), {
+      cwd: this.dir,
+      stdio: 'ignore',
+      detached: true,
+    });
     this.proc = proc;
     if (proc.pid) LIVE.add(proc.pid);
     let exitInfo: string | undefined;
@@ -213,10 +232,6 @@ export class DisposableRedis {
         resolve();
       });
     });
-    fs.writeFileSync(
-      path.join(this.dir, 'server.json'),
-      JSON.stringify({ pid: proc.pid, port: this.port }),
-    );
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (exitInfo)
@@ -311,30 +326,68 @@ function cmdline(pid: number): string {
   }
 }
 
+/** The real uid of a process, from /proc (undefined when it cannot be read). */
+function processUid(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * redis-server processes of this user whose working directory is inside `dir`: the
+ * disposable servers a suite run started there (each runs in its data folder). Found by what
+ * the kernel says about the process, so a file naming some other pid cannot point us at a
+ * server that is not ours.
+ */
+export function ownRedisServersUnder(dir: string): number[] {
+  const root = fs.realpathSync(dir) + path.sep;
+  const uid = process.getuid?.();
+  const pids: number[] = [];
+  for (const d of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (pid === process.pid || !/^\S*redis-server(\s|$)/.test(cmdline(pid))) continue;
+    if (uid !== undefined && processUid(pid) !== uid) continue;
+    try {
+      if ((fs.readlinkSync(`/proc/${pid}/cwd`) + path.sep).startsWith(root)) pids.push(pid);
+    } catch {
+      // gone, or not ours to inspect
+    }
+  }
+  return pids;
+}
+
+/** Prefix of each run's temp folder inside the suite's private folder. */
 export const TEMP_DIR_PREFIX = 'optuna-storage-suite-';
 
 /**
- * Removes what crashed earlier runs left in `base`: their temp folders (scratch SQLite,
- * disposable server data) and a disposable redis-server still running from one of them.
- * A folder is only touched when the suite process that created it is gone; a server is only
- * killed when its pid still runs redis-server on the port recorded for it.
+ * The suite's private folder under `base` (the system temp directory by default): one per
+ * user, mode 0700, verified to be ours before anything in it is believed. Undefined with the
+ * reason when the name is taken by something that is not ours (then the run uses a fresh
+ * mkdtemp folder and cleans up nothing from earlier runs).
  */
-export function removeStaleTempDirs(base: string, currentDir?: string): number {
+export function suiteTempRoot(base: string): { dir?: string; problem?: string } {
+  return ensurePrivateDir(base, `optuna-storage-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Removes what crashed earlier runs left in the private folder `root`: their temp folders
+ * (scratch SQLite, disposable server data) and the disposable redis-servers still running in
+ * them. A folder is only touched when the suite process that created it is gone; a server is
+ * only killed when it is one of this user's redis-server processes running inside that
+ * folder. Does nothing when `root` is not a private folder of ours.
+ */
+export function removeStaleTempDirs(root: string, currentDir?: string): number {
+  if (privateDirProblem(root)) return 0;
   let removed = 0;
-  let entries: string[];
-  try {
-    entries = fs
-      .readdirSync(base)
-      .filter(
-        (n) =>
-          n.startsWith(TEMP_DIR_PREFIX) &&
-          /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}$/.test(n),
-      );
-  } catch {
-    return 0;
-  }
+  const entries = safeReaddir(root).filter((n) =>
+    /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}$/.test(n),
+  );
   for (const name of entries) {
-    const dir = path.join(base, name);
+    const dir = path.join(root, name);
     if (currentDir && path.resolve(dir) === path.resolve(currentDir)) continue;
     let owner: { pid?: number } = {};
     try {
@@ -342,29 +395,14 @@ export function removeStaleTempDirs(base: string, currentDir?: string): number {
     } catch {
       // no owner file: a run that crashed while creating its folder
     }
-    if (
-      owner.pid &&
-      owner.pid !== process.pid &&
-      alive(owner.pid) &&
-      /node|optuna-storage/.test(cmdline(owner.pid))
-    )
-      continue;
     if (owner.pid === process.pid) continue;
-    for (const sub of safeReaddir(dir)) {
+    if (owner.pid && alive(owner.pid) && /node|optuna-storage/.test(cmdline(owner.pid))) continue;
+    for (const pid of ownRedisServersUnder(dir)) {
       try {
-        const info = JSON.parse(fs.readFileSync(path.join(dir, sub, 'server.json'), 'utf8')) as {
-          pid: number;
-          port: number;
-        };
-        if (
-          info.pid &&
-          alive(info.pid) &&
-          cmdline(info.pid).includes('redis-server') &&
-          cmdline(info.pid).includes(`:${info.port}`)
-        )
-          process.kill(info.pid, 'SIGKILL');
+        process.kill(pid, 'SIGCONT');
+        process.kill(pid, 'SIGKILL');
       } catch {
-        // no server in this sub-folder
+        // already gone
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,9 @@ import {
   findRedisServer,
   readUserSettings,
   removeStaleTempDirs,
+  suiteTempRoot,
 } from './disposableRedis';
+import { freshPrivateDir } from '../privateDir';
 import { newRunId, removeLeftovers, removeRun, runPrefix, startHeartbeat } from './namespace';
 import { PROMISES, SCENARIOS, check, scenarioInfo } from './scenarios';
 import { basicConnection } from './scenarios/basicConnection';
@@ -135,7 +137,12 @@ export async function runSuite(
   const say = safe(hooks.onLog);
 
   const base = options.tmpDir ?? os.tmpdir();
-  const tempDir = path.join(base, `${TEMP_DIR_PREFIX}${runId}`);
+  // Only a folder that is verifiably ours (0700, our uid) is searched for crashed runs'
+  // leftovers; should the name be taken by someone else, this run keeps to a fresh folder.
+  const root = suiteTempRoot(base);
+  const tempDir = root.dir
+    ? path.join(root.dir, `${TEMP_DIR_PREFIX}${runId}`)
+    : freshPrivateDir(base, TEMP_DIR_PREFIX);
   const disposables = new Set<DisposableRedis>();
   let client: Redis | undefined;
   let lastClientError: unknown;
@@ -151,12 +158,14 @@ export async function runSuite(
   };
   let stopHeartbeat: (() => void) | undefined;
   try {
-    fs.mkdirSync(tempDir, { recursive: true });
+    fs.mkdirSync(tempDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(
       path.join(tempDir, 'owner.json'),
       JSON.stringify({ pid: process.pid, runId, startedAt }),
     );
-    result.cleanup.staleTempDirs = removeStaleTempDirs(base, tempDir);
+    if (root.problem)
+      say(`not cleaning up earlier runs: ${root.problem}; this run uses ${tempDir}`);
+    else result.cleanup.staleTempDirs = removeStaleTempDirs(root.dir!, tempDir);
     if (result.cleanup.staleTempDirs > 0)
       say(`removed ${result.cleanup.staleTempDirs} temp folder(s) of crashed earlier runs`);
 
