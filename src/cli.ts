@@ -6,6 +6,7 @@ import { dumpCommand } from './cli/dump';
 import { exportCommand } from './cli/export';
 import { importCommand } from './cli/import';
 import { monitorCommand } from './cli/monitor';
+import { startCommand } from './cli/start';
 import { studiesCommand } from './cli/studies';
 import { suiteCommand } from './cli/suite';
 import { watchCommand } from './cli/watch';
@@ -17,6 +18,7 @@ const COMMANDS: CliCommand[] = [
   watchCommand,
   doctorCommand,
   deployCommand,
+  startCommand,
   monitorCommand,
   backupCommand,
   exportCommand,

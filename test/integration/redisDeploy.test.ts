@@ -2,57 +2,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Redis from 'ioredis';
 import { runCli } from '../helpers/cli';
+import { client, deployArgs, stopDeployed } from '../helpers/deployed';
 import { assertSameDump } from '../helpers/compareDumps';
 import { freePort } from '../helpers/ports';
 import { FIXTURES, runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
 
 const SHIPPED = path.resolve(__dirname, '../../redis/redis-autodl-optimized.conf');
-
-/** Paths of one deployment, all inside a temp dir. */
-function deployArgs(dir: string, port: number): string[] {
-  return [
-    '--data-dir',
-    path.join(dir, 'data'),
-    '--port',
-    String(port),
-    '--target',
-    path.join(dir, 'etc', 'redis.conf'),
-    '--log-file',
-    path.join(dir, 'log', 'redis.log'),
-    '--pid-file',
-    path.join(dir, 'run', 'redis.pid'),
-  ];
-}
-
-async function client(port: number, password?: string): Promise<Redis> {
-  const c = new Redis({
-    port,
-    host: '127.0.0.1',
-    password,
-    lazyConnect: true,
-    enableReadyCheck: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
-
-/** Stops a Redis that deploy started for this test (daemonized, so not a child of ours). */
-async function stopDeployed(port: number, password?: string): Promise<void> {
-  let c: Redis;
-  try {
-    c = await client(port, password);
-  } catch {
-    return; // not running
-  }
-  await c.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-  c.disconnect();
-}
 
 describe('deploy with real redis-server', function () {
   let dir: string;

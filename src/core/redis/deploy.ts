@@ -193,6 +193,44 @@ function sameDir(a: string, b: string): boolean {
 }
 
 /**
+ * Runs a config text with a real redis-server on a scratch port and in a scratch directory,
+ * and stops it again: the real `dir` may not exist yet (Redis applies `dir` while it reads the
+ * file), and the real port may be in use. Throws ConfigValidationError with Redis's own
+ * explanation (line and directive) when the config is refused.
+ */
+export async function checkOnScratchPort(
+  text: string,
+  opts: { binary: string; host: string; password?: string },
+): Promise<void> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-deploy-check-'));
+  try {
+    const scratchPort = await freeLoopbackPort();
+    const scratchConfig = path.join(scratch, 'redis.conf');
+    fs.writeFileSync(
+      scratchConfig,
+      setDirectives(text, [
+        ['port', [String(scratchPort)]],
+        ['dir', [scratch]],
+        ['logfile', ['']],
+        ['pidfile', [path.join(scratch, 'redis.pid')]],
+        ['daemonize', ['no']],
+      ]),
+      { mode: 0o600 },
+    );
+    await validateWithScratchServer({
+      binary: opts.binary,
+      configPath: scratchConfig,
+      cwd: scratch,
+      host: opts.host,
+      port: scratchPort,
+      password: opts.password,
+    });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
  * Everything deploy will do, decided without changing anything: the config rendered for this
  * machine and validated by a real redis-server on a scratch port and directory, and the
  * server already on the port inspected. Throws ConfigValidationError with Redis's own
@@ -212,34 +250,7 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
   const host = reachableHost(settings.get('bind')?.value);
   const newPassword = settings.get('requirepass')?.value || undefined;
 
-  // Validate in a scratch directory on a scratch port: the real dir may not exist yet, and
-  // Redis applies `dir` while it reads the file.
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-deploy-check-'));
-  try {
-    const scratchPort = await freeLoopbackPort();
-    const scratchConfig = path.join(scratch, 'redis.conf');
-    fs.writeFileSync(
-      scratchConfig,
-      setDirectives(rendered, [
-        ['port', [String(scratchPort)]],
-        ['dir', [scratch]],
-        ['logfile', ['']],
-        ['pidfile', [path.join(scratch, 'redis.pid')]],
-        ['daemonize', ['no']],
-      ]),
-      { mode: 0o600 },
-    );
-    await validateWithScratchServer({
-      binary,
-      configPath: scratchConfig,
-      cwd: scratch,
-      host,
-      port: scratchPort,
-      password: newPassword,
-    });
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
+  await checkOnScratchPort(rendered, { binary, host, password: newPassword });
 
   let current: string | undefined;
   try {
@@ -436,6 +447,7 @@ export async function executeDeploy(
       port: o.port,
       password: plan.newPassword,
       logFile: o.logFile,
+      pidFile: o.pidFile,
       timeoutMs: o.startTimeoutMs,
       signal: ctx.signal,
     });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type Redis from 'ioredis';
+import { processAlive } from '../processAlive';
 import { RedisConnectError, connectOnce } from './connect';
 import { describeEndpoint } from './url';
 
@@ -175,13 +176,28 @@ export async function startDaemon(opts: {
   host: string;
   port: number;
   password?: string;
+  /** '' when the config logs nowhere. */
   logFile: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Working directory of redis-server (a relative `dir` is resolved against it). */
+  cwd?: string;
+  /** The config's pid file: a daemon that wrote it and died is reported at once, not at the timeout. */
+  pidFile?: string;
 }): Promise<void> {
+  const readPid = () => {
+    try {
+      const pid = Number(fs.readFileSync(opts.pidFile!, 'utf8').trim());
+      return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const stalePid = opts.pidFile ? readPid() : undefined;
   const child = spawn(opts.binary, [opts.configPath, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
+    cwd: opts.cwd,
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -205,6 +221,11 @@ export async function startDaemon(opts: {
     } catch (e) {
       last = (e as Error).message;
     }
+    const pid = opts.pidFile ? readPid() : undefined;
+    if (pid !== undefined && pid !== stalePid && !processAlive(pid))
+      throw new Error(
+        `redis-server (pid ${pid}) exited while starting, before it answered PING on ${opts.host}:${opts.port}${logTailText(opts.logFile)}`,
+      );
     if (Date.now() > deadline)
       throw new Error(
         `Redis did not answer PING on ${opts.host}:${opts.port} within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s (${last})${logTailText(opts.logFile)}`,
@@ -223,6 +244,7 @@ export function logTail(file: string, lines = 20): string {
 }
 
 function logTailText(file: string): string {
+  if (file === '') return '\n(the config sets no logfile, so Redis logged nowhere)';
   const tail = logTail(file);
   return tail ? `\nLast lines of ${file}:\n${tail}` : `\n(${file} is empty or missing)`;
 }
