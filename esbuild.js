@@ -20,6 +20,12 @@ const common = {
 async function main() {
   const targets = [
     { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+    // PED-ANOVA importance for the study page, in a worker thread of the extension host.
+    {
+      ...common,
+      entryPoints: ['src/core/studyPage/importanceWorker.ts'],
+      outfile: 'dist/importanceWorker.js',
+    },
     {
       ...common,
       entryPoints: ['src/cli.ts'],

@@ -16,12 +16,21 @@ function findFixtures(start: string): string {
 }
 
 /** Runs a fixture script with real Optuna; resolves with its stdout. */
-export function runPython(script: string, args: string[], timeoutMs = 300_000): Promise<string> {
+export function runPython(
+  script: string,
+  args: string[],
+  timeoutMs = 300_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       PYTHON,
       [path.join(FIXTURES, script), ...args],
-      { maxBuffer: 1 << 30, timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } },
+      {
+        maxBuffer: 1 << 30,
+        timeout: timeoutMs,
+        env: { ...process.env, PYTHONWARNINGS: 'ignore', ...env },
+      },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${script} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
         else resolve(stdout);

@@ -1,3 +1,4 @@
+import { type ActivityState, JournalActivity } from './activity';
 import { DistributionCache, compatible, toExternal } from './distributions';
 import {
   type Distribution,
@@ -39,6 +40,7 @@ export interface ReplayState {
   nextStudyId: number;
   issues: ReadIssue[];
   entriesRead: number;
+  activity?: ActivityState;
 }
 
 interface StudyState {
@@ -67,6 +69,11 @@ export class JournalReplay {
 
   /** Number of journal entries consumed so far (applied, skipped or reported). */
   entriesRead: number;
+  /** Who wrote what: the workers behind the trials (for the stale-trial classifier). */
+  readonly activity: JournalActivity;
+  /** Journal index and worker of the record being applied. */
+  private at = -1;
+  private by = -1;
 
   constructor(state?: ReplayState) {
     this.studies = state?.studies ?? new Map();
@@ -76,12 +83,14 @@ export class JournalReplay {
     this.nextStudyId = state?.nextStudyId ?? 0;
     this.issues = state?.issues ?? [];
     this.entriesRead = state?.entriesRead ?? 0;
+    this.activity = new JournalActivity((id) => this.trials[id], state?.activity);
   }
 
   /** The replay's data, shared (not copied): serialize it before applying more entries. */
   toState(): ReplayState {
     const { studies, trials, states, liveNames, nextStudyId, issues, entriesRead } = this;
-    return { studies, trials, states, liveNames, nextStudyId, issues, entriesRead };
+    const activity = this.activity.toState();
+    return { studies, trials, states, liveNames, nextStudyId, issues, entriesRead, activity };
   }
 
   get trialCount(): number {
@@ -120,6 +129,8 @@ export class JournalReplay {
       });
       return;
     }
+    this.at = index;
+    this.by = this.activity.wrote(index, record.worker_id);
     try {
       this.applyRecord(record);
     } catch (e) {
@@ -164,6 +175,7 @@ export class JournalReplay {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
         t.intermediateValues[stepKey(r.step)] = required(r, 'intermediate_value');
+        this.activity.reported(this.at, t.trialId);
         return;
       }
       case Op.SetTrialUserAttr:
@@ -244,6 +256,7 @@ export class JournalReplay {
     };
     this.trials.push(trial);
     s.trials.push(trial);
+    this.activity.started(this.at, this.by, trial.trialId, state === 'RUNNING');
     const st = this.states.get(s.studyId)!;
     for (const k of Object.keys(params))
       if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, trial);
@@ -283,6 +296,8 @@ export class JournalReplay {
     t.datetimeComplete = complete;
     t.state = state;
     if (values !== null) t.values = values;
+    if (state === 'RUNNING') this.activity.started(this.at, this.by, t.trialId, true);
+    else if (isFinished(state)) this.activity.finished(this.at, t.trialId);
   }
 
   private liveStudy(id: JsonValue | undefined): Study | undefined {

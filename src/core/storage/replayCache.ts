@@ -14,7 +14,8 @@ export interface CachedReplay {
   state: ReplayState;
 }
 
-const FORMAT = 1;
+// 2: the replay state carries the journal activity (who wrote what) for the stale classifier.
+const FORMAT = 2;
 
 export function hashEntry(text: Buffer | string): string {
   return createHash('sha256').update(text).digest('hex');
