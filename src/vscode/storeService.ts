@@ -38,9 +38,26 @@ export class StoreService implements vscode.Disposable {
     return this.store;
   }
 
-  /** (Re)creates the store from the current settings; resolves once its first state is known. */
+  /**
+   * (Re)creates the store from the current settings; resolves once its first state is known.
+   * Never rejects: callers fire and forget it, and a rejection's message (a URL that did not
+   * parse) would end up in the extension host's persisted log.
+   */
   async start(): Promise<void> {
     const gen = ++this.generation;
+    try {
+      await this.startStore(gen);
+    } catch (e) {
+      if (gen !== this.generation) return;
+      const detail = `cannot start the store: ${redactUrl((e as Error).message ?? String(e))}`;
+      this.log.warn(detail);
+      this.setState({ state: 'offline', degraded: false, at: Date.now(), detail });
+      this.loaded = true;
+      this.dataEmitter.fire();
+    }
+  }
+
+  private async startStore(gen: number): Promise<void> {
     this.store?.close();
     this.store = undefined;
     this.loaded = false;

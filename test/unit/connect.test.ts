@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { classifyRedisError, parseSentinelList, redisOptions } from '../../src/core/redis/connect';
-import { parseRedisUrl, redactUrl } from '../../src/core/redis/url';
+import { parseRedisUrl, redactUrl, splitPassword } from '../../src/core/redis/url';
 
 describe('Redis connection settings', () => {
   it('parses the URL forms users write', () => {
@@ -25,8 +25,41 @@ describe('Redis connection settings', () => {
     assert.throws(() => parseRedisUrl('http://h'), /not a Redis URL/);
   });
 
+  it('takes a password holding / @ # : % as written, and hides it whether or not the URL parses', () => {
+    const pw = 'a/b@c#d:e%zz%40';
+    const e = parseRedisUrl(`redis://user:${pw}@h:7/2`);
+    assert.deepEqual(
+      [e.username, e.password, e.host, e.port, e.db],
+      ['user', 'a/b@c#d:e%zz@', 'h', 7, 2],
+    );
+    for (const url of [
+      `redis://:${pw}@h:1`,
+      `redis:/:${pw}@h:1`,
+      `redis:${pw}@h`,
+      `redis://${pw}@h`,
+      `redis://:${pw}@h:99999`,
+      `text before redis://u:${pw}@h`,
+    ]) {
+      assert.ok(!redactUrl(url).includes('a/b'), redactUrl(url));
+      assert.ok(!redactUrl(url).includes('c#d'), redactUrl(url));
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        assert.ok(!(err as Error).message.includes('a/b'), (err as Error).message);
+        assert.ok(!(err as Error).message.includes('zz'), (err as Error).message);
+      }
+    }
+    assert.throws(() => parseRedisUrl(`redis:/:${pw}@h:1`), /not a Redis URL/);
+    assert.throws(() => parseRedisUrl('redis://h:1/0?x=1'), /nothing after the db number/);
+    assert.equal(redactUrl('redis://alice:pw@h'), 'redis://alice:***@h');
+    assert.deepEqual(splitPassword(`redis://alice:${pw}@h:1/0`), {
+      url: 'redis://alice@h:1/0',
+      password: 'a/b@c#d:e%zz@',
+    });
+  });
+
   it('never shows a password', () => {
-    assert.equal(redactUrl('redis://:secret@h:1/0'), 'redis://:***@h:1/0');
+    assert.equal(redactUrl('redis://:secret@h:1/0'), 'redis://***@h:1/0');
     assert.equal(redactUrl('rediss://bob:secret@h'), 'rediss://bob:***@h');
     assert.throws(
       () => parseRedisUrl('ftp://u:topsecret@h'),

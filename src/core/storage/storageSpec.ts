@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { redactUrl } from '../redis/url';
+import { REDIS_URL_FORM, redactUrl } from '../redis/url';
 
 export type StorageSpec =
   | { kind: 'redis'; url: string; prefix: string }
@@ -22,9 +22,12 @@ export function parseStorageSpec(arg: string, prefix = ''): StorageSpec {
     if (p === '') throw new Error('sqlite:/// URL has no file path');
     return { kind: 'sqlite', path: path.resolve(p) };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg))
+  // A mistyped Redis URL (redis:/…, redis:…) is not a file name: say so without echoing it.
+  if (/^rediss?:/i.test(arg)) throw new Error(`not a Redis URL (expected ${REDIS_URL_FORM})`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1];
+  if (scheme)
     throw new Error(
-      `unsupported storage URL scheme in "${redactUrl(arg)}" (use redis://, rediss://, sqlite:/// or a file path)`,
+      `unsupported storage URL scheme "${scheme}:" (use redis://, rediss://, sqlite:/// or a file path)`,
     );
   if (SQLITE_EXT.test(arg)) return { kind: 'sqlite', path: path.resolve(arg) };
   let st: fs.Stats;
@@ -32,7 +35,7 @@ export function parseStorageSpec(arg: string, prefix = ''): StorageSpec {
     st = fs.statSync(arg);
   } catch {
     throw new Error(
-      `no such file: ${arg} (a journal file must exist; SQLite paths end in .db, .sqlite or .sqlite3)`,
+      `no such file: ${redactUrl(arg)} (a journal file must exist; SQLite paths end in .db, .sqlite or .sqlite3)`,
     );
   }
   if (!st.isFile()) throw new Error(`${arg} is not a file`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseRedisUrl, splitPassword } from '../../core/redis/url';
+import { redactUrl, splitPassword } from '../../core/redis/url';
 import type { Values } from '../../core/runs/params';
 import { nextStageValues, type Profile, STAGED_RAMP, stageOf } from '../../core/runs/profiles';
 import { computeProgress, detectStudy } from '../../core/runs/progress';
@@ -175,14 +175,11 @@ export class RunManager implements vscode.Disposable {
     const env: Record<string, string> = {};
     let password: string | undefined;
     if (st.redisUrl) {
-      let url = st.redisUrl;
-      try {
-        parseRedisUrl(url); // only a Redis URL is rewritten
-        ({ url, password } = splitPassword(url));
-      } catch {
-        /* passed on as written: the optimizer will say what is wrong with it */
-      }
-      env[ENV.url] = url;
+      // The password never travels in the URL variable (nor in the logged environment below),
+      // whether or not the URL parses: the optimizer says what else is wrong with it.
+      const split = splitPassword(st.redisUrl);
+      password = split.password;
+      env[ENV.url] = split.url;
       password =
         (await this.s.passwords.get(st.redisUrl).then(undefined, () => undefined)) ?? password;
     }
@@ -277,7 +274,7 @@ export class RunManager implements vscode.Disposable {
     terminal.show(true);
     this.runs.unshift(run);
     const envText = Object.entries(env)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .map(([k, v]) => `${k}=${JSON.stringify(k === ENV.url ? redactUrl(v) : v)}`)
       .join(' ');
     this.s.log.info(
       `runs: launched ${label}${tmuxSession ? ` in tmux session ${tmuxSession}` : ''} in ${set.cwd}: ${command} [env ${envText} ${ENV.password} ${password ? '(set, from SecretStorage)' : '(not set)'}]`,
