@@ -24,7 +24,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
-import { OPTUNA_APPEND_SCRIPT } from '../src/core/storage/journalAppend';
+import { JournalRecords } from '../src/core/optuna/journal/records';
+import { appendJournalBatch } from '../src/core/optuna/journal/redisLog';
 import { RedisJournalReader } from '../src/core/storage/redisJournalReader';
 import { runPython } from '../test/helpers/python';
 import type { RedisServer } from '../test/helpers/redisServer';
@@ -172,23 +173,13 @@ async function incrementalRefresh(url: string, prefix: string, trialId: number):
   const redis = new Redis(url);
   const reader = new RedisJournalReader(redis, prefix);
   await reader.refresh();
+  const writer = new JournalRecords('bench-1');
   const times: number[] = [];
   for (let run = 0; run < 10; run++) {
-    const pipe = redis.pipeline();
-    for (let i = 0; i < 100; i++) {
-      pipe.eval(
-        OPTUNA_APPEND_SCRIPT,
-        0,
-        prefix,
-        JSON.stringify({
-          op_code: 9,
-          worker_id: 'bench-1',
-          trial_id: trialId,
-          system_attr: { [`k${run}_${i}`]: i },
-        }),
-      );
-    }
-    await pipe.exec();
+    const records = Array.from({ length: 100 }, (_, i) =>
+      writer.setTrialSystemAttr(trialId, `k${run}_${i}`, BigInt(i)),
+    );
+    await appendJournalBatch(redis, prefix, records);
     const t0 = performance.now();
     const r = await reader.refresh();
     times.push(performance.now() - t0);

@@ -1,5 +1,5 @@
 import type { ReadOptions } from '../core/storage/readOnce';
-import { ForeignJournalError } from '../core/storage/redisJournalReader';
+import { ForeignJournalError } from '../core/optuna/journal/redisLog';
 import { defaultCacheDir } from '../core/storage/replayCache';
 import { ForeignDatabaseError } from '../core/storage/sqliteReader';
 import { RedisConnectError } from '../core/redis/connect';

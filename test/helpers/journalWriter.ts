@@ -1,40 +1,16 @@
 import Redis from 'ioredis';
-import { pythonDumps, int } from './pythonJson';
+import { JournalRecords } from '../../src/core/optuna/journal/records';
+import { appendJournalRecords } from '../../src/core/optuna/journal/redisLog';
 
-/** Optuna's append: one atomic EVAL per record (JournalRedisStorage, use_cluster=False). */
-import { OPTUNA_APPEND_SCRIPT as APPEND_SCRIPT } from '../../src/core/storage/journalAppend';
-export { APPEND_SCRIPT };
-
-const WORKER = 'c0ffee00-0000-4000-8000-000000000000-7';
+const records = new JournalRecords('c0ffee00-0000-4000-8000-000000000000-7');
 
 export function createStudyRecord(name: string): string {
-  return pythonDumps({
-    op_code: int(0),
-    worker_id: WORKER,
-    study_name: name,
-    directions: [int(1)],
-  });
+  return records.createStudy(name);
 }
 
 /** A finished trial as Optuna writes it: CREATE_TRIAL then SET_TRIAL_STATE_VALUES. */
-export function trialRecords(studyId: number, trialId: number, value: number): string[] {
-  const now = new Date().toISOString().replace('Z', '').padEnd(26, '0');
-  return [
-    pythonDumps({
-      op_code: int(4),
-      worker_id: WORKER,
-      study_id: int(studyId),
-      datetime_start: now,
-    }),
-    pythonDumps({
-      op_code: int(6),
-      worker_id: WORKER,
-      trial_id: int(trialId),
-      state: int(1),
-      values: [value],
-      datetime_complete: now,
-    }),
-  ];
+function trialRecords(studyId: number, trialId: number, value: number): string[] {
+  return [records.createTrial(studyId), records.setTrialStateValues(trialId, 'COMPLETE', [value])];
 }
 
 /**
@@ -59,8 +35,7 @@ export class JournalWriter {
   }
 
   async append(records: string[]): Promise<void> {
-    await this.redis.setnx(`${this.prefix}:log_number`, -1);
-    for (const r of records) await this.redis.eval(APPEND_SCRIPT, 0, this.prefix, r);
+    await appendJournalRecords(this.redis, this.prefix, records);
   }
 
   async writeTrial(): Promise<void> {

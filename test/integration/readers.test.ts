@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JournalFileReader } from '../../src/core/storage/journalFileReader';
-import { discoverPrefixes } from '../../src/core/storage/redisJournalReader';
+import { discoverPrefixes } from '../../src/core/optuna/journal/redisLog';
 import { SqliteReader } from '../../src/core/storage/sqliteReader';
 import { openSqlite } from '../../src/core/storage/sqliteDriver';
 import { runCli } from '../helpers/cli';

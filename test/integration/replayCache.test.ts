@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OPTUNA_APPEND_SCRIPT } from '../../src/core/storage/journalAppend';
+import { appendJournalBatch, logKey, logNumberKey } from '../../src/core/optuna/journal/redisLog';
 import { RedisJournalReader } from '../../src/core/storage/redisJournalReader';
 import { ReplayCache } from '../../src/core/storage/replayCache';
 import { runCli } from '../helpers/cli';
@@ -24,10 +24,7 @@ describe('local replay cache of Redis journals', () => {
 
   async function append(prefix: string, lines: string[]): Promise<void> {
     const c = redis.client();
-    await c.setnx(`${prefix}:log_number`, -1);
-    const p = c.pipeline();
-    for (const l of lines) p.eval(OPTUNA_APPEND_SCRIPT, 0, prefix, l);
-    await p.exec();
+    await appendJournalBatch(c, prefix, lines);
     c.disconnect();
   }
 
@@ -58,7 +55,7 @@ describe('local replay cache of Redis journals', () => {
     const c = redis.client();
     await new RedisJournalReader(c, 'c2', { cache, key, saveEvery: 1 }).refresh();
     // Someone deletes the journal and a different run writes as many entries.
-    await c.del(`c2:log_number`, ...lines.map((_l, i) => `c2:log:${i}`));
+    await c.del(logNumberKey('c2'), ...lines.map((_l, i) => logKey('c2', i)));
     const other = [...lines.slice(0, 3), ...lines.slice(3).reverse()];
     await append('c2', other);
     const after = new RedisJournalReader(c, 'c2', { cache, key });

@@ -19,14 +19,8 @@ import {
   summaryRows,
   writeReports,
 } from '../../src/core/stability';
-import { WorkerIndex } from '../../src/core/stability/journalWorker';
 import { aliveKey, newRunId, runIdOfKey, runPrefix } from '../../src/core/stability/namespace';
-import {
-  OptunaRecords,
-  distributionJson,
-  pyFloatRepr,
-  pyNow,
-} from '../../src/core/stability/optunaRecords';
+import { pythonFloatRepr } from '../../src/core/optuna/pythonJson';
 import { check } from '../../src/core/stability/scenarios';
 import { percentile } from '../../src/core/stability/stats';
 import type { SuiteResult } from '../../src/core/stability/types';
@@ -51,75 +45,7 @@ describe('stability suite core', () => {
       [NaN, 'NaN'],
       [-Infinity, '-Infinity'],
     ];
-    for (const [x, want] of cases) assert.equal(pyFloatRepr(x), want, String(x));
-  });
-
-  it('builds records with the keys in the order Optuna 3.1 writes them', () => {
-    const r = new OptunaRecords('w-1');
-    assert.equal(
-      r.createStudy('s'),
-      '{"op_code": 0, "worker_id": "w-1", "study_name": "s", "directions": [1]}',
-    );
-    assert.equal(
-      r.createTrial(2, 'D'),
-      '{"op_code": 4, "worker_id": "w-1", "study_id": 2, "datetime_start": "D"}',
-    );
-    assert.equal(
-      r.setTrialParam(5, 'lr', 1.5e-5, { kind: 'float', low: 1e-5, high: 0.1, log: true }),
-      '{"op_code": 5, "worker_id": "w-1", "trial_id": 5, "param_name": "lr", "param_value_internal": 1.5e-05, "distribution": "{\\"name\\": \\"FloatDistribution\\", \\"attributes\\": {\\"step\\": null, \\"low\\": 1e-05, \\"high\\": 0.1, \\"log\\": true}}"}',
-    );
-    assert.equal(
-      r.setTrialStateValues(5, 'RUNNING', null, 'D'),
-      '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 0, "values": null, "datetime_start": "D"}',
-    );
-    assert.equal(
-      r.setTrialStateValues(5, 'COMPLETE', [1], 'D'),
-      '{"op_code": 6, "worker_id": "w-1", "trial_id": 5, "state": 1, "values": [1.0], "datetime_complete": "D"}',
-    );
-    assert.equal(
-      distributionJson({ kind: 'int', low: 1, high: 100 }),
-      '{"name": "IntDistribution", "attributes": {"log": false, "step": 1, "low": 1, "high": 100}}',
-    );
-    assert.match(
-      r.enqueueTrial(0, { x: 0.5 }),
-      /"datetime_start": null, "state": 4, "value": null, "values": null, "distributions": \{\}, "params": \{\}, "user_attrs": \{\}, "system_attrs": \{"fixed_params": \{"x": 0.5\}\}, "intermediate_values": \{\}\}$/,
-    );
-    assert.match(pyNow(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
-  });
-
-  it("assigns ids and decides the WAITING-pop race as Optuna's replay does", () => {
-    const a = new OptunaRecords('A');
-    const b = new OptunaRecords('B');
-    const ia = new WorkerIndex('A');
-    const log = [
-      a.createStudy('s'),
-      b.createStudy('s'),
-      b.createStudy('t'),
-      a.enqueueTrial(0, { x: 1 }),
-      b.createTrial(1, 'D'),
-      a.createTrial(0, 'D'),
-      a.createTrial(7, 'D'),
-    ];
-    for (const l of log) ia.apply(l);
-    assert.equal(ia.studyId('s'), 0, 'a second CREATE_STUDY with a live name is ignored');
-    assert.equal(ia.studyId('t'), 1);
-    assert.equal(ia.lastCreated, 2, 'trial ids are global; a trial on a missing study is ignored');
-    assert.equal(ia.trials[2].number, 1);
-    assert.deepEqual(
-      ia.waiting(0).map((t) => t.trialId),
-      [0],
-    );
-    // Both pop trial 0: B's RUNNING comes first, A's is ignored; A keeps owning trial 2.
-    ia.apply(b.setTrialStateValues(0, 'RUNNING', null, 'D'));
-    ia.apply(a.setTrialStateValues(0, 'RUNNING', null, 'D'));
-    assert.equal(ia.owned, 2);
-    assert.deepEqual(ia.waiting(0), []);
-    // Finished trials do not change.
-    ia.apply(a.setTrialStateValues(2, 'COMPLETE', [1], 'D'));
-    ia.apply(a.setTrialStateValues(2, 'RUNNING', null, 'D'));
-    assert.equal(ia.trials[2].state, 1);
-    ia.apply('{"op_code": 6, "worker_id": "B", "trial_id": 99, "state": 1, "values": [NaN]}');
-    assert.equal(ia.entries, log.length + 5);
+    for (const [x, want] of cases) assert.equal(pythonFloatRepr(x), want, String(x));
   });
 
   it('names runs so leftovers can be recognised, and nothing else matches', () => {

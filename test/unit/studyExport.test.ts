@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { internalRepr, studyJournalRecords } from '../../src/core/optuna/journalExport';
+import { internalRepr } from '../../src/core/optuna/distributions';
+import { copyStudyRecords } from '../../src/core/optuna/journal/copyStudy';
 import type { Study } from '../../src/core/optuna/model';
 import { parseTypedPyJson } from '../../src/core/optuna/typedJson';
 import { studyDifference } from '../../src/core/storage/studyTransfer';
@@ -79,7 +80,7 @@ describe('exact study export', () => {
   });
 
   it('writes the records copy_study writes, in its field order', () => {
-    assert.deepEqual(studyJournalRecords(study(), 7, 'W'), [
+    assert.deepEqual(copyStudyRecords(study(), 7, 'W'), [
       '{"op_code": 0, "worker_id": "W", "study_name": "s", "directions": [1, 2]}',
       '{"op_code": 3, "worker_id": "W", "study_id": 7, "system_attr": {"s": [1, "x"]}}',
       '{"op_code": 2, "worker_id": "W", "study_id": 7, "user_attr": {"b": 1}}',

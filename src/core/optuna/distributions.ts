@@ -1,4 +1,5 @@
 import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
+import { pythonDumps } from './pythonJson';
 import type { Distribution } from './model';
 
 const FLOAT_CLASSES = new Set([
@@ -154,4 +155,65 @@ export function toExternal(d: Distribution, internal: JsonValue): JsonValue {
   const i = index < 0 ? choices.length + index : index;
   if (i < 0 || i >= choices.length) throw new Error(`categorical index ${index} out of range`);
   return choices[i];
+}
+
+/** Python `float(x)`: JS numbers are floats already; a bigint becomes one. */
+export const pythonFloat = (v: JsonValue): number =>
+  typeof v === 'bigint' ? Number(v) : (v as number);
+
+/**
+ * `Distribution.to_internal_repr`, the inverse of `toExternal`: a float for Float/Int
+ * distributions (3 -> 3.0), the index of the first equal choice (Python `==`, NaN equal to
+ * NaN) for categoricals.
+ */
+export function internalRepr(d: Distribution, external: JsonValue): JsonValue {
+  if (isNumeric(d)) return pythonFloat(external);
+  const choices = d.attributes.choices as JsonValue[];
+  const i = choices.findIndex((c) => pyEquals(c, external));
+  if (i < 0)
+    throw new Error(`${pythonDumps(external)} is not one of the choices ${pythonDumps(choices)}`);
+  return BigInt(i);
+}
+
+/**
+ * `distribution_to_json`: the class name and its attributes in their own order. Attributes
+ * must be typed (bigint for Python ints), as the constructors below and the typed parser
+ * give them.
+ */
+export function distributionJson(d: Distribution): string {
+  return pythonDumps({ name: d.name, attributes: d.attributes });
+}
+
+/** `FloatDistribution(low, high, log=..., step=...)`, attributes in Optuna's order. */
+export function floatDistribution(
+  low: number,
+  high: number,
+  o: { log?: boolean; step?: number | null } = {},
+): Distribution {
+  return {
+    name: 'FloatDistribution',
+    attributes: { step: o.step ?? null, low, high, log: o.log ?? false },
+  };
+}
+
+/** `IntDistribution(low, high, log=..., step=...)`: Python ints, so bigints. */
+export function intDistribution(
+  low: number,
+  high: number,
+  o: { log?: boolean; step?: number } = {},
+): Distribution {
+  return {
+    name: 'IntDistribution',
+    attributes: {
+      log: o.log ?? false,
+      step: BigInt(o.step ?? 1),
+      low: BigInt(low),
+      high: BigInt(high),
+    },
+  };
+}
+
+/** `CategoricalDistribution(choices)`: pass a bigint for a Python int choice. */
+export function categoricalDistribution(choices: JsonValue[]): Distribution {
+  return { name: 'CategoricalDistribution', attributes: { choices } };
 }

@@ -1,32 +1,17 @@
 import { type ActivityState, JournalActivity } from './activity';
 import { DistributionCache, compatible, toExternal } from './distributions';
+import { OpCode, directionOfCode, trialStateOfCode } from './journal/protocol';
 import {
   type Distribution,
   type ReadIssue,
-  STUDY_DIRECTIONS,
   type Study,
   type StudyDirection,
-  TRIAL_STATES,
   type Trial,
   type TrialState,
   isFinished,
   normalizeDatetime,
 } from './model';
 import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
-
-/** Journal operation codes (optuna/storages/_journal/storage.py). */
-export const enum Op {
-  CreateStudy = 0,
-  DeleteStudy = 1,
-  SetStudyUserAttr = 2,
-  SetStudySystemAttr = 3,
-  CreateTrial = 4,
-  SetTrialParam = 5,
-  SetTrialStateValues = 6,
-  SetTrialIntermediateValue = 7,
-  SetTrialUserAttr = 8,
-  SetTrialSystemAttr = 9,
-}
 
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}
@@ -145,46 +130,46 @@ export class JournalReplay {
 
   private applyRecord(r: JsonObject): void {
     switch (r.op_code) {
-      case Op.CreateStudy:
+      case OpCode.CreateStudy:
         return this.createStudy(r);
-      case Op.DeleteStudy: {
+      case OpCode.DeleteStudy: {
         const s = this.liveStudy(r.study_id);
         if (!s) return;
         this.studies.delete(s.studyId);
         this.liveNames.delete(s.name);
         return;
       }
-      case Op.SetStudyUserAttr:
-      case Op.SetStudySystemAttr: {
+      case OpCode.SetStudyUserAttr:
+      case OpCode.SetStudySystemAttr: {
         const s = this.liveStudy(r.study_id);
         if (!s) return;
-        const attr = r.op_code === Op.SetStudyUserAttr ? r.user_attr : r.system_attr;
+        const attr = r.op_code === OpCode.SetStudyUserAttr ? r.user_attr : r.system_attr;
         Object.assign(
-          r.op_code === Op.SetStudyUserAttr ? s.userAttrs : s.systemAttrs,
+          r.op_code === OpCode.SetStudyUserAttr ? s.userAttrs : s.systemAttrs,
           asObject(attr, 'attribute'),
         );
         return;
       }
-      case Op.CreateTrial:
+      case OpCode.CreateTrial:
         return this.createTrial(r);
-      case Op.SetTrialParam:
+      case OpCode.SetTrialParam:
         return this.setParam(r);
-      case Op.SetTrialStateValues:
+      case OpCode.SetTrialStateValues:
         return this.setStateValues(r);
-      case Op.SetTrialIntermediateValue: {
+      case OpCode.SetTrialIntermediateValue: {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
         t.intermediateValues[stepKey(r.step)] = required(r, 'intermediate_value');
         this.activity.reported(this.at, t.trialId);
         return;
       }
-      case Op.SetTrialUserAttr:
-      case Op.SetTrialSystemAttr: {
+      case OpCode.SetTrialUserAttr:
+      case OpCode.SetTrialSystemAttr: {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
-        const attr = r.op_code === Op.SetTrialUserAttr ? r.user_attr : r.system_attr;
+        const attr = r.op_code === OpCode.SetTrialUserAttr ? r.user_attr : r.system_attr;
         Object.assign(
-          r.op_code === Op.SetTrialUserAttr ? t.userAttrs : t.systemAttrs,
+          r.op_code === OpCode.SetTrialUserAttr ? t.userAttrs : t.systemAttrs,
           asObject(attr, 'attribute'),
         );
         return;
@@ -329,13 +314,13 @@ function asDatetime(v: JsonValue): string | null {
 }
 
 function stateName(code: JsonValue): TrialState {
-  const s = typeof code === 'number' ? TRIAL_STATES[code] : undefined;
+  const s = trialStateOfCode(code);
   if (!s) throw new InvalidOp(`unknown trial state ${String(code)}`);
   return s;
 }
 
 function directionName(code: JsonValue): StudyDirection {
-  const d = typeof code === 'number' ? STUDY_DIRECTIONS[code] : undefined;
+  const d = directionOfCode(code);
   if (!d) throw new InvalidOp(`unknown study direction ${String(code)}`);
   return d;
 }

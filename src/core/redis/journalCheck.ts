@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { ReadIssue } from '../optuna/model';
-import { RedisJournalReader, discoverPrefixes, logNumberKey } from '../storage/redisJournalReader';
+import { discoverPrefixes, logNumberKey } from '../optuna/journal/redisLog';
+import { RedisJournalReader } from '../storage/redisJournalReader';
 
 /** One journal prefix as read after Redis (re)started: what a user checks it by. */
 export interface JournalCheck {

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { discoverPrefixes, logKey, logNumberKey } from '../storage/redisJournalReader';
+import { discoverPrefixes, logKey, logNumberKey } from '../optuna/journal/redisLog';
 
 /** Keys per EXISTS and EXISTS calls in flight: one round trip checks a thousand entries. */
 const BATCH = 1000;

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { parsePyJson } from '../optuna/pyjson';
-import { discoverPrefixes, logKey } from '../storage/redisJournalReader';
+import { discoverPrefixes, logKey } from '../optuna/journal/redisLog';
 import { serverSettingsSource } from './doctor';
 import { type Finding, bySeverity, journalRules, settingsRules, stateRules } from './doctorRules';
 import { parseInfo } from './info';

@@ -2,7 +2,8 @@ import type Redis from 'ioredis';
 import type { Study } from '../optuna/model';
 import type { JsonValue } from '../optuna/pyjson';
 import type { ConnectionSettings } from '../redis/connect';
-import { RedisJournalReader, logKey } from '../storage/redisJournalReader';
+import { logKey } from '../optuna/journal/redisLog';
+import { RedisJournalReader } from '../storage/redisJournalReader';
 import type { DisposableRedis } from './disposableRedis';
 import type { Check, MetricValue, ScenarioId, ScenarioStatus } from './types';
 

@@ -1,6 +1,10 @@
 import Redis from 'ioredis';
+import { internalRepr } from '../optuna/distributions';
+import { JournalRecords } from '../optuna/journal/records';
+import { appendJournalRecords, logKey, logNumberKey } from '../optuna/journal/redisLog';
+import { WorkerIndex } from '../optuna/journal/workerIndex';
+import type { Distribution, StudyDirection, TrialState } from '../optuna/model';
 import type { JsonValue } from '../optuna/pyjson';
-import { parsePyJson } from '../optuna/pyjson';
 import {
   type ConnectionSettings,
   RedisConnectError,
@@ -8,15 +12,7 @@ import {
   redisOptions,
 } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { appendJournalRecords } from '../storage/journalAppend';
-import { logKey, logNumberKey } from '../storage/redisJournalReader';
 import { SuiteCancelled, raceAbort, sleep, throwIfAborted } from './abort';
-import {
-  OptunaRecords,
-  type SuiteDistribution,
-  type TrialStateName,
-  internalRepr,
-} from './optunaRecords';
 
 /** The journal is not what its writers appended: an entry is missing or the counter went back. */
 export class JournalBrokenError extends Error {}
@@ -34,114 +30,6 @@ export interface WorkerOptions {
   retryForMs: number;
 }
 
-interface IndexedTrial {
-  studyId: number;
-  number: number;
-  state: number;
-  fixedParams?: Record<string, JsonValue>;
-}
-
-/**
- * The part of Optuna's `JournalStorageReplayResult` a worker needs to act: study ids by name,
- * trial ids, numbers and states, and which trial this worker created last or owns (won the
- * RUNNING race for). Same rules as Optuna: a CREATE_STUDY with a live name is ignored, a
- * CREATE_TRIAL on a missing study is ignored, RUNNING over RUNNING and updates of finished
- * trials are ignored.
- */
-export class WorkerIndex {
-  private readonly studies = new Map<number, { name: string; trialIds: number[] }>();
-  private readonly liveNames = new Map<string, number>();
-  private nextStudyId = 0;
-  readonly trials: IndexedTrial[] = [];
-  lastCreated = -1;
-  owned: number | undefined;
-  entries = 0;
-
-  constructor(readonly workerId: string) {}
-
-  apply(text: string): void {
-    this.entries++;
-    let r: Record<string, JsonValue>;
-    try {
-      r = JSON.parse(text);
-    } catch {
-      try {
-        r = parsePyJson(text) as Record<string, JsonValue>; // bare NaN/Infinity from Python
-      } catch {
-        return;
-      }
-    }
-    if (r === null || typeof r !== 'object' || Array.isArray(r)) return;
-    const mine = r.worker_id === this.workerId;
-    switch (r.op_code) {
-      case 0: {
-        if (typeof r.study_name !== 'string' || this.liveNames.has(r.study_name)) return;
-        const id = this.nextStudyId++;
-        this.studies.set(id, { name: r.study_name, trialIds: [] });
-        this.liveNames.set(r.study_name, id);
-        return;
-      }
-      case 1: {
-        const s = this.studies.get(Number(r.study_id));
-        if (!s) return;
-        this.studies.delete(Number(r.study_id));
-        this.liveNames.delete(s.name);
-        return;
-      }
-      case 4: {
-        const studyId = Number(r.study_id);
-        const s = this.studies.get(studyId);
-        if (!s) return;
-        const id = this.trials.length;
-        const state = r.state === undefined ? 0 : Number(r.state);
-        const sys = r.system_attrs as Record<string, JsonValue> | undefined;
-        const fixed =
-          sys && typeof sys.fixed_params === 'object' && sys.fixed_params !== null
-            ? (sys.fixed_params as Record<string, JsonValue>)
-            : undefined;
-        this.trials.push({ studyId, number: s.trialIds.length, state, fixedParams: fixed });
-        s.trialIds.push(id);
-        if (mine) {
-          this.lastCreated = id;
-          if (state === 0) this.owned = id;
-        }
-        return;
-      }
-      case 6: {
-        const id = Number(r.trial_id);
-        const t = this.trials[id];
-        if (!t || t.state === 1 || t.state === 2 || t.state === 3) return;
-        const state = Number(r.state);
-        if (state === 0 && t.state === 0) return;
-        if (state === 0 && mine) this.owned = id;
-        t.state = state;
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  studyId(name: string): number | undefined {
-    return this.liveNames.get(name);
-  }
-
-  /** WAITING trials of a study, by number (what `get_all_trials(states=(WAITING,))` returns). */
-  waiting(
-    studyId: number,
-  ): Array<{ trialId: number; number: number; fixedParams?: Record<string, JsonValue> }> {
-    const s = this.studies.get(studyId);
-    if (!s) return [];
-    return s.trialIds
-      .filter((id) => this.trials[id].state === 4)
-      .map((id) => ({
-        trialId: id,
-        number: this.trials[id].number,
-        fixedParams: this.trials[id].fixedParams,
-      }));
-  }
-}
-
 /**
  * One simulated optimizer process: its own connection and worker id, and Optuna 3.1's
  * `JournalStorage` behaviour — every write is `append_logs` (SETNX of the counter, then the
@@ -150,7 +38,7 @@ export class WorkerIndex {
  * retried while Redis is unreachable, as optimizers with a retry loop do.
  */
 export class JournalWorker {
-  readonly rec = new OptunaRecords();
+  readonly rec = new JournalRecords();
   readonly index: WorkerIndex;
   readonly client: Redis;
   readonly where: string;
@@ -272,7 +160,7 @@ export class JournalWorker {
     await this.sync();
   }
 
-  async createStudy(name: string, directions: number[] = [1]): Promise<number> {
+  async createStudy(name: string, directions: StudyDirection[] = ['MINIMIZE']): Promise<number> {
     await this.write(this.rec.createStudy(name, directions));
     const id = this.index.studyId(name);
     if (id === undefined)
@@ -327,7 +215,7 @@ export class JournalWorker {
   /** `set_trial_state_values`; for RUNNING, whether this worker now owns the trial. */
   async setState(
     trialId: number,
-    state: TrialStateName,
+    state: TrialState,
     values: number[] | null = null,
     at?: string,
   ): Promise<boolean> {
@@ -338,8 +226,8 @@ export class JournalWorker {
   async setParam(
     trialId: number,
     name: string,
-    dist: SuiteDistribution,
-    external: string | number | boolean | null,
+    dist: Distribution,
+    external: JsonValue,
   ): Promise<void> {
     await this.write(this.rec.setTrialParam(trialId, name, internalRepr(dist, external), dist));
   }

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { pythonDumps } from '../optuna/pythonJson';
-import { WORKER_ID, appendJournalRecords } from './journalAppend';
+import { JournalRecords, PROCESS_WORKER_ID } from '../optuna/journal/records';
+import { appendJournalRecords } from '../optuna/journal/redisLog';
 import { openSqlite } from './sqliteDriver';
 
 /**
@@ -12,9 +12,8 @@ export async function deleteJournalStudy(
   prefix: string,
   studyId: number,
 ): Promise<void> {
-  await appendJournalRecords(redis, prefix, [
-    pythonDumps({ op_code: 1n, worker_id: WORKER_ID, study_id: BigInt(studyId) }),
-  ]);
+  const records = new JournalRecords(PROCESS_WORKER_ID);
+  await appendJournalRecords(redis, prefix, [records.deleteStudy(studyId)]);
 }
 
 /** Tables Optuna's RDBStorage.delete_study removes rows from (the ORM cascades; SQL must not miss one). */

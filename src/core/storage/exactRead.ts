@@ -1,6 +1,7 @@
 import { DistributionCache, toExternal } from '../optuna/distributions';
 import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
+import { ATTRIBUTE_OPS, OpCode } from '../optuna/journal/protocol';
 import { JournalReplay } from '../optuna/replay';
 import { parseTypedPyJson } from '../optuna/typedJson';
 import type { ClientOptions } from '../redis/connect';
@@ -15,7 +16,6 @@ const STRUCTURAL = ['op_code', 'study_id', 'trial_id', 'state', 'step'];
 const FLOATS = ['value', 'param_value_internal'];
 const FLOAT_LISTS = ['values'];
 const FLOAT_MAPS = ['intermediate_values', 'params'];
-const ATTR_OPS = new Set([2, 3, 8, 9]);
 
 const toNumber = (v: JsonValue): JsonValue => (typeof v === 'bigint' ? Number(v) : v);
 
@@ -41,8 +41,8 @@ export class ExactJournalReplay extends JournalReplay {
     const attrs = (o: JsonValue | undefined) =>
       typeof o === 'object' && o !== null && Object.keys(o).length > 0;
     if (
-      (typeof op === 'number' && ATTR_OPS.has(op)) ||
-      (op === 4 && (attrs(record.user_attrs) || attrs(record.system_attrs)))
+      (typeof op === 'number' && ATTRIBUTE_OPS.has(op)) ||
+      (op === OpCode.CreateTrial && (attrs(record.user_attrs) || attrs(record.system_attrs)))
     ) {
       record = narrow(parseTypedPyJson(text) as JsonObject);
     }

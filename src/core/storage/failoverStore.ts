@@ -4,7 +4,8 @@ import type { Study } from '../optuna/model';
 import type { ConnectionSettings, SentinelConfig } from '../redis/connect';
 import { type LinkStatus, RedisLink } from '../redis/link';
 import { type MergedStudy, mergeTrials } from './mergedView';
-import { RedisJournalReader, discoverPrefixes } from './redisJournalReader';
+import { discoverPrefixes } from '../optuna/journal/redisLog';
+import { RedisJournalReader } from './redisJournalReader';
 import { ReplayCache } from './replayCache';
 import { SqliteReader } from './sqliteReader';
 

@@ -1,4 +1,6 @@
 import type Redis from 'ioredis';
+import { raceAbort } from '../abort';
+import { logKey, readLogNumber } from '../optuna/journal/redisLog';
 import { JournalReplay } from '../optuna/replay';
 import type { RefreshResult } from './journalFileReader';
 import { type ReplayCache, hashEntry } from './replayCache';
@@ -7,40 +9,6 @@ import { type ReplayCache, hashEntry } from './replayCache';
 const BATCH = 5000;
 const WINDOW = 3;
 
-/**
- * Resolves like `p`, or rejects as soon as `signal` aborts (a frozen server would otherwise
- * hold a read until the command timeout); `p` is still observed, so it never goes unhandled.
- */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    );
-  });
-}
-
-export function logNumberKey(prefix: string): string {
-  return `${prefix}:log_number`;
-}
-
-export function logKey(prefix: string, n: number): string {
-  return `${prefix}:log:${n}`;
-}
-
-/** Thrown when the keys at a prefix are not an Optuna journal. */
-export class ForeignJournalError extends Error {}
-
-/**
- * Reads a `JournalRedisStorage` log (keys `<prefix>:log_number`, `<prefix>:log:<n>`) with
- * batched MGETs, incrementally: each refresh reads only entries after the last one seen.
- * A missing entry (evicted or deleted key) is recorded as a gap and reading goes on; Optuna
- * itself would wait for it forever.
- */
 export interface ReaderCacheOptions {
   cache: ReplayCache;
   /** Identifies server and prefix, e.g. "redis://127.0.0.1:6379/0|myprefix". */
@@ -49,6 +17,12 @@ export interface ReaderCacheOptions {
   saveEvery?: number;
 }
 
+/**
+ * Reads a `JournalRedisStorage` log (keys `<prefix>:log_number`, `<prefix>:log:<n>`) with
+ * batched MGETs, incrementally: each refresh reads only entries after the last one seen.
+ * A missing entry (evicted or deleted key) is recorded as a gap and reading goes on; Optuna
+ * itself would wait for it forever.
+ */
 export class RedisJournalReader {
   replay = new JournalReplay();
   /** Index of the next entry to read. */
@@ -101,33 +75,12 @@ export class RedisJournalReader {
     return this.next - 1;
   }
 
-  async readLogNumber(signal?: AbortSignal): Promise<number | null> {
-    let raw: string | null;
-    try {
-      raw = await raceAbort(this.redis.get(logNumberKey(this.prefix)), signal);
-    } catch (e) {
-      if (/WRONGTYPE/.test((e as Error).message)) {
-        const type = await this.redis.type(logNumberKey(this.prefix)).catch(() => 'unknown');
-        throw new ForeignJournalError(
-          `key "${logNumberKey(this.prefix)}" holds a ${type}, not an Optuna journal counter (a string): this prefix is used by something else`,
-        );
-      }
-      throw e;
-    }
-    if (raw === null) return null;
-    if (!/^-?\d+$/.test(raw))
-      throw new ForeignJournalError(
-        `key "${logNumberKey(this.prefix)}" holds ${JSON.stringify(raw.slice(0, 40))}, not an Optuna journal counter`,
-      );
-    return Number(raw);
-  }
-
   async refresh(signal?: AbortSignal): Promise<RefreshResult> {
     if (!this.triedCache) {
       this.triedCache = true;
       await this.restoreFromCache();
     }
-    const last = await this.readLogNumber(signal);
+    const last = await readLogNumber(this.redis, this.prefix, signal);
     let reset = false;
     if (last === null || last < this.next - 1) {
       // The journal was removed or rewritten under us: start again from what is there now.
@@ -193,30 +146,4 @@ export class RedisJournalReader {
       this.saveCache();
     return { entries, reset };
   }
-}
-
-/**
- * Every journal prefix on a server: SCAN for `*:log_number`, bounded so a server with
- * millions of keys is not walked forever (`complete` says whether the scan finished).
- */
-export async function discoverPrefixes(
-  redis: Redis,
-  maxScanned = 1_000_000,
-  signal?: AbortSignal,
-): Promise<{ prefixes: string[]; complete: boolean }> {
-  const found = new Set<string>();
-  let cursor = '0';
-  let scanned = 0;
-  do {
-    const [nextCursor, keys] = await raceAbort(
-      redis.scan(cursor, 'MATCH', '*:log_number', 'COUNT', 1000),
-      signal,
-    );
-    cursor = nextCursor;
-    scanned += 1000;
-    for (const k of keys) found.add(k.slice(0, -':log_number'.length));
-    if (scanned >= maxScanned && cursor !== '0')
-      return { prefixes: [...found].sort(), complete: false };
-  } while (cursor !== '0');
-  return { prefixes: [...found].sort(), complete: true };
 }

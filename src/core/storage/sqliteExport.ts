@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { distributionJson, internalRepr } from '../optuna/journalExport';
+import { distributionJson, internalRepr } from '../optuna/distributions';
 import type { Study } from '../optuna/model';
 import type { JsonValue } from '../optuna/pyjson';
 import { pythonDumps } from '../optuna/pythonJson';

@@ -2,18 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { trialToJson } from '../optuna/dumpFormat';
-import {
-  createStudyRecord,
-  studyAttrRecords,
-  studyJournalRecords,
-  trialRecords,
-} from '../optuna/journalExport';
+import { copyStudyContents, copyStudyRecords } from '../optuna/journal/copyStudy';
+import { JournalRecords, PROCESS_WORKER_ID } from '../optuna/journal/records';
+import { appendJournalBatch, appendJournalRecords } from '../optuna/journal/redisLog';
 import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonValue, toStrictJson } from '../optuna/pyjson';
 import type { ClientOptions } from '../redis/connect';
 import { deleteJournalStudy } from './deleteStudy';
 import { readExact } from './exactRead';
-import { OPTUNA_APPEND_SCRIPT, WORKER_ID, appendJournalRecords } from './journalAppend';
 import { RedisJournalReader } from './redisJournalReader';
 import { writeStudySqlite } from './sqliteExport';
 import { type StorageSpec, parseStorageSpec } from './storageSpec';
@@ -153,7 +149,7 @@ export async function exportStudy(o: ExportOptions): Promise<ExportResult> {
   }
   const study = pickStudy(snap.studies, o.study, o.sourceLabel);
   o.onProgress?.({ phase: 'write', message: `writing ${study.trials.length} trials to ${o.to}` });
-  if (format === 'journal') writeJournalFile(o.to, studyJournalRecords(study, 0, WORKER_ID));
+  if (format === 'journal') writeJournalFile(o.to, copyStudyRecords(study, 0, PROCESS_WORKER_ID));
   else writeStudySqlite(study, o.to);
 
   o.onProgress?.({ phase: 'verify', message: `reading ${o.to} back` });
@@ -246,7 +242,8 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
     phase: 'write',
     message: `creating study ${JSON.stringify(study.name)} in ${where}`,
   });
-  await appendJournalRecords(o.redis, o.prefix, [createStudyRecord(study, WORKER_ID)]);
+  const writer = new JournalRecords(PROCESS_WORKER_ID);
+  await appendJournalRecords(o.redis, o.prefix, [writer.createStudy(study.name, study.directions)]);
   await reader.refresh(o.signal);
   const created = reader.replay
     .allStudies()
@@ -256,19 +253,11 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
       `another writer created a study named ${JSON.stringify(study.name)} in ${where} at the same moment: nothing more was imported`,
     );
 
-  const records = [
-    ...studyAttrRecords(study, created.studyId, WORKER_ID),
-    ...trialRecords(study, created.studyId, WORKER_ID),
-  ];
+  const records = copyStudyContents(study, created.studyId, writer);
   try {
     for (let i = 0; i < records.length; i += APPEND_BATCH) {
       if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
-      const pipe = o.redis.pipeline();
-      for (const r of records.slice(i, i + APPEND_BATCH))
-        pipe.eval(OPTUNA_APPEND_SCRIPT, 0, o.prefix, r);
-      const results = (await pipe.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed) throw failed[0];
+      await appendJournalBatch(o.redis, o.prefix, records.slice(i, i + APPEND_BATCH));
       o.onProgress?.({
         phase: 'write',
         message: `appended ${Math.min(i + APPEND_BATCH, records.length)} of ${records.length} records`,

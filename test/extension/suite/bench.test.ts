@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import { OPTUNA_APPEND_SCRIPT } from '../../../src/core/storage/journalAppend';
+import { JournalRecords } from '../../../src/core/optuna/journal/records';
+import { appendJournalBatch } from '../../../src/core/optuna/journal/redisLog';
 import Redis from 'ioredis';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -35,23 +36,14 @@ if (out) {
 
       const redis = new Redis(api.store.settings.redisUrl);
       const prefix = api.store.settings.prefixes![0];
+      const writer = new JournalRecords('bench');
       const refreshMs: number[] = [];
       const renderMs: number[] = [];
       for (let run = 0; run < 10; run++) {
-        const p = redis.pipeline();
-        for (let i = 0; i < 100; i++)
-          p.eval(
-            OPTUNA_APPEND_SCRIPT,
-            0,
-            prefix,
-            JSON.stringify({
-              op_code: 9,
-              worker_id: 'bench',
-              trial_id: run,
-              system_attr: { [`k${i}`]: i },
-            }),
-          );
-        await p.exec();
+        const records = Array.from({ length: 100 }, (_, i) =>
+          writer.setTrialSystemAttr(run, `k${i}`, BigInt(i)),
+        );
+        await appendJournalBatch(redis, prefix, records);
         const a = performance.now();
         await api.store.refresh();
         refreshMs.push(performance.now() - a);

@@ -11,11 +11,12 @@ import {
   verdict,
 } from '../context';
 import { JournalWorker } from '../journalWorker';
-import { type SuiteDistribution, pyNow } from '../optunaRecords';
+import { floatDistribution } from '../../optuna/distributions';
+import { optunaNow } from '../../optuna/journal/records';
 import { check } from '../scenarios';
 import { latencySummary, round } from '../stats';
 
-const X: SuiteDistribution = { kind: 'float', low: -1000, high: 1000 };
+const X = floatDistribution(-1000, 1000);
 
 /**
  * K studies in one journal, each written at the same time by its own optimizer connection.
@@ -50,11 +51,11 @@ export const concurrentStudies: Scenario = async (ctx) => {
       workers.map(async (w, i) => {
         try {
           await w.connect();
-          const sid = await w.createStudy(`suite-concurrent-${i}`, [2]);
+          const sid = await w.createStudy(`suite-concurrent-${i}`, ['MAXIMIZE']);
           studyIds[i] = sid;
           await w.setStudyUserAttr(sid, 'study_index', BigInt(i));
           for (let n = 0; n < perStudy; n++) {
-            const { trialId, number } = await w.createTrial(sid, pyNow());
+            const { trialId, number } = await w.createTrial(sid, optunaNow());
             await w.setParam(trialId, 'x', X, i + n / 1000);
             await w.setTrialUserAttr(trialId, 'study_index', BigInt(i));
             const value = i * 1000 + number;

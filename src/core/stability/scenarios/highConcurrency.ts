@@ -11,12 +11,13 @@ import {
   verdict,
 } from '../context';
 import { JournalWorker } from '../journalWorker';
-import { type SuiteDistribution, pyNow } from '../optunaRecords';
+import { floatDistribution, intDistribution } from '../../optuna/distributions';
+import { optunaNow } from '../../optuna/journal/records';
 import { PROMISES, check } from '../scenarios';
 import { latencySummary, round } from '../stats';
 
-const X: SuiteDistribution = { kind: 'float', low: -10, high: 10 };
-const N: SuiteDistribution = { kind: 'int', low: 0, high: 1000 };
+const X = floatDistribution(-10, 10);
+const N = intDistribution(0, 1000);
 
 interface Claim {
   worker: number;
@@ -58,7 +59,7 @@ export const highConcurrency: Scenario = async (ctx) => {
   const problems: string[] = [];
   try {
     await setup.connect();
-    studyId = await setup.createStudy(name, [1]);
+    studyId = await setup.createStudy(name);
     for (let k = 0; k < enqueued; k++)
       await setup.enqueueTrial(studyId, { x: k / 10, n: BigInt(k) });
     setup.close();
@@ -82,7 +83,7 @@ export const highConcurrency: Scenario = async (ctx) => {
           while (tickets > 0) {
             tickets--;
             // ask(): pop a WAITING trial if one is left, else create one.
-            const start = pyNow();
+            const start = optunaNow();
             const popped = await w.popWaiting(studyId, start);
             const t = popped ?? (await w.createTrial(studyId, start));
             const x = popped

@@ -15,14 +15,14 @@ import {
 } from '../context';
 import type { DisposableRedis } from '../disposableRedis';
 import { JournalWorker } from '../journalWorker';
-import type { SuiteDistribution } from '../optunaRecords';
+import { floatDistribution } from '../../optuna/distributions';
 import { PROMISES, check } from '../scenarios';
 import { FALLBACK_STUDY } from '../scratchSqlite';
 import { SqliteReader } from '../../storage/sqliteReader';
 import { round } from '../stats';
 import type { Check } from '../types';
 
-const X: SuiteDistribution = { kind: 'float', low: -10, high: 10 };
+const X = floatDistribution(-10, 10);
 const STUDY = 'suite-outage';
 const WRITERS = 3;
 
@@ -93,7 +93,7 @@ class OutageRun {
         }),
       );
     await Promise.all(this.writers.map((w) => w.connect()));
-    this.studyId = await this.writers[0].createStudy(STUDY, [1]);
+    this.studyId = await this.writers[0].createStudy(STUDY);
     this.store = new FailoverStore({
       redisUrl: this.d.url,
       password: this.d.password,

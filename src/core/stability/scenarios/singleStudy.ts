@@ -1,4 +1,10 @@
-import type { Study, Trial } from '../../optuna/model';
+import {
+  categoricalDistribution,
+  floatDistribution,
+  intDistribution,
+} from '../../optuna/distributions';
+import { optunaNow } from '../../optuna/journal/records';
+import type { Distribution, Study, Trial, TrialState } from '../../optuna/model';
 import { normalizeDatetime } from '../../optuna/model';
 import type { JsonValue } from '../../optuna/pyjson';
 import {
@@ -13,20 +19,15 @@ import {
   verdict,
 } from '../context';
 import { JournalWorker } from '../journalWorker';
-import {
-  type SuiteDistribution,
-  type TrialStateName,
-  distributionObject,
-  pyNow,
-} from '../optunaRecords';
 import { check } from '../scenarios';
 import { latencySummary, round } from '../stats';
 
-export const DISTRIBUTIONS: Record<string, SuiteDistribution> = {
-  x: { kind: 'float', low: -10, high: 10 },
-  lr: { kind: 'float', low: 1e-5, high: 0.1, log: true },
-  n: { kind: 'int', low: 1, high: 100 },
-  opt: { kind: 'categorical', choices: ['adam', 'sgd', 'rmsprop'] },
+const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'];
+export const DISTRIBUTIONS: Record<string, Distribution> = {
+  x: floatDistribution(-10, 10),
+  lr: floatDistribution(1e-5, 0.1, { log: true }),
+  n: intDistribution(1, 100),
+  opt: categoricalDistribution(OPTIMIZERS),
 };
 
 /** A small deterministic generator: the same run writes the same values. */
@@ -42,10 +43,10 @@ export function lcg(seed: number): () => number {
 export interface ExpectedTrial {
   trialId: number;
   number: number;
-  state: TrialStateName;
+  state: TrialState;
   values: number[] | null;
   params: Record<string, JsonValue>;
-  distributions: Record<string, SuiteDistribution>;
+  distributions: Record<string, Distribution>;
   intermediate: Record<string, number>;
   userAttrs: Record<string, JsonValue>;
   systemAttrs: Record<string, JsonValue>;
@@ -67,8 +68,7 @@ export function compareTrial(e: ExpectedTrial, t: Trial | undefined): string[] {
       out.push(`${at} param ${k} is ${String(t.params[k])}, expected ${String(v)}`);
   if (Object.keys(t.params).length !== Object.keys(e.params).length)
     out.push(`${at} has params ${Object.keys(t.params).join(',')}`);
-  for (const [k, d] of Object.entries(e.distributions)) {
-    const want = distributionObject(d);
+  for (const [k, want] of Object.entries(e.distributions)) {
     const got = t.distributions[k];
     if (!got || got.name !== want.name || !sameJson(got.attributes, want.attributes))
       out.push(`${at} distribution of ${k} differs`);
@@ -135,13 +135,13 @@ export const singleStudy: Scenario = async (ctx) => {
   const t0 = performance.now();
   try {
     await w.connect();
-    const studyId = await w.createStudy(name, [1]);
+    const studyId = await w.createStudy(name);
     await w.setStudyUserAttr(studyId, 'optuna_storage_suite', ctx.runId);
     const fixed: Record<string, JsonValue> = { x: 0.5, n: 3n, opt: 'sgd' };
     await w.enqueueTrial(studyId, fixed);
     const rnd = lcg(42);
     for (let i = 0; i < n; i++) {
-      const start = pyNow();
+      const start = optunaNow();
       let trialId: number;
       let number: number;
       let systemAttrs: Record<string, JsonValue> = {};
@@ -158,11 +158,11 @@ export const singleStudy: Scenario = async (ctx) => {
           x: round(rnd() * 20 - 10, 6)!,
           lr: 10 ** (-5 + 4 * rnd()),
           n: 1 + Math.floor(rnd() * 100),
-          opt: (DISTRIBUTIONS.opt as { choices: string[] }).choices[Math.floor(rnd() * 3)],
+          opt: OPTIMIZERS[Math.floor(rnd() * 3)],
         });
       }
       for (const [k, d] of Object.entries(DISTRIBUTIONS))
-        await w.setParam(trialId, k, d, params[k] as number | string);
+        await w.setParam(trialId, k, d, params[k]);
       const x = params.x as number;
       const intermediate: Record<string, number> = {};
       for (let step = 0; step < 3; step++) {
@@ -171,14 +171,14 @@ export const singleStudy: Scenario = async (ctx) => {
         intermediate[String(step)] = v;
       }
       await w.setTrialUserAttr(trialId, 'suite_index', BigInt(i));
-      const state: TrialStateName = i % 11 === 10 ? 'FAIL' : i % 7 === 6 ? 'PRUNED' : 'COMPLETE';
+      const state: TrialState = i % 11 === 10 ? 'FAIL' : i % 7 === 6 ? 'PRUNED' : 'COMPLETE';
       const values =
         state === 'FAIL'
           ? null
           : state === 'PRUNED'
             ? [intermediate['2']]
             : [x * x + (params.n as number) / 100];
-      const end = pyNow();
+      const end = optunaNow();
       await w.setState(trialId, state, values, end);
       expected.push({
         trialId,
