@@ -403,6 +403,8 @@ describe('Optuna Storage Manager in a real extension host', function () {
         vscode.ConfigurationTarget.Global,
       );
       await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'healthy again');
+      // The settings change rebuilt the store: the next test needs its first read done.
+      await until(() => api.store.loaded, WAIT_MS, 'the rebuilt store read');
     });
 
     it('kill Redis: SQLite fallback with a warning node; restart: Redis again', async () => {
