@@ -1,24 +1,33 @@
+import {
+  categoricalDistribution,
+  floatDistribution,
+  intDistribution,
+  toExternal,
+} from '../../src/core/optuna/distributions';
+import { JournalRecords } from '../../src/core/optuna/journal/records';
+import type { Distribution, StudyDirection, TrialState } from '../../src/core/optuna/model';
+import type { JsonValue } from '../../src/core/optuna/pyjson';
 import { JournalReplay } from '../../src/core/optuna/replay';
 import type { MergedStudy } from '../../src/core/storage/mergedView';
 import { mergeTrials } from '../../src/core/storage/mergedView';
 
-/** Records as Optuna's journal writes them, built by hand for unit tests. */
-export type Rec = Record<string, unknown>;
+export const dist = {
+  float: (low: number, high: number, log = false) => floatDistribution(low, high, { log }),
+  int: (low: number, high: number) => intDistribution(low, high),
+  cat: (choices: JsonValue[]) => categoricalDistribution(choices),
+};
 
-const float = (low: number, high: number, log = false) =>
-  JSON.stringify({ name: 'FloatDistribution', attributes: { step: null, low, high, log } });
-const int = (low: number, high: number) =>
-  JSON.stringify({ name: 'IntDistribution', attributes: { log: false, step: 1, low, high } });
-const cat = (choices: unknown[]) =>
-  JSON.stringify({ name: 'CategoricalDistribution', attributes: { choices } });
-export const dist = { float, int, cat };
+/** Params of a trial: name -> [internal value, distribution]. */
+export type Params = Record<string, [JsonValue, Distribution]>;
 
 /** "2026-01-01T10:00:05.000000": a naive local datetime `s` seconds after a fixed origin. */
 export function at(s: number): string {
   const d = new Date(2026, 0, 1, 10, 0, 0, 0);
   d.setTime(d.getTime() + s * 1000);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
+  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${day}T${time}.${p(d.getMilliseconds() * 1000, 6)}`;
 }
 
 export function atMs(s: number): number {
@@ -26,86 +35,81 @@ export function atMs(s: number): number {
 }
 
 /**
- * A journal being written: records are applied to a JournalReplay as they are added (so a
- * test can look at the study between writes, as the page does between refreshes).
+ * A journal being written by several workers, as Optuna's records: each record is applied to a
+ * JournalReplay as it is added (so a test can look at the study between writes, as the page
+ * does between refreshes).
  */
 export class HandJournal {
   readonly replay = new JournalReplay();
   private index = 0;
   private nextTrialId = 0;
 
-  add(rec: Rec): this {
-    return this.addText(JSON.stringify(rec));
-  }
-
-  /** A record as text (Python's NaN and Infinity tokens are not JSON). */
-  addText(text: string): this {
+  private add(text: string): this {
     this.replay.applyText(this.index++, text);
     return this;
   }
 
-  study(name: string, directions: number[] = [1]): this {
-    return this.add({ op_code: 0, worker_id: 'w-setup-1', study_name: name, directions });
+  study(name: string, directions: StudyDirection[] = ['MINIMIZE']): this {
+    return this.add(new JournalRecords('w-setup-1').createStudy(name, directions));
   }
 
-  /** CREATE_TRIAL (RUNNING) with params set in the same record; returns the trial_id. */
-  trial(
-    worker: string,
-    start: number,
-    params: Record<string, [unknown, string]> = {},
-    studyId = 0,
-  ): number {
+  deleteStudy(worker: string, studyId: number): this {
+    return this.add(new JournalRecords(worker).deleteStudy(studyId));
+  }
+
+  /** CREATE_TRIAL (RUNNING), then one SET_TRIAL_PARAM per param; returns the trial_id. */
+  trial(worker: string, start: number, params: Params = {}, studyId = 0): number {
     const id = this.nextTrialId++;
-    this.add({ op_code: 4, worker_id: worker, study_id: studyId, datetime_start: at(start) });
-    for (const [name, [internal, distribution]] of Object.entries(params))
-      this.add({
-        op_code: 5,
-        worker_id: worker,
-        trial_id: id,
-        param_name: name,
-        param_value_internal: internal,
-        distribution,
-      });
+    this.add(new JournalRecords(worker).createTrial(studyId, at(start)));
+    for (const [name, [internal, d]] of Object.entries(params))
+      this.param(worker, id, name, internal, d);
     return id;
   }
 
-  /** CREATE_TRIAL with params and distributions in the record itself (Optuna checks no compatibility then). */
-  trialWith(worker: string, start: number, params: Record<string, [unknown, string]>): number {
+  /** CREATE_TRIAL with params and distributions in the record (Optuna checks no compatibility then). */
+  trialWith(worker: string, start: number, params: Params): number {
     const id = this.nextTrialId++;
-    this.add({
-      op_code: 4,
-      worker_id: worker,
-      study_id: 0,
-      datetime_start: at(start),
-      params: Object.fromEntries(Object.entries(params).map(([k, [v]]) => [k, v])),
-      distributions: Object.fromEntries(Object.entries(params).map(([k, [, d]]) => [k, d])),
-    });
+    const external = Object.entries(params).map(([k, [v, d]]) => [k, toExternal(d, v)]);
+    this.add(
+      new JournalRecords(worker).createTrialFromTemplate(0, {
+        state: 'RUNNING',
+        values: null,
+        params: Object.fromEntries(external),
+        distributions: Object.fromEntries(Object.entries(params).map(([k, [, d]]) => [k, d])),
+        intermediateValues: {},
+        userAttrs: {},
+        systemAttrs: {},
+        datetimeStart: at(start),
+        datetimeComplete: null,
+      }),
+    );
     return id;
+  }
+
+  param(worker: string, trialId: number, name: string, internal: JsonValue, d: Distribution): this {
+    return this.add(new JournalRecords(worker).setTrialParam(trialId, name, internal, d));
   }
 
   report(worker: string, trialId: number, step: number, value: number): this {
-    return this.add({
-      op_code: 7,
-      worker_id: worker,
-      trial_id: trialId,
-      step,
-      intermediate_value: value,
-    });
+    return this.add(new JournalRecords(worker).setTrialIntermediateValue(trialId, step, value));
   }
 
-  finish(worker: string, trialId: number, end: number, values: unknown[] | null, state = 1): this {
-    return this.add({
-      op_code: 6,
-      worker_id: worker,
-      trial_id: trialId,
-      state,
-      values,
-      datetime_complete: at(end),
-    });
+  finish(
+    worker: string,
+    trialId: number,
+    end: number,
+    values: number[] | null,
+    state: TrialState = 'COMPLETE',
+  ): this {
+    return this.add(
+      new JournalRecords(worker).setTrialStateValues(trialId, state, values, at(end)),
+    );
   }
 
-  userAttr(worker: string, trialId: number, attrs: Record<string, unknown>): this {
-    return this.add({ op_code: 8, worker_id: worker, trial_id: trialId, user_attr: attrs });
+  userAttr(worker: string, trialId: number, attrs: Record<string, JsonValue>): this {
+    const w = new JournalRecords(worker);
+    for (const [k, v] of Object.entries(attrs)) this.add(w.setTrialUserAttr(trialId, k, v));
+    return this;
   }
 
   /** The study as the failover store shows it (Redis only). */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { type EncoderContext, StudyEncoder } from '../../src/core/studyPage/encoder';
 import type { DeltaMessage, RowBlock, SnapshotMessage } from '../../src/core/studyPage/protocol';
-import { HandJournal, dist } from '../helpers/handJournal';
+import { HandJournal, type Params, dist } from '../helpers/handJournal';
 
 const ctx: EncoderContext = {
   sources: ['test'],
@@ -18,11 +18,10 @@ const rowsOf = (b: RowBlock) => (b.rows ? ints(b.rows) : [...Array(b.n).keys()])
 /** A study with two finished trials and one RUNNING trial with an intermediate value. */
 function started(): { j: HandJournal; running: number } {
   const j = new HandJournal().study('study');
-  const p = (x: number, opt: number) =>
-    ({ x: [x, dist.float(0, 1)], opt: [opt, dist.cat(['adam', 'sgd'])] }) as Record<
-      string,
-      [unknown, string]
-    >;
+  const p = (x: number, opt: number): Params => ({
+    x: [x, dist.float(0, 1)],
+    opt: [opt, dist.cat(['adam', 'sgd'])],
+  });
   const a = j.trial('w-1', 0, p(0.5, 1));
   j.finish('w-1', a, 10, [2.5]);
   const b = j.trial('w-2', 1, p(0.25, 0));
@@ -123,22 +122,8 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
     const { j, running } = started();
     const enc = new StudyEncoder();
     enc.snapshot(j.merged(), ctx);
-    j.add({
-      op_code: 5,
-      worker_id: 'w-1',
-      trial_id: running,
-      param_name: 'depth',
-      param_value_internal: 3,
-      distribution: dist.int(1, 8),
-    });
-    j.add({
-      op_code: 5,
-      worker_id: 'w-1',
-      trial_id: running,
-      param_name: 'act',
-      param_value_internal: 1,
-      distribution: dist.cat(['relu', 'gelu']),
-    });
+    j.param('w-1', running, 'depth', 3, dist.int(1, 8));
+    j.param('w-1', running, 'act', 1, dist.cat(['relu', 'gelu']));
     const d = enc.update(j.merged(), ctx) as DeltaMessage;
     assert.deepEqual(
       d.dict.params.map((p) => [p.name, p.kind]),
@@ -153,11 +138,9 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
 
   it('keeps NaN and ±inf values apart from missing ones', () => {
     const j = new HandJournal().study('study');
-    for (const [i, v] of ['NaN', 'Infinity', '-Infinity', 'null'].entries()) {
+    for (const [i, v] of [NaN, Infinity, -Infinity, null].entries()) {
       const t = j.trial('w', i);
-      j.addText(
-        `{"op_code": 6, "worker_id": "w", "trial_id": ${t}, "state": ${v === 'null' ? 3 : 1}, "values": ${v === 'null' ? 'null' : `[${v}]`}, "datetime_complete": "2026-01-01T10:00:30.000000"}`,
-      );
+      j.finish('w', t, 30, v === null ? null : [v], v === null ? 'FAIL' : 'COMPLETE');
     }
     const snap = new StudyEncoder().snapshot(j.merged(), ctx);
     const v = floats(snap.block.values[0]);
@@ -181,7 +164,7 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
 
   it('holds 400 params when they fit the cell budget, and names those left out when not', () => {
     const j = new HandJournal().study('study');
-    const params: Record<string, [unknown, string]> = {};
+    const params: Params = {};
     for (let k = 0; k < 400; k++) params[`p${k}`] = [k / 400, dist.float(0, 1)];
     for (let i = 0; i < 20; i++) j.trial('w', i, params);
     const snap = new StudyEncoder().snapshot(j.merged(), ctx);
@@ -197,7 +180,13 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
     const s0 = new StudyEncoder().snapshot(empty.merged(), ctx);
     assert.equal(s0.block.n, 0);
     assert.equal(s0.header.best, undefined);
-    const j = new HandJournal().study('study', [1, 2, 1, 2, 1]);
+    const j = new HandJournal().study('study', [
+      'MINIMIZE',
+      'MAXIMIZE',
+      'MINIMIZE',
+      'MAXIMIZE',
+      'MINIMIZE',
+    ]);
     const t = j.trial('w', 0);
     j.finish('w', t, 1, [1, 2, 3, 4, 5]);
     const s5 = new StudyEncoder().snapshot(j.merged(), ctx);
@@ -213,7 +202,7 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
     const { j } = started();
     const enc = new StudyEncoder();
     const first = enc.snapshot(j.merged(), ctx);
-    j.add({ op_code: 1, worker_id: 'w', study_id: 0 });
+    j.deleteStudy('w', 0);
     j.study('study');
     const m = j.merged();
     const again = enc.update(m, ctx) as SnapshotMessage;
