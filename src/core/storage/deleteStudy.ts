@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { JournalRecords, PROCESS_WORKER_ID } from '../optuna/journal/records';
-import { appendJournalRecords } from '../optuna/journal/redisLog';
+import { appendToJournal } from '../optuna/journal/redisLog';
 import { openSqlite } from './sqliteDriver';
 
 /**
@@ -13,7 +13,7 @@ export async function deleteJournalStudy(
   studyId: number,
 ): Promise<void> {
   const records = new JournalRecords(PROCESS_WORKER_ID);
-  await appendJournalRecords(redis, prefix, [records.deleteStudy(studyId)]);
+  await appendToJournal(redis, prefix, [records.deleteStudy(studyId)]);
 }
 
 /** Tables Optuna's RDBStorage.delete_study removes rows from (the ORM cascades; SQL must not miss one). */

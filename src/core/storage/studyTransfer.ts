@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { trialToJson } from '../optuna/dumpFormat';
 import { copyStudyContents, copyStudyRecords } from '../optuna/journal/copyStudy';
 import { JournalRecords, PROCESS_WORKER_ID } from '../optuna/journal/records';
-import { appendJournalBatch, appendJournalRecords } from '../optuna/journal/redisLog';
+import { appendToJournal } from '../optuna/journal/redisLog';
 import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonValue, toStrictJson } from '../optuna/pyjson';
 import type { ClientOptions } from '../redis/connect';
@@ -243,7 +243,7 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
     message: `creating study ${JSON.stringify(study.name)} in ${where}`,
   });
   const writer = new JournalRecords(PROCESS_WORKER_ID);
-  await appendJournalRecords(o.redis, o.prefix, [writer.createStudy(study.name, study.directions)]);
+  await appendToJournal(o.redis, o.prefix, [writer.createStudy(study.name, study.directions)]);
   await reader.refresh(o.signal);
   const created = reader.replay
     .allStudies()
@@ -255,14 +255,16 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
 
   const records = copyStudyContents(study, created.studyId, writer);
   try {
-    for (let i = 0; i < records.length; i += APPEND_BATCH) {
-      if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
-      await appendJournalBatch(o.redis, o.prefix, records.slice(i, i + APPEND_BATCH));
-      o.onProgress?.({
-        phase: 'write',
-        message: `appended ${Math.min(i + APPEND_BATCH, records.length)} of ${records.length} records`,
-      });
-    }
+    await appendToJournal(o.redis, o.prefix, records, {
+      batch: APPEND_BATCH,
+      onBatch: (appended) => {
+        o.onProgress?.({
+          phase: 'write',
+          message: `appended ${appended} of ${records.length} records`,
+        });
+        if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
+      },
+    });
     o.onProgress?.({ phase: 'verify', message: `reading ${where} back` });
     await reader.refresh(o.signal);
     const copy = reader.replay.studies.get(created.studyId);
