@@ -69,15 +69,41 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * Writes to a process stream. When the stream's buffer is full, returns a promise that settles
+ * on 'drain', so a long output (a dump) waits for its reader instead of piling up in memory.
+ * A reader that went away (`dump | head`) ends the process quietly, as other Unix tools do.
+ */
+function writer(stream: NodeJS.WriteStream): (text: string) => void | Promise<void> {
+  let failed: Error | undefined;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    failed = e;
+  });
+  return (text) => {
+    if (failed) return Promise.reject(failed);
+    if (stream.write(text)) return;
+    return new Promise<void>((resolve, reject) => {
+      const settle = (e?: Error) => {
+        stream.off('drain', settle);
+        stream.off('error', settle);
+        if (e) reject(e);
+        else resolve();
+      };
+      stream.once('drain', settle);
+      stream.once('error', settle);
+    });
+  };
+}
+
 if (require.main === module) {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
   main(process.argv.slice(2), {
-    stdout: write(process.stdout),
-    stderr: write(process.stderr),
+    stdout: writer(process.stdout),
+    stderr: writer(process.stderr),
     signal: controller.signal,
     env: process.env,
   }).then(

@@ -1,6 +1,7 @@
 /** One verb of the `optuna-storage` CLI. Each verb lives in its own module under src/cli/. */
 export interface CliIo {
-  stdout: (text: string) => void;
+  /** A promise when the text could not be handed over at once (a full pipe): await it before writing more. */
+  stdout: (text: string) => void | Promise<void>;
   stderr: (text: string) => void;
   /** Aborted on SIGINT/SIGTERM; long-running verbs (watch, suite) stop when it fires. */
   signal: AbortSignal;

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { studyToJson } from '../core/optuna/dumpFormat';
-import { toStrictJson } from '../core/optuna/pyjson';
+import { writeDump } from '../core/optuna/dumpFormat';
 import { redactUrl } from '../core/redis/url';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
@@ -64,10 +63,9 @@ journal without --partial; 3 storage unreachable.`,
         );
         return EXIT_BAD_INPUT;
       }
-      const doc: Record<string, unknown> = { studies: studies.map(studyToJson) };
-      if (values.partial)
-        doc.issues = snap.issues.map((i) => ({ kind: i.kind, index: i.index, message: i.message }));
-      io.stdout(toStrictJson(doc as never) + '\n');
+      // What was read is one snapshot (the journal up to the entry count read first); entries
+      // appended while the document is written are not part of it.
+      await writeDump(studies, values.partial ? snap.issues : undefined, io.stdout, io.signal);
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
       return EXIT_OK;
     } catch (e) {

@@ -118,6 +118,32 @@ describe('pyjson', () => {
     assert.equal(parsePyJson(toStrictJson(1e16)), 1e16);
   });
 
+  it('fuzz: the native fast path writes exactly what the exact writer defines', () => {
+    // The format by definition (cli-contract.md), written the slow way, value by value.
+    const ref = (v: JsonValue): string => {
+      if (typeof v === 'number') {
+        if (Number.isNaN(v)) return '{"__float__": "NaN"}';
+        if (!Number.isFinite(v)) return `{"__float__": "${v > 0 ? 'Infinity' : '-Infinity'}"}`;
+        if (Object.is(v, -0)) return '-0.0';
+        return Number.isInteger(v) && Math.abs(v) >= 2 ** 53 ? v.toExponential() : String(v);
+      }
+      if (typeof v === 'bigint') return v.toString();
+      if (typeof v === 'string') return JSON.stringify(v);
+      if (v === null || typeof v === 'boolean') return String(v);
+      if (Array.isArray(v)) return `[${v.map(ref).join(',')}]`;
+      return `{${Object.keys(v)
+        .map((k) => `${JSON.stringify(k)}:${ref(v[k])}`)
+        .join(',')}}`;
+    };
+    const r = rng(11);
+    for (let i = 0; i < 3000; i++) {
+      const v = randomValue(r, 0);
+      assert.equal(toStrictJson(v), ref(v));
+    }
+    for (const x of [...SPECIAL_FLOATS, ...SPECIAL_INTS, 2 ** 53, -(2 ** 53), 1e21, 1e300])
+      assert.equal(toStrictJson({ a: [x, 1.5] }), ref({ a: [x, 1.5] }), String(x));
+  });
+
   it('keeps a "__proto__" key as data', () => {
     const v = parsePyJson('{"__proto__": NaN}') as Record<string, JsonValue>;
     assert.deepEqual(Object.keys(v), ['__proto__']);

@@ -1,5 +1,5 @@
-import type { Study, Trial } from './model';
-import type { JsonObject, JsonValue } from './pyjson';
+import type { ReadIssue, Study, Trial } from './model';
+import { type JsonObject, type JsonValue, toStrictJson } from './pyjson';
 
 /** A study in the shape of `optuna-storage dump` (cli-contract.md). */
 export function studyToJson(s: Study): JsonObject {
@@ -27,4 +27,60 @@ export function trialToJson(t: Trial): JsonObject {
     datetime_start: t.datetimeStart,
     datetime_complete: t.datetimeComplete,
   };
+}
+
+const json = (v: unknown) => toStrictJson(v as JsonValue);
+
+/** `toStrictJson(trialToJson(t))`, written field by field without building the object. */
+export function trialText(t: Trial): string {
+  return (
+    `{"trial_id":${json(t.trialId)},"number":${json(t.number)},"state":${json(t.state)}` +
+    `,"values":${json(t.values)},"params":${json(t.params)}` +
+    `,"distributions":${json(t.distributions)}` +
+    `,"intermediate_values":${json(t.intermediateValues)}` +
+    `,"user_attrs":${json(t.userAttrs)},"system_attrs":${json(t.systemAttrs)}` +
+    `,"datetime_start":${json(t.datetimeStart)},"datetime_complete":${json(t.datetimeComplete)}}`
+  );
+}
+
+/** Output is handed over in pieces of about this many characters. */
+const CHUNK = 1 << 16;
+
+/**
+ * Writes the `dump` document (cli-contract.md) study by study, trial by trial, in pieces of
+ * ~64 KB, waiting whenever `write` returns a promise (a full pipe): memory stays flat however
+ * many trials there are. The text equals `toStrictJson({studies: studies.map(studyToJson)})`
+ * (plus `"issues"` when given) and a newline.
+ */
+export async function writeDump(
+  studies: readonly Study[],
+  issues: readonly ReadIssue[] | undefined,
+  write: (chunk: string) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let buf = '{"studies":[';
+  const flush = async () => {
+    signal?.throwIfAborted();
+    const chunk = buf;
+    buf = '';
+    await write(chunk);
+  };
+  for (let i = 0; i < studies.length; i++) {
+    const s = studies[i];
+    buf +=
+      `${i > 0 ? ',' : ''}{"study_id":${json(s.studyId)},"study_name":${json(s.name)}` +
+      `,"directions":${json(s.directions)},"user_attrs":${json(s.userAttrs)}` +
+      `,"system_attrs":${json(s.systemAttrs)},"trials":[`;
+    const trials = s.trials;
+    for (let j = 0; j < trials.length; j++) {
+      buf += (j > 0 ? ',' : '') + trialText(trials[j]);
+      if (buf.length >= CHUNK) await flush();
+    }
+    buf += ']}';
+  }
+  buf += ']';
+  if (issues)
+    buf += `,"issues":${json(issues.map((x) => ({ kind: x.kind, index: x.index, message: x.message })))}`;
+  buf += '}\n';
+  await flush();
 }
