@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis chromium || exit 1
+bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis python3-pandas chromium || exit 1
 bash scripts/ensure-node-deps.sh || exit 1
 npm run --silent build || exit 1
 npm run --silent typecheck || exit 1
