@@ -13,7 +13,7 @@ import { doctor } from './commands/doctor';
 import { showHealth, statusActions } from './commands/health';
 import { ReportDocuments } from './reportDocuments';
 import { refresh } from './commands/refresh';
-import { filterStates, loadMore, showTrials, sortTrials } from './commands/trials';
+import { filterStates, loadMore, selectStudy, showTrials, sortTrials } from './commands/trials';
 import type { Services } from './services';
 import type { Node } from './views/nodes';
 
@@ -22,6 +22,7 @@ export function registerCommands(s: Services): void {
   const docs = new ReportDocuments();
   s.context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(ReportDocuments.scheme, docs),
+    s.studiesView.onDidChangeSelection((e) => selectStudy(s, e.selection)),
   );
   const commands: Record<string, (node?: Node) => unknown> = {
     'optunaStorage.refresh': () => refresh(s),

@@ -15,11 +15,22 @@ export class ReportDocuments implements vscode.TextDocumentContentProvider {
   }
 
   async show(name: string, text: string): Promise<vscode.TextEditor> {
+    const doc = await this.update(name, text);
+    return vscode.window.showTextDocument(doc, { preview: true });
+  }
+
+  /** Shows the report rendered (VS Code's Markdown preview), as a person reads a report. */
+  async showRendered(name: string, text: string): Promise<vscode.Uri> {
+    const doc = await this.update(name, text);
+    await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+    return doc.uri;
+  }
+
+  private async update(name: string, text: string): Promise<vscode.TextDocument> {
     const uri = vscode.Uri.from({ scheme: ReportDocuments.scheme, path: name });
     this.texts.set(uri.path, text);
     this.changed.fire(uri);
     const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
-    return vscode.window.showTextDocument(doc, { preview: true });
+    return vscode.languages.setTextDocumentLanguage(doc, 'markdown');
   }
 }

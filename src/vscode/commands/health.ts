@@ -48,7 +48,7 @@ export function healthReport(s: Services): string {
 
 export async function showHealth(s: Services, docs: ReportDocuments): Promise<void> {
   await s.store.refresh();
-  await docs.show('Storage Health.md', healthReport(s));
+  await docs.showRendered('Storage Health.md', healthReport(s));
 }
 
 /** The status bar's quick pick: what makes sense in the current state first. */

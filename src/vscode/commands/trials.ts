@@ -13,9 +13,21 @@ export async function showTrials(s: Services, node?: Node): Promise<void> {
   await vscode.commands.executeCommand('optunaStorage.trials.focus');
 }
 
-export function sortTrials(s: Services, sort: 'number' | 'best'): void {
+/** Fills the Trials view with the study selected in the Studies view (without moving focus). */
+export function selectStudy(s: Services, selection: readonly Node[]): void {
+  const node = selection.length === 1 ? selection[0] : undefined;
+  if (node?.kind !== 'study' || node.study.key === s.trials.studyKey) return;
+  s.trials.show(node.study.key);
+  s.trialsView.description = s.trials.description();
+}
+
+/** A new order starts at its top: the first row is revealed, not the old scroll position. */
+export async function sortTrials(s: Services, sort: 'number' | 'best'): Promise<void> {
   s.trials.setSort(sort);
   s.trialsView.description = s.trials.description();
+  const first = s.trials.getChildren()[0];
+  if (first && s.trialsView.visible)
+    await s.trialsView.reveal(first, { select: false, focus: false });
 }
 
 export async function filterStates(s: Services): Promise<void> {

@@ -31,8 +31,12 @@ export function registerRuns(s: Services): RunsApi {
     provider,
     view,
     statusBar,
-    manager.onDidChange(() => provider.refresh()),
+    manager.onDidChange(() => {
+      provider.refresh();
+      setRunContext(manager);
+    }),
   );
+  setRunContext(manager);
 
   const commands: Record<string, (arg?: cmd.RunArg) => unknown> = {
     'optunaStorage.runs.launch': () => cmd.launch(s, manager),
@@ -64,4 +68,21 @@ export function registerRuns(s: Services): RunsApi {
   (s as Services & { runs?: RunsApi }).runs = api;
   manager.init().catch((e) => s.log.error(`runs: ${(e as Error).message}`));
   return api;
+}
+
+/**
+ * Context keys that hide run commands from the palette while no run they could act on exists
+ * (package.json menus.commandPalette), instead of offering them only to say "no runs".
+ */
+function setRunContext(m: RunManager): void {
+  const runs = m.all;
+  const keys: Record<string, boolean> = {
+    'optunaStorage.runs.any': runs.length > 0,
+    'optunaStorage.runs.running': runs.some((r) => r.state === 'running'),
+    'optunaStorage.runs.finished': runs.some((r) => r.state !== 'running'),
+    'optunaStorage.runs.tmux': runs.some((r) => r.tmux !== undefined),
+    'optunaStorage.runs.nextStage': runs.some((r) => m.nextStage(r) !== undefined),
+  };
+  for (const [key, value] of Object.entries(keys))
+    void vscode.commands.executeCommand('setContext', key, value);
 }

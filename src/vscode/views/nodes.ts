@@ -80,8 +80,8 @@ export function trialItem(n: Extract<Node, { kind: 'trial' }>): vscode.TreeItem 
   item.iconPath = n.best
     ? new vscode.ThemeIcon('star-full', new vscode.ThemeColor('charts.yellow'))
     : new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-  const source =
-    n.trial.source === 'redis' ? '' : ` · ${n.trial.source === 'both' ? 'redis+sqlite' : 'sqlite'}`;
+  // Where a trial comes from matters only when its study has more than one source.
+  const source = severalSources(n.study) ? ` · ${SOURCE_LABEL[n.trial.source]}` : '';
   item.description = `${t.state}${t.values ? ` · ${valuesText(t)}` : ''}${source}`;
   item.contextValue = `trial.${t.state}`;
   item.tooltip = trialTooltip(n.study, n.trial);
@@ -91,28 +91,55 @@ export function trialItem(n: Extract<Node, { kind: 'trial' }>): vscode.TreeItem 
   return item;
 }
 
+const SOURCE_LABEL: Record<MergedTrial['source'], string> = {
+  redis: 'redis',
+  sqlite: 'sqlite',
+  both: 'redis+sqlite',
+};
+
+function severalSources(study: MergedStudy): boolean {
+  return study.redis !== undefined && study.sqlite !== undefined;
+}
+
 function trialTooltip(study: MergedStudy, m: MergedTrial): vscode.MarkdownString {
   const t = m.trial;
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Trial #${t.number}** of *${escape(study.name)}* — ${t.state}\n\n`);
-  if (t.values) md.appendMarkdown(`Values: \`${valuesText(t)}\`\n\n`);
+  if (t.values) md.appendMarkdown(`Values: ${codeSpan(valuesText(t))}\n\n`);
   const params = Object.entries(t.params);
   if (params.length) {
     md.appendMarkdown('| param | value |\n|---|---|\n');
-    for (const [k, v] of params) md.appendMarkdown(`| ${escape(k)} | \`${escape(show(v))}\` |\n`);
+    for (const [k, v] of params)
+      md.appendMarkdown(`| ${cell(escape(k))} | ${cell(codeSpan(show(v)))} |\n`);
     md.appendMarkdown('\n');
   }
   md.appendMarkdown(
     `Started ${t.datetimeStart ?? '—'}, completed ${t.datetimeComplete ?? '—'}  \n`,
   );
-  md.appendMarkdown(
-    `trial_id ${t.trialId} · source: ${m.source === 'both' ? 'Redis and SQLite' : m.source}`,
-  );
+  md.appendMarkdown(`trial_id ${t.trialId}`);
+  if (severalSources(study))
+    md.appendMarkdown(
+      ` · source: ${m.source === 'both' ? 'Redis and SQLite' : m.source === 'redis' ? 'Redis' : 'SQLite'}`,
+    );
   return md;
 }
 
+/** Markdown-escaped text (for names); never inside a code span, where escapes show. */
 function escape(s: string): string {
   return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+/** A code span showing `s` verbatim: a fence longer than any backtick run inside it. */
+function codeSpan(s: string): string {
+  const longest = Math.max(0, ...(s.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${s}${pad}${fence}`;
+}
+
+/** A table cell: a pipe would end the cell even inside a code span (GFM), so it is escaped. */
+function cell(s: string): string {
+  return s.replace(/(?<!\\)\|/g, '\\|');
 }
 
 export function studyItem(s: MergedStudy): vscode.TreeItem {
@@ -124,8 +151,14 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
   item.contextValue = `study.${source}`;
   item.iconPath = new vscode.ThemeIcon('beaker');
   const dirs = (s.redis ?? s.sqlite)!.directions.map((d) => d.toLowerCase()).join('/');
-  const best = sum.best ? ` · best ${show(sum.best.values?.[0])}` : '';
-  item.description = `${dirs} · ${all.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
+  // Short enough for the side bar's default width: the directions are in the tooltip.
+  const directions = (s.redis ?? s.sqlite)!.directions.length;
+  const best = sum.best
+    ? ` · best ${show(sum.best.values?.[0])}`
+    : directions > 1
+      ? ` · ${directions} objectives`
+      : '';
+  item.description = `${all.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escape(s.name)}** (${dirs})\n\n`);
   md.appendMarkdown(
@@ -135,7 +168,7 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
       .join(' · ') || 'no trials',
   );
   md.appendMarkdown(
-    `\n\nBest: ${sum.best ? `\`${show(sum.best.values?.[0])}\` (#${sum.best.number})` : '—'}  \nLast activity: ${sum.lastActivity ?? '—'}  \n`,
+    `\n\nBest: ${sum.best ? `${codeSpan(show(sum.best.values?.[0]))} (#${sum.best.number})` : '—'}  \nLast activity: ${sum.lastActivity ?? '—'}  \n`,
   );
   md.appendMarkdown(
     `Source: ${source === 'both' ? 'Redis journal and SQLite fallback (trials labelled)' : source === 'redis' ? `Redis journal, prefix "${escape(s.prefix ?? '')}"` : 'SQLite fallback'}`,

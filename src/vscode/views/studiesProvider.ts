@@ -34,6 +34,27 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
     this.refresh();
   }
 
+  /** For reveal(): a study's prefix (or SQLite file) node, a prefix's server, a trial's study. */
+  getParent(n: Node): Node | undefined {
+    const roots = this.roots();
+    switch (n.kind) {
+      case 'prefix':
+        return roots.find((r) => r.kind === 'server');
+      case 'study': {
+        if (!n.study.redis) return roots.find((r) => r.kind === 'sqliteFile');
+        const server = roots.find((r) => r.kind === 'server');
+        return (
+          server &&
+          this.getChildren(server).find((p) => p.kind === 'prefix' && p.prefix === n.study.prefix)
+        );
+      }
+      case 'trial':
+        return { kind: 'study', id: `study:${n.study.key}`, study: n.study };
+      default:
+        return undefined;
+    }
+  }
+
   getChildren(n?: Node): Node[] {
     if (!n) return this.roots();
     switch (n.kind) {
@@ -119,7 +140,8 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         out.push({
           kind: 'server',
           id: 'server',
-          label: where,
+          // The scheme only when it says something (TLS): the row has little room.
+          label: where.replace(/^redis:\/\//, ''),
           description: desc,
           prefixes,
           tooltip: `${where}\n${st.detail}`,

@@ -29,6 +29,11 @@ export class TrialsProvider implements vscode.TreeDataProvider<Node> {
     return toTreeItem(n);
   }
 
+  /** Only first-level rows are ever revealed (sorting scrolls to the top), and they have none. */
+  getParent(): Node | undefined {
+    return undefined;
+  }
+
   show(studyKey: string): void {
     if (studyKey !== this.studyKey) this.shown = this.service.settings.pageSize;
     this.studyKey = studyKey;

@@ -141,7 +141,7 @@ describe('Optuna Storage Manager in a real extension host', function () {
       );
       const server = roots().find((n) => n.kind === 'server')!;
       const item = api.studies.getTreeItem(server);
-      assert.strictEqual(item.label, `redis://127.0.0.1:${redis.port}`);
+      assert.strictEqual(item.label, `127.0.0.1:${redis.port}`);
       assert.match(String(item.description), /^healthy/);
     });
 
@@ -167,10 +167,16 @@ describe('Optuna Storage Manager in a real extension host', function () {
         const item = api.studies.getTreeItem(node);
         const best = bestValues.get(s.study_name) ?? null;
         // The whole description (src/vscode/views/nodes.ts studyItem): directions, count, best.
-        const dirs = s.directions.map((d) => d.toLowerCase()).join('/');
+        // Directions are in the tooltip; a multi-objective study says how many it has.
+        const extra =
+          best !== null
+            ? ` · best ${show(best)}`
+            : s.directions.length > 1
+              ? ` · ${s.directions.length} objectives`
+              : '';
         assert.strictEqual(
           String(item.description),
-          `${dirs} · ${s.trials.length} trials${best === null ? '' : ` · best ${show(best)}`}`,
+          `${s.trials.length} trials${extra}`,
           `description of ${s.study_name}`,
         );
         // The best-trial node holds exactly Optuna's best value (the description rounds it).
@@ -469,12 +475,23 @@ describe('Optuna Storage Manager in a real extension host', function () {
       );
     });
 
-    it('shows a health report', async () => {
+    it('shows a health report rendered (Markdown preview), not as raw text', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await vscode.commands.executeCommand('optunaStorage.showHealth');
-      const doc = vscode.window.activeTextEditor?.document;
+      await until(
+        () =>
+          vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputWebview,
+        WAIT_MS,
+        'the preview tab',
+      );
+      const tab = vscode.window.tabGroups.activeTabGroup.activeTab!;
+      assert.match((tab.input as vscode.TabInputWebview).viewType, /markdown\.preview/);
+      assert.match(tab.label, /Storage Health/);
+      assert.strictEqual(vscode.window.activeTextEditor, undefined, 'no raw text editor');
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'optuna-storage');
       assert.ok(doc && /# Optuna storage health/.test(doc.getText()));
       assert.match(doc.getText(), new RegExp(`\`"${PREFIX}"\``));
-      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
   });
 
@@ -515,6 +532,81 @@ describe('Optuna Storage Manager in a real extension host', function () {
           api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`,
         WAIT_MS,
         'back on the fixture server',
+      );
+    });
+  });
+  describe('views as a new user meets them', () => {
+    it('selecting a study in the Studies view fills the Trials view', async () => {
+      const s = optunaRedis.studies.find((x) => x.trials.length > 0 && x.study_name !== 'empty')!;
+      const node = studyNode(s.study_name);
+      await api.studiesView.reveal(node, { select: true, focus: false, expand: false });
+      await until(
+        () => api.trials.studyKey === node.study.key,
+        WAIT_MS,
+        'the Trials view to follow',
+      );
+      const rows = (api.trials.getChildren() as Node[]).filter((n) => n.kind === 'trial');
+      assert.deepStrictEqual(
+        rows.map((n) => n.kind === 'trial' && n.trial.trial.number),
+        node.study.trials.slice(0, 50).map((t) => t.trial.number),
+      );
+      assert.match(String(api.trialsView.description), new RegExp(`^${s.study_name} · by number`));
+    });
+
+    it('trial tooltips show values verbatim: no Markdown escapes inside code spans', () => {
+      let checked = 0;
+      for (const s of studyNodes()) {
+        for (const n of api.studies.getChildren(s) as Node[]) {
+          if (n.kind !== 'trial') continue;
+          const md = (api.studies.getTreeItem(n).tooltip as vscode.MarkdownString).value;
+          const t = n.trial.trial;
+          // The params table's rows, in order: | name | `value` |
+          const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| param'));
+          Object.values(t.params).forEach((v, i) => {
+            assert.strictEqual(rows[i].split('`')[1], show(v).replace(/\|/g, '\\|'), rows[i]);
+            checked++;
+          });
+          if (t.values) {
+            const line = md.split('\n').find((l) => l.startsWith('Values: '))!;
+            assert.ok(!/\\/.test(line), line);
+          }
+        }
+      }
+      assert.ok(checked > 20, `checked ${checked} params`);
+    });
+
+    it('a trial says where it comes from only when its study has more than one source', async () => {
+      const plain = studyNodes().find((n) => n.study.trials.length > 0)!;
+      for (const n of api.studies.getChildren(plain) as Node[])
+        if (n.kind === 'trial') {
+          const item = api.studies.getTreeItem(n);
+          assert.ok(!/redis|sqlite/.test(String(item.description)), String(item.description));
+          assert.ok(!/source:/.test((item.tooltip as vscode.MarkdownString).value));
+        }
+      // A study split by an outage: trials in Redis, then more in the SQLite fallback.
+      await runPython('split_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        sqlite,
+        '--study',
+        'split-by-outage',
+      ]);
+      await vscode.commands.executeCommand('optunaStorage.refresh');
+      await until(
+        () => studyNode('split-by-outage')?.study.sqlite !== undefined,
+        WAIT_MS,
+        'the split study from both sources',
+      );
+      const descriptions = (api.studies.getChildren(studyNode('split-by-outage')) as Node[])
+        .filter((n) => n.kind === 'trial' && !n.best)
+        .map((n) => String(api.studies.getTreeItem(n).description));
+      assert.deepStrictEqual(
+        descriptions.map((d) => d.split(' · ').pop()),
+        [...Array(6).fill('redis+sqlite'), ...Array(4).fill('sqlite')],
+        descriptions.join('\n'),
       );
     });
   });
