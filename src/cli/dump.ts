@@ -4,7 +4,13 @@ import { redactUrl } from '../core/redis/url';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
 import { type CliCommand, EXIT_BAD_INPUT, EXIT_OK, UsageError } from './command';
-import { CACHE_HELP, STORAGE_HELP, exitStatusFor, readOptions } from './storageArgs';
+import {
+  CACHE_HELP,
+  STORAGE_HELP,
+  exitStatusFor,
+  noJournalWarning,
+  readOptions,
+} from './storageArgs';
 
 export const dumpCommand: CliCommand = {
   name: 'dump',
@@ -59,7 +65,9 @@ journal without --partial; 3 storage unreachable.`,
         for (const i of snap.issues.slice(0, 20)) io.stderr(`  ${i.kind}: ${i.message}\n`);
         if (snap.issues.length > 20) io.stderr(`  … and ${snap.issues.length - 20} more\n`);
         io.stderr(
-          'Run with --partial to print what could be read, or `optuna-storage doctor` to look for the cause.\n',
+          spec.kind === 'redis'
+            ? 'Run with --partial to print what could be read, or `optuna-storage doctor --redis URL` to look for the cause (missing entries usually mean Redis evicted or lost keys).\n'
+            : 'Run with --partial to print what could be read (unreadable lines of a journal file are usually a write cut short, or another file appended to it).\n',
         );
         return EXIT_BAD_INPUT;
       }
@@ -67,6 +75,8 @@ journal without --partial; 3 storage unreachable.`,
       // appended while the document is written are not part of it.
       await writeDump(studies, values.partial ? snap.issues : undefined, io.stdout, io.signal);
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
+      const none = noJournalWarning(snap, values.prefix);
+      if (none) io.stderr(none);
       return EXIT_OK;
     } catch (e) {
       const { status, message } = exitStatusFor(e);

@@ -1,4 +1,4 @@
-import type { ReadOptions } from '../core/storage/readOnce';
+import type { ReadOptions, Snapshot } from '../core/storage/readOnce';
 import { ForeignJournalError } from '../core/optuna/journal/redisLog';
 import { defaultCacheDir } from '../core/storage/replayCache';
 import { ForeignDatabaseError } from '../core/storage/sqliteReader';
@@ -11,8 +11,10 @@ export const PASSWORD_ENV = 'OPTUNA_STORAGE_REDIS_PASSWORD';
 export const STORAGE_HELP = `STORAGE is one of:
   redis://[[user]:password@]host[:port][/db]   Optuna journal in Redis (rediss:// for TLS);
                                                the password may instead be given in $${PASSWORD_ENV}
-  sqlite:///path/to/file.db                    Optuna RDB storage in SQLite (or a path ending
-                                               in .db, .sqlite or .sqlite3)
+  sqlite:///path/to/file.db                    Optuna RDB storage in SQLite, path relative to
+                                               the current directory (SQLAlchemy's rule);
+  sqlite:////abs/path/to/file.db               four slashes for an absolute path; or just a
+                                               path ending in .db, .sqlite or .sqlite3
   path/to/journal.log                          Optuna journal file (any other existing file)`;
 
 export const CACHE_HELP = `  --no-cache   do not use or write the local replay cache of large Redis journals
@@ -41,4 +43,11 @@ export function exitStatusFor(e: unknown): { status: number; message: string } {
     return { status: EXIT_BAD_INPUT, message: e.message };
   const msg = e instanceof Error ? e.message : String(e);
   return { status: EXIT_BAD_INPUT, message: msg };
+}
+
+/** A warning line when a Redis prefix holds no journal (Optuna then reports no studies). */
+export function noJournalWarning(snap: Snapshot, prefix: string): string | undefined {
+  if (!snap.noJournal) return undefined;
+  const found = snap.noJournal.prefixesFound.map((p) => JSON.stringify(p));
+  return `warning: no Optuna journal under prefix ${JSON.stringify(prefix)} on this server; ${found.length ? `journals are under --prefix ${found.join(', ')}` : 'the server holds no Optuna journal at all'}\n`;
 }

@@ -5,7 +5,13 @@ import { summarizeStudy } from '../core/optuna/summary';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';
 import { type CliCommand, EXIT_OK, UsageError } from './command';
-import { CACHE_HELP, STORAGE_HELP, exitStatusFor, readOptions } from './storageArgs';
+import {
+  CACHE_HELP,
+  STORAGE_HELP,
+  exitStatusFor,
+  noJournalWarning,
+  readOptions,
+} from './storageArgs';
 
 export const studiesCommand: CliCommand = {
   name: 'studies',
@@ -56,6 +62,8 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
         io.stdout(table(snap.studies));
       }
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
+      const none = noJournalWarning(snap, values.prefix);
+      if (none) io.stderr(none);
       return EXIT_OK;
     } catch (e) {
       const { status, message } = exitStatusFor(e);

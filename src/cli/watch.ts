@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseSentinelList } from '../core/redis/connect';
 import { FailoverStore, type StateEvent, type StoreState } from '../core/storage/failoverStore';
@@ -42,6 +43,10 @@ Options:
     if (!values.sqlite) throw new UsageError('watch needs --sqlite PATH (the fallback file)');
     const interval = Number(values.interval);
     if (!(interval > 0)) throw new UsageError('--interval must be a positive number of seconds');
+    if (!fs.existsSync(values.sqlite))
+      io.stderr(
+        `warning: the SQLite fallback ${values.sqlite} does not exist (yet): while Redis is unreachable the store is offline until it appears\n`,
+      );
     const store = new FailoverStore({
       redisUrl: values.redis ?? 'redis://localhost',
       password: io.env[PASSWORD_ENV] || undefined,

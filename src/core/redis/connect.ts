@@ -77,6 +77,11 @@ export function classifyRedisError(e: unknown, where: string): RedisConnectError
       'auth',
     );
   }
+  if (/DB index is out of range/i.test(msg))
+    return new RedisConnectError(
+      `Redis at ${where} has no such database: the number after the last "/" must be below the server's "databases" setting (16 unless changed)`,
+      'protocol',
+    );
   if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg))
     return new RedisConnectError(
       `Redis at ${where} refused the connection: is redis-server running on that port?`,
@@ -156,6 +161,8 @@ export async function connectOnce(url: string, opts: ClientOptions = {}): Promis
   redis.on('error', (e) => (cause = e));
   try {
     await redis.connect();
+    // ioredis only logs a failed SELECT and stays on database 0: refuse, as Redis does.
+    if (endpoint.db !== 0) await redis.select(endpoint.db);
     await redis.ping();
     return redis;
   } catch (e) {

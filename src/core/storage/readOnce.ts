@@ -1,9 +1,10 @@
+import * as fs from 'node:fs';
 import type { ReadIssue, Study } from '../optuna/model';
 import type { JournalReplay } from '../optuna/replay';
 import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { JournalFileReader } from './journalFileReader';
-import { ForeignJournalError } from '../optuna/journal/redisLog';
+import { ForeignJournalError, discoverPrefixes } from '../optuna/journal/redisLog';
 import { RedisJournalReader } from './redisJournalReader';
 import { ReplayCache } from './replayCache';
 import { SqliteReader } from './sqliteReader';
@@ -13,6 +14,8 @@ export interface Snapshot {
   studies: Study[];
   /** Gaps and skipped entries: when non-empty the snapshot is not the whole storage. */
   issues: ReadIssue[];
+  /** Redis only: no journal under the prefix asked for; the prefixes that have one. */
+  noJournal?: { prefixesFound: string[] };
 }
 
 export interface ReadOptions {
@@ -34,6 +37,11 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
       const r = new JournalFileReader(spec.path);
       if (opts.newReplay) r.replay = opts.newReplay();
       r.refresh();
+      // Not one readable record: this is another kind of file, not a damaged journal.
+      if (r.replay.entriesRead > 0 && r.replay.issues.length === r.replay.entriesRead)
+        throw new ForeignJournalError(
+          `${spec.path} is not an Optuna journal file: it is ${describeFile(spec.path)}`,
+        );
       return { studies: r.replay.allStudies(), issues: r.replay.issues };
     }
     case 'sqlite': {
@@ -60,7 +68,13 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
         if (opts.newReplay) r.replay = opts.newReplay();
         await r.refresh(opts.signal);
         if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
-        return { studies: r.replay.allStudies(), issues: r.replay.issues };
+        const snap: Snapshot = { studies: r.replay.allStudies(), issues: r.replay.issues };
+        // Optuna reports an empty storage for a mistyped prefix: say which prefixes exist.
+        if (r.replay.entriesRead === 0)
+          snap.noJournal = {
+            prefixesFound: (await discoverPrefixes(redis, 100_000, opts.signal)).prefixes,
+          };
+        return snap;
       } catch (e) {
         if (e instanceof ForeignJournalError) throw e;
         throw classifyRedisError(e, endpoint);
@@ -69,4 +83,22 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
       }
     }
   }
+}
+
+/** What a file that is not a journal looks like, so that the message can name the right verb. */
+function describeFile(p: string): string {
+  const head = Buffer.alloc(512);
+  let n = 0;
+  const fd = fs.openSync(p, 'r');
+  try {
+    n = fs.readSync(fd, head, 0, head.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const bytes = head.subarray(0, n);
+  if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\0')
+    return `an SQLite database: give it as sqlite:///${p} (or a path ending in .db)`;
+  if (bytes.includes(0)) return 'a binary file';
+  const first = bytes.toString('utf8').split('\n')[0].trim();
+  return `a text file whose lines are not journal records (first line: ${JSON.stringify(first.length > 60 ? `${first.slice(0, 60)}…` : first)})`;
 }
