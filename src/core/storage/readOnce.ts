@@ -88,14 +88,13 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
 /** What a file that is not a journal looks like, so that the message can name the right verb. */
 function describeFile(p: string): string {
   const head = Buffer.alloc(512);
-  let n = 0;
   const fd = fs.openSync(p, 'r');
+  let bytes: Buffer;
   try {
-    n = fs.readSync(fd, head, 0, head.length, 0);
+    bytes = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
   } finally {
     fs.closeSync(fd);
   }
-  const bytes = head.subarray(0, n);
   if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\0')
     return `an SQLite database: give it as sqlite:///${p} (or a path ending in .db)`;
   if (bytes.includes(0)) return 'a binary file';
