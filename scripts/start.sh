@@ -13,6 +13,7 @@
 #      only, its own extensions dir), in the foreground until Ctrl-C.
 #
 # Environment: OSM_DEMO_DIR, OSM_PORT, OSM_DEMO_RESET=1 (regenerate optuna.db),
+#   OSM_DEMO_REDIS=redis://host:port (read that Redis, optuna.db as its fallback),
 #   OSM_START_WITH=code|code-server (default: code when on PATH), OSM_CACHE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,23 +50,14 @@ if [ ! -s "$DEMO/optuna.db" ] || [ "${OSM_DEMO_RESET:-0}" = 1 ]; then
 else
   log "keeping the demo store $DEMO/optuna.db (OSM_DEMO_RESET=1 writes it anew)"
 fi
-# Merge our two keys into the workspace settings, keeping anything else already there.
-node - "$DEMO/.vscode/settings.json" <<'JS'
-const fs = require('fs');
-const file = process.argv[2];
-let settings = {};
-if (fs.existsSync(file)) {
-  try {
-    settings = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    console.error(`[start] ${file} is not plain JSON; leaving it as it is`);
-    process.exit(0);
-  }
+node scripts/demo-settings.js workspace "$DEMO/.vscode/settings.json"
+redis_hint() {
+  if [ -n "${OSM_DEMO_REDIS:-}" ]; then
+    log "the demo reads the Redis at $OSM_DEMO_REDIS (journal prefixes found by SCAN) with optuna.db as its fallback"
+  else
+    log "the demo store is the SQLite file optuna.db. To point it at a Redis: run \"Optuna Storage: Configure Connection…\" in the command palette (the password goes to VS Code's SecretStorage), or start again with OSM_DEMO_REDIS=redis://host:port"
+  fi
 }
-// Empty Redis URL: no Redis, the SQLite file is the store.
-Object.assign(settings, { 'optunaStorage.redis.url': '', 'optunaStorage.sqlite.path': 'optuna.db' });
-fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
-JS
 
 # --- 4a. a local VS Code ----------------------------------------------------------------
 if [ "$with" = code ]; then
@@ -79,6 +71,7 @@ if [ "$with" = code ]; then
   code "${code_args[@]}" --install-extension "$vsix" --force
   code "${code_args[@]}" "$DEMO"
   log "opened $DEMO in VS Code: the \"Optuna Storage\" icon in the activity bar shows the demo studies"
+  redis_hint
   exit 0
 fi
 
@@ -100,17 +93,7 @@ entry="$CACHE/code-server-$CODE_SERVER_VERSION/node_modules/code-server/out/node
 state="$CACHE/demo-code-server"
 mkdir -p "$state/extensions" "$state/user-data/User"
 printf 'auth: none\n' >"$state/config.yaml"
-if [ ! -f "$state/user-data/User/settings.json" ]; then
-  cat >"$state/user-data/User/settings.json" <<'JSON'
-{
-  "workbench.startupEditor": "none",
-  "extensions.autoUpdate": false,
-  "extensions.autoCheckUpdates": false,
-  "update.mode": "none",
-  "telemetry.telemetryLevel": "off"
-}
-JSON
-fi
+node scripts/demo-settings.js user "$state/user-data/User/settings.json"
 cs=("$node20" "$entry" --config "$state/config.yaml" --user-data-dir "$state/user-data" --extensions-dir "$state/extensions")
 # code-server keeps its own state under XDG dirs: keep it next to ours, not in ~/.config.
 export XDG_CONFIG_HOME="$state/xdg-config" XDG_DATA_HOME="$state/xdg-data"
@@ -170,4 +153,5 @@ cat >&2 <<EOF
   Ctrl-C stops it.
 
 EOF
+redis_hint
 wait "$pgid" || true

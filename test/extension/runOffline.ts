@@ -217,6 +217,8 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'workbench.enableExperiments': false,
   'workbench.tips.enabled': false,
   'git.enabled': false,
+  // The tests' redis-servers listen on loopback ports: no "your application is available" toasts.
+  'remote.autoForwardPorts': false,
 };
 
 function httpStatus(url: string): Promise<number> {

@@ -86,6 +86,33 @@ export async function runCommand(page: Page, title: string, timeoutMs = 15_000):
     .catch(() => undefined);
 }
 
+/** The rows the command palette offers for `text` (it is closed again afterwards). */
+export async function paletteRows(page: Page, text: string, timeoutMs = 15_000): Promise<string[]> {
+  const input = await openCommandPalette(page, timeoutMs);
+  await input.fill(`>${text}`);
+  await settle(page, 1000);
+  const rows = await listRowTexts(page, '.quick-input-widget');
+  await page.keyboard.press('Escape');
+  return rows;
+}
+
+/** The rendered rows of one view pane (by its title), with their 1-based list positions. */
+export async function paneRows(
+  page: Page,
+  title: string,
+): Promise<Array<{ text: string; pos: number }>> {
+  const pane = page
+    .locator('.part.sidebar .pane')
+    .filter({ has: page.locator('.pane-header', { hasText: title }) })
+    .first();
+  return pane.locator('.monaco-list-row').evaluateAll((els) =>
+    els.map((e) => ({
+      text: ((e as unknown as { innerText?: string }).innerText || '').replace(/\s+/g, ' ').trim(),
+      pos: Number(e.getAttribute('aria-posinset')),
+    })),
+  );
+}
+
 /** Clicks an activity-bar container (Explorer, Search, an extension's view container…) by its title. */
 export async function clickActivityBar(
   page: Page,

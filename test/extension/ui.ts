@@ -27,6 +27,8 @@ import {
   activeEditorTitle,
   clickActivityBar,
   listRowTexts,
+  paletteRows,
+  paneRows,
   runCommand,
   saveScreenshot,
   settle,
@@ -64,7 +66,7 @@ async function main(): Promise<number> {
       {
         'optunaStorage.redis.url': redis.url,
         'optunaStorage.redis.prefixes': ['autodl'],
-        'optunaStorage.sqlite.path': 'optuna_fallback.db',
+        // No sqlite.path: optuna_fallback.db in the workspace folder is found as the guide's file.
         'optunaStorage.refreshInterval': 1,
       },
       null,
@@ -95,7 +97,7 @@ async function main(): Promise<number> {
   });
   log(`Studies view rows:\n    ${rows.join('\n    ')}`);
   check(
-    rows.some((r) => r.startsWith(`redis://127.0.0.1:${redis.port}`)),
+    rows.some((r) => r.startsWith(`127.0.0.1:${redis.port}`)),
     'the server row is shown',
   );
   check(
@@ -129,9 +131,64 @@ async function main(): Promise<number> {
     `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'studies.png')))}`,
   );
 
+  // Selecting a study fills the Trials view; a new sort starts at the top.
+  await page
+    .locator('.part.sidebar .monaco-list-row', { hasText: 'single-minimize' })
+    .first()
+    .click(); // collapses it again, so that the other studies are in view
+  await page.locator('.part.sidebar .monaco-list-row', { hasText: 'many-trials' }).first().click();
+  const trialRows = await waitFor('the Trials view to list the selected study', async () => {
+    const header = await page
+      .locator('.part.sidebar .pane-header', { hasText: 'Trials' })
+      .first()
+      .innerText();
+    const r = await paneRows(page, 'Trials');
+    return header.includes('many-trials') && r.some((x) => /^#\d+/.test(x.text)) ? r : undefined;
+  });
+  check(
+    /^#0\D/.test(trialRows[0].text),
+    `selecting a study fills the Trials view (${trialRows[0].text})`,
+  );
+  const trialsList = page
+    .locator('.part.sidebar .pane')
+    .filter({ has: page.locator('.pane-header', { hasText: 'Trials' }) })
+    .locator('.monaco-list')
+    .first();
+  await trialsList.hover();
+  await page.mouse.wheel(0, 3000);
+  await settle(page, 500);
+  const scrolled = Math.min(...(await paneRows(page, 'Trials')).map((r) => r.pos));
+  await runCommand(page, 'Optuna Storage: Sort Trials by Best Value');
+  await settle(page, 1000);
+  const sorted = await paneRows(page, 'Trials');
+  check(
+    scrolled > 1 && Math.min(...sorted.map((r) => r.pos)) === 1 && /COMPLETE/.test(sorted[0].text),
+    `sorting scrolls the Trials view to its top (first row ${scrolled} before, ${sorted[0]?.text} after)`,
+  );
+  await runCommand(page, 'Optuna Storage: Sort Trials by Number');
+  // Commands that need a run are not offered while there is none.
+  const runCommands = await paletteRows(page, 'Optuna Storage: Run');
+  const stopOffered = (await paletteRows(page, 'Optuna Storage: Stop Run')).some((r) =>
+    /Stop Run/.test(r),
+  );
+  check(
+    !stopOffered && !runCommands.some((r) => /Relaunch|Re-attach/.test(r)),
+    `without runs the palette hides Stop, Relaunch and Re-attach (${runCommands.join(' | ')})`,
+  );
+  check(
+    (await paletteRows(page, 'Optuna Storage: Launch Optimizer')).some((r) =>
+      /Launch Optimizer Run/.test(r),
+    ),
+    'Launch Optimizer Run is offered',
+  );
+
   await runCommand(page, 'Optuna Storage: Show Storage Health');
-  await settle(page, 1500);
-  const title = await activeEditorTitle(page);
+  // The first preview waits for VS Code's Markdown extension to activate.
+  const title = await waitFor('the rendered health report', async () => {
+    const t = await activeEditorTitle(page);
+    return t && /Storage Health/i.test(t) ? t : undefined;
+  }).catch(() => undefined);
+  await settle(page, 1000);
   check(
     title !== undefined && /Storage Health/i.test(title),
     `the palette command opened the health report (${title})`,
