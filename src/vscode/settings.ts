@@ -32,6 +32,23 @@ export interface Settings {
   connection: ConnectionSettings;
 }
 
+/**
+ * A numeric setting clamped to the range the code can live with. package.json declares the
+ * same minimums, but VS Code does not enforce them on values a workspace writes (a
+ * healthCheckInterval of 0 PINGed the server 800 times a second); a non-number is the default.
+ */
+export function numberSetting(
+  c: vscode.WorkspaceConfiguration,
+  key: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
+  const v = c.get<unknown>(key, dflt);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return dflt;
+  return Math.min(max, Math.max(min, v));
+}
+
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const sentinels = c.get<string>(KEY.sentinels, '').trim();
@@ -54,15 +71,15 @@ export function readSettings(): Settings {
       : undefined,
     sqlitePath: fallback.kind === 'none' ? undefined : fallback.path,
     fallback,
-    refreshIntervalMs: Math.max(1, c.get<number>(KEY.refreshInterval, 5)) * 1000,
-    pageSize: Math.max(10, c.get<number>(KEY.pageSize, 200)),
+    refreshIntervalMs: numberSetting(c, KEY.refreshInterval, 5, 1, 86_400) * 1000,
+    pageSize: Math.round(numberSetting(c, KEY.pageSize, 200, 10, 100_000)),
     connection: {
-      socketTimeout: c.get<number>('connection.socketTimeout', 5),
-      socketConnectTimeout: c.get<number>('connection.socketConnectTimeout', 2),
-      healthCheckInterval: c.get<number>('connection.healthCheckInterval', 0.25),
+      socketTimeout: numberSetting(c, 'connection.socketTimeout', 5, 0.1, 3600),
+      socketConnectTimeout: numberSetting(c, 'connection.socketConnectTimeout', 2, 0.1, 600),
+      healthCheckInterval: numberSetting(c, 'connection.healthCheckInterval', 0.25, 0.05, 3600),
       retryBaseMs: 50,
-      retryMaxMs: c.get<number>('connection.retryMaxMs', 1000),
-      degradedLatencyMs: c.get<number>('connection.degradedLatencyMs', 100),
+      retryMaxMs: numberSetting(c, 'connection.retryMaxMs', 1000, 50, 600_000),
+      degradedLatencyMs: numberSetting(c, 'connection.degradedLatencyMs', 100, 1, 600_000),
     },
   };
 }

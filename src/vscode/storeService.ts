@@ -81,8 +81,12 @@ export class StoreService implements vscode.Disposable {
     }
     this.settings = settings;
     const password = settings.redisUrl
-      ? await this.passwords.get(settings.redisUrl).then(undefined, () => undefined)
+      ? await this.passwords
+          .get(settings.redisUrl, settings.sentinel)
+          .then(undefined, () => undefined)
       : undefined;
+    if (password === undefined && settings.redisUrl && settings.sentinel)
+      void this.offerPassword(settings, gen);
     if (gen !== this.generation) return;
     const store = new FailoverStore({
       redisUrl: settings.redisUrl || undefined,
@@ -106,6 +110,32 @@ export class StoreService implements vscode.Disposable {
     await store.start();
     if (gen !== this.generation) return;
     await this.refresh();
+  }
+
+  /**
+   * Sentinels name the host that receives the password, and a workspace can set them: a
+   * password stored for the URL alone is sent through sentinels only once the user agrees,
+   * and is then kept for exactly that endpoint (sentinels and master name).
+   */
+  private async offerPassword(settings: Settings, gen: number): Promise<void> {
+    const url = settings.redisUrl;
+    const sentinel = settings.sentinel!;
+    const plain = await this.passwords.get(url).then(undefined, () => undefined);
+    if (plain === undefined) return;
+    const list = sentinel.sentinels.map((x) => `${x.host}:${x.port}`).join(', ');
+    const send = 'Send Password';
+    const choice = await vscode.window.showWarningMessage(
+      `The Redis password stored for ${redactUrl(url)} has not been used with the sentinels ${list} (master "${sentinel.name}"). ` +
+        'They decide which server receives it, and workspace settings can set them. Send it to the master they name?',
+      send,
+      'Not Now',
+    );
+    if (choice !== send) {
+      this.log.warn(`store: the stored password was not sent through sentinels ${list}`);
+      return;
+    }
+    await this.passwords.set(url, plain, sentinel);
+    if (gen === this.generation) await this.start();
   }
 
   /** Picks up settings that need no new store (refresh interval, page size). */

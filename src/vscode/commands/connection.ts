@@ -35,7 +35,7 @@ export async function configureConnection(s: Services): Promise<boolean> {
       cleanUrl = split.url.replace(/\/$/, '');
     }
     if (password === undefined) {
-      const stored = await s.passwords.get(cleanUrl);
+      const stored = await s.passwords.get(cleanUrl, s.store.settings.sentinel);
       const entered = await vscode.window.showInputBox({
         title: 'Optuna Storage: Redis password (2/4)',
         prompt: stored
@@ -70,8 +70,10 @@ export async function configureConnection(s: Services): Promise<boolean> {
   if (sqlite === undefined) return false;
 
   const target = settingsTarget();
-  if (cleanUrl && password) await s.passwords.set(cleanUrl, password);
-  else if (cleanUrl && password === '') await s.passwords.delete(cleanUrl);
+  // Stored for this endpoint: the server, and the sentinels and master name when set.
+  const sentinel = s.store.settings.sentinel;
+  if (cleanUrl && password) await s.passwords.set(cleanUrl, password, sentinel);
+  else if (cleanUrl && password === '') await s.passwords.delete(cleanUrl, sentinel);
   await cfg.update(KEY.redisUrl, cleanUrl, target);
   const list = prefixes
     .split(',')
@@ -90,6 +92,7 @@ export async function configureConnection(s: Services): Promise<boolean> {
 export async function forgetPassword(s: Services): Promise<void> {
   const url = s.store.settings.redisUrl;
   if (!url) return void vscode.window.showInformationMessage('No Redis URL is configured.');
+  await s.passwords.delete(url, s.store.settings.sentinel);
   await s.passwords.delete(url);
   void vscode.window.showInformationMessage(
     `The stored password for ${redactUrl(url)} was removed.`,

@@ -181,7 +181,8 @@ export class RunManager implements vscode.Disposable {
       password = split.password;
       env[ENV.url] = split.url;
       password =
-        (await this.s.passwords.get(st.redisUrl).then(undefined, () => undefined)) ?? password;
+        (await this.s.passwords.get(st.redisUrl, st.sentinel).then(undefined, () => undefined)) ??
+        password;
     }
     env[ENV.prefix] = prefix ?? '';
     if (st.sqlitePath) env[ENV.sqlite] = st.sqlitePath;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { normalizeParams, type ParamSpec } from '../../core/runs/params';
 import { normalizeProfiles, type Profile } from '../../core/runs/profiles';
-import { SECTION } from '../settings';
+import { SECTION, numberSetting } from '../settings';
 import {
   DEFAULT_NAME_TEMPLATE,
   DEFAULT_PARAMETERS,
@@ -50,7 +50,7 @@ export function readRunSettings(): RunSettings {
     nameTemplate: c.get<string>(RUNS_KEY.nameTemplate, DEFAULT_NAME_TEMPLATE),
     useTmux: c.get<boolean>(RUNS_KEY.useTmux, false),
     tmuxSocket: c.get<string>(RUNS_KEY.tmuxSocket, '').trim() || undefined,
-    graceMs: Math.max(0, c.get<number>(RUNS_KEY.grace, 10)) * 1000,
+    graceMs: numberSetting(c, RUNS_KEY.grace, 10, 0, 3600) * 1000,
     cwd: cwd ? path.resolve(folder, cwd) : folder,
   };
 }

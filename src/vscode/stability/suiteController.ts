@@ -9,7 +9,8 @@ import {
   writeReports,
 } from '../../core/stability';
 import type { Services } from '../services';
-import { SECTION } from '../settings';
+import { pathInsideFolder } from '../../core/pathInside';
+import { SECTION, numberSetting } from '../settings';
 import { requireTrust } from '../trust';
 
 /**
@@ -57,6 +58,16 @@ export class StabilitySuite implements vscode.Disposable {
     return this.running;
   }
 
+  /** The report folder: the setting's, when it stays inside the workspace folder. */
+  private reportDir(folder: string, setting: unknown): string {
+    const inside = typeof setting === 'string' ? pathInsideFolder(folder, setting) : undefined;
+    if (inside) return inside;
+    this.s.log.warn(
+      `suite: stability.reportDir ${JSON.stringify(setting)} leads outside the workspace folder: reports go to ${DEFAULT_REPORT_DIR} in it`,
+    );
+    return path.join(folder, DEFAULT_REPORT_DIR);
+  }
+
   private async execute(
     request: vscode.TestRunRequest,
     token?: vscode.CancellationToken,
@@ -89,8 +100,11 @@ export class StabilitySuite implements vscode.Disposable {
           // A fallback file the optimizers have not created yet cannot be read: use a scratch one.
           sqlitePath: settings.fallback.kind === 'expected' ? undefined : settings.sqlitePath,
           only,
-          jobs: cfg.get<number>('stability.jobs', 30),
-          trials: cfg.get<number | null>('stability.trials', null) ?? undefined,
+          jobs: Math.round(numberSetting(cfg, 'stability.jobs', 30, 1, 200)),
+          trials:
+            cfg.get<number | null>('stability.trials', null) === null
+              ? undefined
+              : Math.round(numberSetting(cfg, 'stability.trials', 300, 1, 10_000_000)),
         },
         {
           signal: abort.signal,
@@ -110,7 +124,7 @@ export class StabilitySuite implements vscode.Disposable {
       );
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const dir = folder
-        ? path.join(folder, cfg.get<string>('stability.reportDir', '.optuna-storage/reports'))
+        ? this.reportDir(folder, cfg.get<unknown>('stability.reportDir', DEFAULT_REPORT_DIR))
         : path.join(this.s.context.globalStorageUri.fsPath, 'reports');
       const files = writeReports(result, dir);
       log.info(`suite: report ${files.markdown}`);
@@ -172,3 +186,5 @@ export class StabilitySuite implements vscode.Disposable {
     this.controller.dispose();
   }
 }
+
+const DEFAULT_REPORT_DIR = '.optuna-storage/reports';

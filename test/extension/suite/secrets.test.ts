@@ -2,11 +2,14 @@
 // secrets have them) never reach the extension's persisted Output log, whether the URL
 // parses or not, nor the logged environment of a run.
 import * as assert from 'assert';
+import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import type { RunsApi } from '../../../src/vscode/runs/register';
+import { freePort } from '../../helpers/ports';
 import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
 
@@ -31,7 +34,13 @@ describe('Secrets: a password in the Redis URL never reaches the Output log', fu
   let redis: RedisServer;
   const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
   const G = vscode.ConfigurationTarget.Global;
-  const keys = ['redis.url', 'redis.prefixes', 'sqlite.path', 'runs.commandTemplate'];
+  const keys = [
+    'redis.url',
+    'redis.prefixes',
+    'redis.sentinels',
+    'sqlite.path',
+    'runs.commandTemplate',
+  ];
 
   before(async () => {
     redis = await RedisServer.start({ password: PASSWORD });
@@ -97,5 +106,115 @@ describe('Secrets: a password in the Redis URL never reaches the Output log', fu
         !everything.includes(PASSWORD.slice(i, i + 4)),
         `the window's logs show "${PASSWORD.slice(i, i + 4)}":\n${text}`,
       );
+  });
+
+  it('sends a stored password through sentinels only after the user agrees (workspace settings name them)', async () => {
+    // The user's server and its stored password; an "attacker" server that would accept the
+    // password (so a sent AUTH shows up as a successful auth in its command stats), and a
+    // real redis-sentinel naming the attacker as the master.
+    const url = `redis://127.0.0.1:${redis.port}`;
+    await api.passwords.set(url, PASSWORD);
+    const attacker = await RedisServer.start({ password: PASSWORD });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-sentinel-secret-'));
+    const port = await freePort();
+    const conf = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor mymaster 127.0.0.1 ${attacker.port} 1`,
+        '',
+      ].join('\n'),
+    );
+    const sentinel: ChildProcess = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+    const w = vscode.window as unknown as Record<string, unknown>;
+    const original = w.showWarningMessage;
+    let answer: string | undefined = 'Not Now';
+    const asked: string[] = [];
+    w.showWarningMessage = (msg: string, ...items: unknown[]) => {
+      if (/has not been used with the sentinels/.test(msg)) {
+        asked.push(msg);
+        return Promise.resolve(answer);
+      }
+      return (original as (...a: unknown[]) => unknown)(msg, ...items);
+    };
+    // AUTH calls on the attacker, less those of this test's own clients (one per look).
+    let own = 0;
+    const authCalls = async (): Promise<number> => {
+      own++;
+      const c = attacker.client();
+      try {
+        const stats = (await c.info('commandstats')) as string;
+        return Number(/cmdstat_auth:calls=(\d+)/.exec(stats)?.[1] ?? 0) - own - base;
+      } finally {
+        c.disconnect();
+      }
+    };
+    let base = 0;
+    base = await authCalls(); // the helper's own start-up AUTHs
+    try {
+      await cfg().update('redis.url', url, G);
+      await until(() => api.store.state.state === 'redis', WAIT_MS, 'the store on the real server');
+      await cfg().update('redis.sentinels', `127.0.0.1:${port}`, G);
+      await until(() => asked.length > 0, WAIT_MS, 'the question before sending the password');
+      assert.match(
+        asked[0],
+        new RegExp(`sentinels 127\\.0\\.0\\.1:${port} \\(master "mymaster"\\)`),
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // the store connects meanwhile
+      assert.strictEqual(await authCalls(), 0, 'the password was not sent before the user agreed');
+      assert.strictEqual(await api.passwords.get(url, api.store.settings.sentinel), undefined);
+
+      answer = 'Send Password';
+      await api.store.start();
+      await until(async () => (await authCalls()) > 0, WAIT_MS, 'the password sent after Send');
+      await until(() => api.store.state.state === 'redis', WAIT_MS, 'the store via the sentinel');
+      assert.strictEqual(await api.passwords.get(url, api.store.settings.sentinel), PASSWORD);
+    } finally {
+      w.showWarningMessage = original;
+      await cfg().update('redis.sentinels', undefined, G);
+      sentinel.kill('SIGKILL');
+      await attacker.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Workspace settings are bounded in code', function () {
+  this.timeout(60_000);
+  const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+  const G = vscode.ConfigurationTarget.Global;
+
+  it('a healthCheckInterval of 0 does not flood the server with PINGs', async () => {
+    const redis = await RedisServer.start();
+    const api = (await vscode.extensions
+      .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+      .activate()) as ExtensionApi;
+    const pings = async (): Promise<number> => {
+      const c = redis.client();
+      try {
+        const stats = (await c.info('commandstats')) as string;
+        return Number(/cmdstat_ping:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      } finally {
+        c.disconnect();
+      }
+    };
+    try {
+      await cfg().update('sqlite.path', undefined, G);
+      await cfg().update('connection.healthCheckInterval', 0, G);
+      await cfg().update('redis.url', redis.url, G);
+      await until(() => api.store.state.state === 'redis', WAIT_MS, 'the store to connect');
+      const before = await pings();
+      await new Promise((r) => setTimeout(r, 3000));
+      const n = (await pings()) - before;
+      // The floor is 50 ms (package.json's minimum): at most ~60 health PINGs in 3 s.
+      assert.ok(n > 0 && n < 150, `${n} PINGs in 3 s`);
+    } finally {
+      await cfg().update('connection.healthCheckInterval', undefined, G);
+      await cfg().update('redis.url', undefined, G);
+      await redis.dispose();
+    }
   });
 });
