@@ -8,9 +8,21 @@ import {
 } from '../core/redis/backup';
 import { RedisConnectError } from '../core/redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../core/redis/url';
-import { type CliCommand, EXIT_FAILED, EXIT_OK, UsageError } from './command';
+import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
+import { NotDeployedError } from '../core/redis/deployedConfig';
+import { describeJournals } from '../core/redis/journalCheck';
+import { executeRestore, formatBytes, planRestore } from '../core/redis/restore';
+import {
+  type CliCommand,
+  type CliIo,
+  EXIT_BAD_INPUT,
+  EXIT_FAILED,
+  EXIT_OK,
+  UsageError,
+} from './command';
+import { confirm } from './confirm';
 import { REDIS_OPTION_HELP, connectFromArgs } from './redisArgs';
-import { exitStatusFor } from './storageArgs';
+import { PASSWORD_ENV, exitStatusFor } from './storageArgs';
 
 export const backupCommand: CliCommand = {
   name: 'backup',
@@ -18,6 +30,7 @@ export const backupCommand: CliCommand = {
   help: `Usage: optuna-storage backup create --redis URL --dir DIR [--json]
        optuna-storage backup list --dir DIR [--json]
        optuna-storage backup prune --dir DIR --keep N [--dry-run] [--json]
+       optuna-storage backup restore --dir DIR [--name NAME] [--target PATH] [--dry-run] [--yes] [--json]
 
 create  runs BGSAVE (and BGREWRITEAOF when the AOF is on), waits until they have finished,
         and copies the RDB file and the AOF directory (manifest, base and incremental files)
@@ -25,19 +38,28 @@ create  runs BGSAVE (and BGREWRITEAOF when the AOF is on), waits until they have
         files from the server's data directory, so run it on the Redis host.
 list    the backups in DIR, newest first.
 prune   deletes all but the N newest backups in DIR (only folders created by create).
-
-To restore: stop Redis (SHUTDOWN SAVE), move its data directory's dump.rdb and appendonlydir
-aside, copy the backup's files in, and start it again.
+restore puts a backup (the newest, or --name) back into the Redis that deploy installed
+        (--target, default ${DEPLOY_DEFAULTS.target}): checks the backup's SHA-256 sums,
+        stops the running server with SHUTDOWN SAVE, moves its current dump.rdb and
+        appendonlydir to <data dir>/pre-restore-<time>/ (kept, never deleted), copies the
+        backup in, starts Redis, waits for PONG and reads every journal prefix back. If the
+        restored data does not come up, the previous data is put back and started again.
+        The password comes from the config's requirepass, else $${PASSWORD_ENV}.
 
 Options:
 ${REDIS_OPTION_HELP}
   --dir DIR       the folder holding the backups (better on another disk than the data)
   --keep N        backups to keep when pruning (at least 1)
-  --dry-run       prune: only say what would be deleted
+  --name NAME     restore: the backup to restore (default: the newest in DIR)
+  --target PATH   restore: the deployed config (default ${DEPLOY_DEFAULTS.target})
+  --redis-server B  restore: the redis-server binary (default: redis-server on PATH)
+  --dry-run       prune: only say what would be deleted; restore: only print the plan
+  --yes           restore: do not ask before acting (needed without a terminal)
   --json          machine-readable output
   -h, --help      this help
 
-Exit status: 0 success; 1 the backup failed; 2 bad arguments; 3 Redis unreachable.`,
+Exit status: 0 success; 1 the backup or restore failed; 2 bad arguments, not confirmed, or no
+such backup; 3 Redis unreachable.`,
 
   async run(argv, io) {
     const [action, ...rest] = argv;
@@ -47,7 +69,11 @@ Exit status: 0 success; 1 the backup failed; 2 bad arguments; 3 Redis unreachabl
         redis: { type: 'string' },
         dir: { type: 'string' },
         keep: { type: 'string' },
+        name: { type: 'string' },
+        target: { type: 'string', default: DEPLOY_DEFAULTS.target },
+        'redis-server': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -118,10 +144,89 @@ Exit status: 0 success; 1 the backup failed; 2 bad arguments; 3 Redis unreachabl
           );
         return EXIT_OK;
       }
+      case 'restore':
+        return restore(values, io);
       default:
         throw new UsageError(
-          `backup needs an action: create, list or prune${action ? ` (not "${action}")` : ''}`,
+          `backup needs an action: create, list, prune or restore${action ? ` (not "${action}")` : ''}`,
         );
     }
   },
 };
+
+async function restore(
+  values: {
+    dir?: string;
+    name?: string;
+    target?: string;
+    'redis-server'?: string;
+    'dry-run'?: boolean;
+    yes?: boolean;
+    json?: boolean;
+  },
+  io: CliIo,
+): Promise<number> {
+  const all = listBackups(values.dir!);
+  const backup = values.name ? all.find((b) => b.name === values.name) : all[0];
+  if (!backup) {
+    io.stderr(
+      `optuna-storage backup restore: ${values.name ? `no backup named ${values.name}` : 'no backups'} in ${values.dir}${all.length ? ` (there are: ${all.map((b) => b.name).join(', ')})` : ''}\n`,
+    );
+    return EXIT_BAD_INPUT;
+  }
+  let plan;
+  try {
+    plan = await planRestore({
+      target: values.target!,
+      backup,
+      password: io.env[PASSWORD_ENV] || undefined,
+      redisServer: values['redis-server'],
+    });
+  } catch (e) {
+    io.stderr(`optuna-storage backup restore: ${(e as Error).message}\n`);
+    return e instanceof NotDeployedError ? EXIT_BAD_INPUT : EXIT_FAILED;
+  }
+  io.stderr(
+    `Restore ${backup.name} (${backup.manifest.createdAt}, ${formatBytes(backup.bytes)}) into ${plan.config.target}\n${plan.actions.map((a, i) => `  ${i + 1}. ${a}`).join('\n')}\n`,
+  );
+  if (values['dry-run']) return EXIT_OK;
+  const answer = await confirm(io, 'Go ahead?', values.yes ?? false);
+  if (!answer.ok) {
+    io.stderr(`Nothing changed: ${answer.reason}.\n`);
+    return EXIT_BAD_INPUT;
+  }
+  try {
+    const r = await executeRestore(plan, {
+      signal: io.signal,
+      onStep: (m) => io.stderr(`  ${m}\n`),
+    });
+    const problems = r.journals.filter((j) => j.issues?.length);
+    io.stdout(
+      values.json
+        ? JSON.stringify({
+            backup: backup.name,
+            aside: r.aside,
+            journals: r.journals.map((j) => ({
+              prefix: j.prefix,
+              entries: j.entries,
+              studies: j.studies,
+              trials: j.trials,
+              issues: j.issues?.length ?? 0,
+            })),
+          }) + '\n'
+        : `Restored ${backup.name}; Redis is up on ${plan.config.host}:${plan.config.port}. The replaced data is in ${r.aside}.\n${describeJournals(
+            r.journals,
+          )
+            .map((l) => `  ${l}\n`)
+            .join('')}`,
+    );
+    for (const j of problems)
+      io.stderr(
+        `warning: prefix ${JSON.stringify(j.prefix)} has ${j.issues!.length} missing or unreadable entries (the backup holds them so): ${j.issues![0].message}\n`,
+      );
+    return EXIT_OK;
+  } catch (e) {
+    io.stderr(`optuna-storage backup restore: ${(e as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+}

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createServerBackup } from '../../src/core/redis/backup';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
 import { runPython } from '../helpers/python';
@@ -97,5 +98,46 @@ describe('server backups of a real Redis', function () {
     assert.deepEqual(fs.readdirSync(root).sort(), ['notes', list.backups[0].name].sort());
     assert.equal((await runCli(['backup', 'prune', '--dir', root, '--keep', '0'])).status, 2);
     assert.equal((await runCli(['backup', 'create', '--dir', root])).status, 2);
+  });
+
+  it('a cancelled backup stops in the middle of a file and leaves nothing behind', async () => {
+    const big = await RedisServer.start({ args: ['--enable-debug-command', 'local'] });
+    restored.push(big);
+    const c = big.client();
+    const cancelled = path.join(root, 'cancelled');
+    try {
+      await c.call('DEBUG', 'POPULATE', '400000', 'k', '200'); // an RDB of about 90 MB
+      const controller = new AbortController();
+      const seen: string[] = [];
+      // Abort as soon as the copy of dump.rdb has bytes in it: in the middle of the file.
+      let atAbort = -1;
+      const watch = () => {
+        const staging = fs.existsSync(cancelled)
+          ? fs.readdirSync(cancelled).find((n) => n.startsWith('.incomplete-'))
+          : undefined;
+        const file = staging && path.join(cancelled, staging, 'dump.rdb');
+        const size = file && fs.existsSync(file) ? fs.statSync(file).size : 0;
+        if (size > 0) {
+          atAbort = size;
+          controller.abort(new Error('cancelled by the test'));
+        } else if (!controller.signal.aborted) setImmediate(watch);
+      };
+      watch();
+      await assert.rejects(
+        createServerBackup(c, {
+          root: cancelled,
+          endpoint: big.url,
+          signal: controller.signal,
+          onProgress: (m) => seen.push(m),
+        }),
+        /cancelled by the test/,
+      );
+      const full = fs.statSync(path.join(big.dir, 'dump.rdb')).size;
+      assert.ok(atAbort > 0 && atAbort < full, `aborted at ${atAbort} of ${full} bytes`);
+      assert.ok(seen.includes('copying dump.rdb'), seen.join(', '));
+      assert.deepEqual(fs.readdirSync(cancelled), [], 'no staging folder and no backup left');
+    } finally {
+      c.disconnect();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type Redis from 'ioredis';
 import { parseInfo } from './info';
 import { configReplyToMap } from './serverConfig';
@@ -125,8 +127,49 @@ function aofFiles(aofDir: string, appendfilename: string): string[] {
   return [manifest, ...files];
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/** Runs a stream pipeline; a cancellation rejects with the signal's reason, not a bare AbortError. */
+async function abortable(signal: AbortSignal | undefined, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason;
+    throw e;
+  }
+}
+
+/**
+ * Copies a file and hashes it in one pass, streaming (a multi-GB AOF never sits in memory);
+ * an abort stops it mid-file. The target must not exist.
+ */
+export async function copyHashed(
+  from: string,
+  to: string,
+  signal?: AbortSignal,
+): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await abortable(signal, () =>
+    pipeline(
+      fs.createReadStream(from),
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      }),
+      fs.createWriteStream(to, { flags: 'wx', mode: 0o600 }),
+      { signal },
+    ),
+  );
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** SHA-256 of a file, streamed; an abort stops it mid-file. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  await abortable(signal, () => pipeline(fs.createReadStream(file), hash, { signal }));
+  return hash.digest('hex');
 }
 
 function backupName(now: Date): string {
@@ -172,14 +215,14 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
   try {
     fs.chmodSync(staging, 0o700); // the data of every study: not for other users
     const files: BackupManifest['files'] = [];
-    const copy = (from: string, rel: string) => {
+    const copy = async (from: string, rel: string) => {
+      opts.signal?.throwIfAborted();
       const to = path.join(staging, rel);
       fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.copyFileSync(from, to);
-      files.push({ path: rel, bytes: fs.statSync(to).size, sha256: sha256File(to) });
+      files.push({ path: rel, ...(await copyHashed(from, to, opts.signal)) });
     };
     opts.onProgress?.(`copying ${dbfilename}`);
-    copy(path.join(dir, dbfilename), dbfilename);
+    await copy(path.join(dir, dbfilename), dbfilename);
     if (aof) {
       const aofDir = path.join(dir, appenddirname);
       // A rewrite between reading the manifest and copying would delete files: copy again.
@@ -187,7 +230,7 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
         const listed = aofFiles(aofDir, appendfilename);
         opts.onProgress?.(`copying ${appenddirname}/ (${listed.length} files)`);
         try {
-          for (const f of listed) copy(path.join(aofDir, f), path.join(appenddirname, f));
+          for (const f of listed) await copy(path.join(aofDir, f), path.join(appenddirname, f));
           if (aofFiles(aofDir, appendfilename).join() === listed.join()) break;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw e;

@@ -86,7 +86,8 @@ export interface DeployPlan {
 /** A file or directory deploy may not write; the message says what to run. */
 export class DeployPermissionError extends Error {}
 
-function stamp(d: Date): string {
+/** Local time as 20250131-235959, for folders a person finds by date. */
+export function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
@@ -339,7 +340,8 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
   };
 }
 
-function uniquePath(p: string): string {
+/** `p`, or `p-1`, `p-2`… whichever does not exist yet. */
+export function uniquePath(p: string): string {
   let candidate = p;
   for (let i = 1; fs.existsSync(candidate); i++) candidate = `${p}-${i}`;
   return candidate;
