@@ -10,7 +10,9 @@ import {
   normalizeParams,
   type ParamSpec,
 } from '../../src/core/runs/params';
+import { GUIDE_TEMPLATE } from '../../src/core/runs/defaults';
 import {
+  commandOf,
   nextStageValues,
   normalizeProfiles,
   profileValues,
@@ -443,11 +445,55 @@ describe('runs: profiles and the staged ramp', () => {
     ]);
     assert.deepEqual(
       profiles.map((p) => p.name),
-      ['quick', 'Staged ramp'],
+      ['quick', 'Staged ramp', 'run_optimizer.sh (guide)'],
     );
     assert.deepEqual(profiles[0].values, { jobs: '2', trials: '12' });
     assert.equal(profiles[1].stages!.length, 1);
     assert.equal(problems.length, 1);
+  });
+
+  it("ships the guide's run_optimizer.sh flags as a ramp profile with its own command", () => {
+    const guide = normalizeProfiles([]).profiles.find(
+      (p) => p.name === 'run_optimizer.sh (guide)',
+    )!;
+    const cmd = commandOf(guide, { template: 'python3 x.py', params: [], nameTemplate: 'x' });
+    assert.equal(cmd.template, GUIDE_TEMPLATE);
+    assert.deepEqual(
+      cmd.params.map((p) => p.name),
+      [
+        'mode',
+        'method',
+        'strategy',
+        'start',
+        'end',
+        'min',
+        'max',
+        'jobs',
+        'trials',
+        'hold',
+        'factors',
+      ],
+    );
+    assert.equal(cmd.nameTemplate, '{method} {strategy}');
+    assert.deepEqual(guide.stages, STAGED_RAMP.stages);
+    // A profile without a command of its own runs the settings' one.
+    const quick = normalizeProfiles([{ name: 'q', values: { trials: 3 } }]).profiles[0];
+    assert.equal(commandOf(quick, cmd).template, GUIDE_TEMPLATE);
+    // A user profile may bring its own command; bad parameters are reported, not half-applied.
+    const own = normalizeProfiles([
+      {
+        name: 'mine',
+        commandTemplate: 'python3 train.py --lr {lr}',
+        parameters: [{ name: 'lr', type: 'number', default: 0.1 }, { type: 'int' }],
+      },
+    ]);
+    assert.equal(own.profiles[0].command?.template, 'python3 train.py --lr {lr}');
+    assert.deepEqual(
+      own.profiles[0].command?.params.map((p) => p.name),
+      ['lr'],
+    );
+    assert.equal(own.problems.length, 1);
+    assert.match(own.problems[0], /^profile "mine": /);
   });
 
   it('finds the stage of a run and the values of the next one', () => {

@@ -1,4 +1,5 @@
-import type { Values } from './params';
+import { GUIDE_NAME_TEMPLATE, GUIDE_PARAMETERS, GUIDE_TEMPLATE } from './defaults';
+import { normalizeParams, type ParamSpec, type Values } from './params';
 
 /**
  * A named set of values for the launch form. A profile with `stages` is a ramp: each stage
@@ -10,7 +11,21 @@ export interface Profile {
   description?: string;
   values: Values;
   stages?: Values[];
+  /** A command of its own (else the optunaStorage.runs.* settings' template and parameters). */
+  command?: RunCommand;
   builtin?: boolean;
+}
+
+/** What a run executes: the template, its parameters, and how runs are named. */
+export interface RunCommand {
+  template: string;
+  params: ParamSpec[];
+  nameTemplate: string;
+}
+
+/** The command of a run launched from `profile`: the profile's own, else the settings' one. */
+export function commandOf(profile: Profile | undefined, settings: RunCommand): RunCommand {
+  return profile?.command ?? settings;
 }
 
 /** Ramp up parallelism and budget in steps: 10 jobs/200 trials, 15/500, 25/1000, 30/2000. */
@@ -26,6 +41,24 @@ export const STAGED_RAMP: Profile = {
   ],
   builtin: true,
 };
+
+const RAMP_STAGES = STAGED_RAMP.stages!;
+
+/** The guide's run_optimizer.sh with its flags, ramped like the built-in ramp. */
+export const GUIDE_PROFILE: Profile = {
+  name: 'run_optimizer.sh (guide)',
+  description: "the guide's optimizer script and flags; ramp 10 jobs/200 trials up to 30/2000",
+  values: {},
+  stages: RAMP_STAGES,
+  command: {
+    template: GUIDE_TEMPLATE,
+    params: normalizeParams(GUIDE_PARAMETERS).params,
+    nameTemplate: GUIDE_NAME_TEMPLATE,
+  },
+  builtin: true,
+};
+
+const BUILTIN = [STAGED_RAMP, GUIDE_PROFILE];
 
 function toValues(raw: unknown): Values | undefined {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
@@ -68,15 +101,30 @@ export function normalizeProfiles(raw: unknown): { profiles: Profile[]; problems
       }
       if (user.some((p) => p.name === o.name))
         return void problems.push(`profile "${o.name}" is defined twice`);
+      let command: RunCommand | undefined;
+      if (o.commandTemplate !== undefined) {
+        if (typeof o.commandTemplate !== 'string' || o.commandTemplate.trim() === '')
+          return void problems.push(
+            `profile "${o.name}": "commandTemplate" must be a command line`,
+          );
+        const params = normalizeParams(o.parameters ?? []);
+        problems.push(...params.problems.map((m) => `profile "${o.name}": ${m}`));
+        command = {
+          template: o.commandTemplate,
+          params: params.params,
+          nameTemplate: typeof o.nameTemplate === 'string' ? o.nameTemplate : o.name,
+        };
+      }
       user.push({
         name: o.name,
         description: typeof o.description === 'string' ? o.description : undefined,
         values,
         stages,
+        command,
       });
     });
   } else if (raw !== undefined) problems.push('the profiles setting must be an array');
-  const profiles = user.some((p) => p.name === STAGED_RAMP.name) ? user : [...user, STAGED_RAMP];
+  const profiles = [...user, ...BUILTIN.filter((b) => !user.some((p) => p.name === b.name))];
   return { profiles, problems };
 }
 

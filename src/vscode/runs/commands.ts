@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { ParamSpec } from '../../core/runs/params';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import {
   buildCommand,
@@ -9,13 +10,12 @@ import {
 } from '../../core/runs/template';
 import { Tmux } from '../../core/runs/tmux';
 import type { Services } from '../services';
-import { SECTION } from '../settings';
 import { requireTrust } from '../trust';
 import type { Node } from '../views/nodes';
 import { type LastLaunch, launchForm } from './launchForm';
 import { LAST_KEY, type RunManager } from './runManager';
 import { type RunNode, runSummary } from './runsProvider';
-import { readRunSettings, RUNS_KEY } from './runSettings';
+import { readRunSettings, runCommand } from './runSettings';
 
 /** A command's target: the tree node, a run id (detail rows), or a run the user picks. */
 export type RunArg = RunNode | string | undefined;
@@ -45,37 +45,28 @@ export async function runFrom(
   return pick?.run;
 }
 
-async function openSettingsFor(message: string, key: string): Promise<void> {
-  const pick = await vscode.window.showErrorMessage(message, 'Open Settings');
-  if (pick)
-    await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.${key}`);
-}
-
 /** The launch form, then the launch. Resolves with the new run (undefined when cancelled). */
 export async function launch(s: Services, m: RunManager): Promise<RunRecord | undefined> {
   if (!requireTrust('Launching an optimizer run')) return undefined;
   const settings = readRunSettings();
   for (const p of settings.problems) s.log.warn(`runs settings: ${p}`);
-  let params;
-  try {
-    params = templateParams(parseTemplate(settings.template), settings.params);
-  } catch (e) {
-    if (e instanceof TemplateError) {
-      await openSettingsFor(
-        `Optuna Storage: the run command template cannot be used: ${e.message}.`,
-        RUNS_KEY.template,
-      );
-      return undefined;
-    }
-    throw e;
-  }
   await s.store.refresh();
   const configured = s.store.settings.prefixes ?? [];
   const tmuxAvailable =
     process.platform !== 'win32' && (await new Tmux(settings.tmuxSocket).version()) !== undefined;
+  // A template that cannot be used is reported in the form, with the setting to fix.
+  const paramsFor = (profile: string | undefined): ParamSpec[] | { error: string } => {
+    const cmd = runCommand(settings, profile);
+    try {
+      return templateParams(parseTemplate(cmd.template), cmd.params);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      return { error: `the command template "${cmd.template}" cannot be used: ${e.message}` };
+    }
+  };
   const choice = await launchForm({
     settings,
-    params,
+    paramsFor,
     studies: s.store.studies(),
     prefixes: configured,
     defaultPrefix: configured[0],
@@ -83,8 +74,9 @@ export async function launch(s: Services, m: RunManager): Promise<RunRecord | un
     tmuxAvailable,
     preview: (c) => {
       try {
-        const built = buildCommand(settings.template, settings.params, c.values);
-        return { command: built.command, label: runLabel(settings.nameTemplate, built.values) };
+        const cmd = runCommand(settings, c.profile);
+        const built = buildCommand(cmd.template, cmd.params, c.values);
+        return { command: built.command, label: runLabel(cmd.nameTemplate, built.values) };
       } catch (e) {
         return { error: (e as Error).message };
       }

@@ -36,10 +36,10 @@ export interface LaunchChoice {
 
 export interface FormContext {
   settings: RunSettings;
-  /** The parameters the template uses. */
-  params: ParamSpec[];
+  /** The parameters the command of a profile (or of the settings) uses, or why it cannot run. */
+  paramsFor(profile: string | undefined): ParamSpec[] | { error: string };
   studies: MergedStudy[];
-  /** Journal prefixes to choose from (a step only when there is more than one). */
+  /** Journal prefixes to choose from (offered only when there is more than one). */
   prefixes: string[];
   defaultPrefix: string | undefined;
   last: LastLaunch | undefined;
@@ -48,6 +48,9 @@ export interface FormContext {
 }
 
 export const FORM_TITLE = 'Launch optimizer run';
+/** The review step's placeholder (scripted users in the tests find the step by it). */
+export const REVIEW_PLACEHOLDER =
+  'Check the command line, then press Enter to launch, or pick a value to change it';
 
 type ProfileItem = vscode.QuickPickItem & {
   key: string;
@@ -55,253 +58,345 @@ type ProfileItem = vscode.QuickPickItem & {
   profile?: Profile;
   stage?: number;
 };
-type Step = (pos: StepPosition) => Promise<StepResult<true>>;
+type ReviewItem = vscode.QuickPickItem & {
+  action: 'launch' | 'blocked' | 'param' | 'prefix' | 'study' | 'tmux' | 'none';
+  param?: ParamSpec;
+};
+
+const PROFILE_STEP: StepPosition = { title: FORM_TITLE, step: 1, totalSteps: 2 };
+const REVIEW_STEP: StepPosition = { title: FORM_TITLE, step: 2, totalSteps: 2 };
 
 /**
- * The launch form: profile, then one step per parameter, then (as needed) journal prefix,
- * study, terminal or tmux, and a last step that shows the exact command line. Back goes to
- * the previous step with its value kept; Escape cancels.
+ * The launch form in two steps: where the values start from (last used, defaults, a profile
+ * or a ramp stage), then one review showing the exact command line with every value; Enter
+ * launches, picking a value changes it (and comes back to the review). Only a value that is
+ * missing and has no default is asked for before the review. Back keeps what was typed.
  */
 export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undefined> {
-  const { settings, params, last } = ctx;
-  const named = studyParam(params);
+  const { last } = ctx;
   const state = {
     profileKey: last ? (last.profile ? profileKey(last.profile, last.stage) : 'last') : 'defaults',
     appliedKey: '',
-    values: { ...defaultValues(params), ...(last?.values ?? {}) } as Values,
+    values: {} as Values,
+    params: [] as ParamSpec[],
     profile: last?.profile,
     stage: last?.stage,
     prefix: ctx.prefixes.includes(last?.prefix ?? '\0') ? last!.prefix : ctx.defaultPrefix,
     study: last?.study ?? '',
-    tmux: ctx.tmuxAvailable && (last?.tmux ?? settings.useTmux),
+    tmux: ctx.tmuxAvailable && (last?.tmux ?? ctx.settings.useTmux),
   };
   const choice = (): LaunchChoice => ({
     values: state.values,
     profile: state.profile,
     stage: state.stage,
     tmux: state.tmux,
-    study: named ? undefined : state.study ? { name: state.study } : 'auto',
+    study: studyParam(state.params) ? undefined : state.study ? { name: state.study } : 'auto',
     prefix: state.prefix,
   });
 
-  const steps: Step[] = [];
-  steps.push(async (pos) => {
-    const items: ProfileItem[] = [];
-    if (last)
-      items.push({
-        key: 'last',
-        useLast: true,
-        label: '$(history) Last used values',
-        description: summarizeValues(pick(last.values, ['jobs', 'trials'])),
-        detail: last.profile
-          ? `from ${last.profile}${last.stage !== undefined ? ` stage ${last.stage + 1}` : ''}`
-          : undefined,
-      });
-    items.push({
-      key: 'defaults',
-      useLast: false,
-      label: '$(symbol-constant) Defaults',
-      description: 'from optunaStorage.runs.parameters',
-    });
-    for (const p of settings.profiles) {
-      if (p.stages) {
-        p.stages.forEach((_s, i) =>
-          items.push({
-            key: profileKey(p.name, i),
-            useLast: !!last,
-            profile: p,
-            stage: i,
-            label: `$(rocket) ${p.name}: stage ${i + 1} of ${p.stages!.length}`,
-            description: summarizeValues(profileValues(p, i)),
-            detail: i === 0 ? p.description : undefined,
-          }),
-        );
-      } else {
-        items.push({
-          key: profileKey(p.name),
-          useLast: !!last,
-          profile: p,
-          label: `$(symbol-namespace) ${p.name}`,
-          description: summarizeValues(p.values),
-          detail: p.description,
-        });
+  for (;;) {
+    const picked = await profileStep(ctx, state);
+    if (picked === undefined) return undefined;
+    // Values nothing provides (no default, not in the profile) are asked for right away.
+    let cancelled = false;
+    for (const p of state.params.filter((q) => !checkValue(q, state.values[q.name] ?? '').ok)) {
+      const r = await editStep(ctx, state, p);
+      if (r === undefined) return undefined;
+      if (r === BACK) {
+        cancelled = true;
+        break;
       }
     }
-    const r = await pickStep(pos, {
+    if (cancelled) continue;
+    const reviewed = await reviewLoop(ctx, state, choice);
+    if (reviewed === undefined) return undefined;
+    if (reviewed === true) return choice();
+  }
+}
+
+type FormState = {
+  profileKey: string;
+  appliedKey: string;
+  values: Values;
+  params: ParamSpec[];
+  profile: string | undefined;
+  stage: number | undefined;
+  prefix: string | undefined;
+  study: string;
+  tmux: boolean;
+};
+
+async function profileStep(ctx: FormContext, state: FormState): Promise<true | undefined> {
+  const { last, settings } = ctx;
+  const items: ProfileItem[] = [];
+  if (last)
+    items.push({
+      key: 'last',
+      useLast: true,
+      label: '$(history) Last used values',
+      description: summarizeValues(pick(last.values, ['jobs', 'trials'])),
+      detail: last.profile
+        ? `from ${last.profile}${last.stage !== undefined ? ` stage ${last.stage + 1}` : ''}`
+        : undefined,
+    });
+  items.push({
+    key: 'defaults',
+    useLast: false,
+    label: '$(symbol-constant) Defaults',
+    description: `${settings.template.split(/\s+/).slice(0, 3).join(' ')}… (optunaStorage.runs settings)`,
+  });
+  for (const p of settings.profiles) {
+    if (p.stages) {
+      p.stages.forEach((_s, i) =>
+        items.push({
+          key: profileKey(p.name, i),
+          useLast: !!last,
+          profile: p,
+          stage: i,
+          label: `$(rocket) ${p.name}: stage ${i + 1} of ${p.stages!.length}`,
+          description: summarizeValues(profileValues(p, i)),
+          detail: i === 0 ? p.description : undefined,
+        }),
+      );
+    } else {
+      items.push({
+        key: profileKey(p.name),
+        useLast: !!last,
+        profile: p,
+        label: `$(symbol-namespace) ${p.name}`,
+        description: summarizeValues(p.values),
+        detail: p.description,
+      });
+    }
+  }
+  for (;;) {
+    const r = await pickStep(PROFILE_STEP, {
       items,
       active: items.find((i) => i.key === state.profileKey),
-      placeholder: 'Start from which values? (every value can be changed in the next steps)',
+      placeholder: 'Start from which values? (the next step shows them all, each can be changed)',
     });
-    if (r === BACK || r === undefined) return r;
+    if (r === BACK || r === undefined) return undefined;
+    const profile = r.profile?.name ?? (r.key === 'last' ? last?.profile : undefined);
+    const params = ctx.paramsFor(profile);
+    if ('error' in params) {
+      const settingsItem = { label: '$(gear) Open the run settings' };
+      const fix = await pickStep(REVIEW_STEP, {
+        items: [
+          { label: '$(error) This command cannot be launched', detail: params.error },
+          settingsItem,
+        ],
+        placeholder: 'Go back and pick other values, or fix the command template in the settings',
+      });
+      if (fix === settingsItem) {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'optunaStorage.runs');
+        return undefined;
+      }
+      if (fix === undefined) return undefined;
+      continue;
+    }
     state.profileKey = r.key;
     // Re-apply only when the pick changed, so Back → same profile keeps the edits.
     if (state.appliedKey !== r.key) {
       state.appliedKey = r.key;
+      state.params = params;
       state.values = {
         ...defaultValues(params),
         ...(r.useLast && last ? last.values : {}),
         ...(r.profile ? profileValues(r.profile, r.stage) : {}),
       };
-      state.profile = r.profile?.name ?? (r.key === 'last' ? last?.profile : undefined);
+      state.profile = profile;
       state.stage = r.profile ? r.stage : r.key === 'last' ? last?.stage : undefined;
     }
     return true;
-  });
-
-  params.forEach((p, index) => {
-    steps.push(async (pos) => {
-      const current = state.values[p.name] ?? '';
-      const name = p.label ?? p.name;
-      if (p.type === 'choice') {
-        const items = (p.choices ?? []).map((c) => ({
-          label: c,
-          description: c === current ? 'current' : undefined,
-        }));
-        const r = await pickStep(pos, {
-          items,
-          active: items.find((i) => i.label === current),
-          placeholder: `${name}${p.description ? ` — ${p.description}` : ''}`,
-        });
-        if (r === BACK || r === undefined) return r;
-        state.values[p.name] = r.label;
-        return true;
-      }
-      const earlier = params.slice(0, index);
-      const studies =
-        p === named
-          ? ctx.studies
-              .filter((s) => state.prefix === undefined || s.prefix === state.prefix)
-              .map((s) => s.name)
-          : [];
-      const r = await inputStep(pos, {
-        value: current,
-        prompt: `${name}${p.description ? ` — ${p.description}` : ''} (${describeParam(p)})`,
-        placeholder: studies.length
-          ? `existing: ${studies.slice(0, 5).join(', ')}${studies.length > 5 ? ', …' : ''}`
-          : undefined,
-        validate: (v) => {
-          const c = checkValue(p, v);
-          if (!c.ok) return c.message;
-          const other = p.atLeast ? earlier.find((q) => q.name === p.atLeast) : undefined;
-          return other && state.values[other.name] !== undefined
-            ? checkOrder(p, c.value, other, state.values[other.name])
-            : undefined;
-        },
-      });
-      if (r === BACK || r === undefined) return r;
-      const c = checkValue(p, r);
-      state.values[p.name] = c.ok ? c.value : r;
-      return true;
-    });
-  });
-
-  if (ctx.prefixes.length > 1) {
-    steps.push(async (pos) => {
-      const items = ctx.prefixes.map((p) => ({
-        label: p === '' ? '"" (Optuna default)' : p,
-        prefix: p,
-        description: `${ctx.studies.filter((s) => s.prefix === p).length} studies`,
-      }));
-      const r = await pickStep(pos, {
-        items,
-        active: items.find((i) => i.prefix === state.prefix),
-        placeholder: 'Journal prefix the run writes under (passed as OPTUNA_STORAGE_REDIS_PREFIX)',
-      });
-      if (r === BACK || r === undefined) return r;
-      state.prefix = r.prefix;
-      return true;
-    });
   }
+}
 
-  if (!named) {
-    steps.push(async (pos) => {
-      const under = ctx.studies.filter(
-        (s) => state.prefix === undefined || s.prefix === state.prefix,
-      );
-      const items: Array<vscode.QuickPickItem & { study: string }> = [
-        {
-          study: '',
-          label: '$(search) Detect automatically',
-          description: 'the study that appears or grows after launch',
-        },
-        ...under.map((s) => ({
-          study: s.name,
-          label: `$(beaker) ${s.name}`,
-          description: `${s.trials.length} trials${s.prefix !== undefined ? ` · prefix "${s.prefix}"` : ''}`,
-        })),
-      ];
-      const r = await pickStep(pos, {
-        items,
-        active: items.find((i) => i.study === state.study) ?? items[0],
-        placeholder:
-          'Which study does this run write to? (the template has no {study} placeholder)',
-      });
-      if (r === BACK || r === undefined) return r;
-      state.study = r.study;
-      return true;
-    });
-  }
-
-  if (ctx.tmuxAvailable) {
-    steps.push(async (pos) => {
-      const items = [
-        {
-          tmux: false,
-          label: '$(terminal) VS Code terminal',
-          description: 'the run ends when the terminal or the connection closes',
-        },
-        {
-          tmux: true,
-          label: '$(server-process) tmux session',
-          description: 'survives a dropped SSH connection; re-attach from the Runs view',
-        },
-      ];
-      const r = await pickStep(pos, {
-        items,
-        active: items.find((i) => i.tmux === state.tmux),
-        placeholder: 'Where should the run live?',
-      });
-      if (r === BACK || r === undefined) return r;
-      state.tmux = r.tmux;
-      return true;
-    });
-  }
-
-  steps.push(async (pos) => {
-    const p = ctx.preview(choice());
-    if ('error' in p) {
-      const r = await pickStep(pos, {
-        items: [{ label: '$(error) Cannot launch', detail: p.error }],
-        placeholder: 'Go back and fix the values',
-      });
-      return r === undefined ? undefined : BACK;
-    }
+/** The review: Enter launches; a picked value is edited and the review shown again. */
+async function reviewLoop(
+  ctx: FormContext,
+  state: FormState,
+  choice: () => LaunchChoice,
+): Promise<true | typeof BACK | undefined> {
+  let active: string | undefined;
+  for (;;) {
+    const preview = ctx.preview(choice());
     const where = state.tmux ? 'a tmux session' : 'a terminal';
-    const study = named
+    const named = studyParam(state.params);
+    const studyText = named
       ? `study ${state.values[named.name]}`
       : state.study
         ? `study ${state.study}`
         : 'the study it creates or grows';
-    const r = await pickStep(pos, {
-      items: [
-        {
-          label: `$(rocket) Launch ${p.label}`,
-          description: `in ${where}, watching ${study}`,
-          detail: p.command,
-        },
-      ],
-      placeholder: 'Check the command line, then press Enter',
+    const items: ReviewItem[] = [
+      'error' in preview
+        ? { action: 'blocked', label: '$(error) Cannot launch yet', detail: preview.error }
+        : {
+            action: 'launch',
+            label: `$(rocket) Launch ${preview.label}`,
+            description: `in ${where}, watching ${studyText}`,
+            detail: preview.command,
+          },
+      { action: 'none', label: 'values', kind: vscode.QuickPickItemKind.Separator },
+      ...state.params.map((p): ReviewItem => ({
+        action: 'param',
+        param: p,
+        label: `$(edit) ${p.label ?? p.name}: ${state.values[p.name] ?? ''}`,
+        description: p.description,
+      })),
+    ];
+    if (ctx.prefixes.length > 1)
+      items.push({
+        action: 'prefix',
+        label: `$(symbol-key) journal prefix: ${state.prefix === '' ? '"" (Optuna default)' : (state.prefix ?? '')}`,
+        description: 'passed as OPTUNA_STORAGE_REDIS_PREFIX',
+      });
+    if (!named)
+      items.push({
+        action: 'study',
+        label: `$(beaker) study: ${state.study || 'detect automatically'}`,
+        description: 'the template has no {study} placeholder',
+      });
+    if (ctx.tmuxAvailable)
+      items.push({
+        action: 'tmux',
+        label: `$(terminal) runs in: ${state.tmux ? 'a tmux session' : 'a VS Code terminal'}`,
+        description: state.tmux
+          ? 'survives a dropped SSH connection'
+          : 'ends when the terminal or the connection closes',
+      });
+    const r = await pickStep(REVIEW_STEP, {
+      items,
+      active: items.find((i) => i.label === active) ?? items[0],
+      placeholder: REVIEW_PLACEHOLDER,
+    });
+    if (r === undefined || r === BACK) return r;
+    active = r.label;
+    let edited: StepResult<true> = true;
+    if (r.action === 'launch') return true;
+    if (r.action === 'param') edited = await editStep(ctx, state, r.param!);
+    if (r.action === 'prefix') edited = await prefixStep(ctx, state);
+    if (r.action === 'study') edited = await studyStep(ctx, state);
+    if (r.action === 'tmux') edited = await tmuxStep(state);
+    if (edited === undefined) return undefined;
+    if (typeof edited === 'boolean') {
+      // The changed value's row has a new label: keep the cursor on it.
+      if (r.action === 'param')
+        active = `$(edit) ${r.param!.label ?? r.param!.name}: ${state.values[r.param!.name] ?? ''}`;
+      else active = undefined;
+    }
+  }
+}
+
+/** One value: a pick for choices, else an input validated as typed (and against `atLeast`). */
+async function editStep(
+  ctx: FormContext,
+  state: FormState,
+  p: ParamSpec,
+): Promise<StepResult<true>> {
+  const current = state.values[p.name] ?? '';
+  const name = p.label ?? p.name;
+  if (p.type === 'choice') {
+    const items = (p.choices ?? []).map((c) => ({
+      label: c,
+      description: c === current ? 'current' : undefined,
+    }));
+    const r = await pickStep(REVIEW_STEP, {
+      items,
+      active: items.find((i) => i.label === current),
+      placeholder: `${name}${p.description ? ` — ${p.description}` : ''}`,
     });
     if (r === BACK || r === undefined) return r;
+    state.values[p.name] = r.label;
     return true;
-  });
-
-  for (let i = 0; i < steps.length;) {
-    const r = await steps[i]({ title: FORM_TITLE, step: i + 1, totalSteps: steps.length });
-    if (r === undefined) return undefined;
-    i = r === BACK ? Math.max(0, i - 1) : i + 1;
   }
-  return choice();
+  const studies =
+    p === studyParam(state.params)
+      ? ctx.studies
+          .filter((s) => state.prefix === undefined || s.prefix === state.prefix)
+          .map((s) => s.name)
+      : [];
+  const other = p.atLeast ? state.params.find((q) => q.name === p.atLeast) : undefined;
+  const r = await inputStep(REVIEW_STEP, {
+    value: current,
+    prompt: `${name}${p.description ? ` — ${p.description}` : ''} (${describeParam(p)})`,
+    placeholder: studies.length
+      ? `existing: ${studies.slice(0, 5).join(', ')}${studies.length > 5 ? ', …' : ''}`
+      : undefined,
+    validate: (v) => {
+      const c = checkValue(p, v);
+      if (!c.ok) return c.message;
+      return other && state.values[other.name] !== undefined
+        ? checkOrder(p, c.value, other, state.values[other.name])
+        : undefined;
+    },
+  });
+  if (r === BACK || r === undefined) return r;
+  const c = checkValue(p, r);
+  state.values[p.name] = c.ok ? c.value : r;
+  return true;
+}
+
+async function prefixStep(ctx: FormContext, state: FormState): Promise<StepResult<true>> {
+  const items = ctx.prefixes.map((p) => ({
+    label: p === '' ? '"" (Optuna default)' : p,
+    prefix: p,
+    description: `${ctx.studies.filter((s) => s.prefix === p).length} studies`,
+  }));
+  const r = await pickStep(REVIEW_STEP, {
+    items,
+    active: items.find((i) => i.prefix === state.prefix),
+    placeholder: 'Journal prefix the run writes under (passed as OPTUNA_STORAGE_REDIS_PREFIX)',
+  });
+  if (r === BACK || r === undefined) return r;
+  state.prefix = r.prefix;
+  return true;
+}
+
+async function studyStep(ctx: FormContext, state: FormState): Promise<StepResult<true>> {
+  const under = ctx.studies.filter((s) => state.prefix === undefined || s.prefix === state.prefix);
+  const items: Array<vscode.QuickPickItem & { study: string }> = [
+    {
+      study: '',
+      label: '$(search) Detect automatically',
+      description: 'the study that appears or grows after launch',
+    },
+    ...under.map((s) => ({
+      study: s.name,
+      label: `$(beaker) ${s.name}`,
+      description: `${s.trials.length} trials${s.prefix !== undefined ? ` · prefix "${s.prefix}"` : ''}`,
+    })),
+  ];
+  const r = await pickStep(REVIEW_STEP, {
+    items,
+    active: items.find((i) => i.study === state.study) ?? items[0],
+    placeholder: 'Which study does this run write to? (the template has no {study} placeholder)',
+  });
+  if (r === BACK || r === undefined) return r;
+  state.study = r.study;
+  return true;
+}
+
+async function tmuxStep(state: FormState): Promise<StepResult<true>> {
+  const items = [
+    {
+      tmux: false,
+      label: '$(terminal) VS Code terminal',
+      description: 'the run ends when the terminal or the connection closes',
+    },
+    {
+      tmux: true,
+      label: '$(server-process) tmux session',
+      description: 'survives a dropped SSH connection; re-attach from the Runs view',
+    },
+  ];
+  const r = await pickStep(REVIEW_STEP, {
+    items,
+    active: items.find((i) => i.tmux === state.tmux),
+    placeholder: 'Where should the run live?',
+  });
+  if (r === BACK || r === undefined) return r;
+  state.tmux = r.tmux;
+  return true;
 }
 
 function profileKey(name: string, stage?: number): string {

@@ -20,7 +20,7 @@ import { buildCommand, runLabel, studyParam, trialsParam } from '../../core/runs
 import { Tmux } from '../../core/runs/tmux';
 import type { MergedStudy } from '../../core/storage/mergedView';
 import type { Services } from '../services';
-import { readRunSettings } from './runSettings';
+import { readRunSettings, runCommand } from './runSettings';
 import { processAlive as alive } from '../../core/processAlive';
 import { which } from '../../core/which';
 
@@ -158,13 +158,14 @@ export class RunManager implements vscode.Disposable {
     if (process.platform === 'win32')
       throw new Error('optimizer runs need bash: use WSL or a Remote-SSH/Dev Container window');
     const set = readRunSettings();
-    const { command, values, params } = buildCommand(set.template, set.params, req.values);
+    const cmd = runCommand(set, req.profile);
+    const { command, values, params } = buildCommand(cmd.template, cmd.params, req.values);
     const st = this.s.store.settings;
     const prefix = req.prefix ?? (st.prefixes?.length ? st.prefixes[0] : undefined);
 
     const seq = (this.s.context.workspaceState.get<number>(SEQ_KEY) ?? 0) + 1;
     await this.s.context.workspaceState.update(SEQ_KEY, seq);
-    const label = `${runLabel(set.nameTemplate, values)} #${seq}`;
+    const label = `${runLabel(cmd.nameTemplate, values)} #${seq}`;
     const unique = randomBytes(3).toString('hex');
     const id = `${Date.now().toString(36)}-${unique}`;
     const dir = path.join(this.storageDir, 'runs', id);

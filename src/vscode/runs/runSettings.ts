@@ -2,7 +2,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { normalizeParams, type ParamSpec } from '../../core/runs/params';
-import { normalizeProfiles, type Profile } from '../../core/runs/profiles';
+import {
+  commandOf,
+  normalizeProfiles,
+  type Profile,
+  type RunCommand,
+} from '../../core/runs/profiles';
 import { SECTION, numberSetting } from '../settings';
 import {
   DEFAULT_NAME_TEMPLATE,
@@ -34,6 +39,14 @@ export interface RunSettings {
   graceMs: number;
   /** Absolute working directory of runs. */
   cwd: string;
+}
+
+/** The command a run launched from the named profile executes (its own, or the settings'). */
+export function runCommand(set: RunSettings, profile: string | undefined): RunCommand {
+  return commandOf(
+    set.profiles.find((p) => p.name === profile),
+    { template: set.template, params: set.params, nameTemplate: set.nameTemplate },
+  );
 }
 
 export function readRunSettings(): RunSettings {

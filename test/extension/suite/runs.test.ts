@@ -11,7 +11,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import { DEFAULT_PARAMETERS, DEFAULT_TEMPLATE } from '../../../src/core/runs/defaults';
+import {
+  DEFAULT_PARAMETERS,
+  DEFAULT_TEMPLATE,
+  GUIDE_NAME_TEMPLATE,
+  GUIDE_PARAMETERS,
+  GUIDE_TEMPLATE,
+} from '../../../src/core/runs/defaults';
+import { REVIEW_PLACEHOLDER } from '../../../src/vscode/runs/launchForm';
 import type { RunRecord } from '../../../src/core/runs/record';
 import { shellQuote } from '../../../src/core/runs/shell';
 import type { RunsApi } from '../../../src/vscode/runs/register';
@@ -164,8 +171,10 @@ function scriptedUser(answer: (s: Seen, all: Seen[]) => Answer): {
 const paramOf = (s: Seen) => /^([A-Za-z_]\w*)/.exec(s.prompt ?? '')?.[1];
 
 /**
- * A user who answers the form: picks (profile, method, study, tmux) by placeholder, types the
- * `typed` values (a list: each but the last must be rejected), and keeps every other value.
+ * A user who answers the form: picks the profile, then on the review picks each value of
+ * `typed` (and method, study, tmux when they differ from what is shown) to change it, types
+ * the values (a list: each but the last must be rejected), and finally picks Launch. A value
+ * the form asks for before the review (nothing provides it) is typed the same way.
  */
 function formUser(o: {
   profile: string | RegExp;
@@ -176,17 +185,31 @@ function formUser(o: {
   onStep?: (s: Seen, all: Seen[]) => Answer | undefined;
 }) {
   const attempts = new Map<string, number>();
+  const done = new Set<string>();
+  const row = (s: Seen, prefix: string) => s.items.find((i) => i.startsWith(prefix));
   return (s: Seen, all: Seen[]): Answer => {
     const custom = o.onStep?.(s, all);
     if (custom) return custom;
     const ph = s.placeholder ?? '';
     if (s.kind === 'pick') {
       if (ph.startsWith('Start from which values')) return { pick: o.profile };
+      if (ph === REVIEW_PLACEHOLDER) {
+        const todo = Object.keys(o.typed ?? {}).find((n) => !done.has(n));
+        if (todo) return { pick: new RegExp(`^\\$\\(edit\\) ${todo}:`) };
+        if (o.method && !row(s, `$(edit) method: ${o.method}`))
+          return { pick: /^\$\(edit\) method:/ };
+        const tmuxRow = row(s, '$(terminal) runs in:');
+        if (tmuxRow && /tmux/.test(tmuxRow) !== o.tmux) return { pick: /^\$\(terminal\) runs in:/ };
+        if (o.study && !done.has('\0study')) {
+          done.add('\0study');
+          return { pick: /^\$\(beaker\) study:/ };
+        }
+        return { pick: /Launch/ };
+      }
       if (ph.startsWith('method')) return { pick: o.method ?? 'tpe' };
       if (ph.startsWith('Which study')) return { pick: o.study ?? /Detect automatically/ };
       if (ph.startsWith('Where should the run live'))
         return { pick: o.tmux ? /tmux session/ : /VS Code terminal/ };
-      if (ph.startsWith('Check the command line')) return { pick: /Launch/ };
       throw new Error(`unexpected pick step ${ph}: ${s.items.join(' | ')}`);
     }
     const name = paramOf(s)!;
@@ -195,6 +218,7 @@ function formUser(o: {
     const list = Array.isArray(want) ? want : [want];
     const i = attempts.get(name) ?? 0;
     attempts.set(name, i + 1);
+    if (i >= list.length - 1) done.add(name);
     return { type: list[Math.min(i, list.length - 1)] };
   };
 }
@@ -213,6 +237,7 @@ if (vscode.workspace.isTrusted) {
       'sqlite.path',
       'refreshInterval',
       'runs.commandTemplate',
+      'runs.nameTemplate',
       'runs.parameters',
       'runs.profiles',
       'runs.stopGracePeriod',
@@ -220,7 +245,7 @@ if (vscode.workspace.isTrusted) {
       'runs.useTmux',
     ];
     const fixture = `${shellQuote(PYTHON)} ${shellQuote(path.join(FIXTURES, 'fake_optimizer.py'))}`;
-    const flags = DEFAULT_TEMPLATE.replace(/^\.\/run_optimizer\.sh /, '');
+    const flags = GUIDE_TEMPLATE.replace(/^\.\/run_optimizer\.sh /, '');
     const TEMPLATE = `${fixture} ${flags} --study {study} --out {out}`;
     const manager = () => api.runs.manager;
     const runNode = (run: RunRecord): RunNode =>
@@ -262,7 +287,7 @@ if (vscode.workspace.isTrusted) {
         .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
         .activate()) as ExtensionApi & { runs: RunsApi };
       await api.passwords.set(redis.url, PASSWORD);
-      const params = DEFAULT_PARAMETERS.map((p) =>
+      const params = GUIDE_PARAMETERS.map((p) =>
         p.name === 'method' ? { ...p, choices: ['tpe', 'random'] } : p,
       );
       await cfg().update(
@@ -279,6 +304,7 @@ if (vscode.workspace.isTrusted) {
         G,
       );
       await cfg().update('runs.commandTemplate', TEMPLATE, G);
+      await cfg().update('runs.nameTemplate', GUIDE_NAME_TEMPLATE, G);
       await cfg().update(
         'runs.profiles',
         [{ name: 'quick', values: { jobs: 2, trials: 12, hold: 10 } }],
@@ -316,17 +342,18 @@ if (vscode.workspace.isTrusted) {
       if (out) fs.rmSync(out, { recursive: true, force: true });
     });
 
-    it('declares the default template and parameters it documents', () => {
+    it("declares the generic default template and ships the guide's flags as a profile", () => {
       assert.strictEqual(cfg().inspect('runs.commandTemplate')!.defaultValue, DEFAULT_TEMPLATE);
       assert.deepStrictEqual(cfg().inspect('runs.parameters')!.defaultValue, DEFAULT_PARAMETERS);
+      assert.strictEqual(DEFAULT_TEMPLATE, 'python3 {script} --n-trials {trials}');
       assert.match(
-        DEFAULT_TEMPLATE,
+        GUIDE_TEMPLATE,
         /^\.\/run_optimizer\.sh -m \{mode\} --method \{method\} --strategy \{strategy\} --start \{start\} --end \{end\} --min \{min\} --max \{max\} --jobs \{jobs\} --trials \{trials\} --hold \{hold\} --factors \{factors\}$/,
       );
     });
 
     let first: RunRecord;
-    it('launches through the multi-step form (validation, Back) in a terminal named after the run, and finishes with exit code 0', async () => {
+    it('launches through the short form (profile, then one review; validation, Back) in a terminal named after the run, and finishes with exit code 0', async () => {
       const study = 'ramp-study';
       let wentBack = false;
       const { run, seen } = await launchWith(
@@ -341,8 +368,8 @@ if (vscode.workspace.isTrusted) {
           },
           tmux: false,
           onStep: (s) => {
-            // Back from "min" to "end": the form goes back with the value kept, then forward again.
-            if (paramOf(s) === 'min' && !wentBack) {
+            // Back from editing "hold": the review again, the value unchanged.
+            if (paramOf(s) === 'hold' && !wentBack) {
               wentBack = true;
               return 'back';
             }
@@ -352,17 +379,24 @@ if (vscode.workspace.isTrusted) {
       );
       assert.ok(run, 'a run was launched');
       first = run;
-      // Form shape: one titled step per parameter, numbered, Back from step 2 on.
-      const total = seen[0].totalSteps!;
-      assert.strictEqual(
-        total,
-        1 + 13 + 1 + 1,
-        'profile, 13 parameters (11 flags, out, study), tmux, confirm',
+      // Form shape: step 1 of 2 picks the values' origin, step 2 of 2 reviews them; only the
+      // value nothing provides (study) is asked before the review, the rest only when picked.
+      assert.ok(seen.every((s) => s.title === 'Launch optimizer run' && s.totalSteps === 2));
+      assert.deepStrictEqual([seen[0].step, seen[0].back], [1, false]);
+      assert.ok(seen.slice(1).every((s) => s.step === 2 && s.back));
+      assert.strictEqual(paramOf(seen[1]), 'study', 'the missing study is asked right away');
+      const reviews = seen.filter((s) => s.placeholder === REVIEW_PLACEHOLDER);
+      assert.ok(
+        reviews[0].items.includes('$(edit) jobs: 10') &&
+          reviews[0].items.includes('$(edit) method: tpe') &&
+          reviews[0].items.some((i) => i.startsWith('$(edit) factors: ')),
+        `every value is on the review: ${reviews[0].items.join(' | ')}`,
       );
-      assert.ok(seen.every((s) => s.title === 'Launch optimizer run' && s.totalSteps === total));
-      assert.strictEqual(seen[0].step, 1);
-      assert.strictEqual(seen[0].back, false);
-      assert.ok(seen.slice(1).every((s) => s.back));
+      const asked = new Set(seen.filter((s) => s.kind === 'input').map(paramOf));
+      assert.deepStrictEqual([...asked].sort(), ['end', 'hold', 'start', 'study', 'trials']);
+      const afterBack = seen[seen.findIndex((s) => paramOf(s) === 'hold') + 1];
+      assert.strictEqual(afterBack.placeholder, REVIEW_PLACEHOLDER, 'Back returns to the review');
+      assert.ok(afterBack.items.includes('$(edit) hold: 5'), 'with the value unchanged');
       const messages = seen
         .filter((s) => s.validationMessage)
         .map((s) => `${paramOf(s)}: ${s.validationMessage}`);
@@ -381,12 +415,6 @@ if (vscode.workspace.isTrusted) {
       assert.ok(
         messages.some((m) => /^end: end \(20220101\) must not be below start \(20220729\)/.test(m)),
         messages.join('\n'),
-      );
-      const endSteps = seen.filter((s) => paramOf(s) === 'end');
-      assert.strictEqual(
-        endSteps[endSteps.length - 1].value,
-        '20240607',
-        'Back shows the value typed before',
       );
       assert.match(seen[seen.length - 1].items[0], /Launch tpe multistage/);
       assert.ok(
@@ -717,8 +745,12 @@ if (vscode.workspace.isTrusted) {
         );
         assert.ok(run);
         assert.ok(
-          seen.some((s) => s.placeholder?.startsWith('Which study')),
-          'the form asked for the study',
+          seen.some(
+            (s) =>
+              s.placeholder === REVIEW_PLACEHOLDER &&
+              s.items.includes('$(beaker) study: detect automatically'),
+          ),
+          'the review shows how the study is found',
         );
         assert.strictEqual(run.study.source, 'detecting');
         await until(
@@ -742,8 +774,9 @@ if (vscode.workspace.isTrusted) {
       const { run } = await launchWith(
         formUser({
           profile: /quick/,
+          typed: { study: 'never-launched' },
           tmux: false,
-          onStep: (s) => (paramOf(s) === 'max' ? 'cancel' : undefined),
+          onStep: (s) => (s.placeholder === REVIEW_PLACEHOLDER ? 'cancel' : undefined),
         }),
       );
       assert.strictEqual(run, undefined);
