@@ -98,9 +98,17 @@ function writer(stream: NodeJS.WriteStream): (text: string) => void | Promise<vo
 
 if (require.main === module) {
   const controller = new AbortController();
-  const stop = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // A signal asks the verb to stop (watch then exits 0, reads clean up); should it not be done
+  // within a few seconds, or a second signal come, the process exits anyway with 128+signal,
+  // as it would without a handler: SIGINT and SIGTERM always end it.
+  const stop = (sig: NodeJS.Signals) => {
+    const status = sig === 'SIGINT' ? 130 : 143;
+    if (controller.signal.aborted) process.exit(status);
+    controller.abort(new Error('interrupted'));
+    setTimeout(() => process.exit(status), 3000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   main(process.argv.slice(2), {
     stdout: writer(process.stdout),
     stderr: writer(process.stderr),

@@ -11,6 +11,7 @@ import {
   noJournalWarning,
   readOptions,
 } from './storageArgs';
+import { issueEntries } from '../core/optuna/model';
 
 export const dumpCommand: CliCommand = {
   name: 'dump',
@@ -49,7 +50,7 @@ journal without --partial; 3 storage unreachable.`,
       throw new UsageError('dump needs exactly one STORAGE argument (see --help)');
     try {
       const spec = parseStorageSpec(positionals[0], values.prefix);
-      const snap = await readOnce(spec, readOptions(values, io.env));
+      const snap = await readOnce(spec, readOptions(values, io.env, io.signal));
       let studies = snap.studies;
       if (values.study !== undefined) {
         studies = studies.filter((s) => s.name === values.study);
@@ -59,8 +60,9 @@ journal without --partial; 3 storage unreachable.`,
           );
       }
       if (snap.issues.length > 0 && !values.partial) {
+        const n = issueEntries(snap.issues);
         io.stderr(
-          `The storage is incomplete: ${snap.issues.length} journal entr${snap.issues.length === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`,
+          `The storage is incomplete: ${n} journal entr${n === 1 ? 'y' : 'ies'} could not be read, so no dump was printed.\n`,
         );
         for (const i of snap.issues.slice(0, 20)) io.stderr(`  ${i.kind}: ${i.message}\n`);
         if (snap.issues.length > 20) io.stderr(`  … and ${snap.issues.length - 20} more\n`);

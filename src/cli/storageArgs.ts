@@ -20,9 +20,14 @@ export const STORAGE_HELP = `STORAGE is one of:
 export const CACHE_HELP = `  --no-cache   do not use or write the local replay cache of large Redis journals
                (kept in $XDG_CACHE_HOME/optuna-storage-manager, checked against the journal)`;
 
-/** Redis password from the environment, local replay cache unless --no-cache. */
-export function readOptions(values: { 'no-cache'?: boolean }, env: NodeJS.ProcessEnv): ReadOptions {
+/** Redis password from the environment, local replay cache unless --no-cache; stops on `signal`. */
+export function readOptions(
+  values: { 'no-cache'?: boolean },
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): ReadOptions {
   return {
+    signal,
     redis: { password: env[PASSWORD_ENV] || undefined },
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(env),
   };

@@ -49,7 +49,7 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
     try {
       const snap = await readOnce(
         parseStorageSpec(positionals[0], values.prefix),
-        readOptions(values, io.env),
+        readOptions(values, io.env, io.signal),
       );
       if (values.json) {
         io.stdout(

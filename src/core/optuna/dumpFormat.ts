@@ -80,7 +80,7 @@ export async function writeDump(
   }
   buf += ']';
   if (issues)
-    buf += `,"issues":${json(issues.map((x) => ({ kind: x.kind, index: x.index, message: x.message })))}`;
+    buf += `,"issues":${json(issues.map((x) => ({ kind: x.kind, index: x.index, ...(x.count !== undefined && x.count !== 1 ? { count: x.count } : {}), message: x.message })))}`;
   buf += '}\n';
   await flush();
 }

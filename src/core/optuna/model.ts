@@ -49,7 +49,16 @@ export interface ReadIssue {
   kind: 'gap' | 'malformed' | 'invalid-op';
   /** Journal entry index (Redis log number or file line number, 0-based). */
   index: number;
+  /** Consecutive entries from `index` the issue covers (a run of missing ones); absent: 1. */
+  count?: number;
   message: string;
+}
+
+/** Journal entries the issues cover (a run of missing entries is one issue of many entries). */
+export function issueEntries(issues: readonly ReadIssue[]): number {
+  let n = 0;
+  for (const i of issues) n += i.count ?? 1;
+  return n;
 }
 
 const ISO_RE =

@@ -1,11 +1,13 @@
 import type Redis from 'ioredis';
-import { discoverPrefixes, logKey, logNumberKey } from '../optuna/journal/redisLog';
+import { discoverPrefixes, logKey, logNumberKey, nextEntryIndex } from '../optuna/journal/redisLog';
 
 /** Keys per EXISTS and EXISTS calls in flight: one round trip checks a thousand entries. */
 const BATCH = 1000;
 const WINDOW = 4;
 /** Missing ranges kept in a report; the count is always exact. */
 const MAX_RANGES = 50;
+/** Missing entries in a row after which the next existing entry is searched for (SCAN). */
+const GAP_PROBE = 20_000;
 
 export interface JournalGaps {
   prefix: string;
@@ -41,33 +43,78 @@ export async function scanJournalGaps(
   const entries = last + 1;
   const limit = Math.min(entries, opts.maxEntries ?? 5_000_000);
   const report: JournalGaps = { prefix, entries, checked: limit, missing: 0, ranges: [] };
-  const batches: number[] = [];
-  for (let i = 0; i < limit; i += BATCH) batches.push(i);
 
   const check = async (start: number): Promise<number[]> => {
     const keys: string[] = [];
     for (let i = start; i < Math.min(start + BATCH, limit); i++) keys.push(logKey(prefix, i));
     const present = await redis.exists(...keys);
     if (present === keys.length) return [];
+    if (present === 0) return keys.map((_, j) => start + j);
     const each = await Promise.all(keys.map((k) => redis.exists(k)));
     return each.flatMap((e, j) => (e === 0 ? [start + j] : []));
   };
-  const inFlight: Array<Promise<number[]>> = [];
-  for (let k = 0; k < Math.min(WINDOW, batches.length); k++) inFlight.push(check(batches[k]));
-  for (let k = 0; k < batches.length; k++) {
+  let pos = 0;
+  let inFlight: Array<{ start: number; missing: Promise<number[]> }> = [];
+  const request = () => {
+    while (inFlight.length < WINDOW && pos < limit) {
+      inFlight.push({ start: pos, missing: check(pos) });
+      pos += BATCH;
+    }
+  };
+  // Nobody awaits the batches in flight once scanning stops.
+  const drop = () => {
+    inFlight.forEach((b) => b.missing.catch(() => undefined));
+    inFlight = [];
+  };
+  let run = 0; // missing entries in a row up to the last one checked
+  request();
+  while (inFlight.length > 0) {
+    const b = inFlight.shift()!;
     try {
       opts.signal?.throwIfAborted();
-      const missing = await inFlight[k];
-      if (k + WINDOW < batches.length) inFlight.push(check(batches[k + WINDOW]));
+      const missing = await b.missing;
+      const end = Math.min(b.start + BATCH, limit);
       for (const index of missing) addMissing(report, index);
-      opts.onProgress?.(prefix, Math.min(batches[k] + BATCH, limit), limit);
+      run =
+        missing.length === end - b.start ? run + missing.length : end - 1 - lastOf(missing, end);
+      opts.onProgress?.(prefix, end, limit);
+      // A long run of missing entries: find the next entry that exists (one SCAN) instead of
+      // checking every key a counter far beyond its entries names.
+      if (run >= GAP_PROBE && pos < limit) {
+        drop();
+        const next = await nextEntryIndex(redis, prefix, end, opts.signal);
+        // Nothing after it: every entry up to the counter is missing, known without checking.
+        if (next === undefined) report.checked = entries;
+        const resume = next === undefined ? limit : Math.min(next, limit);
+        addMissingRange(report, end, (next === undefined ? entries : resume) - 1);
+        opts.onProgress?.(prefix, resume, limit);
+        pos = resume;
+        run = 0;
+      }
     } catch (e) {
-      // Batch k too: on cancellation it was never awaited. Nobody awaits the ones in flight.
-      for (let j = k; j < inFlight.length; j++) inFlight[j].catch(() => undefined);
+      drop();
+      b.missing.catch(() => undefined);
       throw e;
     }
+    request();
   }
   return report;
+}
+
+/** The index after the last present entry of a batch [.., end) whose missing ones are given. */
+function lastOf(missing: number[], end: number): number {
+  let i = end - 1;
+  for (let k = missing.length - 1; k >= 0 && missing[k] === i; k--) i--;
+  return i;
+}
+
+/** Missing entries first..last (inclusive), counted exactly, kept as one range. */
+function addMissingRange(r: JournalGaps, first: number, last: number): void {
+  if (last < first) return;
+  r.missing += last - first + 1;
+  const lastRange = r.ranges[r.ranges.length - 1];
+  if (lastRange && lastRange[1] === first - 1) lastRange[1] = last;
+  else if (r.ranges.length < MAX_RANGES) r.ranges.push([first, last]);
 }
 
 function addMissing(r: JournalGaps, index: number): void {

@@ -93,9 +93,12 @@ export async function readBack(
   const reader = new RedisJournalReader(client, prefix);
   const res = await reader.refresh();
   const readMs = performance.now() - t0;
+  // Each missing key by name (a run of them is one issue); a suite prefix has few at most.
   const gaps = reader.replay.issues
     .filter((i) => i.kind === 'gap')
-    .map((i) => logKey(prefix, i.index));
+    .flatMap((i) =>
+      Array.from({ length: Math.min(i.count ?? 1, 10_000) }, (_, k) => logKey(prefix, i.index + k)),
+    );
   const issues = reader.replay.issues.filter((i) => i.kind !== 'gap').map((i) => i.message);
   return { studies: reader.replay.allStudies(), gaps, issues, entries: res.entries, readMs };
 }

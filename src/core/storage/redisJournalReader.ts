@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { raceAbort } from '../abort';
-import { logKey, readLogNumber } from '../optuna/journal/redisLog';
+import { logKey, logNumberKey, nextEntryIndex, readLogNumber } from '../optuna/journal/redisLog';
+import type { ReadIssue } from '../optuna/model';
 import { JournalReplay } from '../optuna/replay';
 import type { RefreshResult } from './journalFileReader';
 import { type ReplayCache, hashEntry } from './replayCache';
@@ -8,6 +9,48 @@ import { type ReplayCache, hashEntry } from './replayCache';
 /** Keys per MGET, and MGETs in flight at once: bounded memory, few round trips. */
 const BATCH = 5000;
 const WINDOW = 3;
+/** Missing entries in a row after which the next existing entry is searched for (SCAN). */
+const GAP_PROBE = 4 * BATCH;
+
+/**
+ * One run of consecutive missing entries, reported as a single issue (index = the first,
+ * count = how many): a journal that lost a million entries is one issue, not a million.
+ */
+class GapRun {
+  readonly issue: ReadIssue;
+  private beyond: number | undefined;
+  constructor(
+    private readonly prefix: string,
+    first: number,
+  ) {
+    this.issue = { kind: 'gap', index: first, count: 1, message: '' };
+    this.describe();
+  }
+  get count(): number {
+    return this.issue.count!;
+  }
+  /** The index after the run. */
+  get end(): number {
+    return this.issue.index + this.count;
+  }
+  extend(n: number): void {
+    this.issue.count! += n;
+  }
+  /** No entry exists after the run up to the counter's `last`. */
+  noneAfter(last: number): void {
+    this.beyond = last;
+  }
+  describe(): void {
+    const first = logKey(this.prefix, this.issue.index);
+    const n = this.count;
+    this.issue.message =
+      n === 1
+        ? `journal entry ${first} is missing (evicted or deleted)`
+        : `journal entries ${first} … ${logKey(this.prefix, this.end - 1)} are missing (${n} entries; evicted or deleted)`;
+    if (this.beyond !== undefined)
+      this.issue.message += `: no entry exists after ${first} although the counter ${logNumberKey(this.prefix)} says ${this.beyond + 1} entries (a counter set by hand, or the entries were lost); reading stopped there`;
+  }
+}
 
 export interface ReaderCacheOptions {
   cache: ReplayCache;
@@ -31,6 +74,8 @@ export class RedisJournalReader {
   private lastEntry: Buffer | null = null;
   private triedCache = false;
   private unsaved = 0;
+  /** The run of missing entries that ends at `next - 1`, while it lasts. */
+  private gap: GapRun | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -70,6 +115,21 @@ export class RedisJournalReader {
     this.unsaved = 0;
   }
 
+  /** Records entry `index` as missing, extending the current run of missing entries. */
+  private gapAt(index: number): void {
+    this.replay.entriesRead++;
+    if (this.gap && this.gap.end === index) this.gap.extend(1);
+    else {
+      this.gap = new GapRun(this.prefix, index);
+      this.replay.issues.push(this.gap.issue);
+    }
+  }
+
+  private closeGap(): void {
+    this.gap?.describe();
+    this.gap = undefined;
+  }
+
   /** Index of the last entry read, -1 before the first. */
   get lastIndex(): number {
     return this.next - 1;
@@ -94,51 +154,67 @@ export class RedisJournalReader {
     }
     const from = this.next;
     const to = last!; // inclusive
-    const batches: Array<[number, number]> = [];
-    for (let i = from; i <= to; i += BATCH) batches.push([i, Math.min(i + BATCH - 1, to)]);
-
+    let pos = from; // next index to request
     // Buffers, not strings: ioredis decodes replies faster that way, and we decode once.
     // Only the batches in flight are referenced: a reply is garbage once replayed (keeping
     // them all held a 1,000,000-entry journal's text in memory until the end, ~400 MB of RSS).
-    const inFlight: Array<Promise<Array<Buffer | null>>> = [];
-    const fetch = (b: [number, number]) => {
-      const keys: string[] = [];
-      for (let i = b[0]; i <= b[1]; i++) keys.push(logKey(this.prefix, i));
-      return this.redis.mgetBuffer(keys);
+    let inFlight: Array<{ first: number; reply: Promise<Array<Buffer | null>> }> = [];
+    const request = () => {
+      while (inFlight.length < WINDOW && pos <= to) {
+        const first = pos;
+        const lastOf = Math.min(first + BATCH - 1, to);
+        const keys: string[] = [];
+        for (let i = first; i <= lastOf; i++) keys.push(logKey(this.prefix, i));
+        inFlight.push({ first, reply: this.redis.mgetBuffer(keys) });
+        pos = lastOf + 1;
+      }
     };
-    let requested = 0;
-    while (requested < Math.min(WINDOW, batches.length)) inFlight.push(fetch(batches[requested++]));
-    for (let k = 0; k < batches.length; k++) {
+    // Later batches may reject once the connection is gone or reading stops: nobody awaits them.
+    const drop = () => {
+      inFlight.forEach((b) => b.reply.catch(() => undefined));
+      inFlight = [];
+    };
+    request();
+    while (inFlight.length > 0) {
       if (signal?.aborted) {
-        inFlight.forEach((p) => p.catch(() => undefined));
+        drop();
         throw signal.reason ?? new Error('aborted');
       }
+      const batch = inFlight.shift()!;
       let values: Array<Buffer | null>;
       try {
-        values = await raceAbort(inFlight.shift()!, signal);
+        values = await raceAbort(batch.reply, signal);
       } catch (e) {
-        // Later batches may reject too once the connection is gone: nobody awaits them.
-        inFlight.forEach((p) => p.catch(() => undefined));
+        drop();
         throw e;
       }
-      if (requested < batches.length) inFlight.push(fetch(batches[requested++]));
-      const base = batches[k][0];
       for (let j = 0; j < values.length; j++) {
         const buf = values[j];
-        const index = base + j;
-        if (buf === null) {
-          this.replay.entriesRead++;
-          this.replay.issues.push({
-            kind: 'gap',
-            index,
-            message: `journal entry ${logKey(this.prefix, index)} is missing (evicted or deleted)`,
-          });
-        } else {
-          this.replay.applyText(index, buf.toString('utf8'));
+        if (buf === null) this.gapAt(batch.first + j);
+        else {
+          this.closeGap();
+          this.replay.applyText(batch.first + j, buf.toString('utf8'));
         }
       }
-      this.next = batches[k][1] + 1;
+      this.next = batch.first + values.length;
       this.lastEntry = values[values.length - 1];
+      this.gap?.describe();
+      // A long run of missing entries: look for the next entry that exists instead of asking
+      // for every key the counter names (a counter set to 10^9 by hand or by a bug would
+      // otherwise mean 200,000 MGETs and an issue per key).
+      if (this.gap && this.gap.count >= GAP_PROBE && this.next <= to) {
+        drop();
+        const following = await nextEntryIndex(this.redis, this.prefix, this.next, signal);
+        const resume = following === undefined || following > to ? to + 1 : following;
+        this.gap.extend(resume - this.next);
+        this.replay.entriesRead += resume - this.next;
+        if (following === undefined || following > to) this.gap.noneAfter(to);
+        this.gap.describe();
+        this.next = resume;
+        this.lastEntry = null;
+        pos = resume;
+      }
+      request();
     }
     const entries = to - from + 1;
     this.unsaved += entries;

@@ -4,6 +4,7 @@ import type { MergedStudy } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
 import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
 import { bestTrial, orderTrials } from './trialOrder';
+import { issueEntries } from '../../core/optuna/model';
 
 /**
  * The Studies view: studies grouped by Redis server and journal prefix, and by SQLite file;
@@ -147,11 +148,12 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
           tooltip: `${where}\n${st.detail}`,
         });
       for (const { prefix, issues } of store.issues()) {
-        const gaps = issues.filter((i) => i.kind === 'gap').length;
+        const gaps = issueEntries(issues.filter((i) => i.kind === 'gap'));
+        const all = issueEntries(issues);
         out.push({
           kind: 'message',
           id: `issues/${prefix}`,
-          label: `Journal "${prefix}": ${issues.length} unreadable entr${issues.length === 1 ? 'y' : 'ies'}${gaps ? ` (${gaps} missing keys)` : ''}`,
+          label: `Journal "${prefix}": ${all} unreadable entr${all === 1 ? 'y' : 'ies'}${gaps ? ` (${gaps} missing keys)` : ''}`,
           detail: issues[0].message,
           icon: 'warning',
           color: 'list.warningForeground',

@@ -81,7 +81,7 @@ export class UnsafeJournalError extends Error {
 }
 
 /** A glob pattern matching `text` literally (SCAN MATCH). */
-function globLiteral(text: string): string {
+export function globLiteral(text: string): string {
   return text.replace(/[\\*?[\]]/g, '\\$&');
 }
 
@@ -187,6 +187,35 @@ export async function appendToJournal(
     if (failed) throw await explainAppendError(redis, prefix, failed[0]);
     opts.onBatch?.(Math.min(i + batch, records.length));
   }
+}
+
+/**
+ * The smallest n >= from such that `<prefix>:log:<n>` exists, or undefined (one SCAN of the
+ * keyspace: work bounded by the keys that exist, not by what a counter claims).
+ */
+export async function nextEntryIndex(
+  redis: Redis,
+  prefix: string,
+  from: number,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const head = `${prefix}:log:`;
+  let best: number | undefined;
+  let cursor = '0';
+  do {
+    const [next, keys] = await raceAbort(
+      redis.scan(cursor, 'MATCH', `${globLiteral(prefix)}:log:*`, 'COUNT', 1000),
+      signal,
+    );
+    cursor = next;
+    for (const k of keys) {
+      const tail = k.slice(head.length);
+      if (!/^(0|[1-9]\d*)$/.test(tail)) continue;
+      const n = Number(tail);
+      if (n >= from && (best === undefined || n < best)) best = n;
+    }
+  } while (cursor !== '0');
+  return best;
 }
 
 /** Thrown when the keys at a prefix are not an Optuna journal. */
