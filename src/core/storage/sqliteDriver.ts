@@ -22,6 +22,7 @@ export interface OpenOptions {
  */
 export function openSqlite(file: string, opts: OpenOptions = {}): BetterSqlite3.Database {
   if (opts.readonly && !fs.existsSync(file)) throw new Error(`SQLite file ${file} does not exist`);
+  assertRegularFiles(file);
   const driver = sqliteDriver();
   if (driver.kind === 'node:sqlite') {
     return openWithNodeSqlite(driver.sqlite, file, opts);
@@ -32,6 +33,29 @@ export function openSqlite(file: string, opts: OpenOptions = {}): BetterSqlite3.
     timeout: opts.timeout ?? 2000,
     ...(driver.nativeBinding ? { nativeBinding: driver.nativeBinding } : {}),
   });
+}
+
+/** Thrown for a path that is not a regular file (opening a FIFO blocks until a writer comes). */
+export class NotRegularFileError extends Error {}
+
+/**
+ * The database and the side files SQLite opens with it must be regular files (symlinks
+ * followed): a FIFO named `*.db` (or `*.db-wal`) blocks open() forever, a device reads
+ * without end. Missing side files are fine.
+ */
+export function assertRegularFiles(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(f, { throwIfNoEntry: false });
+    } catch (e) {
+      throw new NotRegularFileError(`${f} cannot be inspected: ${(e as Error).message}`);
+    }
+    if (st && !st.isFile())
+      throw new NotRegularFileError(
+        `${f} is not a regular file (it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'a device'}): not an SQLite database`,
+      );
+  }
 }
 
 /** The binding shipped for this runtime's ABI, if the package carries one. */

@@ -11,13 +11,16 @@ import {
   normalizeDatetime,
 } from '../optuna/model';
 import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
-import { openSqlite } from './sqliteDriver';
+import { NotRegularFileError, openSqlite } from './sqliteDriver';
 
 /** Alembic heads of the Optuna releases whose RDB schema this reader knows. */
 export const KNOWN_REVISIONS: Record<string, string> = {
   'v3.0.0.d': 'Optuna 3.0–3.1',
   'v3.2.0.a': 'Optuna 3.2–5.0',
 };
+
+/** Longest text or blob value read from an Optuna SQLite file (names, JSON, datetimes). */
+const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 
 const REQUIRED_TABLES = [
   'studies',
@@ -64,8 +67,17 @@ export class SqliteReader {
 
   private open(): BetterSqlite3.Database {
     if (this.db) return this.db;
-    const db = openSqlite(this.path, { readonly: true, timeout: this.busyTimeoutMs });
+    let db: BetterSqlite3.Database;
     try {
+      db = openSqlite(this.path, { readonly: true, timeout: this.busyTimeoutMs });
+    } catch (e) {
+      if (e instanceof NotRegularFileError) throw new ForeignDatabaseError(e.message);
+      throw e;
+    }
+    try {
+      // Nothing the file's schema names (views, triggers, generated columns) may call
+      // functions with side effects or cost.
+      db.exec('PRAGMA trusted_schema = OFF');
       this.check(db);
       this.floatJson = exactFloatJson(db);
     } catch (e) {
@@ -99,6 +111,7 @@ export class SqliteReader {
         `${this.path} is an SQLite database but not an Optuna storage: it has tables ${shown} and lacks ${missing.join(', ')}`,
       );
     }
+    this.checkColumns(db);
     const revs = db.prepare('SELECT version_num FROM alembic_version').pluck().all() as string[];
     if (revs.length !== 1)
       throw new ForeignDatabaseError(
@@ -113,6 +126,47 @@ export class SqliteReader {
       );
     }
     this.revision = revs[0];
+  }
+
+  /**
+   * Optuna's tables are plain tables of plain columns holding short values. A crafted file can
+   * make a column Optuna names a generated one (an expression evaluated on every read, e.g.
+   * a 100 MB string from a 53 KB file) or a virtual table: refused. Any text or blob value we
+   * read is capped at MAX_VALUE_BYTES (one scan, no value kept).
+   */
+  private checkColumns(db: BetterSqlite3.Database): void {
+    const virtual = db
+      .prepare(
+        `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%' AND name IN (${REQUIRED_TABLES.map(() => '?').join(', ')})`,
+      )
+      .pluck()
+      .all(...REQUIRED_TABLES) as string[];
+    if (virtual.length > 0)
+      throw new ForeignDatabaseError(
+        `${this.path} is not an Optuna storage: ${virtual.join(', ')} ${virtual.length === 1 ? 'is a virtual table' : 'are virtual tables'}`,
+      );
+    for (const table of REQUIRED_TABLES) {
+      const cols = db.prepare(`PRAGMA table_xinfo("${table}")`).all() as Array<{
+        name: string;
+        hidden: number;
+      }>;
+      const odd = cols.filter((c) => c.hidden !== 0).map((c) => c.name);
+      if (odd.length > 0)
+        throw new ForeignDatabaseError(
+          `${this.path} is not an Optuna storage: ${table}.${odd.join(`, ${table}.`)} ${odd.length === 1 ? 'is a generated or hidden column' : 'are generated or hidden columns'}, where Optuna's schema has plain ones`,
+        );
+      // Every column, whatever its declared type: SQLite stores any value in any column.
+      const long = db
+        .prepare(
+          `SELECT 1 FROM "${table}" WHERE ${cols.map((c) => `length(CAST("${c.name.replace(/"/g, '""')}" AS BLOB)) > ${MAX_VALUE_BYTES}`).join(' OR ')} LIMIT 1`,
+        )
+        .pluck()
+        .get();
+      if (long !== undefined)
+        throw new ForeignDatabaseError(
+          `${this.path} is not an Optuna storage this reader accepts: ${table} holds a value longer than ${MAX_VALUE_BYTES / 1024 / 1024} MB`,
+        );
+    }
   }
 
   /** Every study with all its trials, ascending by id and number. */
