@@ -33,6 +33,22 @@ async function main() {
       banner: { js: '#!/usr/bin/env node' },
     },
   ];
+  // The study page's webview: a browser bundle (ECharts tree-shaken to the charts it uses) and
+  // its stylesheet, served from dist/webview only.
+  targets.push({
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'info',
+    entryPoints: {
+      studyPage: 'src/webview/studyPage/main.ts',
+      studyPageStyle: 'src/webview/studyPage/page.css',
+    },
+    outdir: 'dist/webview',
+  });
   if (watch) {
     for (const t of targets) await (await esbuild.context(t)).watch();
     return;

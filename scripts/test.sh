@@ -47,6 +47,7 @@ else
   status=1 failed=$((failed + 2))
 fi
 suite ui npm run --silent test:ui
+suite page-ui npm run --silent test:page-ui
 suite vsix npm run --silent test:vsix
 
 echo

@@ -9,11 +9,16 @@ import { StabilitySuite } from './vscode/stability/suiteController';
 import { StatusBar } from './vscode/statusBar';
 import { StoreService } from './vscode/storeService';
 import { MonitorProvider } from './vscode/views/monitorProvider';
+import { StudyPages } from './vscode/studyPage/studyPages';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
 
 /** What activate() returns: the services, so extension-host tests can look inside. */
-export type ExtensionApi = Services & { stability: StabilitySuite; monitor: MonitorProvider };
+export type ExtensionApi = Services & {
+  stability: StabilitySuite;
+  monitor: MonitorProvider;
+  studyPages: StudyPages;
+};
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const activatedAt = Date.now();
@@ -41,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const statusBar = new StatusBar(store);
   context.subscriptions.push(log, store, studiesView, trialsView, refresh, statusBar);
 
-  const services: Services = {
+  const services = {
     context,
     log,
     store,
@@ -53,7 +58,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     refresh,
     statusBar,
     activatedAt,
-  };
+  } as Services;
+  const studyPages = new StudyPages(services);
+  services.studyPages = studyPages;
+  context.subscriptions.push(studyPages);
   registerCommands(services);
   registerRuns(services);
   const monitor = new MonitorProvider(store);
@@ -102,7 +110,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     `activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`,
   );
   void store.start();
-  return { ...services, stability, monitor };
+  return { ...services, stability, monitor, studyPages };
 }
 
 export function deactivate(): void {}

@@ -1,5 +1,11 @@
 import * as vscode from 'vscode';
 
+/** A view or panel whose visibility decides whether data is read (TreeView fits as is). */
+export interface VisibilitySource {
+  readonly visible: boolean;
+  onDidChangeVisibility(listener: (e: { visible: boolean }) => unknown): vscode.Disposable;
+}
+
 /**
  * One place that decides when data is read: an interval that runs only while one of the
  * views is visible, debounced event-driven refreshes, and manual refreshes that run at once.
@@ -8,26 +14,33 @@ export class RefreshManager implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
-  private readonly visibleViews = new Set<vscode.TreeView<unknown>>();
+  private readonly visibleViews = new Set<VisibilitySource>();
 
   constructor(
     private readonly refresh: () => Promise<unknown>,
     private intervalMs: number,
-    views: Array<vscode.TreeView<unknown>>,
+    views: VisibilitySource[],
     private readonly debounceMs = 300,
   ) {
-    for (const v of views) {
-      if (v.visible) this.visibleViews.add(v);
-      this.subscriptions.push(
-        v.onDidChangeVisibility((e) => {
-          if (e.visible) this.visibleViews.add(v);
-          else this.visibleViews.delete(v);
-          this.reschedule();
-          if (e.visible) this.request();
-        }),
-      );
-    }
+    for (const v of views) this.subscriptions.push(this.track(v));
     this.reschedule();
+  }
+
+  /** Refreshes also while `v` is visible (a study page), until the returned disposable is disposed. */
+  track(v: VisibilitySource): vscode.Disposable {
+    if (v.visible) this.visibleViews.add(v);
+    this.reschedule();
+    const sub = v.onDidChangeVisibility((e) => {
+      if (e.visible) this.visibleViews.add(v);
+      else this.visibleViews.delete(v);
+      this.reschedule();
+      if (e.visible) this.request();
+    });
+    return new vscode.Disposable(() => {
+      sub.dispose();
+      this.visibleViews.delete(v);
+      this.reschedule();
+    });
   }
 
   get active(): boolean {

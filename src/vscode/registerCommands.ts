@@ -13,6 +13,8 @@ import { doctor } from './commands/doctor';
 import { showHealth, statusActions } from './commands/health';
 import { ReportDocuments } from './reportDocuments';
 import { refresh } from './commands/refresh';
+import { openStudyPage } from './studyPage/openStudyPage';
+import { markTrialsFailedCommand } from './studyPage/markFail';
 import { filterStates, loadMore, selectStudy, showTrials, sortTrials } from './commands/trials';
 import type { Services } from './services';
 import type { Node } from './views/nodes';
@@ -43,6 +45,8 @@ export function registerCommands(s: Services): void {
     'optunaStorage.copyEnqueueSnippet': (node) => copyEnqueueSnippet(s, node),
     'optunaStorage.exportStudy': (node) => exportStudy(s, node),
     'optunaStorage.deleteStudy': (node) => deleteStudy(s, node),
+    'optunaStorage.openStudyPage': (node) => openStudyPage(s, node),
+    'optunaStorage.markTrialsFailed': (node) => markTrialsFailedCommand(s, node),
   };
   for (const [id, handler] of Object.entries(commands)) {
     s.context.subscriptions.push(

@@ -2,6 +2,7 @@ import type * as vscode from 'vscode';
 import type { RefreshManager } from './refreshManager';
 import type { PasswordStore } from './secrets';
 import type { StatusBar } from './statusBar';
+import type { MergedStudy } from '../core/storage/mergedView';
 import type { StoreService } from './storeService';
 import type { Node } from './views/nodes';
 import type { StudiesProvider } from './views/studiesProvider';
@@ -19,6 +20,14 @@ export interface Services {
   trialsView: vscode.TreeView<Node>;
   refresh: RefreshManager;
   statusBar: StatusBar;
+  /** The study pages (webview panels), one per study. */
+  studyPages: StudyPageOpener;
   /** Epoch ms when activate() began (for the activation-to-first-studies benchmark). */
   activatedAt: number;
+}
+
+/** What commands need of the study pages (vscode/studyPage/studyPages.ts implements it). */
+export interface StudyPageOpener {
+  /** Opens the page of a study, or reveals it when it is open. */
+  open(study: MergedStudy): unknown;
 }

@@ -16,6 +16,7 @@ export const KEY = {
   sqlitePath: 'sqlite.path',
   refreshInterval: 'refreshInterval',
   pageSize: 'trials.pageSize',
+  heartbeatGrace: 'studyPage.heartbeatGraceSeconds',
   connection: 'connection',
 } as const;
 
@@ -29,6 +30,8 @@ export interface Settings {
   fallback: FallbackSource;
   refreshIntervalMs: number;
   pageSize: number;
+  /** Study page: SQLite heartbeats older than this flag a RUNNING trial as stale. */
+  heartbeatGraceSeconds: number;
   connection: ConnectionSettings;
 }
 
@@ -73,6 +76,7 @@ export function readSettings(): Settings {
     fallback,
     refreshIntervalMs: numberSetting(c, KEY.refreshInterval, 5, 1, 86_400) * 1000,
     pageSize: Math.round(numberSetting(c, KEY.pageSize, 200, 10, 100_000)),
+    heartbeatGraceSeconds: numberSetting(c, KEY.heartbeatGrace, 120, 1, 86_400),
     connection: {
       socketTimeout: numberSetting(c, 'connection.socketTimeout', 5, 0.1, 3600),
       socketConnectTimeout: numberSetting(c, 'connection.socketConnectTimeout', 2, 0.1, 600),

@@ -39,7 +39,9 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import * as util from 'util';
+import { randomBytes } from 'crypto';
 import { chromium, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { webviewFrame } from './screenshot';
 import { freePort } from '../helpers/ports';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -538,6 +540,107 @@ export function forwardConsole(page: Page, verbose = process.env.OSM_VERBOSE ===
 }
 
 // ---------------------------------------------------------------------------------------
+// Browser bridge: tests running inside the extension host cannot reach the browser, yet a
+// webview's DOM lives only there. This loopback endpoint (random port and token, passed to the
+// extension host as OSM_BROWSER_BRIDGE) lets them read a webview's document and act on it with
+// real input events (click, type, keys, mouse drags). (Modal dialogs cannot be tested here:
+// VS Code refuses to show them while extension tests run; test/extension/pageUi.ts clicks one.)
+
+export type BridgeRequest =
+  | { target: 'webview'; title: string; action: 'eval'; expression: string }
+  | {
+      target: 'webview';
+      title: string;
+      action: 'click' | 'fill' | 'press';
+      selector: string;
+      text?: string;
+      key?: string;
+    }
+  | {
+      target: 'webview';
+      title: string;
+      action: 'drag';
+      selector: string;
+      /** Fractions of the element's box, [x, y]. */
+      from: [number, number];
+      to: [number, number];
+    };
+
+export interface BrowserBridge {
+  url: string;
+  setPage(page: Page): void;
+}
+
+export async function startBrowserBridge(): Promise<BrowserBridge> {
+  const token = randomBytes(16).toString('hex');
+  let page: Page | undefined;
+  const handle = async (r: BridgeRequest): Promise<unknown> => {
+    if (!page) throw new Error('no browser page yet');
+    const frame = await webviewFrame(page, r.title);
+    if (!frame) throw new Error(`no webview titled ${JSON.stringify(r.title)}`);
+    switch (r.action) {
+      case 'eval':
+        return frame.evaluate(r.expression);
+      case 'click':
+        await frame.locator(r.selector).first().click();
+        return true;
+      case 'fill':
+        await frame
+          .locator(r.selector)
+          .first()
+          .fill(r.text ?? '');
+        return true;
+      case 'press':
+        await frame
+          .locator(r.selector)
+          .first()
+          .press(r.key ?? 'Enter');
+        return true;
+      case 'drag': {
+        const box = await frame.locator(r.selector).first().boundingBox();
+        if (!box) throw new Error(`${r.selector} is not visible`);
+        const at = ([fx, fy]: [number, number]) =>
+          [box.x + fx * box.width, box.y + fy * box.height] as const;
+        const [x0, y0] = at(r.from);
+        const [x1, y1] = at(r.to);
+        await page.mouse.move(x0, y0);
+        await page.mouse.down();
+        await page.mouse.move(x1, y1, { steps: 12 });
+        await page.mouse.up();
+        return true;
+      }
+    }
+  };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== `/${token}`) {
+        res.writeHead(404).end();
+        return;
+      }
+      handle(JSON.parse(body) as BridgeRequest).then(
+        (value) =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ ok: true, value: value ?? null })),
+        (e: Error) =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ ok: false, error: e.message })),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  registerCleanup({
+    name: 'browser bridge',
+    fn: () => new Promise<void>((r) => server.close(() => r())),
+  });
+  return { url: `http://127.0.0.1:${port}/${token}`, setPage: (p) => (page = p) };
+}
+
+// ---------------------------------------------------------------------------------------
 // Test run
 
 interface Args {
@@ -641,10 +744,12 @@ async function main(): Promise<number> {
     fn: async () => fs.rmSync(resultsDir, { recursive: true, force: true }),
   });
 
+  const bridge = await startBrowserBridge();
   const server = await startServer({
     serverMainNode: args.serverMainNode,
     keepTmp: args.keep,
     env: {
+      OSM_BROWSER_BRIDGE: bridge.url,
       OSM_TEST_RESULTS: resultsFile,
       OSM_TEST_GREP: args.grep ?? '',
       OSM_EXTENSION_TESTS: '1',
@@ -652,6 +757,7 @@ async function main(): Promise<number> {
   });
   const browser = await launchBrowser(path.join(server.tmpDir, 'chromium-profile'));
   const { page } = browser;
+  bridge.setPage(page);
   const verbose = process.env.OSM_VERBOSE === '1';
   forwardConsole(page, verbose);
 

@@ -3,7 +3,7 @@
 // Used by test/extension/ui.ts and vsixSmoke.ts; the page comes from runOffline.ts's launchBrowser().
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Locator, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 
 /** Waits until the workbench is rendered and the status bar has items. */
 export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
@@ -186,4 +186,17 @@ export async function saveScreenshot(page: Page, file: string): Promise<string> 
 
 function cssString(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+}
+
+/**
+ * The document inside a webview whose title is `title`: VS Code puts each webview in
+ * `iframe.webview`, and its content in the nested `#active-frame`.
+ */
+export async function webviewFrame(page: Page, title: string): Promise<Frame | undefined> {
+  for (const f of page.frames()) {
+    if (f === page.mainFrame()) continue;
+    const t = await f.evaluate('document.title').catch(() => undefined);
+    if (t === title) return f;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import type { JournalActivity } from '../optuna/activity';
 import type { Study } from '../optuna/model';
 import type { ConnectionSettings, SentinelConfig } from '../redis/connect';
 import { type LinkStatus, RedisLink } from '../redis/link';
@@ -270,6 +271,11 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   /** Journal prefixes read so far, and whether the last discovery scan finished. */
   prefixes(): { prefixes: string[]; complete: boolean } {
     return { prefixes: [...this.readers.keys()].sort(), complete: this.discoveryComplete };
+  }
+
+  /** Who wrote what in the journal under `prefix` (worker ids, for the stale-trial classifier). */
+  journalActivity(prefix: string): JournalActivity | undefined {
+    return this.readers.get(prefix)?.replay.activity;
   }
 
   /** Problems found while reading (gaps, skipped entries), per prefix. */

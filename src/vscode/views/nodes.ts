@@ -34,6 +34,8 @@ export type Node =
       study: MergedStudy;
       trial: MergedTrial;
       best?: boolean;
+      /** Shown under the study because a study page selected it beyond the loaded page. */
+      pinned?: boolean;
     }
   | { kind: 'section'; id: string; trial: Trial; section: Section }
   | { kind: 'value'; id: string; label: string; description: string; tooltip?: string }
@@ -72,7 +74,7 @@ function valuesText(t: Trial): string {
 export function trialItem(n: Extract<Node, { kind: 'trial' }>): vscode.TreeItem {
   const t = n.trial.trial;
   const item = new vscode.TreeItem(
-    `${n.best ? 'Best: ' : ''}#${t.number}`,
+    `${n.best ? 'Best: ' : n.pinned ? 'Selected: ' : ''}#${t.number}`,
     vscode.TreeItemCollapsibleState.Collapsed,
   );
   item.id = n.id;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { fallbackReason } from '../../core/storage/fallbackFile';
-import type { MergedStudy } from '../../core/storage/mergedView';
+import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
 import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
 import { bestTrial, orderTrials } from './trialOrder';
@@ -16,6 +16,8 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
   readonly onDidChangeTreeData = this.changed.event;
   /** Trials shown per study (grows with "Load more"). */
   private readonly shown = new Map<string, number>();
+  /** A trial a study page selected that is not among the loaded ones, shown under its study. */
+  private readonly pinned = new Map<string, MergedTrial>();
 
   constructor(private readonly service: StoreService) {}
 
@@ -54,6 +56,30 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
       default:
         return undefined;
     }
+  }
+
+  /** Selects a trial in the tree (a study page's row), pinning it under its study when it is not loaded. */
+  async revealTrial(
+    view: vscode.TreeView<Node>,
+    study: MergedStudy,
+    trial: MergedTrial,
+  ): Promise<void> {
+    const base = `study:${study.key}`;
+    const id = `${base}/t/${trial.source === 'sqlite' ? 's' : 'r'}${trial.trial.trialId}`;
+    let node = this.getChildren({ kind: 'study', id: base, study }).find((c) => c.id === id);
+    if (!node) {
+      this.pinned.set(study.key, trial);
+      this.refresh();
+      node = {
+        kind: 'trial',
+        id: `${base}/selected`,
+        studyKey: study.key,
+        study,
+        trial,
+        pinned: true,
+      };
+    }
+    await view.reveal(node, { select: true, focus: false, expand: false });
   }
 
   getChildren(n?: Node): Node[] {
@@ -209,6 +235,16 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         study,
         trial: best,
         best: true,
+      });
+    const pinned = this.pinned.get(study.key);
+    if (pinned)
+      nodes.push({
+        kind: 'trial',
+        id: `${base}/selected`,
+        studyKey: study.key,
+        study,
+        trial: study.trials.find((t) => t.trial === pinned.trial) ?? pinned,
+        pinned: true,
       });
     const trials = orderTrials(study, 'number');
     const limit = this.shown.get(study.key) ?? this.service.settings.pageSize;

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import { runPython } from '../../helpers/python';
 import { until } from '../../helpers/waitFor';
+import { bridgeUrl, webview } from './browser';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -93,6 +94,88 @@ if (!vscode.workspace.isTrusted) {
         api.store.studies().map((s) => s.name),
         ['small'],
         'nothing was deleted',
+      );
+    });
+  });
+}
+
+if (!vscode.workspace.isTrusted && bridgeUrl) {
+  describe('Restricted Mode: the study page', function () {
+    this.timeout(120_000);
+    let api: ExtensionApi;
+    let dir: string;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+    const page = webview('page-demo');
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-restricted-page-'));
+      const db = path.join(dir, 'page.db');
+      await runPython('page_study.py', ['--sqlite', db, '--trials', '12', '--zombie']);
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await cfg().update('redis.url', '', vscode.ConfigurationTarget.Global);
+      await cfg().update('sqlite.path', db, vscode.ConfigurationTarget.Global);
+      await until(
+        () => api.store.studies().some((s) => s.name === 'page-demo'),
+        30_000,
+        'the store to read the study',
+      );
+    });
+    after(async () => {
+      for (const p of api?.studyPages.all ?? []) p.dispose();
+      await cfg().update('redis.url', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Global);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows the page but never offers Mark as FAIL, and the command refuses', async () => {
+      const study = api.store.studies().find((s) => s.name === 'page-demo')!;
+      await vscode.commands.executeCommand('optunaStorage.openStudyPage', study.key);
+      const panel = api.studyPages.get(study.key)!;
+      await until(() => panel.reports.some((r) => r.event === 'table'), 60_000, 'the table');
+      await page.fill('.filter', 'state == RUNNING');
+      await page.press('.filter', 'Enter');
+      await until(
+        async () =>
+          (await page.eval<string>("document.querySelector('.status').textContent")).startsWith(
+            '1 of ',
+          ),
+        30_000,
+        'the RUNNING row alone',
+      );
+      await page.click('.tr:not([hidden])');
+      await until(
+        async () =>
+          (await page.eval<number>("document.querySelectorAll('.tr.selected').length")) === 1,
+        30_000,
+        'the row selected',
+      );
+      assert.strictEqual(
+        await page.eval<boolean>("document.querySelector('button.danger').hidden"),
+        true,
+      );
+      const warnings: string[] = [];
+      const w = vscode.window as unknown as Record<string, unknown>;
+      const original = w.showWarningMessage;
+      w.showWarningMessage = async (m: string) => void warnings.push(m);
+      try {
+        const running = study.trials.find((t) => t.trial.state === 'RUNNING')!;
+        const node = { kind: 'trial', id: 'x', studyKey: study.key, study, trial: running };
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.markTrialsFailed', node),
+          false,
+        );
+      } finally {
+        w.showWarningMessage = original;
+      }
+      assert.match(warnings.join(' | '), /Marking trials as FAIL needs a trusted workspace/);
+      await api.store.refresh();
+      assert.ok(
+        api.store
+          .studies()
+          .find((s) => s.name === 'page-demo')!
+          .trials.some((t) => t.trial.state === 'RUNNING'),
       );
     });
   });

@@ -1,0 +1,360 @@
+import * as vscode from 'vscode';
+import type { Trial } from '../../core/optuna/model';
+import { CurveBuilder } from '../../core/studyPage/curves';
+import { type EncoderContext, StudyEncoder } from '../../core/studyPage/encoder';
+import { ImportanceService } from '../../core/studyPage/importance';
+import type {
+  DeltaMessage,
+  DetailsMessage,
+  HostMessage,
+  PageReport,
+  SnapshotMessage,
+  WebviewMessage,
+} from '../../core/studyPage/protocol';
+import { type StaleContext, type StaleVerdict, classifyStale } from '../../core/studyPage/stale';
+import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
+import { show } from '../views/nodes';
+import type { Services } from '../services';
+import { pageHtml, webviewOptions } from './html';
+
+/** Live updates reach the page at most this often (coalesced in between). */
+const MIN_UPDATE_GAP_MS = 250;
+/** Stale classification, learning curves and importance are looked at this often while visible. */
+const SLOW_TICK_MS = 5_000;
+
+/** What the page needs from the rest of the extension (so the panel stays testable and small). */
+export interface PageHost {
+  revealTrial(study: MergedStudy, trial: MergedTrial): Promise<void>;
+  exportRows(study: MergedStudy, trials: Trial[], format: 'csv' | 'json'): Promise<void>;
+  markFail(study: MergedStudy, trials: MergedTrial[]): Promise<void>;
+  staleContext(study: MergedStudy): StaleContext;
+  workerFile: string;
+}
+
+/**
+ * One study page: a webview panel that follows the failover store. It sends the page a
+ * snapshot when the page is ready or becomes visible again, then only the rows that changed,
+ * coalesced, while it is visible; a hidden page costs nothing (its columns are dropped and
+ * rebuilt on return). Reports from the page (charts drawn, rows, timings) are kept for the
+ * log, the tests and the benchmark.
+ */
+export class StudyPagePanel implements vscode.Disposable {
+  private encoder = new StudyEncoder();
+  private readonly curves = new CurveBuilder();
+  private readonly importance: ImportanceService;
+  private ready = false;
+  private timer: NodeJS.Timeout | undefined;
+  private slow: NodeJS.Timeout | undefined;
+  private lastUpdate = 0;
+  private curvesDirty = false;
+  private selected: number[] = [];
+  private staleKey = '';
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly reportEmitter = new vscode.EventEmitter<PageReport>();
+  readonly onDidReport = this.reportEmitter.event;
+  readonly reports: PageReport[] = [];
+  /** When the command that opened (or revealed) the page ran: for "time to first chart". */
+  openedAt = Date.now();
+  disposed = false;
+
+  constructor(
+    private readonly s: Services,
+    readonly panel: vscode.WebviewPanel,
+    readonly studyKey: string,
+    private readonly host: PageHost,
+  ) {
+    this.importance = new ImportanceService(host.workerFile);
+    const w = panel.webview;
+    w.options = webviewOptions(s.context.extensionUri);
+    w.html = pageHtml(w, s.context.extensionUri, panel.title);
+    panel.iconPath = vscode.Uri.joinPath(s.context.extensionUri, 'media', 'optuna-storage.svg');
+    this.disposables.push(
+      w.onDidReceiveMessage((m: WebviewMessage) => this.onMessage(m).catch((e) => this.fail(e))),
+      panel.onDidChangeViewState(() => this.visibilityChanged()),
+      panel.onDidDispose(() => this.dispose()),
+      s.store.onDidChangeData(() => this.schedule()),
+      s.store.onDidChangeState(() => {
+        this.postStatus();
+        this.schedule();
+      }),
+      s.refresh.track({
+        get visible() {
+          return panel.visible;
+        },
+        onDidChangeVisibility: (l) =>
+          panel.onDidChangeViewState((e) => l({ visible: e.webviewPanel.visible })),
+      }),
+      this.reportEmitter,
+    );
+  }
+
+  study(): MergedStudy | undefined {
+    return this.s.store.findStudy(this.studyKey);
+  }
+
+  private visibilityChanged(): void {
+    if (this.panel.visible) {
+      // The page is rebuilt from its state when shown again (no retainContextWhenHidden):
+      // it says "ready" and gets a fresh snapshot then.
+      this.startSlowTick();
+      return;
+    }
+    this.ready = false;
+    this.stopTimers();
+    this.encoder = new StudyEncoder(); // a hidden page holds no columns
+  }
+
+  private startSlowTick(): void {
+    clearInterval(this.slow);
+    this.slow = setInterval(() => void this.slowTick().catch((e) => this.fail(e)), SLOW_TICK_MS);
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.slow);
+    this.timer = undefined;
+    this.slow = undefined;
+  }
+
+  /** Coalesces store changes into at most one update every MIN_UPDATE_GAP_MS. */
+  schedule(): void {
+    if (!this.ready || !this.panel.visible || this.timer) return;
+    const wait = Math.max(0, this.lastUpdate + MIN_UPDATE_GAP_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastUpdate = Date.now();
+      this.update();
+    }, wait);
+  }
+
+  private ctx(study: MergedStudy): EncoderContext {
+    const current = this.s.store.current;
+    const activity =
+      study.prefix !== undefined ? current?.journalActivity(study.prefix) : undefined;
+    const st = this.s.store.state;
+    const sources: string[] = [];
+    if (study.redis) sources.push(`Redis ${current?.redisWhere ?? ''}, prefix "${study.prefix}"`);
+    if (study.sqlite) sources.push(`SQLite ${this.s.store.settings.sqlitePath ?? ''}`);
+    return {
+      workerOf: activity
+        ? (t) =>
+            t.source === 'sqlite'
+              ? undefined
+              : activity.workerName(activity.ownerOf(t.trial.trialId))
+        : undefined,
+      sources,
+      store: { state: st.state, detail: st.detail },
+      live: st.state !== 'offline',
+      canWrite: vscode.workspace.isTrusted,
+    };
+  }
+
+  /** Sends what changed (a snapshot the first time), then what follows from it. */
+  private update(): void {
+    if (!this.ready || !this.panel.visible) return;
+    const study = this.study();
+    if (!study) {
+      this.postStatus();
+      return;
+    }
+    const first = this.encoder.generation === 0;
+    const msg = first
+      ? this.encoder.snapshot(study, this.ctx(study))
+      : this.encoder.update(study, this.ctx(study));
+    if (!msg) return;
+    this.post(msg);
+    if (msg.type === 'snapshot') {
+      this.staleKey = '';
+      this.curvesDirty = true;
+      void this.slowTick(true).catch((e) => this.fail(e));
+    } else if (changedCurves(msg)) this.curvesDirty = true;
+  }
+
+  /** Stale trials, learning curves and importance: cheap to skip, not needed every update. */
+  private async slowTick(force = false): Promise<void> {
+    if (!this.ready || !this.panel.visible || this.encoder.generation === 0) return;
+    const study = this.study();
+    if (!study) return;
+    this.postStale(study);
+    if (this.curvesDirty) {
+      this.curvesDirty = false;
+      this.post(this.curves.build(study, this.encoder, this.selected));
+    }
+    const directions = (study.redis ?? study.sqlite)!.directions;
+    const enc = this.encoder;
+    const msg = await this.importance.update(enc, directions, force);
+    if (msg && enc === this.encoder && this.ready) this.post(msg);
+  }
+
+  private postStale(study: MergedStudy): void {
+    let items: StaleVerdict[] = [];
+    try {
+      items = classifyStale(this.encoder.columns(), this.host.staleContext(study));
+    } catch (e) {
+      this.s.log.warn(`study page: stale classification failed: ${(e as Error).message}`);
+    }
+    const key = `${this.encoder.generation}:${items.map((i) => `${i.row}:${i.reasons.join('|')}`).join(',')}`;
+    if (key === this.staleKey) return;
+    this.staleKey = key;
+    this.post({ type: 'stale', generation: this.encoder.generation, items });
+  }
+
+  private postStatus(): void {
+    const st = this.s.store.state;
+    const study = this.study();
+    let banner: { kind: 'info' | 'warning' | 'error'; text: string } | undefined;
+    if (!this.s.store.loaded) banner = { kind: 'info', text: 'Loading studies…' };
+    else if (!study)
+      banner = {
+        kind: 'warning',
+        text: 'This study is not in the store now (deleted, or its storage is unreachable). The page follows it again when it is back.',
+      };
+    else if (st.state === 'sqlite' && study.redis)
+      banner = {
+        kind: 'warning',
+        text: `Redis is unreachable: showing the SQLite fallback and what was read from Redis before (${st.detail}). The page goes on when Redis is back.`,
+      };
+    else if (st.state === 'offline')
+      banner = {
+        kind: 'error',
+        text: `No storage is reachable: showing what was read last (${st.detail}).`,
+      };
+    this.post({ type: 'status', banner });
+  }
+
+  private post(msg: HostMessage): void {
+    if (this.disposed) return;
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private async onMessage(m: WebviewMessage): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.encoder = new StudyEncoder();
+        this.startSlowTick();
+        this.postStatus();
+        this.lastUpdate = Date.now();
+        this.update();
+        return;
+      case 'report':
+        this.reports.push(m.report);
+        if (this.reports.length > 200) this.reports.splice(0, this.reports.length - 200);
+        this.s.log.debug(
+          `study page "${this.panel.title}": ${m.report.event} ${m.report.rows} rows${m.report.ms !== undefined ? ` in ${m.report.ms.toFixed(1)} ms` : ''}${m.report.detail ? ` (${m.report.detail})` : ''}`,
+        );
+        this.reportEmitter.fire(m.report);
+        return;
+      case 'details': {
+        const study = this.study();
+        const t = study && this.encoder.trialAt(study, m.row);
+        if (t)
+          this.post(
+            details(m.row, t, this.encoder.workerName(this.encoder.columns().worker[m.row])),
+          );
+        return;
+      }
+      case 'reveal': {
+        const study = this.study();
+        const t = study && this.encoder.trialAt(study, m.row);
+        if (study && t) await this.host.revealTrial(study, t);
+        return;
+      }
+      case 'curves': {
+        this.selected = m.rows;
+        const study = this.study();
+        if (study && this.encoder.generation > 0)
+          this.post(this.curves.build(study, this.encoder, this.selected));
+        return;
+      }
+      case 'export': {
+        const study = this.study();
+        if (!study) return;
+        const rows = new Int32Array(m.rows);
+        const trials: Trial[] = [];
+        for (const r of rows) {
+          const t = this.encoder.trialAt(study, r);
+          if (t) trials.push(t.trial);
+        }
+        await this.host.exportRows(study, trials, m.format);
+        return;
+      }
+      case 'markFail': {
+        const study = this.study();
+        if (!study) return;
+        const trials = m.rows
+          .map((r) => this.encoder.trialAt(study, r))
+          .filter((t): t is MergedTrial => !!t);
+        await this.host.markFail(study, trials);
+        return;
+      }
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.s.log.error(`study page "${this.panel.title}": ${(e as Error).stack ?? String(e)}`);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.stopTimers();
+    this.importance.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function changedCurves(msg: DeltaMessage | SnapshotMessage): boolean {
+  const steps = new Int32Array(msg.block.steps);
+  for (const s of steps) if (s > 0) return true;
+  return false;
+}
+
+/** A trial's details for the page's side panel, values as the tree shows them. */
+function details(row: number, m: MergedTrial, worker: string | undefined): DetailsMessage {
+  const t = m.trial;
+  const duration =
+    t.datetimeStart && t.datetimeComplete
+      ? `${((Date.parse(t.datetimeComplete) - Date.parse(t.datetimeStart)) / 1000).toFixed(3)} s`
+      : '';
+  const sections: DetailsMessage['sections'] = [
+    {
+      title: `Trial #${t.number}`,
+      entries: [
+        ['state', t.state],
+        ['values', t.values ? t.values.map(show).join(', ') : '—'],
+        ['started', t.datetimeStart ?? '—'],
+        ['completed', t.datetimeComplete ?? '—'],
+        ['duration', duration || '—'],
+        ['trial_id', String(t.trialId)],
+        ['source', m.source === 'both' ? 'Redis and SQLite' : m.source],
+        ...(worker ? ([['worker', worker]] as Array<[string, string]>) : []),
+      ],
+    },
+  ];
+  const params = Object.entries(t.params);
+  if (params.length)
+    sections.push({
+      title: 'Params',
+      entries: params.map(([k, v]) => [
+        k,
+        `${show(v)}  (${t.distributions[k]?.name.replace('Distribution', '') ?? '?'})`,
+      ]),
+    });
+  const steps = Object.keys(t.intermediateValues).sort((a, b) => Number(a) - Number(b));
+  if (steps.length) {
+    const shown = steps.slice(-30);
+    sections.push({
+      title: `Intermediate values (${steps.length}${steps.length > shown.length ? `, last ${shown.length}` : ''})`,
+      entries: shown.map((k) => [`step ${k}`, show(t.intermediateValues[k])]),
+    });
+  }
+  const ua = Object.entries(t.userAttrs);
+  if (ua.length)
+    sections.push({ title: 'User attributes', entries: ua.map(([k, v]) => [k, show(v)]) });
+  const sa = Object.entries(t.systemAttrs);
+  if (sa.length)
+    sections.push({ title: 'System attributes', entries: sa.map(([k, v]) => [k, show(v)]) });
+  return { type: 'details', row, sections };
+}

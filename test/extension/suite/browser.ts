@@ -1,0 +1,29 @@
+// Reaching the browser from tests in the extension host, through the runner's bridge
+// (test/extension/runOffline.ts, OSM_BROWSER_BRIDGE): a webview's DOM and real input events.
+import type { BridgeRequest } from '../runOffline';
+
+export const bridgeUrl = process.env.OSM_BROWSER_BRIDGE;
+
+async function send<T>(r: BridgeRequest): Promise<T> {
+  if (!bridgeUrl) throw new Error('no browser bridge (run under test/extension/runOffline.ts)');
+  const res = await fetch(bridgeUrl, { method: 'POST', body: JSON.stringify(r) });
+  const body = (await res.json()) as { ok: boolean; value?: T; error?: string };
+  if (!body.ok) throw new Error(`browser: ${body.error}`);
+  return body.value as T;
+}
+
+/** A webview found by its document title. */
+export function webview(title: string) {
+  return {
+    eval: <T>(expression: string) =>
+      send<T>({ target: 'webview', title, action: 'eval', expression }),
+    click: (selector: string) =>
+      send<boolean>({ target: 'webview', title, action: 'click', selector }),
+    fill: (selector: string, text: string) =>
+      send<boolean>({ target: 'webview', title, action: 'fill', selector, text }),
+    press: (selector: string, key: string) =>
+      send<boolean>({ target: 'webview', title, action: 'press', selector, key }),
+    drag: (selector: string, from: [number, number], to: [number, number]) =>
+      send<boolean>({ target: 'webview', title, action: 'drag', selector, from, to }),
+  };
+}

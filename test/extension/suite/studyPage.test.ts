@@ -1,0 +1,292 @@
+// The study page in a real extension host, against a Redis journal written by real Optuna. The
+// webview's own document is read and driven through the runner's browser bridge (clicks, typing,
+// a mouse drag on the parallel coordinates, the workbench's modal dialog).
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension';
+import type { PageReport } from '../../../src/core/studyPage/protocol';
+import type { MergedStudy } from '../../../src/core/storage/mergedView';
+import type { StudyPagePanel } from '../../../src/vscode/studyPage/studyPagePanel';
+import { runPython } from '../../helpers/python';
+import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
+import { bridgeUrl, webview } from './browser';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string };
+const PREFIX = 'page';
+const STUDY = 'page-demo';
+const WAIT_MS = 60_000;
+
+/** Waits for a report of the page matching `pred` (one that arrived after `since` reports). */
+export async function pageReport(
+  panel: StudyPagePanel,
+  pred: (r: PageReport) => boolean,
+  since = 0,
+  timeoutMs = WAIT_MS,
+): Promise<PageReport> {
+  let found: PageReport | undefined;
+  await until(
+    () => !!(found = panel.reports.slice(since).find(pred)),
+    timeoutMs,
+    'a report from the study page',
+  );
+  return found!;
+}
+
+if (bridgeUrl && vscode.workspace.isTrusted)
+  describe('Study page (webview) in a real extension host', function () {
+    this.timeout(180_000);
+    let api: ExtensionApi;
+    let redis: RedisServer;
+    let panel: StudyPagePanel;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+    const page = webview(STUDY);
+    const study = (): MergedStudy => api.store.studies().find((s) => s.name === STUDY)!;
+    const shown = () => page.eval<string>("document.querySelector('.status').textContent");
+
+    before(async () => {
+      redis = await RedisServer.start();
+      await runPython('page_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--trials',
+        '60',
+        '--zombie',
+      ]);
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await cfg().update('refreshInterval', 1, vscode.ConfigurationTarget.Global);
+      await cfg().update('redis.prefixes', [PREFIX], vscode.ConfigurationTarget.Global);
+      await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
+      await until(
+        () => api.store.state.state === 'redis' && !!study(),
+        WAIT_MS,
+        'the store to read the study',
+      );
+    });
+
+    after(async () => {
+      for (const p of api?.studyPages.all ?? []) p.dispose();
+      for (const k of ['refreshInterval', 'redis.prefixes', 'redis.url'])
+        await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+      await redis?.dispose();
+    });
+
+    it('opens the page of a real Optuna study: plots drawn, every trial in the table, nothing blocked by the CSP', async () => {
+      const s = study();
+      await vscode.commands.executeCommand('optunaStorage.openStudyPage', s.key);
+      panel = api.studyPages.get(s.key)!;
+      assert.ok(panel, 'a panel for the study');
+      assert.strictEqual(panel.panel.title, STUDY);
+      const table = await pageReport(panel, (r) => r.event === 'table');
+      assert.strictEqual(table.rows, s.trials.length);
+      assert.strictEqual(table.shown, s.trials.length);
+      assert.strictEqual(table.detail, 'csp violations: 0');
+      const drawn = await pageReport(
+        panel,
+        (r) => r.event === 'drawn' && (r.charts?.length ?? 0) > 1,
+      );
+      assert.deepStrictEqual(drawn.charts!.sort(), [
+        'curves',
+        'history',
+        'importance',
+        'parallel',
+        'slice',
+        'timeline',
+      ]);
+      assert.match(await shown(), new RegExp(`^${s.trials.length} of ${s.trials.length} trials`));
+      // Optuna's own count of the study's trials.
+      const optuna = JSON.parse(
+        await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]),
+      ) as {
+        studies: Array<{ study_name: string; trials: unknown[] }>;
+      };
+      assert.strictEqual(
+        optuna.studies.find((x) => x.study_name === STUDY)!.trials.length,
+        s.trials.length,
+      );
+      const canvases = await page.eval<number>("document.querySelectorAll('.chart canvas').length");
+      assert.ok(canvases >= 6, `${canvases} canvases`);
+    });
+
+    it('shows a trial that real Optuna writes afterwards, without reopening', async () => {
+      const before = study().trials.length;
+      const since = panel.reports.length;
+      await runPython('page_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--add',
+        STUDY,
+        '--count',
+        '1',
+      ]);
+      const applied = await pageReport(
+        panel,
+        (r) => r.event === 'applied' && r.rows === before + 1,
+        since,
+      );
+      assert.strictEqual(
+        applied.generation,
+        panel.reports.find((r) => r.event === 'table')!.generation,
+        'a delta, not a new snapshot',
+      );
+      await until(
+        async () => (await shown()).startsWith(`${before + 1} of ${before + 1} trials`),
+        WAIT_MS,
+        'the new row in the table',
+      );
+    });
+
+    it('sorts, filters (with a clear error for a bad expression) and brushes the rows', async () => {
+      const n = study().trials.length;
+      // Sort by value: click the header (a button).
+      let since = panel.reports.length;
+      await page.click('.th[title="Sort by value (min)"]');
+      const sorted = await pageReport(panel, (r) => r.event === 'sorted', since);
+      assert.strictEqual(sorted.detail, 'value0');
+      const values = await page.eval<string[]>(
+        "[...document.querySelectorAll('.tr:not([hidden])')].slice(0, 8).map((tr) => tr.children[2].textContent)",
+      );
+      const nums = values.filter((v) => v !== '').map(Number);
+      assert.ok(
+        nums.length >= 5 && nums.every((v, i) => i === 0 || nums[i - 1] <= v),
+        values.join(' '),
+      );
+
+      // A filter expression: the rows match what the model says.
+      const expected = study().trials.filter(
+        (t) => t.trial.state === 'COMPLETE' && (t.trial.params.lr as number) < 0.001,
+      ).length;
+      since = panel.reports.length;
+      await page.fill('.filter', 'state == COMPLETE and lr < 0.001');
+      await page.press('.filter', 'Enter');
+      const filtered = await pageReport(panel, (r) => r.event === 'filtered' && !r.detail, since);
+      assert.strictEqual(filtered.shown, expected);
+      assert.ok(expected > 0 && expected < n, `${expected} of ${n}`);
+
+      // A bad one: the error says where and what, the other filters still apply.
+      since = panel.reports.length;
+      await page.fill('.filter', 'lrr < 0.001');
+      await page.press('.filter', 'Enter');
+      const bad = await pageReport(panel, (r) => r.event === 'filtered' && !!r.detail, since);
+      assert.match(bad.detail!, /^unknown name "lrr"; names are /);
+      assert.strictEqual(bad.shown, n);
+      assert.match(
+        await page.eval<string>("document.querySelector('.error').textContent"),
+        /^Filter: unknown name "lrr"/,
+      );
+      await page.fill('.filter', '');
+      await page.press('.filter', 'Enter');
+
+      // A brush along the first axis of the parallel coordinates filters the table.
+      await page.eval("document.querySelector('#card-parallel').scrollIntoView()");
+      since = panel.reports.length;
+      const box = await page.eval<{ w: number }>(
+        "({ w: document.querySelector('#card-parallel .chart').clientWidth })",
+      );
+      const axisX = 48 / box.w; // the first axis sits at the grid's left edge
+      await page.drag('#card-parallel .chart', [axisX, 0.5], [axisX, 0.95]);
+      const brushed = await pageReport(
+        panel,
+        (r) => r.event === 'filtered' && /^brush: /.test(r.detail ?? ''),
+        since,
+      );
+      // "brush: dropout 0.0012–0.21": the rows are exactly the trials with the param in that range.
+      const m = /^brush: (\S+) (\S+)–(\S+)$/.exec(brushed.detail!);
+      assert.ok(m, brushed.detail);
+      const [lo, hi] = [
+        Number(m[3]) < Number(m[2]) ? Number(m[3]) : Number(m[2]),
+        Math.max(Number(m[2]), Number(m[3])),
+      ];
+      const inside = study().trials.filter((t) => {
+        const v = t.trial.params[m[1]];
+        return typeof v === 'number' && v >= lo * (1 - 1e-5) && v <= hi * (1 + 1e-5);
+      }).length;
+      assert.ok(
+        brushed.shown > 0 && brushed.shown < n,
+        `${brushed.shown} of ${n} rows inside the brush`,
+      );
+      assert.ok(
+        Math.abs(brushed.shown - inside) <= 1,
+        `${brushed.shown} rows shown, ${inside} trials with ${m[1]} in ${lo}..${hi}`,
+      );
+      assert.match(await shown(), /brushed on the parallel coordinates: /);
+      await page.click('#card-parallel button');
+      await pageReport(panel, (r) => r.event === 'filtered' && r.shown === n, since);
+    });
+
+    it('flags the zombie trial stale with its reason, and Mark as FAIL makes Optuna read FAIL', async () => {
+      const zombie = study().trials.find((t) => t.trial.state === 'RUNNING')!;
+      assert.ok(zombie, 'the fixture has a RUNNING trial');
+      await until(
+        async () =>
+          (await page.eval<string>("document.querySelector('.chip.stale')?.textContent ?? ''")) ===
+          '1 stale RUNNING',
+        WAIT_MS,
+        'the stale flag',
+      );
+      await page.fill('.filter', 'stale');
+      await page.press('.filter', 'Enter');
+      await until(async () => (await shown()).startsWith('1 of '), WAIT_MS, 'the stale row alone');
+      await page.click('.tr:not([hidden])');
+      await until(
+        async () =>
+          (
+            await page.eval<string>("document.querySelector('.details')?.textContent ?? ''")
+          ).includes('has since started trial'),
+        WAIT_MS,
+        'the reason in the details',
+      );
+      const label = await page.eval<string>("document.querySelector('button.danger').textContent");
+      assert.strictEqual(label, `Mark #${zombie.trial.number} as FAIL…`);
+      // VS Code shows no modal dialogs while extension tests run: answer the confirmation here
+      // (test/extension/pageUi.ts clicks the real dialog); the write and Optuna's reading are real.
+      const asked: string[] = [];
+      const w = vscode.window as unknown as Record<string, unknown>;
+      const original = w.showWarningMessage;
+      w.showWarningMessage = async (m: string, o: { detail?: string }, ...items: string[]) => {
+        asked.push(`${m} ${o?.detail ?? ''}`);
+        return items[0];
+      };
+      try {
+        await page.click('button.danger');
+        await until(() => asked.length > 0, WAIT_MS, 'the confirmation');
+      } finally {
+        w.showWarningMessage = original;
+      }
+      assert.match(
+        asked[0],
+        new RegExp(`^Mark trial #${zombie.trial.number} of "${STUDY}" as FAIL\\? `),
+      );
+      assert.match(asked[0], /writing Optuna's own record into the Redis journal/);
+      await until(
+        () =>
+          study().trials.find((t) => t.trial.trialId === zombie.trial.trialId)?.trial.state ===
+          'FAIL',
+        WAIT_MS,
+        'FAIL in the store',
+      );
+      const optuna = await runPython('page_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--state',
+        STUDY,
+        String(zombie.trial.number),
+      ]);
+      assert.match(optuna, /^FAIL \d{4}-\d\d-\d\dT/);
+      await until(
+        async () =>
+          (await page.eval<number>("document.querySelectorAll('.chip.stale').length")) === 0,
+        WAIT_MS,
+        'no stale trial left on the page',
+      );
+    });
+  });
