@@ -36,11 +36,14 @@ export class RefreshManager implements vscode.Disposable {
       this.reschedule();
       if (e.visible) this.request();
     });
-    return new vscode.Disposable(() => {
-      sub.dispose();
-      this.visibleViews.delete(v);
-      this.reschedule();
-    });
+    // A plain disposable: this file is unit-tested without the vscode module at run time.
+    return {
+      dispose: () => {
+        sub.dispose();
+        this.visibleViews.delete(v);
+        this.reschedule();
+      },
+    };
   }
 
   get active(): boolean {

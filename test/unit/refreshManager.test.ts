@@ -58,4 +58,23 @@ describe('RefreshManager', () => {
       m.dispose();
     }
   });
+
+  it('also refreshes while a tracked panel (a study page) is visible, until it is untracked', async () => {
+    let calls = 0;
+    const tree = fakeView(false);
+    const m = new RefreshManager(async () => void calls++, 20, [tree.view], 5);
+    const panel = fakeView(true);
+    const tracked = m.track(panel.view);
+    try {
+      await sleep(90);
+      assert.ok(calls >= 2, `panel visible: ${calls} refreshes`);
+      tracked.dispose();
+      await sleep(10);
+      const at = calls;
+      await sleep(80);
+      assert.equal(calls, at, 'panel closed: no more refreshes');
+    } finally {
+      m.dispose();
+    }
+  });
 });
