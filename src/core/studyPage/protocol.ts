@@ -246,4 +246,6 @@ export interface PageReport {
   encodedAt?: number;
   heapBytes?: number;
   detail?: string;
+  /** Set by the host: epoch ms when the report arrived. */
+  receivedAt?: number;
 }

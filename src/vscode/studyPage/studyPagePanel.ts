@@ -53,8 +53,8 @@ export class StudyPagePanel implements vscode.Disposable {
   private readonly reportEmitter = new vscode.EventEmitter<PageReport>();
   readonly onDidReport = this.reportEmitter.event;
   readonly reports: PageReport[] = [];
-  /** When the command that opened (or revealed) the page ran: for "time to first chart". */
-  openedAt = Date.now();
+  /** The last message encoded for the page: what, how many rows, how long (for the benchmark). */
+  lastEncode: { type: 'snapshot' | 'delta'; rows: number; ms: number } | undefined;
   disposed = false;
 
   constructor(
@@ -158,9 +158,10 @@ export class StudyPagePanel implements vscode.Disposable {
       return;
     }
     const first = this.encoder.generation === 0;
-    const msg = first
-      ? this.encoder.snapshot(study, this.ctx(study))
-      : this.encoder.update(study, this.ctx(study));
+    const t0 = performance.now();
+    const ctx = this.ctx(study);
+    const msg = first ? this.encoder.snapshot(study, ctx) : this.encoder.update(study, ctx);
+    if (msg) this.lastEncode = { type: msg.type, rows: msg.block.n, ms: performance.now() - t0 };
     if (!msg) return;
     this.post(msg);
     if (msg.type === 'snapshot') {
@@ -238,7 +239,7 @@ export class StudyPagePanel implements vscode.Disposable {
         this.update();
         return;
       case 'report':
-        this.reports.push(m.report);
+        this.reports.push({ ...m.report, receivedAt: Date.now() });
         if (this.reports.length > 200) this.reports.splice(0, this.reports.length - 200);
         this.s.log.debug(
           `study page "${this.panel.title}": ${m.report.event} ${m.report.rows} rows${m.report.ms !== undefined ? ` in ${m.report.ms.toFixed(1)} ms` : ''}${m.report.detail ? ` (${m.report.detail})` : ''}`,

@@ -56,7 +56,6 @@ export class StudyPages implements vscode.Disposable, PageHost {
   open(study: MergedStudy): StudyPagePanel {
     const existing = this.panels.get(study.key);
     if (existing) {
-      existing.openedAt = Date.now();
       existing.panel.reveal();
       return existing;
     }

@@ -1,5 +1,8 @@
 // Reaching the browser from tests in the extension host, through the runner's bridge
 // (test/extension/runOffline.ts, OSM_BROWSER_BRIDGE): a webview's DOM and real input events.
+import type { PageReport } from '../../../src/core/studyPage/protocol';
+import type { StudyPagePanel } from '../../../src/vscode/studyPage/studyPagePanel';
+import { until } from '../../helpers/waitFor';
 import type { BridgeRequest } from '../runOffline';
 
 export const bridgeUrl = process.env.OSM_BROWSER_BRIDGE;
@@ -26,4 +29,20 @@ export function webview(title: string) {
     drag: (selector: string, from: [number, number], to: [number, number]) =>
       send<boolean>({ target: 'webview', title, action: 'drag', selector, from, to }),
   };
+}
+
+/** Waits for a report of a study page matching `pred`, among those after the first `since`. */
+export async function pageReport(
+  panel: StudyPagePanel,
+  pred: (r: PageReport) => boolean,
+  since = 0,
+  timeoutMs = 60_000,
+): Promise<PageReport> {
+  let found: PageReport | undefined;
+  await until(
+    () => !!(found = panel.reports.slice(since).find(pred)),
+    timeoutMs,
+    'a report from the study page',
+  );
+  return found!;
 }

@@ -4,35 +4,18 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import type { PageReport } from '../../../src/core/studyPage/protocol';
 import type { MergedStudy } from '../../../src/core/storage/mergedView';
 import type { StudyPagePanel } from '../../../src/vscode/studyPage/studyPagePanel';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
-import { bridgeUrl, webview } from './browser';
+import { bridgeUrl, pageReport, webview } from './browser';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
 const PREFIX = 'page';
 const STUDY = 'page-demo';
 const WAIT_MS = 60_000;
-
-/** Waits for a report of the page matching `pred` (one that arrived after `since` reports). */
-export async function pageReport(
-  panel: StudyPagePanel,
-  pred: (r: PageReport) => boolean,
-  since = 0,
-  timeoutMs = WAIT_MS,
-): Promise<PageReport> {
-  let found: PageReport | undefined;
-  await until(
-    () => !!(found = panel.reports.slice(since).find(pred)),
-    timeoutMs,
-    'a report from the study page',
-  );
-  return found!;
-}
 
 if (bridgeUrl && vscode.workspace.isTrusted)
   describe('Study page (webview) in a real extension host', function () {

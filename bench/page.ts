@@ -1,0 +1,131 @@
+/**
+ * Study page benchmark: one large study in a real redis-server (bulk-written in Optuna's record
+ * format: 8 params, 5 intermediate values, 8 workers), the real extension in code-server and
+ * the page in headless Chromium. Per study: time from the command to the first chart drawn and
+ * to the table filled, a full sort of every row, one live update of 100 new trials, the
+ * extension host's RSS and the webview's JS heap.
+ *
+ * Usage: npm run build && npm run bench:page -- [--trials 20000,100000] [--objectives 1,2]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runPython } from '../test/helpers/python';
+import { RedisServer } from '../test/helpers/redisServer';
+
+const { values: opts } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '20000,100000' },
+    objectives: { type: 'string', default: '1,2' },
+  },
+});
+
+interface Result {
+  trials: number;
+  objectives: number;
+  firstChartMs: number;
+  firstChartInPageMs: number;
+  tableMs: number;
+  allChartsMs: number;
+  snapshotEncodeMs: number;
+  sortMs: number[];
+  refreshMs: number;
+  liveEncodeMs: number;
+  liveRows: number;
+  liveApplyMs: number;
+  liveEndToEndMs: number;
+  extHostRssMB: number;
+  extHostRssBeforePageMB: number;
+  webviewHeapMB: number;
+}
+
+async function one(trials: number, objectives: number): Promise<Result> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-page-bench-'));
+  const redis = await RedisServer.start();
+  try {
+    const gen = JSON.parse(
+      await runPython(
+        'page_bench_study.py',
+        [
+          '--redis',
+          redis.url,
+          '--prefix',
+          'bench',
+          '--trials',
+          String(trials),
+          '--objectives',
+          String(objectives),
+        ],
+        900_000,
+      ),
+    ) as { entries: number; seconds: number };
+    console.log(
+      `  generated ${trials} trials (${gen.entries} journal entries) in ${gen.seconds} s`,
+    );
+    const ws = path.join(dir, 'workspace');
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    fs.writeFileSync(
+      path.join(ws, '.vscode', 'settings.json'),
+      JSON.stringify({
+        'optunaStorage.redis.url': redis.url,
+        'optunaStorage.redis.prefixes': ['bench'],
+        'optunaStorage.refreshInterval': 3600,
+      }),
+    );
+    const out = path.join(dir, 'result.json');
+    execFileSync(
+      process.execPath,
+      ['-r', 'tsx/cjs', 'test/extension/runOffline.ts', '--timeout', '1200000'],
+      {
+        cwd: path.resolve(__dirname, '..'),
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: {
+          ...process.env,
+          OSM_TEST_WORKSPACE: ws,
+          OSM_PAGE_BENCH_OUT: out,
+          OSM_TEST_GREP: 'study page benchmark',
+        },
+      },
+    );
+    return JSON.parse(fs.readFileSync(out, 'utf8')) as Result;
+  } finally {
+    await redis.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const root = path.resolve(__dirname, '..');
+  if (!fs.existsSync(path.join(root, 'dist', 'webview', 'studyPage.js')))
+    throw new Error('dist/webview/studyPage.js missing: run `npm run build` first');
+  execFileSync(process.execPath, ['test/extension/build.js'], { cwd: root, stdio: 'inherit' });
+  const results: Result[] = [];
+  for (const n of opts.trials!.split(',').map(Number))
+    for (const k of opts.objectives!.split(',').map(Number)) {
+      console.log(`study page, ${n} trials, ${k} objective${k > 1 ? 's' : ''}:`);
+      results.push(await one(n, k));
+    }
+  const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+  console.log(
+    `\nStudy page (code-server, VS Code 1.100, headless Chromium, Node ${process.version}):\n`,
+  );
+  console.log(
+    '| trials | objectives | first chart | table filled | all plots | sort (asc, desc) | live update of 100 trials: encode / apply / end to end | ext host RSS | webview heap |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results)
+    console.log(
+      `| ${r.trials.toLocaleString('en-US')} | ${r.objectives} | ${ms(r.firstChartMs)} | ${ms(r.tableMs)} | ${ms(r.allChartsMs)} | ${r.sortMs.map(ms).join(', ')} | ${ms(r.liveEncodeMs)} / ${ms(r.liveApplyMs)} / ${ms(r.liveEndToEndMs)} | ${r.extHostRssMB.toFixed(0)} MB (${r.extHostRssBeforePageMB.toFixed(0)} before the page) | ${r.webviewHeapMB.toFixed(0)} MB |`,
+    );
+  console.log(
+    '\nTargets at 100,000 trials: first chart < 1.5 s, sort < 200 ms, live update < 50 ms, extension host < 400 MB.',
+  );
+  console.log(JSON.stringify(results));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

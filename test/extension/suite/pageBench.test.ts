@@ -1,0 +1,107 @@
+// The study page benchmark (bench/page.ts sets OSM_PAGE_BENCH_OUT and opens a workspace whose
+// settings point at one large study in Redis). Registers nothing otherwise.
+import * as fs from 'fs';
+import Redis from 'ioredis';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../src/extension';
+import { JournalRecords } from '../../../src/core/optuna/journal/records';
+import { appendJournalBatch } from '../../../src/core/optuna/journal/redisLog';
+import { floatDistribution } from '../../../src/core/optuna/distributions';
+import { until } from '../../helpers/waitFor';
+import { pageReport, webview } from './browser';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string };
+const out = process.env.OSM_PAGE_BENCH_OUT;
+
+if (out) {
+  describe('study page benchmark', function () {
+    this.timeout(900_000);
+    it('measures the page of one large study: first chart, table, sort, a live update, memory', async () => {
+      const api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await until(() => api.store.studies().length > 0, 600_000, 'the study to load');
+      const study = api.store.studies()[0];
+      const n = study.trials.length;
+      const rssBefore = process.memoryUsage().rss;
+
+      const t0 = Date.now();
+      await vscode.commands.executeCommand('optunaStorage.openStudyPage', study.key);
+      const panel = api.studyPages.get(study.key)!;
+      const firstChart = await pageReport(panel, (r) => r.event === 'drawn', 0, 300_000);
+      const firstChartMs = firstChart.receivedAt! - t0;
+      const tableMs = panel.reports.find((r) => r.event === 'table')!.receivedAt! - t0;
+      const snapshot = panel.lastEncode!;
+      const all = await pageReport(
+        panel,
+        (r) => r.event === 'drawn' && (r.charts?.length ?? 0) > 1,
+        0,
+        300_000,
+      );
+      const allChartsMs = all.receivedAt! - t0;
+
+      // A full sort of every row by value, by clicking the column header.
+      const page = webview(study.name);
+      const sortMs: number[] = [];
+      for (let k = 0; k < 2; k++) {
+        // The first click sorts ascending, the second descending.
+        const since = panel.reports.length;
+        await page.click('.th[title^="Sort by value"]');
+        sortMs.push((await pageReport(panel, (r) => r.event === 'sorted', since)).ms!);
+      }
+
+      // A live update: 100 new finished trials appended to the journal as Optuna writes them.
+      const redis = new Redis(api.store.settings.redisUrl);
+      const prefix = api.store.settings.prefixes![0];
+      const w = new JournalRecords();
+      const nextId = Math.max(...study.trials.map((t) => t.trial.trialId)) + 1;
+      const records: string[] = [];
+      for (let k = 0; k < 100; k++) {
+        records.push(w.createTrial(study.redis!.studyId));
+        records.push(w.setTrialParam(nextId + k, 'x', k / 100, floatDistribution(-10, 10)));
+        const values = study.redis!.directions.map((_d, i) => k + i);
+        records.push(w.setTrialStateValues(nextId + k, 'COMPLETE', values));
+      }
+      const since = panel.reports.length;
+      await appendJournalBatch(redis, prefix, records);
+      redis.disconnect();
+      const r0 = Date.now();
+      await api.store.refresh();
+      const refreshMs = Date.now() - r0;
+      const applied = await pageReport(
+        panel,
+        (r) => r.event === 'applied' && r.rows === n + 100,
+        since,
+        60_000,
+      );
+      // From the end of the refresh that read the 100 trials to the page's report that it shows them.
+      const liveEndToEndMs = applied.receivedAt! - (r0 + refreshMs);
+      const delta = panel.lastEncode!;
+
+      global.gc?.();
+      const rss = process.memoryUsage().rss;
+      fs.writeFileSync(
+        out,
+        JSON.stringify({
+          trials: n,
+          objectives: study.redis!.directions.length,
+          firstChartMs,
+          firstChartInPageMs: firstChart.ms,
+          tableMs,
+          allChartsMs,
+          snapshotEncodeMs: snapshot.ms,
+          sortMs,
+          refreshMs,
+          liveEncodeMs: delta.ms,
+          liveRows: delta.rows,
+          liveApplyMs: applied.ms,
+          liveEndToEndMs,
+          extHostRssMB: rss / 2 ** 20,
+          extHostRssBeforePageMB: rssBefore / 2 ** 20,
+          webviewHeapMB: (all.heapBytes ?? applied.heapBytes ?? 0) / 2 ** 20,
+        }),
+      );
+    });
+  });
+}
