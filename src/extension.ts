@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { BackupScheduler } from './vscode/backupScheduler';
 import { RefreshManager } from './vscode/refreshManager';
 import { registerCommands } from './vscode/registerCommands';
 import { registerRuns } from './vscode/runs/register';
@@ -18,6 +19,7 @@ export type ExtensionApi = Services & {
   stability: StabilitySuite;
   monitor: MonitorProvider;
   studyPages: StudyPages;
+  backups: BackupScheduler;
 };
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
@@ -83,6 +85,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     ),
   );
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
+  const backups = new BackupScheduler(services);
+  context.subscriptions.push(backups);
 
   context.subscriptions.push(
     store.onDidChangeData(() => {
@@ -96,6 +100,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
       refresh.request();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.backup`)) backups.reschedule();
       if (affectsStore(e)) void store.start();
       else if (e.affectsConfiguration(SECTION)) {
         store.reloadSettings();
@@ -104,13 +109,16 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
         trials.refresh();
       }
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void store.start()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void store.start();
+      backups.reschedule();
+    }),
   );
   log.info(
     `activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`,
   );
   void store.start();
-  return { ...services, stability, monitor, studyPages };
+  return { ...services, stability, monitor, studyPages, backups };
 }
 
 export function deactivate(): void {}

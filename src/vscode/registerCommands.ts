@@ -8,6 +8,9 @@ import {
 import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
+import { exportToOptuna } from './commands/exportToOptuna';
+import { importStudyIntoRedis } from './commands/importStudy';
+import { backupRedis } from './commands/backupRedis';
 import { deployRedis } from './commands/deploy';
 import { doctor } from './commands/doctor';
 import { showHealth, statusActions } from './commands/health';
@@ -15,6 +18,8 @@ import { ReportDocuments } from './reportDocuments';
 import { refresh } from './commands/refresh';
 import { openStudyPage } from './studyPage/openStudyPage';
 import { markTrialsFailedCommand } from './studyPage/markFail';
+import { restoreRedis } from './commands/restoreRedis';
+import { startRedis } from './commands/startRedis';
 import { filterStates, loadMore, selectStudy, showTrials, sortTrials } from './commands/trials';
 import type { Services } from './services';
 import type { Node } from './views/nodes';
@@ -33,6 +38,11 @@ export function registerCommands(s: Services): void {
     'optunaStorage.showHealth': () => showHealth(s, docs),
     'optunaStorage.doctor': () => doctor(s, docs),
     'optunaStorage.deployRedis': () => deployRedis(s, docs),
+    'optunaStorage.startRedis': () => startRedis(s, docs),
+    'optunaStorage.backupRedis': () => backupRedis(s),
+    'optunaStorage.restoreRedis': () => restoreRedis(s, docs),
+    'optunaStorage.exportToOptuna': (node) => exportToOptuna(s, node),
+    'optunaStorage.importStudy': (node) => importStudyIntoRedis(s, node),
     'optunaStorage.statusActions': () => statusActions(s),
     'optunaStorage.openSettings': () => openSettings(s),
     'optunaStorage.forgetPassword': () => forgetPassword(s),

@@ -1,9 +1,11 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   type ConnectionSettings,
   type SentinelConfig,
   parseSentinelList,
 } from '../core/redis/connect';
+import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
 import { type FallbackSource, resolveFallbackFile } from '../core/storage/fallbackFile';
 
 /** Setting keys, in one place (package.json "contributes.configuration" declares them). */
@@ -105,4 +107,33 @@ export function settingsTarget(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders?.length
     ? vscode.ConfigurationTarget.Workspace
     : vscode.ConfigurationTarget.Global;
+}
+
+/** The config Deploy installs and Start and Restore use: the setting, else deploy's default. */
+export function deployTarget(): string {
+  return (
+    vscode.workspace.getConfiguration(SECTION).get<string>('deploy.target', '').trim() ||
+    DEPLOY_DEFAULTS.target
+  );
+}
+
+export interface BackupSettings {
+  /** The folder of backups; undefined: `redis-backups` next to the Redis data directory. */
+  dir: string | undefined;
+  /** Hours between scheduled backups; 0: none. */
+  everyHours: number;
+  /** Scheduled backups keep this many newest backups. */
+  keep: number;
+}
+
+export function backupSettings(): BackupSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const dir = c.get<string>('backup.dir', '').trim();
+  return {
+    dir: dir
+      ? path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '/', dir)
+      : undefined,
+    everyHours: numberSetting(c, 'backup.everyHours', 0, 0, 24 * 365),
+    keep: Math.round(numberSetting(c, 'backup.keep', 7, 1, 10_000)),
+  };
 }

@@ -15,7 +15,7 @@
 //                              given node and --enable-smoke-test-driver instead of the
 //                              code-server CLI (needed for VS Code newer than 1.100, e.g.
 //                              code-server 4.139.x on Node 24)
-//   --timeout MS               overall timeout for the test run (default 300000)
+//   --timeout MS               overall timeout for the test run (default 900000)
 //   --grep PATTERN             mocha grep (same as OSM_TEST_GREP)
 //   --keep                     keep the temp folder (server log, profiles) for inspection
 // Environment:
@@ -652,7 +652,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    timeoutMs: Number(process.env.OSM_TEST_TIMEOUT_MS) || 300_000,
+    timeoutMs: Number(process.env.OSM_TEST_TIMEOUT_MS) || 900_000,
     grep: process.env.OSM_TEST_GREP || undefined,
     keep: process.env.OSM_KEEP_TMP === '1',
   };

@@ -45,6 +45,11 @@ export interface BackupOptions {
   onProgress?: (message: string) => void;
 }
 
+/** Where backups go unless told: `redis-backups` beside the data directory, on the same (persistent) disk. */
+export function defaultBackupRoot(dataDir: string): string {
+  return path.join(path.dirname(path.resolve(dataDir)), 'redis-backups');
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function persistence(redis: Redis) {

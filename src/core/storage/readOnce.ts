@@ -77,6 +77,7 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
         return snap;
       } catch (e) {
         if (e instanceof ForeignJournalError) throw e;
+        if (opts.signal?.aborted) throw opts.signal.reason; // cancelled, not a Redis problem
         throw classifyRedisError(e, endpoint);
       } finally {
         redis.disconnect();

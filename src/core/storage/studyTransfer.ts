@@ -244,7 +244,8 @@ export async function importStudy(o: ImportOptions): Promise<ImportResult> {
   });
   const writer = new JournalRecords(PROCESS_WORKER_ID);
   await appendToJournal(o.redis, o.prefix, [writer.createStudy(study.name, study.directions)]);
-  await reader.refresh(o.signal);
+  // Not cancellable: the study now exists, and only finding its id lets a cancel delete it.
+  await reader.refresh();
   const created = reader.replay
     .allStudies()
     .find((s) => s.name === study.name && !before.has(s.studyId));

@@ -8,7 +8,7 @@ import {
 import { parseRedisUrl } from '../../core/redis/url';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
-import { SECTION } from '../settings';
+import { SECTION, deployTarget } from '../settings';
 import { requireTrust } from '../trust';
 
 export function planMarkdown(plan: DeployPlan): string {
@@ -54,7 +54,7 @@ export async function deployRedis(s: Services, docs: ReportDocuments): Promise<b
   const password = url ? await s.passwords.get(url) : undefined;
   const options = {
     source: s.context.asAbsolutePath('redis/redis-autodl-optimized.conf'),
-    target: cfg.get<string>('deploy.target') || DEPLOY_DEFAULTS.target,
+    target: deployTarget(),
     dataDir: dataDir.trim(),
     logFile: cfg.get<string>('deploy.logFile') || DEPLOY_DEFAULTS.logFile,
     pidFile: cfg.get<string>('deploy.pidFile') || DEPLOY_DEFAULTS.pidFile,

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { describeFallback } from '../../core/storage/fallbackFile';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
+import { redisRefusedHere } from '../views/redisActions';
 
 /** A Markdown report of the store's health: state, Redis, prefixes, journal problems, fallback. */
 export function healthReport(s: Services): string {
@@ -55,6 +56,13 @@ export async function showHealth(s: Services, docs: ReportDocuments): Promise<vo
 export async function statusActions(s: Services): Promise<void> {
   const st = s.store.state.state;
   const items: Array<vscode.QuickPickItem & { command: string }> = [];
+  const trusted = vscode.workspace.isTrusted;
+  if (trusted && redisRefusedHere(s.store))
+    items.push({
+      label: '$(play) Start Redis',
+      description: `nothing answers on ${s.store.current?.redisWhere}: start the deployed configuration`,
+      command: 'optunaStorage.startRedis',
+    });
   if (st !== 'redis')
     items.push({
       label: '$(debug-restart) Reconnect to Redis',
@@ -72,6 +80,14 @@ export async function statusActions(s: Services): Promise<void> {
       label: '$(debug-restart) Reconnect to Redis',
       command: 'optunaStorage.reconnect',
     });
+  if (trusted) {
+    if (st === 'redis')
+      items.push({ label: '$(save-all) Back up Redis', command: 'optunaStorage.backupRedis' });
+    items.push({
+      label: '$(history) Restore Redis from a backup…',
+      command: 'optunaStorage.restoreRedis',
+    });
+  }
   items.push(...EXTRA_STATUS_ACTIONS);
   const pick = await vscode.window.showQuickPick(items, {
     placeHolder: `Optuna storage: ${s.store.state.detail}`,

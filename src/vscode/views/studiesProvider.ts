@@ -3,6 +3,7 @@ import { fallbackReason } from '../../core/storage/fallbackFile';
 import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
 import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
+import { redisActionNodes, redisRefusedHere } from './redisActions';
 import { bestTrial, orderTrials } from './trialOrder';
 import { issueEntries } from '../../core/optuna/model';
 
@@ -146,6 +147,7 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         command: { command: 'optunaStorage.configureConnection', title: 'Configure connection' },
       });
     }
+    const studies = svc.studies();
     if (svc.lastError)
       out.push({
         kind: 'message',
@@ -155,7 +157,6 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         icon: 'warning',
         color: 'list.warningForeground',
       });
-    const studies = svc.studies();
     if (store && where) {
       const { prefixes } = store.prefixes();
       const read = store.redisReadAt ? new Date(store.redisReadAt).toLocaleTimeString() : undefined;
@@ -212,6 +213,11 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         detail: where ? `reading ${where}` : svc.settings.sqlitePath,
       });
     }
+    // Next steps: right under the state they answer (Redis refused), or under "No studies yet".
+    const actions = redisActionNodes(svc, studies.length === 0);
+    const state = out.findIndex((n) => n.id === 'state');
+    if (redisRefusedHere(svc) && state >= 0) out.splice(state + 1, 0, ...actions);
+    else out.push(...actions);
     return out;
   }
 

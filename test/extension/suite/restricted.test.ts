@@ -6,6 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
+import { portOpen } from '../../../src/core/redis/redisProcess';
+import { freePort } from '../../helpers/ports';
 import { runPython } from '../../helpers/python';
 import { until } from '../../helpers/waitFor';
 import { bridgeUrl, webview } from './browser';
@@ -95,6 +97,85 @@ if (!vscode.workspace.isTrusted) {
         ['small'],
         'nothing was deleted',
       );
+    });
+
+    it('Start, Back Up, Restore, export to an Optuna file and import refuse to run and change nothing', async () => {
+      const port = await freePort();
+      const data = path.join(dir, 'data');
+      fs.mkdirSync(data);
+      const conf = path.join(dir, 'redis.conf');
+      fs.writeFileSync(
+        conf,
+        `port ${port}\nbind 127.0.0.1\ndir ${data}\ndaemonize yes\nlogfile ${path.join(dir, 'redis.log')}\npidfile ${path.join(dir, 'redis.pid')}\n`,
+      );
+      await cfg().update('deploy.target', conf, vscode.ConfigurationTarget.Global);
+      const warnings: string[] = [];
+      const asked: string[] = [];
+      const w = vscode.window as unknown as Record<string, unknown>;
+      const dialogs = ['showQuickPick', 'showSaveDialog', 'showOpenDialog', 'showInputBox'];
+      const originals = new Map(['showWarningMessage', ...dialogs].map((n) => [n, w[n]]));
+      w.showWarningMessage = async (m: string) => void warnings.push(m);
+      for (const n of dialogs) w[n] = async () => void asked.push(n);
+      const study = api.studies
+        .getChildren(api.studies.getChildren().find((n) => n.kind === 'sqliteFile'))
+        .find((n) => n.kind === 'study');
+      try {
+        for (const [command, node] of [
+          ['optunaStorage.startRedis'],
+          ['optunaStorage.backupRedis'],
+          ['optunaStorage.restoreRedis'],
+          ['optunaStorage.exportToOptuna', study],
+          ['optunaStorage.importStudy', { kind: 'prefix', id: 'p', prefix: 'p' }],
+        ] as const)
+          assert.ok(!(await vscode.commands.executeCommand(command, node)), command);
+      } finally {
+        for (const [n, f] of originals) w[n] = f;
+        await cfg().update('deploy.target', undefined, vscode.ConfigurationTarget.Global);
+      }
+      assert.strictEqual(warnings.length, 5, warnings.join(' | '));
+      assert.ok(
+        warnings.every((m) => /needs a trusted workspace/.test(m)),
+        warnings.join(' | '),
+      );
+      assert.deepStrictEqual(asked, [], 'no dialog was opened');
+      assert.strictEqual(await portOpen('127.0.0.1', port), false, 'no Redis was started');
+      assert.deepStrictEqual(fs.readdirSync(data), []);
+      assert.ok(!fs.existsSync(path.join(dir, 'redis.pid')));
+    });
+
+    it('offers no Redis actions and schedules no backups', async () => {
+      const port = await freePort();
+      await cfg().update(
+        'redis.url',
+        `redis://127.0.0.1:${port}`,
+        vscode.ConfigurationTarget.Global,
+      );
+      await cfg().update('backup.everyHours', 1, vscode.ConfigurationTarget.Global);
+      try {
+        await until(
+          () => /refused the connection/.test(api.store.current?.linkStatus?.reason ?? ''),
+          15_000,
+          'Redis to be refused',
+        );
+        const ids = api.studies.getChildren().map((n) => n.id);
+        assert.ok(!ids.some((id) => id.startsWith('action/')), ids.join(' | '));
+        const offered: string[] = [];
+        const w = vscode.window as unknown as Record<string, unknown>;
+        const original = w.showQuickPick;
+        w.showQuickPick = async (items: vscode.QuickPickItem[]) =>
+          void offered.push(...items.map((i) => i.label));
+        try {
+          await vscode.commands.executeCommand('optunaStorage.statusActions');
+        } finally {
+          w.showQuickPick = original;
+        }
+        assert.ok(offered.length > 0);
+        assert.ok(!offered.some((l) => /Start Redis|Back up|Restore/.test(l)), offered.join(' | '));
+        assert.strictEqual(api.backups.active, false, 'no scheduled backups');
+      } finally {
+        await cfg().update('redis.url', '', vscode.ConfigurationTarget.Global);
+        await cfg().update('backup.everyHours', undefined, vscode.ConfigurationTarget.Global);
+      }
     });
   });
 }
