@@ -26,6 +26,12 @@ async function main() {
       entryPoints: ['src/core/studyPage/importanceWorker.ts'],
       outfile: 'dist/importanceWorker.js',
     },
+    // The SQLite fallback file is read in a worker thread of the extension host.
+    {
+      ...common,
+      entryPoints: ['src/core/storage/sqliteWorker.ts'],
+      outfile: 'dist/sqliteWorker.js',
+    },
     {
       ...common,
       entryPoints: ['src/cli.ts'],

@@ -45,7 +45,7 @@ node -e '
   const fs = require("fs");
   const builtins = new Set(require("module").builtinModules);
   let bad = 0;
-  for (const f of ["dist/extension.js", "dist/cli.js", "dist/importanceWorker.js"]) {
+  for (const f of ["dist/extension.js", "dist/cli.js", "dist/importanceWorker.js", "dist/sqliteWorker.js"]) {
     const src = fs.readFileSync(f, "utf8");
     for (const [, m] of src.matchAll(/require\(\s*["\x27]([^"\x27]+)["\x27]\s*\)/g)) {
       const id = m.replace(/^node:/, "");
@@ -77,7 +77,7 @@ entries="$(unzip -Z1 "$out")"
 missing=()
 for f in extension/package.json extension/readme.md extension/LICENSE.txt extension/media/icon.png \
   extension/media/optuna-storage.svg extension/dist/extension.js extension/dist/cli.js \
-  extension/dist/importanceWorker.js \
+  extension/dist/importanceWorker.js extension/dist/sqliteWorker.js \
   extension/redis/redis-autodl-optimized.conf \
   extension/native/abi-115/better_sqlite3.node extension/native/abi-127/better_sqlite3.node \
   extension/native/abi-137/better_sqlite3.node extension/node_modules/better-sqlite3/package.json \

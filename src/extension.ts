@@ -30,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     passwords,
     log,
     vscode.Uri.joinPath(context.globalStorageUri, 'journals').fsPath,
+    vscode.Uri.joinPath(context.extensionUri, 'dist', 'sqliteWorker.js').fsPath,
   );
   const studies = new StudiesProvider(store);
   const trials = new TrialsProvider(store);

@@ -30,6 +30,8 @@ export class StoreService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     /** Where large journals' replays are cached between sessions (extension global storage). */
     private readonly cacheDir?: string,
+    /** dist/sqliteWorker.js: the fallback file is read off the extension host's main thread. */
+    private readonly sqliteWorkerFile?: string,
   ) {
     this.settings = readSettings();
   }
@@ -96,6 +98,7 @@ export class StoreService implements vscode.Disposable {
       sqlitePath: settings.sqlitePath,
       settings: settings.connection,
       cacheDir: this.cacheDir,
+      sqliteWorkerFile: this.sqliteWorkerFile,
     });
     this.store = store;
     store.on('state', (e) => {

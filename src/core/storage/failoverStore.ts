@@ -9,6 +9,7 @@ import { discoverPrefixes } from '../optuna/journal/redisLog';
 import { RedisJournalReader } from './redisJournalReader';
 import { ReplayCache } from './replayCache';
 import { SqliteReader } from './sqliteReader';
+import { SqliteWorkerReader } from './sqliteWorkerReader';
 
 export type StoreState = 'redis' | 'sqlite' | 'offline';
 
@@ -35,6 +36,11 @@ export interface FailoverOptions {
   cacheDir?: string;
   /** How often a refresh re-scans the server for new journal prefixes. */
   rediscoverMs?: number;
+  /**
+   * The SQLite worker script (dist/sqliteWorker.js): the fallback file is then read in a
+   * worker thread, never on the caller's thread (the extension host's main thread).
+   */
+  sqliteWorkerFile?: string;
 }
 
 export interface RefreshSummary {
@@ -51,7 +57,7 @@ export interface RefreshSummary {
 export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] }> {
   private link: RedisLink | undefined;
   private readonly readers = new Map<string, RedisJournalReader>();
-  private sqlite: SqliteReader | undefined;
+  private sqlite: Pick<SqliteWorkerReader, 'readAll' | 'close'> | undefined;
   private sqliteStudies: Study[] = [];
   private sqliteToken = '';
   private sqliteError: string | undefined;
@@ -188,7 +194,7 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
       }
     }
     try {
-      summary.sqliteReloaded = this.refreshSqlite();
+      summary.sqliteReloaded = await this.refreshSqlite();
     } catch (e) {
       summary.errors.push((e as Error).message);
     }
@@ -241,7 +247,7 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
   }
 
   /** Re-reads the SQLite file only when it (or its WAL) changed since the last read. */
-  private refreshSqlite(): boolean {
+  private async refreshSqlite(): Promise<boolean> {
     const p = this.options.sqlitePath;
     if (!p) return false;
     const token = fileToken(p) + fileToken(`${p}-wal`);
@@ -255,8 +261,10 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
       return had;
     }
     try {
-      this.sqlite ??= new SqliteReader(p);
-      this.sqliteStudies = this.sqlite.readAll();
+      this.sqlite ??= this.options.sqliteWorkerFile
+        ? new SqliteWorkerReader(p, this.options.sqliteWorkerFile)
+        : inProcess(new SqliteReader(p));
+      this.sqliteStudies = await this.sqlite.readAll();
       this.sqliteError = undefined;
     } catch (e) {
       this.sqlite?.close();
@@ -353,4 +361,9 @@ function fileToken(p: string): string {
   } catch {
     return '-;';
   }
+}
+
+/** An in-process reader behind the worker reader's (async) shape. */
+function inProcess(r: SqliteReader): Pick<SqliteWorkerReader, 'readAll' | 'close'> {
+  return { readAll: async () => r.readAll(), close: () => r.close() };
 }
