@@ -7,20 +7,11 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
-import { client, deployArgs, stopDeployed } from '../helpers/deployed';
+import { client, deployWithOptunaJournal, serverPid, stopDeployed } from '../helpers/deployed';
 import { JournalWriter, createStudyRecord } from '../helpers/journalWriter';
 import { freePort } from '../helpers/ports';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
-
-async function serverPid(port: number): Promise<string> {
-  const c = await client(port);
-  try {
-    return /process_id:(\d+)/.exec(await c.info('server'))![1];
-  } finally {
-    c.disconnect();
-  }
-}
 
 async function prefixes(port: number): Promise<string[]> {
   const c = await client(port);
@@ -59,11 +50,7 @@ describe('restore a backup into the deployed Redis (real redis-server, real Optu
     backups = path.join(dir, 'backups');
     port = await freePort();
     url = `redis://127.0.0.1:${port}`;
-    const d = await runCli(['deploy', ...deployArgs(dir, port), '--yes']);
-    assert.equal(d.status, 0, d.stderr);
-    target = path.join(dir, 'etc', 'redis.conf');
-    await runPython('generate.py', ['--redis', url, '--prefix', 'fx']);
-    backedUp = await runPython('optuna_dump.py', [url, '--prefix', 'fx']);
+    ({ target, optunaView: backedUp } = await deployWithOptunaJournal(dir, port, 'fx'));
     const b = await runCli(['backup', 'create', '--redis', url, '--dir', backups, '--json']);
     assert.equal(b.status, 0, b.stderr);
     backupName = (JSON.parse(b.stdout) as { name: string }).name;

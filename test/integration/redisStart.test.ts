@@ -5,43 +5,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
-import { client, deployArgs, stopDeployed } from '../helpers/deployed';
+import {
+  client,
+  deploy,
+  deployWithOptunaJournal,
+  serverPid,
+  shutDown,
+  stopDeployed,
+} from '../helpers/deployed';
 import { JournalWriter, createStudyRecord } from '../helpers/journalWriter';
 import { freePort } from '../helpers/ports';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
-
-/** Deploys the shipped config into `dir` on `port`; resolves with the config path. */
-async function deploy(dir: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const r = await runCli(['deploy', ...deployArgs(dir, port), '--yes'], env);
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-  return path.join(dir, 'etc', 'redis.conf');
-}
-
-async function serverPid(port: number, password?: string): Promise<string> {
-  const c = await client(port, password);
-  try {
-    return /process_id:(\d+)/.exec(await c.info('server'))![1];
-  } finally {
-    c.disconnect();
-  }
-}
-
-/** Stops a deployed server as a container stop would (SHUTDOWN SAVE), and waits until it is gone. */
-async function shutDown(port: number, password?: string): Promise<void> {
-  const c = await client(port, password);
-  await c.call('SHUTDOWN', 'SAVE').catch(() => undefined);
-  c.disconnect();
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await client(port, password)).disconnect();
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Redis on ${port} did not stop`);
-}
 
 describe('start the deployed Redis (real redis-server)', function () {
   let dir: string;
@@ -58,10 +33,7 @@ describe('start the deployed Redis (real redis-server)', function () {
   it('brings a shut-down deployment back with its journal intact (Optuna reads it), once', async () => {
     const port = await freePort();
     cleanups.push(() => stopDeployed(port));
-    const target = await deploy(dir, port);
-    const url = `redis://127.0.0.1:${port}`;
-    await runPython('generate.py', ['--redis', url, '--prefix', 'fx']);
-    const before = await runPython('optuna_dump.py', [url, '--prefix', 'fx']);
+    const { url, target, optunaView: before } = await deployWithOptunaJournal(dir, port, 'fx');
     await shutDown(port);
     // A restarted container keeps the data disk but may lose /var/run and /var/log.
     fs.rmSync(path.join(dir, 'run'), { recursive: true });
@@ -183,9 +155,7 @@ describe('start the deployed Redis (real redis-server)', function () {
     const password = 'start-Secret-7';
     cleanups.push(() => stopDeployed(port, password));
     const env = { OPTUNA_STORAGE_REDIS_PASSWORD: password };
-    const r0 = await runCli(['deploy', ...deployArgs(dir, port), '--password-env', '--yes'], env);
-    assert.equal(r0.status, 0, r0.stderr);
-    const target = path.join(dir, 'etc', 'redis.conf');
+    const target = await deploy(dir, port, { env, args: ['--password-env'] });
     const c = await client(port, password);
     await c.set('survivor', 'yes');
     c.disconnect();

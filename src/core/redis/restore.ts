@@ -6,7 +6,8 @@ import { type DeployedConfig, livePidFromFile, readDeployedConfig } from './depl
 import { parseInfo } from './info';
 import { type JournalCheck, readEveryJournal } from './journalCheck';
 import { waitForAofRewrite } from './liveFixes';
-import { connectLocal, portOpen, shutdownSave, startDaemon } from './redisProcess';
+import { connectLocal, portOpen, shutdownSave } from './redisProcess';
+import { launchDeployed, needsRdbLoad } from './start';
 import { configReplyToMap } from './serverConfig';
 
 export interface RestoreOptions {
@@ -275,20 +276,12 @@ export async function executeRestore(
   }
 
   async function startServer(fromRdb: boolean): Promise<void> {
-    for (const d of [c.logFile, c.pidFile].filter(Boolean).map((f) => path.dirname(f)))
-      fs.mkdirSync(d, { recursive: true, mode: 0o750 });
     ctx.onStep?.(`starting redis-server ${c.target}, waiting for PONG`);
-    await startDaemon({
+    await launchDeployed(c, {
       binary,
-      configPath: c.target,
-      args: ['--daemonize', 'yes', ...(fromRdb ? ['--appendonly', 'no'] : [])],
-      host: c.host,
-      port: c.port,
       password,
-      logFile: c.logFile,
-      pidFile: c.pidFile,
+      fromRdb,
       timeoutMs: o.startTimeoutMs ?? 300_000,
-      cwd: path.dirname(c.target),
     });
   }
 
@@ -316,11 +309,7 @@ export async function executeRestore(
         { cause: e },
       );
     try {
-      await startServer(
-        c.appendonly &&
-          fs.existsSync(path.join(c.dir, c.dbfilename)) &&
-          !fs.existsSync(path.join(c.dir, c.appenddirname)),
-      );
+      await startServer(needsRdbLoad(c));
     } catch (again) {
       return new Error(
         `restore failed (${e.message}). The previous data was put back in ${c.dir} but did not start either (${(again as Error).message}); the backup's copy is in ${failed}.`,

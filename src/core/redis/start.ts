@@ -96,6 +96,50 @@ export async function ensureNotRunning(c: DeployedConfig, password?: string): Pr
 }
 
 /**
+ * The data dir holds an RDB but no AOF directory while the config wants the AOF: Redis 7
+ * would load nothing and start empty, so the RDB must be loaded with the AOF off first.
+ */
+export function needsRdbLoad(c: DeployedConfig): boolean {
+  return (
+    c.appendonly &&
+    fs.existsSync(path.join(c.dir, c.dbfilename)) &&
+    !fs.existsSync(path.join(c.dir, c.appenddirname))
+  );
+}
+
+/**
+ * Launches redis-server on a deployed config and waits for PONG: daemonized whatever the file
+ * says (the launcher must return once the server forked), with the log and pid directories
+ * a restarted container may have lost; `fromRdb` starts it with the AOF off.
+ */
+export async function launchDeployed(
+  c: DeployedConfig,
+  o: {
+    binary: string;
+    password?: string;
+    fromRdb: boolean;
+    timeoutMs: number;
+    signal?: AbortSignal;
+  },
+): Promise<void> {
+  for (const d of [c.logFile, c.pidFile].filter(Boolean).map((f) => path.dirname(f)))
+    fs.mkdirSync(d, { recursive: true, mode: 0o750 });
+  await startDaemon({
+    binary: o.binary,
+    configPath: c.target,
+    args: ['--daemonize', 'yes', ...(o.fromRdb ? ['--appendonly', 'no'] : [])],
+    host: c.host,
+    port: c.port,
+    password: o.password,
+    logFile: c.logFile,
+    pidFile: c.pidFile,
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+    cwd: path.dirname(c.target),
+  });
+}
+
+/**
  * Starts the configuration deploy installed, as after a container restart: refuses when the
  * port answers, checks that the data directory is there (an unmounted data disk would start
  * an empty server), validates the config on a scratch port, creates the log and pid
@@ -124,28 +168,16 @@ export async function startDeployed(o: StartOptions): Promise<StartResult> {
     password: c.password,
   });
   step(`validated ${c.target} with redis-server on a scratch port and directory`);
-  for (const d of [c.logFile, c.pidFile].filter(Boolean).map((f) => path.dirname(f)))
-    fs.mkdirSync(d, { recursive: true, mode: 0o750 });
   // Checked again: the scratch check took a moment, and another start may have won meanwhile.
   await ensureNotRunning(c, o.password);
-  const convertRdb =
-    c.appendonly &&
-    fs.existsSync(path.join(c.dir, c.dbfilename)) &&
-    !fs.existsSync(path.join(c.dir, c.appenddirname));
+  const convertRdb = needsRdbLoad(c);
   o.onStep?.(`starting redis-server ${c.target}, waiting for PONG on ${c.host}:${c.port}`);
-  await startDaemon({
+  await launchDeployed(c, {
     binary,
-    configPath: c.target,
-    // Daemonized whatever the file says: the launcher must return once the server forked.
-    args: ['--daemonize', 'yes', ...(convertRdb ? ['--appendonly', 'no'] : [])],
-    host: c.host,
-    port: c.port,
     password: c.password ?? o.password,
-    logFile: c.logFile,
+    fromRdb: convertRdb,
     timeoutMs: o.timeoutMs ?? 120_000,
     signal: o.signal,
-    cwd: path.dirname(c.target),
-    pidFile: c.pidFile,
   });
   step(`Redis answers PONG on ${c.host}:${c.port}`);
   const redis = await connectLocal(c.host, c.port, c.password ?? o.password);

@@ -10,7 +10,7 @@ import type { ExtensionApi } from '../../../src/extension';
 import type { Node } from '../../../src/vscode/views/nodes';
 import { runCli } from '../../helpers/cli';
 import { assertSameDump } from '../../helpers/compareDumps';
-import { client, deployArgs, stopDeployed } from '../../helpers/deployed';
+import { client, deployWithOptunaJournal, serverPid, stopDeployed } from '../../helpers/deployed';
 import { JournalWriter, createStudyRecord } from '../../helpers/journalWriter';
 import { freePort } from '../../helpers/ports';
 import { runPython } from '../../helpers/python';
@@ -58,15 +58,6 @@ async function withWindow<T>(
   }
 }
 
-async function serverPid(port: number): Promise<string> {
-  const c = await client(port);
-  try {
-    return /process_id:(\d+)/.exec(await c.info('server'))![1];
-  } finally {
-    c.disconnect();
-  }
-}
-
 /** A journal file's lines with the writing process's worker id blanked out. */
 function withoutWorker(file: string): string[] {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
@@ -99,12 +90,7 @@ describe('Redis on this machine: Start, Back Up, Restore, move studies', functio
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-gpubox-'));
     port = await freePort();
-    url = `redis://127.0.0.1:${port}`;
-    const d = await runCli(['deploy', ...deployArgs(dir, port), '--yes']);
-    assert.strictEqual(d.status, 0, d.stderr);
-    target = path.join(dir, 'etc', 'redis.conf');
-    await runPython('generate.py', ['--redis', url, '--prefix', 'fx']);
-    optunaView = await runPython('optuna_dump.py', [url, '--prefix', 'fx']);
+    ({ url, target, optunaView } = await deployWithOptunaJournal(dir, port, 'fx'));
     api = await vscode.extensions
       .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
       .activate();
