@@ -11,6 +11,11 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Characters that cannot appear in a shell argument at all (NUL) or that would end a typed line. */
+/**
+ * Characters no value may hold: C0 controls and DEL (NUL cannot be an argument, a newline
+ * would end a typed line), C1 controls (U+0080–009F; some terminals act on them), the line
+ * and paragraph separators, and the bidi overrides and isolates (U+202A–202E, U+2066–2069),
+ * which make a terminal or a preview show text in another order than the one that runs.
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;

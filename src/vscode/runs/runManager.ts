@@ -270,6 +270,8 @@ export class RunManager implements vscode.Disposable {
       shellPath: '/bin/bash',
       shellArgs: [useTmux ? files.launcher : files.script],
       env: termEnv,
+      // Never persisted or revived by VS Code: its environment may carry the password.
+      isTransient: true,
       iconPath: new vscode.ThemeIcon('rocket'),
     });
     this.terminals.set(id, terminal);
@@ -423,6 +425,7 @@ export class RunManager implements vscode.Disposable {
       shellPath: bin,
       shellArgs: tmux.attachArgs(run.tmux.session),
       env: { TMUX: null },
+      isTransient: true,
       iconPath: new vscode.ThemeIcon('rocket'),
     });
     this.terminals.set(run.id, t);

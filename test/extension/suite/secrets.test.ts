@@ -66,9 +66,12 @@ describe('Secrets: a password in the Redis URL never reaches the Output log', fu
     );
 
     // The run's environment is logged as it launches: the URL in it without the password.
-    await cfg().update('runs.commandTemplate', 'true {jobs}', G);
-    const run = await api.runs.manager.launch({ values: { jobs: '1' }, tmux: false });
+    await cfg().update('runs.commandTemplate', 'true {trials}', G);
+    const run = await api.runs.manager.launch({ values: { trials: '1' }, tmux: false });
     assert.ok(run);
+    // Its terminal carries the password in its environment: VS Code must never persist it.
+    const term = vscode.window.terminals.find((t) => t.name === run.terminalName)!;
+    assert.strictEqual((term.creationOptions as vscode.TerminalOptions).isTransient, true);
 
     for (const broken of [
       `redis:/:${PASSWORD}@127.0.0.1:${redis.port}`,
