@@ -187,6 +187,18 @@ function csvCell(v: JsonValue | undefined): string {
   return toStrictJson(v);
 }
 
-function quoteCsv(text: string): string {
+/**
+ * A cell that a spreadsheet would run as a formula (starting with = + - @, or a tab or CR
+ * before one) gets a leading apostrophe; numbers (-1.5, -inf, 1e-3) are left as pandas
+ * writes them. Study attributes and categorical choices come from whoever wrote the study.
+ */
+function neutralizeFormula(text: string): string {
+  if (!/^[=+\-@\t\r]/.test(text)) return text;
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$/i.test(text)) return text;
+  return `'${text}`;
+}
+
+function quoteCsv(cell: string): string {
+  const text = neutralizeFormula(cell);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

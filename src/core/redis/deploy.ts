@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -216,7 +217,7 @@ export async function checkOnScratchPort(
         ['pidfile', [path.join(scratch, 'redis.pid')]],
         ['daemonize', ['no']],
       ]),
-      { mode: 0o600 },
+      { mode: 0o600, flag: 'wx' },
     );
     await validateWithScratchServer({
       binary: opts.binary,
@@ -402,9 +403,14 @@ export async function executeDeploy(
     step(`backed up ${o.target} to ${plan.backupPath}`);
   }
   if (!plan.targetUnchanged) {
-    const tmp = `${o.target}.tmp-${process.pid}`;
+    // A fresh name created exclusively (O_EXCL): a file or symlink planted at a predictable
+    // name could otherwise receive the config, password included, with its own mode.
+    const tmp = `${o.target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      fs.writeFileSync(tmp, plan.rendered, { mode: plan.newPassword ? 0o600 : 0o644 });
+      fs.writeFileSync(tmp, plan.rendered, {
+        mode: plan.newPassword ? 0o600 : 0o644,
+        flag: 'wx',
+      });
       fs.renameSync(tmp, o.target);
     } catch (e) {
       fs.rmSync(tmp, { force: true });

@@ -186,6 +186,9 @@ export function checkValues(
   return { values: out, errors };
 }
 
+/** Longest `pattern` a parameter may have (settings can come from a workspace). */
+const MAX_PATTERN_LENGTH = 200;
+
 /**
  * Parameter specs from settings (arbitrary JSON): what is usable, and why the rest is not.
  * A spec with a problem is dropped with a message rather than half-applied.
@@ -218,6 +221,11 @@ export function normalizeParams(raw: unknown): { params: ParamSpec[]; problems: 
       spec[k] = o[k] as string;
     }
     if (spec.pattern !== undefined) {
+      // Compiled and run on every keystroke of the launch form: a short pattern only.
+      if (spec.pattern.length > MAX_PATTERN_LENGTH)
+        return void problems.push(
+          `${name}: "pattern" is longer than ${MAX_PATTERN_LENGTH} characters`,
+        );
       try {
         new RegExp(spec.pattern, 'u');
       } catch (e) {
