@@ -351,3 +351,16 @@ function write(v: JsonValue, out: string[], indent: string, cur: string): void {
   });
   out.push(cur + '}');
 }
+
+/**
+ * `target[key] = value` that keeps a key named "__proto__" as data (an attribute of that name
+ * is legal in Optuna; plain assignment, and Object.assign, would set the prototype instead).
+ */
+export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}

@@ -11,7 +11,7 @@ import {
   isFinished,
   normalizeDatetime,
 } from './model';
-import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
+import { type JsonObject, type JsonValue, parsePyJson, setOwn } from './pyjson';
 
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}
@@ -144,10 +144,8 @@ export class JournalReplay {
         const s = this.liveStudy(r.study_id);
         if (!s) return;
         const attr = r.op_code === OpCode.SetStudyUserAttr ? r.user_attr : r.system_attr;
-        Object.assign(
-          r.op_code === OpCode.SetStudyUserAttr ? s.userAttrs : s.systemAttrs,
-          asObject(attr, 'attribute'),
-        );
+        const into = r.op_code === OpCode.SetStudyUserAttr ? s.userAttrs : s.systemAttrs;
+        for (const [k, v] of Object.entries(asObject(attr, 'attribute'))) setOwn(into, k, v);
         return;
       }
       case OpCode.CreateTrial:
@@ -168,10 +166,8 @@ export class JournalReplay {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
         const attr = r.op_code === OpCode.SetTrialUserAttr ? r.user_attr : r.system_attr;
-        Object.assign(
-          r.op_code === OpCode.SetTrialUserAttr ? t.userAttrs : t.systemAttrs,
-          asObject(attr, 'attribute'),
-        );
+        const into = r.op_code === OpCode.SetTrialUserAttr ? t.userAttrs : t.systemAttrs;
+        for (const [k, v] of Object.entries(asObject(attr, 'attribute'))) setOwn(into, k, v);
         return;
       }
       default:

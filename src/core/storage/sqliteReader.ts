@@ -10,7 +10,7 @@ import {
   type TrialState,
   normalizeDatetime,
 } from '../optuna/model';
-import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
+import { type JsonObject, type JsonValue, parsePyJson, setOwn } from '../optuna/pyjson';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
 
 /** Alembic heads of the Optuna releases whose RDB schema this reader knows. */
@@ -405,7 +405,7 @@ function attrOrder(table: string): string {
 }
 
 function setAttr(target: JsonObject, key: string, json: string): void {
-  target[key] = parsePyJson(json);
+  setOwn(target, key, parsePyJson(json));
 }
 
 function enumName<T extends readonly string[]>(names: T, v: unknown, what: string): T[number] {
