@@ -66,6 +66,7 @@ describe('restore a backup into the deployed Redis (real redis-server, real Optu
     const changed = await runPython('optuna_dump.py', [url, '--prefix', 'fx']);
     assert.notEqual(changed, backedUp);
 
+    const worker = await client(port); // an optimizer still connected
     const dry = await runCli([
       'backup',
       'restore',
@@ -75,6 +76,8 @@ describe('restore a backup into the deployed Redis (real redis-server, real Optu
       target,
       '--dry-run',
     ]);
+    worker.disconnect();
+    assert.match(dry.stderr, /1 other client is connected now: stop the optimizer workers first/);
     assert.equal(dry.status, 0, dry.stderr);
     assert.match(dry.stderr, /SHUTDOWN SAVE[\s\S]*pre-restore-\d{8}-\d{6}\/: kept, not deleted/);
     assert.deepEqual(await prefixes(port), ['fx', 'more'], 'a dry run changes nothing');

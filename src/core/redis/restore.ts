@@ -32,7 +32,12 @@ export interface RestorePlan {
   options: RestoreOptions;
   config: DeployedConfig;
   /** The server on the deployed port, stopped with SHUTDOWN SAVE before anything moves. */
-  running?: { version: string; pid?: number };
+  running?: {
+    version: string;
+    pid?: number;
+    /** Clients connected now that are not this tool: optimizer workers, most likely. */
+    otherClients: number;
+  };
   /** What the data dir holds now (before the final save), moved to `aside`. */
   current: DataItem[];
   aside: string;
@@ -135,7 +140,15 @@ export async function planRestore(o: RestoreOptions): Promise<RestorePlan> {
           `the Redis on ${c.host}:${c.port} keeps its data in ${dir}, not in ${c.dir} as ${c.target} says: it is not the deployed server, so restore will not stop it. Nothing was changed.`,
         );
       const info = parseInfo(await redis.info('server'));
-      running = { version: info.get('redis_version') ?? '?', pid: info.num('process_id') };
+      // This tool's own connections are named optuna-storage…; Optuna's (redis-py) are not.
+      const clients = String(await redis.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((l) => l.trim() && !/(^| )name=optuna-storage/.test(l));
+      running = {
+        version: info.get('redis_version') ?? '?',
+        pid: info.num('process_id'),
+        otherClients: clients.length,
+      };
     } finally {
       redis.disconnect();
     }
@@ -157,7 +170,7 @@ export async function planRestore(o: RestoreOptions): Promise<RestorePlan> {
   ];
   if (running)
     actions.push(
-      `stop Redis ${running.version} (pid ${running.pid ?? '?'}) on ${c.host}:${c.port} with SHUTDOWN SAVE: its data is saved in full first`,
+      `stop Redis ${running.version} (pid ${running.pid ?? '?'}) on ${c.host}:${c.port} with SHUTDOWN SAVE: its data is saved in full first${running.otherClients ? ` (${running.otherClients} other client${running.otherClients === 1 ? ' is' : 's are'} connected now: stop the optimizer workers first, since a worker that runs on through a restore has read journal entries the backup lacks, and its view of the studies would no longer match the journal)` : ''}`,
     );
   actions.push(
     current.length > 0

@@ -30,8 +30,9 @@ function confirmation(plan: RestorePlan): { message: string; detail: string } {
   const current = plan.current.length
     ? `The current data (${plan.current.map((d) => d.name).join(', ')}, ${formatBytes(plan.current.reduce((n, d) => n + d.bytes, 0))}) is moved to ${plan.aside}: kept, not deleted. Delete that folder yourself once you no longer need it.`
     : `The data directory ${c.dir} holds no data now: nothing is replaced.`;
+  const others = plan.running?.otherClients ?? 0;
   const stop = plan.running
-    ? `Redis on ${c.host}:${c.port} is stopped with SHUTDOWN SAVE first (its data saved in full); optimizer workers using it lose their connection until it answers again.`
+    ? `Redis on ${c.host}:${c.port} is stopped with SHUTDOWN SAVE first (its data saved in full).${others ? ` ${others} other client${others === 1 ? ' is' : 's are'} connected to it now: stop the optimizer workers before restoring, since a worker that runs on through a restore has already read journal entries the backup does not have, and its view of the studies would no longer match the journal.` : ''}`
     : `Redis is not running on ${c.host}:${c.port}; it is started on the backup.`;
   return {
     message: `Restore the backup of ${when} into Redis on ${c.host}:${c.port}?`,
