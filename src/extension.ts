@@ -102,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.backup`)) backups.reschedule();
-      if (affectsStore(e)) void store.start();
+      if (affectsStore(e)) store.settingsChanged();
       else if (e.affectsConfiguration(SECTION)) {
         store.reloadSettings();
         refresh.setInterval(store.settings.refreshIntervalMs);

@@ -25,28 +25,45 @@ export class StatusBar implements vscode.Disposable {
     );
     this.update();
     this.item.show();
+    // "Last check" moves on every health check, which fires no event: refresh the tooltip.
+    this.timer = setInterval(() => this.updateTooltip(), 2000);
   }
 
-  /** Problems the Redis monitor found (eviction policy, no persistence, gaps…). */
+  private readonly timer: NodeJS.Timeout;
+
+  /** Problems the Redis monitor found (eviction policy, no persistence, gaps…), and when. */
   setWarnings(warnings: Array<{ severity: string; title: string }>): void {
     this.warnings = warnings;
+    this.warningsAt = Date.now();
     this.update();
   }
 
   private warnings: Array<{ severity: string; title: string }> = [];
+  private warningsAt = 0;
+  private tooltipText = '';
 
   update(): void {
     const st = this.service.state;
     const item = this.item;
-    if (st.state === 'redis' && !st.degraded && this.warnings.length > 0) {
-      item.text = `$(warning) Redis ${st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok'} · ${this.warnings.length} warning${this.warnings.length === 1 ? '' : 's'}`;
+    // The monitor's findings describe a server that answers: not one that went away since.
+    const warnings = st.state === 'redis' ? this.warnings : [];
+    const errors = warnings.filter((w) => w.severity === 'error').length;
+    const others = warnings.length - errors;
+    const latency = st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok';
+    if (st.state === 'redis' && warnings.length > 0) {
+      // Words, icon and colour all say the worst finding: an error is never "1 warning".
+      const counts = [
+        errors ? `${errors} error${errors === 1 ? '' : 's'}` : '',
+        others ? `${others} warning${others === 1 ? '' : 's'}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      item.text = `${errors ? '$(error)' : '$(warning)'} Redis ${st.degraded ? 'degraded' : latency} · ${counts}`;
       item.backgroundColor = new vscode.ThemeColor(
-        this.warnings.some((w) => w.severity === 'error')
-          ? 'statusBarItem.errorBackground'
-          : 'statusBarItem.warningBackground',
+        errors ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
       );
     } else if (st.state === 'redis' && !st.degraded) {
-      item.text = `$(database) Redis ${st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok'}`;
+      item.text = `$(database) Redis ${latency}`;
       item.backgroundColor = undefined;
     } else if (st.state === 'redis') {
       item.text = `$(warning) Redis degraded${st.latencyMs !== undefined ? ` ${st.latencyMs.toFixed(0)} ms` : ''}`;
@@ -67,10 +84,18 @@ export class StatusBar implements vscode.Disposable {
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
         : undefined;
     }
-    item.tooltip = this.tooltip();
+    this.updateTooltip();
     item.accessibilityInformation = {
-      label: `Optuna storage: ${st.state}${st.degraded ? ', degraded' : ''}. ${st.detail}`,
+      label: `Optuna storage: ${stateWords(this.service)}. ${st.detail}`,
     };
+  }
+
+  /** Re-rendered every few seconds too, so that "last check" and the findings stay current. */
+  private updateTooltip(): void {
+    const md = this.tooltip();
+    if (md.value === this.tooltipText) return;
+    this.tooltipText = md.value;
+    this.item.tooltip = md;
   }
 
   private tooltip(): vscode.MarkdownString {
@@ -79,13 +104,11 @@ export class StatusBar implements vscode.Disposable {
     const store = svc.current;
     const link = store?.linkStatus;
     const md = new vscode.MarkdownString();
-    md.appendMarkdown(
-      `**Optuna storage: ${svc.state.state}${svc.state.degraded ? ' (degraded)' : ''}**\n\n`,
-    );
+    md.appendMarkdown(`**Optuna storage: ${stateWords(svc)}**\n\n`);
     md.appendText(svc.state.detail);
     md.appendMarkdown('\n\n');
     md.appendMarkdown(
-      `Server: \`${store?.redisWhere ?? (s.redisUrl ? redactUrl(s.redisUrl) : 'none')}\`  \n`,
+      `Server: \`${store?.redisWhere ?? (s.redisUrl ? redactUrl(s.redisUrl) : 'none')}\`${link ? (link.up ? ' (answering)' : ' (not answering)') : ''}  \n`,
     );
     const prefixes = s.prefixes ?? store?.prefixes().prefixes;
     md.appendMarkdown(
@@ -97,21 +120,43 @@ export class StatusBar implements vscode.Disposable {
     md.appendText(`(${fallbackReason(s.fallback)})`);
     md.appendMarkdown('  \n');
     md.appendMarkdown(
-      `Last check: ${link ? new Date(link.checkedAt).toLocaleTimeString() : '—'}${link?.latencyMs !== undefined ? ` (PING ${link.latencyMs.toFixed(1)} ms)` : ''}  \n`,
+      `Last check: ${link ? new Date(link.checkedAt).toLocaleTimeString() : '—'}${link?.up && link.latencyMs !== undefined ? ` (PING ${link.latencyMs.toFixed(1)} ms)` : ''}  \n`,
     );
     md.appendMarkdown(
       `Last refresh: ${svc.lastRefreshAt ? new Date(svc.lastRefreshAt).toLocaleTimeString() : '—'}\n\n`,
     );
-    if (this.warnings.length)
+    const warnings = svc.state.state === 'redis' ? this.warnings : [];
+    if (warnings.length)
       md.appendMarkdown(
-        `**Redis monitor warnings:**\n\n${this.warnings.map((w) => `- ${w.severity}: ${w.title}`).join('\n')}\n\n`,
+        `**Redis monitor findings** (as of ${new Date(this.warningsAt).toLocaleTimeString()}):\n\n${warnings.map((w) => `- ${w.severity}: ${w.title}`).join('\n')}\n\n`,
+      );
+    else if (this.warnings.length)
+      md.appendMarkdown(
+        `_${this.warnings.length} Redis monitor finding(s) from ${new Date(this.warningsAt).toLocaleTimeString()} are not shown while Redis is unreachable._\n\n`,
       );
     md.appendMarkdown('Click for actions');
     return md;
   }
 
   dispose(): void {
+    clearInterval(this.timer);
     for (const d of this.subscriptions) d.dispose();
     this.item.dispose();
+  }
+}
+
+/** The store's state in words ("SQLite fallback file", not `sqlite`). */
+export function stateWords(svc: StoreService): string {
+  const st = svc.state;
+  if (!svc.loaded && st.detail === 'starting') return 'starting';
+  switch (st.state) {
+    case 'redis':
+      return st.degraded ? 'reading Redis (slow or erroring)' : 'reading Redis';
+    case 'sqlite':
+      return svc.settings.redisUrl
+        ? 'serving the SQLite fallback file (Redis not in use)'
+        : 'reading the SQLite file (no Redis configured)';
+    case 'offline':
+      return 'offline (neither Redis nor an SQLite file can be read)';
   }
 }

@@ -82,6 +82,7 @@ export class StoreService implements vscode.Disposable {
       return;
     }
     this.settings = settings;
+    this.startedWith = signature(settings);
     const password = settings.redisUrl
       ? await this.passwords
           .get(settings.redisUrl, settings.sentinel)
@@ -139,6 +140,39 @@ export class StoreService implements vscode.Disposable {
     }
     await this.passwords.set(url, plain, sentinel);
     if (gen === this.generation) await this.start();
+  }
+
+  private batching = 0;
+
+  /**
+   * Runs `fn` (which changes several connection settings) without a rebuild per setting; the
+   * caller starts the store once afterwards.
+   */
+  async withoutRestarts<T>(fn: () => Promise<T>): Promise<T> {
+    this.batching++;
+    try {
+      return await fn();
+    } finally {
+      this.batching--;
+    }
+  }
+
+  /** The connection settings the current store was built from. */
+  private startedWith: string | undefined;
+
+  /**
+   * A connection setting changed: a new store, unless a command is changing several (it
+   * starts the store itself), or the change only repeats what the store was built from (a
+   * late event of such a command).
+   */
+  settingsChanged(): void {
+    if (this.batching > 0) return;
+    try {
+      if (signature(readSettings()) === this.startedWith) return;
+    } catch {
+      // invalid settings: start() says so
+    }
+    void this.start();
   }
 
   /** Picks up settings that need no new store (refresh interval, page size). */
@@ -202,4 +236,9 @@ export class StoreService implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.dataEmitter.dispose();
   }
+}
+
+/** What makes a store: two stores built from equal signatures read the same. */
+function signature(s: Settings): string {
+  return JSON.stringify([s.redisUrl, s.prefixes, s.sentinel, s.sqlitePath, s.connection]);
 }

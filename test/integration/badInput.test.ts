@@ -202,7 +202,7 @@ describe('bad input', function () {
   it('no password for a protected server: exit 2 with the fix', async () => {
     const r = await runCli(['dump', redis.url]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /refused the credentials .*NOAUTH.*check the password/);
+    assert.match(r.stderr, /needs a password \(NOAUTH.*\): give it/);
   });
 
   it('an unreachable Redis: exit 3', async () => {

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import {
@@ -5,6 +6,8 @@ import {
   type ConnectionSettings,
   DEFAULT_CONNECTION_SETTINGS,
   classifyRedisError,
+  RedisConnectError,
+  type RedisCause,
   redisOptions,
 } from './connect';
 import { describeEndpoint, parseRedisUrl } from './url';
@@ -16,6 +19,8 @@ export interface LinkStatus {
   degraded: boolean;
   /** Why Redis is down or degraded, in words a user can act on. */
   reason?: string;
+  /** Why Redis is down, as a kind the UI maps to words and a next step. */
+  cause?: RedisCause;
   /** Epoch ms of the last health check or connection event. */
   checkedAt: number;
 }
@@ -34,6 +39,11 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
   private closed = false;
   private lastError: unknown;
   private checking = false;
+  private readonly db: number;
+  private probing = false;
+  private noTls: RedisConnectError | undefined;
+  /** ioredis only logs a failed SELECT and stays on database 0: this keeps the link down. */
+  private wrongDb: unknown;
   status: LinkStatus = {
     up: false,
     degraded: false,
@@ -55,11 +65,20 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
         connectionName: opts.connectionName ?? 'optuna-storage-manager',
       }),
     );
-    this.client.on('error', (e) => (this.lastError = e));
+    this.client.on('error', (e) => {
+      const timedOut = /ETIMEDOUT|timed? ?out/i.test(String(e));
+      // Once known, the TLS mismatch stays the reason for the next attempts' timeouts.
+      if (timedOut && this.noTls) return;
+      this.lastError = e;
+      if (timedOut && endpoint.tls && !opts.sentinel)
+        void this.probeTls(endpoint.host, endpoint.port);
+    });
     this.client.on('close', () => this.markDown());
+    this.db = endpoint.db;
     this.client.on('ready', () => {
       this.lastError = undefined; // a new connection: an earlier failure is no longer the reason
-      void this.check();
+      this.noTls = undefined;
+      void this.checkDatabase().then(() => this.check());
     });
   }
 
@@ -78,7 +97,8 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
   /** One health check: PING with a deadline. */
   async check(): Promise<LinkStatus> {
     if (this.closed || this.checking) return this.status;
-    if (this.client.status !== 'ready') {
+    if (this.client.status !== 'ready' || this.wrongDb) {
+      if (this.wrongDb) this.lastError = this.wrongDb;
       this.markDown();
       return this.status;
     }
@@ -117,12 +137,48 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
     return this.status;
   }
 
+  /**
+   * A TLS handshake that times out against a port that accepts TCP at once is almost always a
+   * server without TLS reached with rediss://: say that instead of "not answering".
+   */
+  private async probeTls(host: string, port: number): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    const answered = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+    this.probing = false;
+    if (!answered || this.closed || this.client.status === 'ready') return;
+    this.lastError = this.noTls = new RedisConnectError(
+      `Redis at ${this.where}: the port accepts connections but no TLS handshake: use redis:// unless the server has TLS on`,
+      'unreachable',
+      'tls',
+    );
+    this.markDown();
+  }
+
+  private async checkDatabase(): Promise<void> {
+    if (this.db === 0) return;
+    try {
+      await this.client.select(this.db);
+      this.wrongDb = undefined;
+    } catch (e) {
+      this.wrongDb = e;
+    }
+  }
+
   private markDown(): void {
     if (this.closed) return;
-    const reason = this.lastError
-      ? classifyRedisError(this.lastError, this.where).message
-      : `Redis at ${this.where} is not connected`;
-    this.update({ up: false, degraded: false, reason, checkedAt: Date.now() });
+    const error = this.lastError ? classifyRedisError(this.lastError, this.where) : undefined;
+    const reason = error?.message ?? `Redis at ${this.where} is not connected`;
+    this.update({ up: false, degraded: false, reason, cause: error?.kind, checkedAt: Date.now() });
   }
 
   private update(s: LinkStatus): void {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type { JournalActivity } from '../optuna/activity';
 import type { Study } from '../optuna/model';
-import type { ConnectionSettings, SentinelConfig } from '../redis/connect';
+import type { ConnectionSettings, RedisCause, SentinelConfig } from '../redis/connect';
 import { type LinkStatus, RedisLink } from '../redis/link';
 import { type MergedStudy, mergeTrials } from './mergedView';
 import { discoverPrefixes } from '../optuna/journal/redisLog';
@@ -13,6 +13,9 @@ import { SqliteWorkerReader } from './sqliteWorkerReader';
 
 export type StoreState = 'redis' | 'sqlite' | 'offline';
 
+/** Why Redis is not used (while the state is sqlite or offline): its failure, or none set up. */
+export type StoreCause = RedisCause | 'not-configured';
+
 /** A state transition: when, why, and whether Redis is slow or erroring (`degraded`). */
 export interface StateEvent {
   state: StoreState;
@@ -20,6 +23,8 @@ export interface StateEvent {
   at: number;
   detail: string;
   latencyMs?: number;
+  /** Set when Redis is not used, so that views can name the cause and the next step. */
+  cause?: StoreCause;
 }
 
 export interface FailoverOptions {
@@ -137,15 +142,28 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
       };
     } else {
       const why = this.link ? (s?.reason ?? 'Redis is unreachable') : 'no Redis configured';
+      const cause: StoreCause | undefined = this.link ? s?.cause : 'not-configured';
       const fallback = this.checkSqlite();
       const serving = this.link
         ? `${why}; serving the SQLite fallback ${this.options.sqlitePath}`
         : `serving the SQLite file ${this.options.sqlitePath} (no Redis configured)`;
       next = fallback.ok
-        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: serving }
-        : { state: 'offline', degraded: false, at: Date.now(), detail: `${why}; ${fallback.why}` };
+        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: serving, cause }
+        : {
+            state: 'offline',
+            degraded: false,
+            at: Date.now(),
+            detail: `${why}; ${fallback.why}`,
+            cause,
+          };
     }
-    if (force || next.state !== this.state.state || next.degraded !== this.state.degraded) {
+    // A new cause (refused, then a wrong password) is news for the views, not only a new state.
+    if (
+      force ||
+      next.state !== this.state.state ||
+      next.degraded !== this.state.degraded ||
+      next.cause !== this.state.cause
+    ) {
       this.state = next;
       this.announced = true;
       this.emit('state', next);

@@ -69,22 +69,25 @@ export async function configureConnection(s: Services): Promise<boolean> {
   });
   if (sqlite === undefined) return false;
 
-  const target = settingsTarget();
-  // Stored for this endpoint: the server, and the sentinels and master name when set.
-  const sentinel = s.store.settings.sentinel;
-  if (cleanUrl && password) await s.passwords.set(cleanUrl, password, sentinel);
-  else if (cleanUrl && password === '') await s.passwords.delete(cleanUrl, sentinel);
-  await cfg.update(KEY.redisUrl, cleanUrl, target);
-  const list = prefixes
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => (p === '""' ? '' : p));
-  await cfg.update(KEY.prefixes, list, target);
-  await cfg.update(KEY.sqlitePath, sqlite.trim(), target);
-  s.log.info(
-    `connection configured: ${cleanUrl ? redactUrl(cleanUrl) : 'no Redis'}${password ? ' (password in SecretStorage)' : ''}`,
-  );
+  // One new store at the end, not one per setting (and none before the password is saved).
+  await s.store.withoutRestarts(async () => {
+    const target = settingsTarget();
+    // Stored for this endpoint: the server, and the sentinels and master name when set.
+    const sentinel = s.store.settings.sentinel;
+    if (cleanUrl && password) await s.passwords.set(cleanUrl, password, sentinel);
+    else if (cleanUrl && password === '') await s.passwords.delete(cleanUrl, sentinel);
+    await cfg.update(KEY.redisUrl, cleanUrl, target);
+    const list = prefixes
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')
+      .map((p) => (p === '""' ? '' : p));
+    await cfg.update(KEY.prefixes, list, target);
+    await cfg.update(KEY.sqlitePath, sqlite.trim(), target);
+    s.log.info(
+      `connection configured: ${cleanUrl ? redactUrl(cleanUrl) : 'no Redis'}${password ? ' (password in SecretStorage)' : ''}`,
+    );
+  });
   await s.store.start();
   return true;
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { describeFallback } from '../../core/storage/fallbackFile';
 import type { ReportDocuments } from '../reportDocuments';
+import { stateWords } from '../statusBar';
 import type { Services } from '../services';
 import { redisRefusedHere } from '../views/redisActions';
 
@@ -13,7 +14,7 @@ export function healthReport(s: Services): string {
   const lines = [
     '# Optuna storage health',
     '',
-    `- **State:** ${st.state}${st.degraded ? ' (degraded)' : ''} since ${new Date(st.at).toLocaleString()}`,
+    `- **State:** ${stateWords(svc)} since ${new Date(st.at).toLocaleString()}`,
     `- **Why:** ${st.detail}`,
     `- **Redis:** ${store?.redisWhere ?? 'not configured'}${link ? ` — ${link.up ? `up, PING ${link.latencyMs?.toFixed(2)} ms` : `down: ${link.reason}`}, checked ${new Date(link.checkedAt).toLocaleTimeString()}` : ''}`,
     `- **SQLite fallback:** ${describeFallback(svc.settings.fallback)}`,

@@ -41,7 +41,11 @@ export class MonitorProvider implements vscode.TreeDataProvider<MonitorNode> {
 
   private async take(): Promise<void> {
     const client = this.service.current?.redisClient;
-    if (!client || this.service.state.state !== 'redis') {
+    if (!this.service.settings.redisUrl) {
+      this.snapshot = undefined;
+      this.error =
+        'No Redis configured: the SQLite file is the store (Configure Connection adds one)';
+    } else if (!client || this.service.state.state !== 'redis') {
       this.snapshot = undefined;
       this.error = `Redis is not reachable: ${this.service.state.detail}`;
     } else {
@@ -75,7 +79,11 @@ export class MonitorProvider implements vscode.TreeDataProvider<MonitorNode> {
   getChildren(n?: MonitorNode): MonitorNode[] {
     if (n) return n.children ?? [];
     if (this.error)
-      return [{ id: 'error', label: this.error, icon: 'warning', color: 'list.warningForeground' }];
+      return [
+        this.service.settings.redisUrl
+          ? { id: 'error', label: this.error, icon: 'warning', color: 'list.warningForeground' }
+          : { id: 'error', label: this.error, icon: 'info' },
+      ];
     const s = this.snapshot;
     if (!s) return [{ id: 'loading', label: 'Reading Redis…', icon: 'loading~spin' }];
     const kv = (id: string, label: string, description: string, warn = false): MonitorNode => ({

@@ -15,6 +15,8 @@ export type Node =
       color?: string;
       command?: vscode.Command;
       tooltip?: string;
+      /** For menus that act on this message (default "message"). */
+      contextValue?: string;
     }
   | {
       kind: 'server';
@@ -245,7 +247,7 @@ export function toTreeItem(n: Node): vscode.TreeItem {
       );
       item.command = n.command;
       item.tooltip = n.tooltip ?? [n.label, n.detail].filter(Boolean).join('\n');
-      item.contextValue = 'message';
+      item.contextValue = n.contextValue ?? 'message';
       return item;
     }
     case 'server': {

@@ -5,12 +5,11 @@ import type { Node } from './nodes';
 
 /**
  * Whether the configured Redis is on this machine and refuses connections: nothing listens on
- * its port, as after a container restart, so Start Redis may bring it back. (Decided from the
- * link's reason; the place to narrow once the store names its down states.)
+ * its port, as after a container restart, so Start Redis may bring it back.
  */
 export function redisRefusedHere(svc: StoreService): boolean {
   const link = svc.current?.linkStatus;
-  if (!link || link.up || !/refused the connection/.test(link.reason ?? '')) return false;
+  if (!link || link.up || link.cause !== 'refused') return false;
   try {
     return !svc.settings.sentinel && isLoopbackHost(parseRedisUrl(svc.settings.redisUrl).host);
   } catch {

@@ -4,6 +4,7 @@ import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
 import { type Node, sectionChildren, toTreeItem, trialSections } from './nodes';
 import { redisActionNodes, redisRefusedHere } from './redisActions';
+import { storeStateNodes } from './stateNodes';
 import { bestTrial, orderTrials } from './trialOrder';
 import { issueEntries } from '../../core/optuna/model';
 
@@ -87,6 +88,17 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
     if (!n) return this.roots();
     switch (n.kind) {
       case 'server':
+        if (n.prefixes.length === 0)
+          return [
+            {
+              kind: 'message',
+              id: `${n.id}/none`,
+              label: 'No Optuna journal on this server yet',
+              detail: 'the first study an optimizer creates here starts one',
+              icon: 'info',
+              command: { command: 'optunaStorage.runs.launch', title: 'Launch Optimizer Run…' },
+            },
+          ];
         return n.prefixes.map((prefix) => ({ kind: 'prefix', id: `${n.id}/p/${prefix}`, prefix }));
       case 'prefix':
         return this.studyNodes(
@@ -117,36 +129,7 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
     const st = svc.state;
     const store = svc.current;
     const where = store?.redisWhere;
-    if (st.state === 'sqlite' && where) {
-      out.push({
-        kind: 'message',
-        id: 'state',
-        label: `Redis unreachable${where ? ` at ${where}` : ''}: showing SQLite fallback`,
-        icon: 'warning',
-        color: 'list.warningForeground',
-        tooltip: st.detail,
-        command: { command: 'optunaStorage.showHealth', title: 'Show storage health' },
-      });
-    } else if (st.state === 'offline') {
-      out.push({
-        kind: 'message',
-        id: 'state',
-        label: where
-          ? `Redis unreachable at ${where} and no SQLite fallback`
-          : 'No storage is reachable',
-        icon: 'error',
-        color: 'list.errorForeground',
-        tooltip: st.detail,
-        detail: st.detail,
-      });
-      out.push({
-        kind: 'message',
-        id: 'configure',
-        label: 'Configure connection…',
-        icon: 'plug',
-        command: { command: 'optunaStorage.configureConnection', title: 'Configure connection' },
-      });
-    }
+    out.push(...storeStateNodes(st, where, svc.settings.fallback));
     const studies = svc.studies();
     if (svc.lastError)
       out.push({
@@ -164,13 +147,15 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
         st.state === 'redis'
           ? `${st.degraded ? 'degraded' : 'healthy'}${st.latencyMs !== undefined ? ` · ${st.latencyMs.toFixed(1)} ms` : ''}`
           : `unreachable${read ? ` · last read ${read}` : ''}`;
-      if (prefixes.length > 0)
+      // A healthy server without a journal is still shown: it is where the studies will be.
+      const noJournal = st.state === 'redis' && prefixes.length === 0;
+      if (prefixes.length > 0 || noJournal)
         out.push({
           kind: 'server',
           id: 'server',
           // The scheme only when it says something (TLS): the row has little room.
           label: where.replace(/^redis:\/\//, ''),
-          description: desc,
+          description: noJournal ? `${desc} · no Optuna journal yet` : desc,
           prefixes,
           tooltip: `${where}\n${st.detail}`,
         });
@@ -204,7 +189,8 @@ export class StudiesProvider implements vscode.TreeDataProvider<Node> {
             : 'SQLite fallback',
       });
     }
-    if (studies.length === 0 && st.state !== 'offline') {
+    const journalless = out.some((n) => n.kind === 'server' && n.prefixes.length === 0);
+    if (studies.length === 0 && st.state !== 'offline' && !journalless) {
       out.push({
         kind: 'message',
         id: 'empty',
