@@ -102,9 +102,11 @@ export class StoreService implements vscode.Disposable {
       sqliteWorkerFile: this.sqliteWorkerFile,
     });
     this.store = store;
-    store.on('state', (e) => {
+    const onState = (e: StateEvent) => {
       if (gen === this.generation) this.setState(e);
-    });
+    };
+    store.on('state', onState);
+    store.on('cause', onState);
     store.on('data', () => {
       if (gen === this.generation) this.dataEmitter.fire();
     });

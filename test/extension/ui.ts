@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     ok ? (passed++, log(`ok   ${what}`)) : (failures.push(what), log(`FAIL ${what}`));
 
   await clickActivityBar(page, 'Optuna Storage');
+  await widenSideBar(page, 460); // room for the rows' descriptions in the screenshots
   const rows = await waitFor('studies in the tree', async () => {
     const r = await listRowTexts(page, '.part.sidebar');
     return r.some((x) => x.startsWith('single-minimize')) ? r : undefined;
@@ -197,6 +198,11 @@ async function main(): Promise<number> {
     `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'health.png')))}`,
   );
 
+  // The fallback picture: no editor, the Studies tree collapsed, then Redis killed.
+  await runCommand(page, 'View: Close All Editors');
+  const studiesHeader = page.locator('.part.sidebar .pane-header', { hasText: 'Studies' }).first();
+  await studiesHeader.hover();
+  await studiesHeader.locator('.action-label[aria-label^="Collapse All"]').first().click();
   await redis.kill();
   const fallback = await waitFor(
     'the fallback status',
@@ -204,12 +210,19 @@ async function main(): Promise<number> {
     10_000,
   ).catch(() => undefined);
   check(fallback !== undefined, 'after Redis is killed the status bar says SQLite fallback');
-  await settle(page, 1500);
-  const afterRows = await listRowTexts(page, '.part.sidebar');
+  const afterRows = await waitFor('the cause in the tree', async () => {
+    const r = await listRowTexts(page, '.part.sidebar');
+    return r.some((x) => /connection refused\): showing the SQLite fallback/.test(x))
+      ? r
+      : undefined;
+  }).catch(() => [] as string[]);
   check(
-    afterRows.some((r) => /connection refused\): showing the SQLite fallback/.test(r)),
-    'the tree says Redis is unreachable and shows the fallback',
+    afterRows.some((r) => r.startsWith('optuna_fallback.db')),
+    'the tree says why Redis is not used (connection refused) and shows the fallback found in the workspace',
   );
+  const fileRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'optuna_fallback.db' });
+  if ((await fileRow.getAttribute('aria-expanded')) !== 'true') await fileRow.first().click();
+  await settle(page, 1000);
   log(
     `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'fallback.png')))}`,
   );
@@ -228,3 +241,15 @@ main()
       console.error(`[ui] ERROR: ${e instanceof Error ? e.stack || e.message : String(e)}`);
     return exitAfterCleanup(1);
   });
+
+/** Drags the side bar's edge so that it is `width` pixels wide. */
+async function widenSideBar(page: import('playwright-core').Page, width: number): Promise<void> {
+  const box = await page.locator('.part.sidebar').first().boundingBox();
+  if (!box) return;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width - 1, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + width, y, { steps: 5 });
+  await page.mouse.up();
+  await settle(page, 300);
+}

@@ -59,7 +59,11 @@ export interface RefreshSummary {
  * is unreachable, and back to Redis — resuming each journal where it stopped — once Redis
  * answers again. The studies it shows are the merge of both sources.
  */
-export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] }> {
+export class FailoverStore extends EventEmitter<{
+  state: [StateEvent];
+  cause: [StateEvent];
+  data: [];
+}> {
   private link: RedisLink | undefined;
   private readonly readers = new Map<string, RedisJournalReader>();
   private sqlite: Pick<SqliteWorkerReader, 'readAll' | 'close'> | undefined;
@@ -157,18 +161,15 @@ export class FailoverStore extends EventEmitter<{ state: [StateEvent]; data: [] 
             cause,
           };
     }
-    // A new cause (refused, then a wrong password) is news for the views, not only a new state.
-    if (
-      force ||
-      next.state !== this.state.state ||
-      next.degraded !== this.state.degraded ||
-      next.cause !== this.state.cause
-    ) {
+    if (force || next.state !== this.state.state || next.degraded !== this.state.degraded) {
       this.state = next;
       this.announced = true;
       this.emit('state', next);
     } else {
+      const newCause = next.cause !== this.state.cause;
       this.state = { ...next, at: this.state.at };
+      // Same state, new reason (refused, then a wrong password): news for the views only.
+      if (newCause) this.emit('cause', this.state);
     }
   }
 

@@ -421,11 +421,18 @@ describe('Optuna Storage Manager in a real extension host', function () {
         'the SQLite fallback status',
       );
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
+      // The dropped connection first, then the refused reconnects name the cause.
+      await until(
+        () => /connection refused/.test(String(api.studies.getTreeItem(roots()[0]).label)),
+        WAIT_MS,
+        'the cause in the first row',
+      );
       const first = api.studies.getTreeItem(roots()[0]);
       assert.match(
         String(first.label),
         /^Nothing listens at 127\.0\.0\.1:\d+ \(connection refused\): showing the SQLite fallback$/,
       );
+      assert.strictEqual(first.command?.command, 'optunaStorage.reconnect');
       assert.ok(
         roots().some((n) => n.kind === 'sqliteFile'),
         'the SQLite studies are listed',
@@ -449,7 +456,13 @@ describe('Optuna Storage Manager in a real extension host', function () {
       await redis.kill();
       await until(() => text() === '$(error) Optuna storage offline', WAIT_MS, 'offline status');
       assert.strictEqual(bg(), 'statusBarItem.errorBackground');
-      const labels = roots().map((n) => String(api.studies.getTreeItem(n).label));
+      const rootLabels = () => roots().map((n) => String(api.studies.getTreeItem(n).label));
+      await until(
+        () => rootLabels().some((l) => /connection refused\); no SQLite fallback to show/.test(l)),
+        WAIT_MS,
+        'the cause in the first row',
+      );
+      const labels = rootLabels();
       assert.ok(
         labels.some((l) => /connection refused\); no SQLite fallback to show/.test(l)),
         labels.join(' | '),
