@@ -45,6 +45,9 @@ export async function deleteStudy(s: Services, node?: Node): Promise<boolean> {
     return false;
   }
   s.log.info(`deleted study "${study.name}" (${study.trials.length} trials) from ${where}`);
+  // A refresh already in flight began before the deletion and is shared by refresh(): wait
+  // for it, then for one that starts after the write.
+  await s.store.refresh();
   await s.store.refresh();
   s.studies.refresh();
   s.trials.refresh();

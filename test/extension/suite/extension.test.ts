@@ -409,8 +409,13 @@ describe('Optuna Storage Manager in a real extension host', function () {
         vscode.ConfigurationTarget.Global,
       );
       await until(() => /^\$\(database\) Redis/.test(text()), WAIT_MS, 'healthy again');
-      // The settings change rebuilt the store: the next test needs its first read done.
-      await until(() => api.store.loaded, WAIT_MS, 'the rebuilt store read');
+      // The settings change rebuilt the store: the next test needs what it read from Redis (its
+      // first refresh may have run before the new connection was up, so "loaded" is not enough).
+      await until(
+        () => api.store.current?.redisReadAt !== undefined && studyNodes().length > 0,
+        WAIT_MS,
+        'the rebuilt store to read Redis',
+      );
     });
 
     it('kill Redis: SQLite fallback with a warning node; restart: Redis again', async () => {
