@@ -172,6 +172,8 @@ async function main(): Promise<number> {
         : undefined,
     20_000,
   );
+  // The lower half this time: parallel coordinates, timeline and the trial table.
+  await first.frame.evaluate("document.querySelector('#card-parallel').scrollIntoView()");
   await settle(page, 2500);
   log(
     `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'study-page-light.png')))}`,

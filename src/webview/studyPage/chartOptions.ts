@@ -308,6 +308,8 @@ export interface ParallelAxisDef {
   name: string;
   value(row: number): number;
   categories?: string[];
+  /** A log-scaled param (every distribution of it is log). */
+  log?: boolean;
 }
 
 /** The parallel-coordinates axes: the most important params (up to 8), then the objectives. */
@@ -324,7 +326,13 @@ export function parallelAxes(
   });
   const axes: ParallelAxisDef[] = ids.slice(0, PARALLEL_MAX_AXES).map(({ c, id }) => {
     const a = paramAxis(store, id);
-    return { key: `p${id}`, name: c.meta.name, value: a.value, categories: a.categories };
+    return {
+      key: `p${id}`,
+      name: c.meta.name,
+      value: a.value,
+      categories: a.categories,
+      log: c.meta.log && c.meta.kind !== 'mixed',
+    };
   });
   store.directions().forEach((_d, i) => {
     const v = store.values[i];
@@ -391,7 +399,7 @@ export function parallelOption(
         name: a.name,
         ...(a.categories
           ? { type: 'category', data: a.categories }
-          : { type: 'value', scale: true }),
+          : { type: a.log ? 'log' : 'value', scale: true }),
         nameTextStyle: { color: p.fg },
         axisLine: { lineStyle: { color: p.grid } },
         axisLabel: { color: p.muted },

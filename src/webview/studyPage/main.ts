@@ -590,6 +590,8 @@ function renderCard(id: string): void {
   const c = cards.find((x) => x.id === id)!;
   const why = c.hidden?.();
   c.el.classList.toggle('empty', !!why);
+  // A single-objective study has no Pareto front to speak of: no card at all.
+  c.el.hidden = id === 'pareto' && store.directions().length < 2;
   if (why) {
     c.chart?.dispose();
     c.chart = undefined;

@@ -2,6 +2,9 @@
 // webview's own document is read and driven through the runner's browser bridge (clicks, typing,
 // a mouse drag on the parallel coordinates, the workbench's modal dialog).
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import type { MergedStudy } from '../../../src/core/storage/mergedView';
@@ -23,13 +26,14 @@ if (bridgeUrl && vscode.workspace.isTrusted)
     let api: ExtensionApi;
     let redis: RedisServer;
     let panel: StudyPagePanel;
+    let dir: string | undefined;
     const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
     const page = webview(STUDY);
     const study = (): MergedStudy => api.store.studies().find((s) => s.name === STUDY)!;
     const shown = () => page.eval<string>("document.querySelector('.status').textContent");
 
     before(async () => {
-      redis = await RedisServer.start();
+      redis = await RedisServer.start({ args: ['--appendonly', 'yes'] });
       await runPython('page_study.py', [
         '--redis',
         redis.url,
@@ -39,11 +43,19 @@ if (bridgeUrl && vscode.workspace.isTrusted)
         '60',
         '--zombie',
       ]);
+      await runPython('page_bad_input.py', ['--redis', redis.url, '--prefix', PREFIX]);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-page-'));
+      await runPython('small_db.py', [path.join(dir, 'fallback.db')]);
       api = await vscode.extensions
         .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
         .activate();
       await cfg().update('refreshInterval', 1, vscode.ConfigurationTarget.Global);
       await cfg().update('redis.prefixes', [PREFIX], vscode.ConfigurationTarget.Global);
+      await cfg().update(
+        'sqlite.path',
+        path.join(dir!, 'fallback.db'),
+        vscode.ConfigurationTarget.Global,
+      );
       await cfg().update('redis.url', redis.url, vscode.ConfigurationTarget.Global);
       await until(
         () => api.store.state.state === 'redis' && !!study(),
@@ -54,9 +66,10 @@ if (bridgeUrl && vscode.workspace.isTrusted)
 
     after(async () => {
       for (const p of api?.studyPages.all ?? []) p.dispose();
-      for (const k of ['refreshInterval', 'redis.prefixes', 'redis.url'])
+      for (const k of ['refreshInterval', 'redis.prefixes', 'sqlite.path', 'redis.url'])
         await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
       await redis?.dispose();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('opens the page of a real Optuna study: plots drawn, every trial in the table, nothing blocked by the CSP', async () => {
@@ -153,6 +166,24 @@ if (bridgeUrl && vscode.workspace.isTrusted)
       assert.strictEqual(filtered.shown, expected);
       assert.ok(expected > 0 && expected < n, `${expected} of ${n}`);
 
+      // Export the rows shown: the CSV holds exactly them, with Optuna's trials_dataframe columns.
+      const file = path.join(dir!, 'filtered.csv');
+      const w = vscode.window as unknown as Record<string, unknown>;
+      const original = w.showSaveDialog;
+      w.showSaveDialog = async () => vscode.Uri.file(file);
+      try {
+        await page.click('button:has-text("Export CSV")');
+        await until(() => fs.existsSync(file), WAIT_MS, 'the exported file');
+      } finally {
+        w.showSaveDialog = original;
+      }
+      const csv = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.strictEqual(csv.length, expected + 1);
+      assert.match(
+        csv[0],
+        /^number,value,datetime_start,datetime_complete,duration,params_dropout,params_layers,params_lr,params_optimizer,/,
+      );
+
       // A bad one: the error says where and what, the other filters still apply.
       since = panel.reports.length;
       await page.fill('.filter', 'lrr < 0.001');
@@ -166,6 +197,16 @@ if (bridgeUrl && vscode.workspace.isTrusted)
       );
       await page.fill('.filter', '');
       await page.press('.filter', 'Enter');
+
+      // Keyboard: in the grid, Home selects the first row and ArrowDown the next one.
+      await page.press('.tscroll', 'Home');
+      await page.press('.tscroll', 'ArrowDown');
+      assert.strictEqual(
+        await page.eval<string>(
+          "document.querySelector('.tr.selected').getAttribute('aria-rowindex')",
+        ),
+        '2',
+      );
 
       // A brush along the first axis of the parallel coordinates filters the table.
       await page.eval("document.querySelector('#card-parallel').scrollIntoView()");
@@ -226,6 +267,15 @@ if (bridgeUrl && vscode.workspace.isTrusted)
         WAIT_MS,
         'the reason in the details',
       );
+      // The row is revealed in the Studies tree too.
+      await until(
+        () => {
+          const sel = api.studiesView.selection[0];
+          return sel?.kind === 'trial' && sel.trial.trial.trialId === zombie.trial.trialId;
+        },
+        WAIT_MS,
+        'the trial selected in the Studies tree',
+      );
       const label = await page.eval<string>("document.querySelector('button.danger').textContent");
       assert.strictEqual(label, `Mark #${zombie.trial.number} as FAIL…`);
       // VS Code shows no modal dialogs while extension tests run: answer the confirmation here
@@ -270,6 +320,87 @@ if (bridgeUrl && vscode.workspace.isTrusted)
           (await page.eval<number>("document.querySelectorAll('.chip.stale').length")) === 0,
         WAIT_MS,
         'no stale trial left on the page',
+      );
+    });
+
+    it('keeps the page and says so when Redis goes away: the fallback banner, rows still there', async () => {
+      const n = study().trials.length;
+      await page.fill('.filter', '');
+      await page.press('.filter', 'Enter');
+      await redis.kill();
+      await until(
+        async () =>
+          /^Redis is unreachable: showing the SQLite fallback/.test(
+            await page.eval<string>(
+              "document.querySelector('.banner').hidden ? '' : document.querySelector('.banner').textContent",
+            ),
+          ),
+        WAIT_MS,
+        'the fallback banner',
+      );
+      assert.match(await shown(), new RegExp(`^${n} of ${n} trials`));
+      await redis.start();
+      await until(
+        async () => await page.eval<boolean>("document.querySelector('.banner').hidden"),
+        WAIT_MS,
+        'the banner gone when Redis is back',
+      );
+    });
+
+    /** Opens a study's page and waits for every plot; returns the page's visible text parts. */
+    async function openBad(
+      name: string,
+    ): Promise<{ notes: string; cards: Record<string, string>; status: string }> {
+      const s = api.store.studies().find((x) => x.name === name)!;
+      await vscode.commands.executeCommand('optunaStorage.openStudyPage', s.key);
+      const p = api.studyPages.get(s.key)!;
+      await pageReport(p, (r) => r.event === 'drawn' && (r.charts?.length ?? 0) !== 1);
+      const w = webview(name);
+      await until(
+        async () =>
+          !(await w.eval<boolean>("!!document.querySelector('.banner.error:not([hidden])')")),
+        5000,
+        'no error',
+      );
+      return w.eval(
+        "({ notes: document.querySelector('.notes').textContent, status: document.querySelector('.status').textContent, cards: Object.fromEntries([...document.querySelectorAll('.card')].map((c) => [c.id.slice(5), c.querySelector('.cardnotes').textContent])) })",
+      );
+    }
+
+    it('renders bad input and says what it leaves out: params changing type, NaN/±inf, 0 trials, 400 params, 5 objectives', async () => {
+      const types = await openBad('types-change');
+      assert.match(types.notes, /Param "p" changes type between trials \(Float, Categorical\)/);
+      assert.match(types.status, /^15 of 15 trials/);
+
+      const nonFinite = await openBad('non-finite');
+      assert.match(nonFinite.cards.history, /trials? with a NaN or infinite value not plotted/);
+      assert.match(nonFinite.cards.curves, /NaN or infinite intermediate values not plotted/);
+
+      const empty = await openBad('empty');
+      assert.match(empty.status, /^0 of 0 trials/);
+      assert.ok(
+        await webview('empty').eval<boolean>("document.querySelector('#card-pareto').hidden"),
+        'no Pareto card for one objective',
+      );
+
+      const wide = await openBad('wide-400');
+      assert.match(wide.status, /^25 of 25 trials/);
+      assert.match(
+        wide.cards.parallel,
+        /Axes for the 8 most important params; 392 more are in the table/,
+      );
+      const columns = await webview('wide-400').eval<number>(
+        "document.querySelectorAll('.chooserlist input').length",
+      );
+      assert.ok(columns >= 405, `${columns} columns in the chooser`);
+
+      const five = await openBad('five-objectives');
+      assert.match(five.cards.pareto, /shows two or three objectives; this study has 5/);
+      assert.strictEqual(
+        await webview('five-objectives').eval<number>(
+          "document.querySelectorAll('.chartbar option').length",
+        ),
+        5,
       );
     });
   });
