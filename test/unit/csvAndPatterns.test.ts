@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { Study, Trial } from '../../src/core/optuna/model';
 import { studyAsCsv } from '../../src/core/optuna/exportStudy';
 import { normalizeParams } from '../../src/core/runs/params';
+import { plainRelative } from '../../src/core/redis/backup';
 
 describe('untrusted text leaving the extension', () => {
   it('CSV export: cells a spreadsheet would run as formulas get an apostrophe, numbers do not', () => {
@@ -50,5 +51,22 @@ describe('untrusted text leaving the extension', () => {
       ['b'],
     );
     assert.match(r.problems.join('\n'), /"pattern" is longer than 200 characters/);
+  });
+});
+
+describe('backups follow only plain file names from the server', () => {
+  it('plainRelative', () => {
+    for (const ok of ['dump.rdb', 'appendonlydir/appendonly.aof.1.base.rdb'])
+      assert.ok(plainRelative(ok), ok);
+    for (const bad of [
+      '',
+      '../etc/passwd',
+      'appendonlydir/../../x',
+      '/etc/shadow',
+      'a//b',
+      './a',
+      'a\0b',
+    ])
+      assert.ok(!plainRelative(bad), bad);
   });
 });

@@ -124,6 +124,16 @@ async function runBackgroundJob(
     );
 }
 
+/** A relative path of plain names ('a', 'dir/a'): no '..', no absolute path, no empty part. */
+export function plainRelative(rel: string): boolean {
+  return (
+    rel !== '' &&
+    !path.isAbsolute(rel) &&
+    !rel.includes('\0') &&
+    rel.split(/[\\/]/).every((seg) => seg !== '' && seg !== '.' && seg !== '..')
+  );
+}
+
 /** Files of a Redis 7 AOF directory: the manifest and the base and incremental files it names. */
 function aofFiles(aofDir: string, appendfilename: string): string[] {
   const manifest = `${appendfilename}.manifest`;
@@ -222,6 +232,12 @@ export async function createServerBackup(redis: Redis, opts: BackupOptions): Pro
     const files: BackupManifest['files'] = [];
     const copy = async (from: string, rel: string) => {
       opts.signal?.throwIfAborted();
+      // Names come from the server (CONFIG GET) and its AOF manifest: never follow one out of
+      // the data directory, nor write outside the backup folder.
+      if (!plainRelative(rel))
+        throw new Error(
+          `the server names a data file ${JSON.stringify(rel)} that is not a plain file name inside its data directory: nothing was backed up`,
+        );
       const to = path.join(staging, rel);
       fs.mkdirSync(path.dirname(to), { recursive: true });
       files.push({ path: rel, ...(await copyHashed(from, to, opts.signal)) });
