@@ -11,6 +11,7 @@ import { StatusBar } from './vscode/statusBar';
 import { StoreService } from './vscode/storeService';
 import { MonitorProvider } from './vscode/views/monitorProvider';
 import { StudyPages } from './vscode/studyPage/studyPages';
+import { trackRedisRefusedHere } from './vscode/views/redisActions';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
 
@@ -87,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   );
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
   const backups = new BackupScheduler(services);
-  context.subscriptions.push(backups);
+  context.subscriptions.push(backups, trackRedisRefusedHere(store));
 
   context.subscriptions.push(
     store.onDidChangeData(() => {

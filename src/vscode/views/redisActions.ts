@@ -17,6 +17,21 @@ export function redisRefusedHere(svc: StoreService): boolean {
   }
 }
 
+/**
+ * Keeps the context key `optunaStorage.redisRefusedHere` current: package.json shows the Start
+ * action on the refused state's row (`storeState.refused`) only when Start can help.
+ */
+export function trackRedisRefusedHere(svc: StoreService): vscode.Disposable {
+  const set = () =>
+    void vscode.commands.executeCommand(
+      'setContext',
+      'optunaStorage.redisRefusedHere',
+      redisRefusedHere(svc),
+    );
+  set();
+  return svc.onDidChangeState(set);
+}
+
 const action = (
   id: string,
   label: string,

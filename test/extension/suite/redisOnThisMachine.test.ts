@@ -18,7 +18,11 @@ import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const manifest = require('../../../package.json') as { publisher: string; name: string };
+const manifest = require('../../../package.json') as {
+  publisher: string;
+  name: string;
+  contributes: { menus: Record<string, Array<{ command: string; when: string; group?: string }>> };
+};
 
 type Window = Record<string, unknown>;
 
@@ -124,6 +128,17 @@ describe('Redis on this machine: Start, Back Up, Restore, move studies', functio
     assert.strictEqual(label(start), 'Start Redis');
     const item = api.studies.getTreeItem(start);
     assert.strictEqual(item.command?.command, 'optunaStorage.startRedis');
+    // The refused state's own row carries the Start action too (inline, and in its menu).
+    const state = rootNodes().find((n) => n.id === 'state')!;
+    assert.strictEqual(api.studies.getTreeItem(state).contextValue, 'storeState.refused');
+    assert.ok(
+      manifest.contributes.menus['view/item/context'].some(
+        (m) =>
+          m.command === 'optunaStorage.startRedis' &&
+          m.group === 'inline' &&
+          m.when.includes('viewItem == storeState.refused'),
+      ),
+    );
     const ids = rootNodes().map((n) => n.id);
     assert.ok(ids.indexOf('action/start') === ids.indexOf('state') + 1, ids.join(' | '));
     assert.ok(ids.includes('action/restore'));
