@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   } else if (kind === 'file') {
     const t0 = performance.now();
     const r = new JournalFileReader(target);
-    r.refresh();
+    await r.refresh();
     studies = r.replay.allStudies();
     ms = performance.now() - t0;
   } else {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseSentinelList } from '../core/redis/connect';
-import { FailoverStore, type StateEvent, type StoreState } from '../core/storage/failoverStore';
+import { FailoverStore } from '../core/storage/failoverStore';
+import type { StateEvent, StoreState } from '../core/storage/storeState';
 import { type CliCommand, EXIT_OK, UsageError } from './command';
 import { PASSWORD_ENV } from './storageArgs';
 

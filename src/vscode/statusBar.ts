@@ -49,7 +49,7 @@ export class StatusBar implements vscode.Disposable {
     const warnings = st.state === 'redis' ? this.warnings : [];
     const errors = warnings.filter((w) => w.severity === 'error').length;
     const others = warnings.length - errors;
-    const latency = st.latencyMs !== undefined ? `${st.latencyMs.toFixed(1)} ms` : 'ok';
+    const latency = st.state === 'redis' ? `${st.latencyMs.toFixed(1)} ms` : 'ok';
     if (st.state === 'redis' && warnings.length > 0) {
       // Words, icon and colour all say the worst finding: an error is never "1 warning".
       const counts = [
@@ -66,7 +66,7 @@ export class StatusBar implements vscode.Disposable {
       item.text = `$(database) Redis ${latency}`;
       item.backgroundColor = undefined;
     } else if (st.state === 'redis') {
-      item.text = `$(warning) Redis degraded${st.latencyMs !== undefined ? ` ${st.latencyMs.toFixed(0)} ms` : ''}`;
+      item.text = `$(warning) Redis degraded ${st.latencyMs.toFixed(0)} ms`;
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else if (st.state === 'sqlite' && !this.service.settings.redisUrl) {
       // No Redis configured: SQLite is the store, not a fallback, so nothing to warn about.
@@ -75,11 +75,12 @@ export class StatusBar implements vscode.Disposable {
     } else if (st.state === 'sqlite') {
       item.text = '$(debug-disconnect) SQLite fallback';
       item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else if (st.state === 'starting') {
+      item.text = '$(loading~spin) Optuna storage';
+      item.backgroundColor = undefined;
     } else {
-      item.text =
-        this.service.loaded || st.detail !== 'starting'
-          ? '$(error) Optuna storage offline'
-          : '$(loading~spin) Optuna storage';
+      item.text = '$(error) Optuna storage offline';
+      // Red only once the first read confirmed it, not while the store settles.
       item.backgroundColor = this.service.loaded
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
         : undefined;
@@ -148,8 +149,9 @@ export class StatusBar implements vscode.Disposable {
 /** The store's state in words ("SQLite fallback file", not `sqlite`). */
 export function stateWords(svc: StoreService): string {
   const st = svc.state;
-  if (!svc.loaded && st.detail === 'starting') return 'starting';
   switch (st.state) {
+    case 'starting':
+      return 'starting';
     case 'redis':
       return st.degraded ? 'reading Redis (slow or erroring)' : 'reading Redis';
     case 'sqlite':

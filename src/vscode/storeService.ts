@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { FailoverStore, type RefreshSummary, type StateEvent } from '../core/storage/failoverStore';
+import { FailoverStore, type RefreshSummary } from '../core/storage/failoverStore';
+import { type StateEvent, offlineState, startingState } from '../core/storage/storeState';
 import type { MergedStudy } from '../core/storage/mergedView';
 import { redactUrl } from '../core/redis/url';
 import { PasswordStore } from './secrets';
@@ -17,7 +18,7 @@ export class StoreService implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeData = this.dataEmitter.event;
   settings: Settings;
-  state: StateEvent = { state: 'offline', degraded: false, at: Date.now(), detail: 'starting' };
+  state: StateEvent = startingState(Date.now());
   /** False until the first refresh after (re)start finished: views show a loading node. */
   loaded = false;
   lastError: string | undefined;
@@ -53,7 +54,7 @@ export class StoreService implements vscode.Disposable {
       if (gen !== this.generation) return;
       const detail = `cannot start the store: ${redactUrl((e as Error).message ?? String(e))}`;
       this.log.warn(detail);
-      this.setState({ state: 'offline', degraded: false, at: Date.now(), detail });
+      this.setState(offlineState('settings-invalid', detail, Date.now()));
       this.loaded = true;
       this.dataEmitter.fire();
     }
@@ -64,19 +65,15 @@ export class StoreService implements vscode.Disposable {
     this.store = undefined;
     this.loaded = false;
     // The old store's state is not the new one's: "starting" until the new store reports.
-    this.setState({ state: 'offline', degraded: false, at: Date.now(), detail: 'starting' });
+    this.setState(startingState(Date.now()));
     this.lastError = undefined;
     let settings: Settings;
     try {
       settings = readSettings();
     } catch (e) {
       this.settings = { ...this.settings };
-      this.setState({
-        state: 'offline',
-        degraded: false,
-        at: Date.now(),
-        detail: `invalid settings: ${(e as Error).message}`,
-      });
+      const message = `invalid settings: ${(e as Error).message}`;
+      this.setState(offlineState('settings-invalid', message, Date.now()));
       this.loaded = true;
       this.dataEmitter.fire();
       return;

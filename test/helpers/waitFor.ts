@@ -1,4 +1,5 @@
-import type { FailoverStore, StateEvent, StoreState } from '../../src/core/storage/failoverStore';
+import type { FailoverStore } from '../../src/core/storage/failoverStore';
+import type { StateEvent, StoreState } from '../../src/core/storage/storeState';
 
 /** Resolves with the first state event of the given state (or rejects after `timeoutMs`). */
 export function nextState(

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FailoverStore, type StateEvent } from '../../src/core/storage/failoverStore';
+import { FailoverStore } from '../../src/core/storage/failoverStore';
+import type { StateEvent } from '../../src/core/storage/storeState';
 import { RedisJournalReader } from '../../src/core/storage/redisJournalReader';
 import { freePort } from '../helpers/ports';
 import { runPython } from '../helpers/python';
@@ -66,11 +67,7 @@ describe('failover store against real redis-server processes', function () {
         'Redis studies read before the outage stay visible',
       );
 
-      const entriesBefore = [
-        ...(store as unknown as { readers: Map<string, RedisJournalReader> }).readers
-          .get('opt')!
-          .replay.toState().trials,
-      ].length;
+      const entriesBefore = store.studies().find((s) => s.name === 'live')!.trials.length;
       const restartedAt = Date.now();
       await redis.start();
       const up = await nextState(store, 'redis', 10_000);

@@ -18,23 +18,23 @@ describe('readers', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-readers-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('journal file: incremental by byte offset, an unterminated line waits for its newline', () => {
+  it('journal file: incremental by byte offset, an unterminated line waits for its newline', async () => {
     const lines = optunaCompatibleRules();
     const file = path.join(dir, 'grow.log');
     fs.writeFileSync(file, lines.slice(0, 10).join('\n') + '\n' + lines[10].slice(0, 25));
     const r = new JournalFileReader(file);
-    assert.equal(r.refresh().entries, 10);
+    assert.equal((await r.refresh()).entries, 10);
     fs.appendFileSync(file, lines[10].slice(25));
-    assert.equal(r.refresh().entries, 0, 'still no newline: a write in progress');
+    assert.equal((await r.refresh()).entries, 0, 'still no newline: a write in progress');
     fs.appendFileSync(file, '\n' + lines.slice(11).join('\n') + '\n');
-    assert.equal(r.refresh().entries, lines.length - 10);
+    assert.equal((await r.refresh()).entries, lines.length - 10);
     const whole = new JournalFileReader(file);
-    whole.refresh();
+    await whole.refresh();
     assert.deepStrictEqual(r.replay.allStudies(), whole.replay.allStudies());
     assert.deepEqual(r.replay.issues, []);
   });
 
-  it('journal file: v4 compact separators read the same as v3', () => {
+  it('journal file: v4 compact separators read the same as v3', async () => {
     const v3 = path.join(dir, 'v3.log');
     const v4 = path.join(dir, 'v4.log');
     const lines = optunaCompatibleRules();
@@ -49,20 +49,20 @@ describe('readers', function () {
     assert.notEqual(fs.readFileSync(v3, 'utf8'), fs.readFileSync(v4, 'utf8'));
     const a = new JournalFileReader(v3);
     const b = new JournalFileReader(v4);
-    a.refresh();
-    b.refresh();
+    await a.refresh();
+    await b.refresh();
     assert.deepStrictEqual(b.replay.allStudies(), a.replay.allStudies());
   });
 
-  it('journal file replaced by another file is read again from the start', () => {
+  it('journal file replaced by another file is read again from the start', async () => {
     const file = path.join(dir, 'replaced.log');
     const lines = optunaCompatibleRules();
     fs.writeFileSync(file, lines.join('\n') + '\n');
     const r = new JournalFileReader(file);
-    r.refresh();
+    await r.refresh();
     fs.rmSync(file);
     fs.writeFileSync(file, lines.slice(0, 3).join('\n') + '\n');
-    const res = r.refresh();
+    const res = await r.refresh();
     assert.equal(res.reset, true);
     assert.equal(r.replay.allStudies().length, 2);
   });

@@ -1,52 +1,13 @@
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
+import type Redis from 'ioredis';
+import { raceAbort } from '../abort';
 import type { JournalActivity } from '../optuna/activity';
-import type { Study } from '../optuna/model';
-import type { ConnectionSettings, RedisCause, SentinelConfig } from '../redis/connect';
-import { type LinkStatus, RedisLink } from '../redis/link';
-import { type MergedStudy, mergeTrials } from './mergedView';
-import { discoverPrefixes } from '../optuna/journal/redisLog';
-import { RedisJournalReader } from './redisJournalReader';
-import { ReplayCache } from './replayCache';
-import { SqliteReader } from './sqliteReader';
-import { SqliteWorkerReader } from './sqliteWorkerReader';
-
-export type StoreState = 'redis' | 'sqlite' | 'offline';
-
-/** Why Redis is not used (while the state is sqlite or offline): its failure, or none set up. */
-export type StoreCause = RedisCause | 'not-configured';
-
-/** A state transition: when, why, and whether Redis is slow or erroring (`degraded`). */
-export interface StateEvent {
-  state: StoreState;
-  degraded: boolean;
-  at: number;
-  detail: string;
-  latencyMs?: number;
-  /** Set when Redis is not used, so that views can name the cause and the next step. */
-  cause?: StoreCause;
-}
-
-export interface FailoverOptions {
-  /** Redis URL (`redis://` or `rediss://`); with `sentinel`, only its db and credentials are used. */
-  redisUrl?: string;
-  password?: string;
-  sentinel?: SentinelConfig;
-  /** Journal prefixes to read; undefined discovers every prefix on the server. */
-  prefixes?: string[];
-  /** The SQLite fallback file (Optuna RDB) served when Redis is unreachable. */
-  sqlitePath?: string;
-  settings?: Partial<ConnectionSettings>;
-  /** Folder for the local replay cache of large journals. */
-  cacheDir?: string;
-  /** How often a refresh re-scans the server for new journal prefixes. */
-  rediscoverMs?: number;
-  /**
-   * The SQLite worker script (dist/sqliteWorker.js): the fallback file is then read in a
-   * worker thread, never on the caller's thread (the extension host's main thread).
-   */
-  sqliteWorkerFile?: string;
-}
+import type { ReadIssue } from '../optuna/model';
+import type { LinkStatus } from '../redis/link';
+import { type MergedStudy, mergeStudies } from './mergedView';
+import { type FailoverOptions, type StoreLink, type StoreParts, storeParts } from './storeParts';
+import { type StateEvent, type StoreInputs, startingState, transition } from './storeState';
+import type { JournalSource } from './studySource';
 
 export interface RefreshSummary {
   redisEntries: number;
@@ -54,39 +15,47 @@ export interface RefreshSummary {
   errors: string[];
 }
 
+export interface RefreshOptions {
+  /** Scan the server for new journal prefixes now, not only every `rediscoverMs`. */
+  rediscover?: boolean;
+  /** Ends this caller's wait; the read itself stops once no caller waits for it any more. */
+  signal?: AbortSignal;
+}
+
 /**
  * The failover store every view reads from: Redis first, the SQLite fallback file while Redis
  * is unreachable, and back to Redis — resuming each journal where it stopped — once Redis
- * answers again. The studies it shows are the merge of both sources.
+ * answers again. The studies it shows are the merge of both sources. Its state follows the
+ * pure transition in storeState.ts, fed by the link's health and the fallback's status.
+ */
+/**
+ * Events: `state` when the state or degradation changes, `cause` when the state stays but
+ * its reason changes (for the views), `data` after a read that changed the studies.
  */
 export class FailoverStore extends EventEmitter<{
   state: [StateEvent];
   cause: [StateEvent];
   data: [];
 }> {
-  private link: RedisLink | undefined;
-  private readonly readers = new Map<string, RedisJournalReader>();
-  private sqlite: Pick<SqliteWorkerReader, 'readAll' | 'close'> | undefined;
-  private sqliteStudies: Study[] = [];
-  private sqliteToken = '';
-  private sqliteError: string | undefined;
+  private link: StoreLink | undefined;
+  private readonly journals = new Map<string, JournalSource>();
   private lastDiscovery = 0;
   private discoveryComplete = true;
-  private running: Promise<RefreshSummary> | undefined;
-  private refreshAbort: AbortController | undefined;
+  private running: SharedRefresh | undefined;
+  /** Aborted when Redis goes away during a read: a frozen server would hold it until the timeout. */
+  private redisRead: AbortController | undefined;
   private closed = false;
-  private announced = false;
-  private readonly cache: ReplayCache | undefined;
   /** The merged view, rebuilt only after a refresh that read something. */
   private merged: MergedStudy[] | undefined;
-  state: StateEvent;
+  state: StateEvent = startingState(Date.now());
   /** When Redis data was last read successfully (epoch ms). */
   redisReadAt: number | undefined;
 
-  constructor(readonly options: FailoverOptions) {
+  constructor(
+    readonly options: FailoverOptions,
+    private readonly parts: StoreParts = storeParts(options),
+  ) {
     super();
-    this.cache = options.cacheDir ? new ReplayCache(options.cacheDir) : undefined;
-    this.state = { state: 'offline', degraded: false, at: Date.now(), detail: 'starting' };
   }
 
   get redisWhere(): string | undefined {
@@ -99,216 +68,159 @@ export class FailoverStore extends EventEmitter<{
 
   /** Connects and settles the first state (within the connect timeout). */
   async start(): Promise<StateEvent> {
-    if (this.options.redisUrl) {
-      const link = new RedisLink(this.options.redisUrl, {
-        password: this.options.password,
-        sentinel: this.options.sentinel,
-        settings: this.options.settings,
-      });
+    const open = this.parts.link;
+    if (open) {
+      const link = open();
       this.link = link;
+      const settleMs = ((this.options.settings?.socketConnectTimeout ?? 2) + 0.5) * 1000;
       const settled = new Promise<void>((resolve) => {
-        const t = setTimeout(
-          resolve,
-          ((this.options.settings?.socketConnectTimeout ?? 2) + 0.5) * 1000,
-        );
+        const t = setTimeout(resolve, settleMs);
         link.once('status', () => {
           clearTimeout(t);
           resolve();
         });
       });
       link.on('status', (st) => {
-        // A read in flight on a server that just froze would wait for the command timeout.
-        if (!st.up) this.refreshAbort?.abort(new Error(st.reason ?? 'Redis went away'));
+        if (!st.up) this.redisRead?.abort(new Error(st.reason ?? 'Redis went away'));
         this.evaluate();
       });
       link.start();
       await settled;
     }
-    // The first event is the initial state, even when nothing changed since construction.
-    this.evaluate(!this.announced);
+    this.evaluate();
     return this.state;
   }
 
-  /** Re-derives the state from Redis health and the fallback file; emits on a change. */
-  private evaluate(force = false): void {
-    if (this.closed) return;
-    const s = this.link?.status;
-    let next: StateEvent;
-    if (s?.up) {
-      next = {
-        state: 'redis',
-        degraded: s.degraded,
-        at: Date.now(),
-        latencyMs: s.latencyMs,
-        detail: s.degraded
-          ? `${this.link!.where} is slow: ${s.reason}`
-          : `${this.link!.where} answered PING in ${s.latencyMs!.toFixed(1)} ms`,
-      };
-    } else {
-      const why = this.link ? (s?.reason ?? 'Redis is unreachable') : 'no Redis configured';
-      const cause: StoreCause | undefined = this.link ? s?.cause : 'not-configured';
-      const fallback = this.checkSqlite();
-      const serving = this.link
-        ? `${why}; serving the SQLite fallback ${this.options.sqlitePath}`
-        : `serving the SQLite file ${this.options.sqlitePath} (no Redis configured)`;
-      next = fallback.ok
-        ? { state: 'sqlite', degraded: false, at: Date.now(), detail: serving, cause }
-        : {
-            state: 'offline',
-            degraded: false,
-            at: Date.now(),
-            detail: `${why}; ${fallback.why}`,
-            cause,
-          };
-    }
-    if (force || next.state !== this.state.state || next.degraded !== this.state.degraded) {
-      this.state = next;
-      this.announced = true;
-      this.emit('state', next);
-    } else {
-      const newCause = next.cause !== this.state.cause;
-      this.state = { ...next, at: this.state.at };
-      // Same state, new reason (refused, then a wrong password): news for the views only.
-      if (newCause) this.emit('cause', this.state);
-    }
+  private inputs(): StoreInputs {
+    const { link } = this;
+    const fallback = this.parts.fallback;
+    return {
+      redis: link && { where: link.where, status: link.status },
+      fallback: fallback && { path: fallback.path, status: fallback.status() },
+    };
   }
 
-  private checkSqlite(): { ok: true } | { ok: false; why: string } {
-    const p = this.options.sqlitePath;
-    if (!p) return { ok: false, why: 'no SQLite fallback file is configured' };
-    if (!fs.existsSync(p)) return { ok: false, why: `the SQLite fallback ${p} does not exist yet` };
-    if (this.sqliteError) return { ok: false, why: this.sqliteError };
-    return { ok: true };
+  /** Moves to the state the link and the fallback call for; emits when that is news. */
+  private evaluate(): void {
+    if (this.closed) return;
+    const { next, news } = transition(this.state, this.inputs(), Date.now());
+    this.state = next;
+    if (news) this.emit(news, next);
   }
 
   /**
    * Reads what is new: each Redis journal from where it stopped (when Redis is up) and the
-   * SQLite file when it changed. Concurrent calls share one refresh.
+   * fallback file when it changed. A call while a read runs shares that read, unless it asks
+   * for a rediscovery the running read does not make: then it reads again after it.
    */
-  refresh(opts: { rediscover?: boolean; signal?: AbortSignal } = {}): Promise<RefreshSummary> {
-    this.running ??= this.doRefresh(opts).finally(() => (this.running = undefined));
-    return this.running;
+  refresh(opts: RefreshOptions = {}): Promise<RefreshSummary> {
+    const run = this.running;
+    if (run && (run.rediscover || !opts.rediscover)) return run.join(opts.signal);
+    if (run) return raceAbort(run.done, opts.signal).then(() => this.refresh(opts));
+    const next: SharedRefresh = new SharedRefresh(!!opts.rediscover, async (signal) => {
+      try {
+        return await this.read(!!opts.rediscover, signal);
+      } finally {
+        // Before the callers resume: a call right after this one ends starts a new read.
+        if (this.running === next) this.running = undefined;
+      }
+    });
+    this.running = next;
+    return next.join(opts.signal);
   }
 
-  private async doRefresh(opts: {
-    rediscover?: boolean;
-    signal?: AbortSignal;
-  }): Promise<RefreshSummary> {
+  /** One read of every source; never rejects (failures are in `errors`). */
+  private async read(rediscover: boolean, signal: AbortSignal): Promise<RefreshSummary> {
     const summary: RefreshSummary = { redisEntries: 0, sqliteReloaded: false, errors: [] };
-    if (this.link?.status.up) {
-      const abort = new AbortController();
-      this.refreshAbort = abort;
-      const outer = opts.signal;
-      const forward = () => abort.abort(outer?.reason);
-      outer?.addEventListener('abort', forward, { once: true });
+    let changed = false;
+    const link = this.link;
+    if (link?.status.up) {
+      const redisRead = new AbortController();
+      this.redisRead = redisRead;
+      const forward = () => redisRead.abort(signal.reason);
+      signal.addEventListener('abort', forward, { once: true });
       try {
-        await this.refreshRedis({ ...opts, signal: abort.signal }, summary);
+        changed = await this.readJournals(link, rediscover, redisRead.signal, summary);
         this.redisReadAt = Date.now();
       } catch (e) {
         summary.errors.push((e as Error).message);
-        await this.link.check(); // a read that failed usually means Redis just went away
+        await link.check(); // a read that failed usually means Redis just went away
       } finally {
-        outer?.removeEventListener('abort', forward);
-        this.refreshAbort = undefined;
+        signal.removeEventListener('abort', forward);
+        this.redisRead = undefined;
       }
     }
-    try {
-      summary.sqliteReloaded = await this.refreshSqlite();
-    } catch (e) {
-      summary.errors.push((e as Error).message);
+    const fallback = this.parts.fallback;
+    if (fallback) {
+      try {
+        summary.sqliteReloaded = (await fallback.refresh(signal)).changed;
+        changed ||= summary.sqliteReloaded;
+      } catch (e) {
+        const st = fallback.status();
+        summary.errors.push(st.ok ? (e as Error).message : st.message);
+      }
     }
     this.evaluate();
-    if (summary.redisEntries > 0 || summary.sqliteReloaded) {
+    if (changed && !this.closed) {
       this.merged = undefined;
       this.emit('data');
     }
     return summary;
   }
 
-  private async refreshRedis(
-    opts: { rediscover?: boolean; signal?: AbortSignal },
+  /** Reads every journal from where it stopped; whether any of them changed. */
+  private async readJournals(
+    link: StoreLink,
+    rediscover: boolean,
+    signal: AbortSignal,
     summary: RefreshSummary,
-  ): Promise<void> {
-    const client = this.link!.client;
+  ): Promise<boolean> {
     let prefixes = this.options.prefixes;
     if (!prefixes) {
       const due =
-        opts.rediscover ||
-        this.readers.size === 0 ||
+        rediscover ||
+        this.journals.size === 0 ||
         Date.now() - this.lastDiscovery > (this.options.rediscoverMs ?? 30_000);
       if (due) {
-        const found = await discoverPrefixes(client, undefined, opts.signal);
+        const found = await this.parts.discover(link, signal);
         this.discoveryComplete = found.complete;
         this.lastDiscovery = Date.now();
-        for (const p of found.prefixes) this.reader(p);
+        for (const p of found.prefixes) this.journal(link, p);
       }
-      prefixes = [...this.readers.keys()];
+      prefixes = [...this.journals.keys()];
     }
+    let changed = false;
     for (const p of prefixes) {
-      const r = this.reader(p);
-      const res = await r.refresh(opts.signal);
+      const res = await this.journal(link, p).refresh(signal);
       summary.redisEntries += res.entries;
+      changed ||= res.changed;
     }
+    return changed;
   }
 
-  private reader(prefix: string): RedisJournalReader {
-    let r = this.readers.get(prefix);
-    if (!r) {
-      const key = `${this.link!.where}|${prefix}`;
-      r = new RedisJournalReader(
-        this.link!.client,
-        prefix,
-        this.cache ? { cache: this.cache, key } : undefined,
-      );
-      this.readers.set(prefix, r);
+  private journal(link: StoreLink, prefix: string): JournalSource {
+    let j = this.journals.get(prefix);
+    if (!j) {
+      j = this.parts.journal(link, prefix);
+      this.journals.set(prefix, j);
     }
-    return r;
-  }
-
-  /** Re-reads the SQLite file only when it (or its WAL) changed since the last read. */
-  private async refreshSqlite(): Promise<boolean> {
-    const p = this.options.sqlitePath;
-    if (!p) return false;
-    const token = fileToken(p) + fileToken(`${p}-wal`);
-    if (token === this.sqliteToken) return false;
-    this.sqliteToken = token;
-    if (!fs.existsSync(p)) {
-      this.sqlite?.close();
-      this.sqlite = undefined;
-      const had = this.sqliteStudies.length > 0;
-      this.sqliteStudies = [];
-      return had;
-    }
-    try {
-      this.sqlite ??= this.options.sqliteWorkerFile
-        ? new SqliteWorkerReader(p, this.options.sqliteWorkerFile)
-        : inProcess(new SqliteReader(p));
-      this.sqliteStudies = await this.sqlite.readAll();
-      this.sqliteError = undefined;
-    } catch (e) {
-      this.sqlite?.close();
-      this.sqlite = undefined;
-      this.sqliteToken = ''; // try again next refresh
-      this.sqliteError = `the SQLite fallback cannot be read: ${(e as Error).message}`;
-      throw new Error(this.sqliteError, { cause: e });
-    }
-    return true;
+    return j;
   }
 
   /** Journal prefixes read so far, and whether the last discovery scan finished. */
   prefixes(): { prefixes: string[]; complete: boolean } {
-    return { prefixes: [...this.readers.keys()].sort(), complete: this.discoveryComplete };
+    return { prefixes: [...this.journals.keys()].sort(), complete: this.discoveryComplete };
   }
 
   /** Who wrote what in the journal under `prefix` (worker ids, for the stale-trial classifier). */
   journalActivity(prefix: string): JournalActivity | undefined {
-    return this.readers.get(prefix)?.replay.activity;
+    return this.journals.get(prefix)?.activity();
   }
 
   /** Problems found while reading (gaps, skipped entries), per prefix. */
-  issues(): Array<{ prefix: string; issues: RedisJournalReader['replay']['issues'] }> {
-    return [...this.readers]
-      .map(([prefix, r]) => ({ prefix, issues: r.replay.issues }))
+  issues(): Array<{ prefix: string; issues: ReadIssue[] }> {
+    return [...this.journals]
+      .map(([prefix, j]) => ({ prefix, issues: j.issues() }))
       .filter((x) => x.issues.length > 0);
   }
 
@@ -317,47 +229,18 @@ export class FailoverStore extends EventEmitter<{
    * first prefix (the one the optimizers fall back from) is merged into it.
    */
   studies(): MergedStudy[] {
-    this.merged ??= this.merge();
+    if (!this.merged) {
+      const primary =
+        this.options.prefixes?.[0] ??
+        (this.journals.has('') ? '' : [...this.journals.keys()].sort()[0]);
+      const journals = new Map([...this.journals].map(([p, j]) => [p, j.studies()] as const));
+      this.merged = mergeStudies(journals, this.parts.fallback?.studies() ?? [], primary);
+    }
     return this.merged;
   }
 
-  private merge(): MergedStudy[] {
-    const out: MergedStudy[] = [];
-    const primary =
-      this.options.prefixes?.[0] ??
-      (this.readers.has('') ? '' : [...this.readers.keys()].sort()[0]);
-    const sqliteByName = new Map(this.sqliteStudies.map((s) => [s.name, s]));
-    const merged = new Set<string>();
-    for (const [prefix, r] of [...this.readers].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const s of r.replay.allStudies()) {
-        const twin = prefix === primary ? sqliteByName.get(s.name) : undefined;
-        if (twin) merged.add(twin.name);
-        out.push({
-          key: `redis\u0000${prefix}\u0000${s.name}`,
-          name: s.name,
-          prefix,
-          redis: s,
-          sqlite: twin,
-          trials: mergeTrials(s, twin),
-        });
-      }
-    }
-    for (const s of this.sqliteStudies) {
-      if (merged.has(s.name)) continue;
-      out.push({
-        key: `sqlite\u0000${s.name}`,
-        name: s.name,
-        prefix: undefined,
-        redis: undefined,
-        sqlite: s,
-        trials: mergeTrials(undefined, s),
-      });
-    }
-    return out;
-  }
-
   /** The Redis client of the store, for commands that write through Optuna's protocol. */
-  get redisClient() {
+  get redisClient(): Redis | undefined {
     return this.link?.client;
   }
 
@@ -367,22 +250,52 @@ export class FailoverStore extends EventEmitter<{
 
   close(): void {
     this.closed = true;
+    this.running?.abort.abort(new Error('the store was closed'));
     this.link?.close();
-    this.sqlite?.close();
+    for (const j of this.journals.values()) j.close();
+    this.parts.fallback?.close();
     this.removeAllListeners();
   }
 }
 
-function fileToken(p: string): string {
-  try {
-    const st = fs.statSync(p);
-    return `${st.ino}:${st.size}:${st.mtimeMs};`;
-  } catch {
-    return '-;';
-  }
-}
+/**
+ * One read in flight, shared by every caller that asks while it runs. A caller's signal ends
+ * its own wait; the read is aborted only when every caller waiting for it has given up (a
+ * caller without a signal keeps it running).
+ */
+class SharedRefresh {
+  readonly abort = new AbortController();
+  readonly promise: Promise<RefreshSummary>;
+  /** Settles when the read ends, never rejects. */
+  readonly done: Promise<void>;
+  private waiting = 0;
+  private kept = false;
 
-/** An in-process reader behind the worker reader's (async) shape. */
-function inProcess(r: SqliteReader): Pick<SqliteWorkerReader, 'readAll' | 'close'> {
-  return { readAll: async () => r.readAll(), close: () => r.close() };
+  constructor(
+    readonly rediscover: boolean,
+    run: (signal: AbortSignal) => Promise<RefreshSummary>,
+  ) {
+    this.promise = run(this.abort.signal);
+    this.done = this.promise.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  join(signal?: AbortSignal): Promise<RefreshSummary> {
+    if (!signal) {
+      this.kept = true;
+      return this.promise;
+    }
+    const leave = () => {
+      if (--this.waiting === 0 && !this.kept) this.abort.abort(signal.reason);
+    };
+    this.waiting++;
+    if (signal.aborted) leave();
+    else {
+      signal.addEventListener('abort', leave, { once: true });
+      void this.done.then(() => signal.removeEventListener('abort', leave));
+    }
+    return raceAbort(this.promise, signal);
+  }
 }

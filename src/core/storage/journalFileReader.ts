@@ -1,12 +1,9 @@
 import * as fs from 'node:fs';
+import type { JournalActivity } from '../optuna/activity';
+import type { ReadIssue, Study } from '../optuna/model';
 import { JournalReplay } from '../optuna/replay';
-
-export interface RefreshResult {
-  /** Entries read by this refresh. */
-  entries: number;
-  /** The journal shrank or was replaced, so the model was rebuilt from the start. */
-  reset: boolean;
-}
+import type { JournalRefresh, JournalSource } from './studySource';
+import type { SourceStatus } from './storeState';
 
 // 2 MB reads: larger chunks raised the peak memory of a 39 MB journal by ~50 MB, no faster.
 const CHUNK = 2 * 1024 * 1024;
@@ -18,14 +15,41 @@ const MAX_LINE = 64 * 1024 * 1024;
  * own readers do: appends are whole lines, and an unterminated last line is a write in
  * progress that the next refresh picks up.
  */
-export class JournalFileReader {
+export class JournalFileReader implements JournalSource {
   replay = new JournalReplay();
   private offset = 0;
   private identity: string | undefined;
 
   constructor(readonly path: string) {}
 
-  refresh(): RefreshResult {
+  get label(): string {
+    return this.path;
+  }
+
+  studies(): Study[] {
+    return this.replay.allStudies();
+  }
+
+  issues(): ReadIssue[] {
+    return this.replay.issues;
+  }
+
+  activity(): JournalActivity {
+    return this.replay.activity;
+  }
+
+  status(): SourceStatus {
+    return fs.existsSync(this.path)
+      ? { ok: true }
+      : { ok: false, problem: 'file-missing', message: `${this.path} does not exist` };
+  }
+
+  close(): void {
+    // Each refresh opens and closes the file: nothing is held between refreshes.
+  }
+
+  /** Reads the lines appended since the last refresh; between 2 MB chunks, honours `signal`. */
+  async refresh(signal?: AbortSignal): Promise<JournalRefresh> {
     let fd: number;
     try {
       fd = fs.openSync(this.path, 'r');
@@ -54,6 +78,7 @@ export class JournalFileReader {
       let skipping = false;
       let pos = this.offset;
       while (pos < st.size) {
+        signal?.throwIfAborted();
         const want = Math.min(CHUNK, st.size - pos);
         const buf = Buffer.allocUnsafe(want);
         const got = fs.readSync(fd, buf, 0, want, pos);
@@ -89,7 +114,8 @@ export class JournalFileReader {
         this.tooLong(pendingBytes);
         this.offset += pendingBytes;
       }
-      return { entries: this.replay.entriesRead - before, reset };
+      const entries = this.replay.entriesRead - before;
+      return { entries, reset, changed: entries > 0 || reset };
     } finally {
       fs.closeSync(fd);
     }

@@ -58,3 +58,44 @@ export function mergeTrials(redis: Study | undefined, sqlite: Study | undefined)
   }
   return out;
 }
+
+/**
+ * Every study of the journals (by prefix) and the SQLite file. A SQLite study whose name
+ * matches a study of the `primary` prefix (the one the optimizers fall back from) is merged
+ * into it; the others are listed on their own.
+ */
+export function mergeStudies(
+  journals: ReadonlyMap<string, Study[]>,
+  sqlite: Study[],
+  primary: string | undefined,
+): MergedStudy[] {
+  const out: MergedStudy[] = [];
+  const sqliteByName = new Map(sqlite.map((s) => [s.name, s]));
+  const merged = new Set<string>();
+  for (const [prefix, studies] of [...journals].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const s of studies) {
+      const twin = prefix === primary ? sqliteByName.get(s.name) : undefined;
+      if (twin) merged.add(twin.name);
+      out.push({
+        key: `redis\u0000${prefix}\u0000${s.name}`,
+        name: s.name,
+        prefix,
+        redis: s,
+        sqlite: twin,
+        trials: mergeTrials(s, twin),
+      });
+    }
+  }
+  for (const s of sqlite) {
+    if (merged.has(s.name)) continue;
+    out.push({
+      key: `sqlite\u0000${s.name}`,
+      name: s.name,
+      prefix: undefined,
+      redis: undefined,
+      sqlite: s,
+      trials: mergeTrials(undefined, s),
+    });
+  }
+  return out;
+}

@@ -3,12 +3,13 @@ import type { ReadIssue, Study } from '../optuna/model';
 import type { JournalReplay } from '../optuna/replay';
 import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { JournalFileReader } from './journalFileReader';
 import { ForeignJournalError, discoverPrefixes } from '../optuna/journal/redisLog';
+import { JournalFileReader } from './journalFileReader';
 import { RedisJournalReader } from './redisJournalReader';
 import { ReplayCache } from './replayCache';
-import { SqliteReader } from './sqliteReader';
+import { SqliteSource } from './sqliteSource';
 import type { StorageSpec } from './storageSpec';
+import type { StudySource } from './studySource';
 
 export interface Snapshot {
   studies: Study[];
@@ -32,57 +33,55 @@ const CACHE_MIN_ENTRIES = 10_000;
 
 /** Reads a whole storage once, as `optuna-storage dump` does. */
 export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promise<Snapshot> {
-  switch (spec.kind) {
-    case 'journal-file': {
-      const r = new JournalFileReader(spec.path);
-      if (opts.newReplay) r.replay = opts.newReplay();
-      r.refresh();
-      // Not one readable record: this is another kind of file, not a damaged journal.
-      if (r.replay.entriesRead > 0 && r.replay.issues.length === r.replay.entriesRead)
-        throw new ForeignJournalError(
-          `${spec.path} is not an Optuna journal file: it is ${describeFile(spec.path)}`,
-        );
-      return { studies: r.replay.allStudies(), issues: r.replay.issues };
-    }
-    case 'sqlite': {
-      const r = new SqliteReader(spec.path);
-      try {
-        return { studies: r.readAll(), issues: [] };
-      } finally {
-        r.close();
-      }
-    }
-    case 'redis': {
-      const endpoint = describeEndpoint(parseRedisUrl(spec.url));
-      const redis = await connectOnce(spec.url, opts.redis);
-      try {
-        const cache =
-          opts.cacheDir && !opts.newReplay
-            ? {
-                cache: new ReplayCache(opts.cacheDir),
-                key: `${endpoint}|${spec.prefix}`,
-                saveEvery: Infinity,
-              }
-            : undefined;
-        const r = new RedisJournalReader(redis, spec.prefix, cache);
-        if (opts.newReplay) r.replay = opts.newReplay();
-        await r.refresh(opts.signal);
-        if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
-        const snap: Snapshot = { studies: r.replay.allStudies(), issues: r.replay.issues };
-        // Optuna reports an empty storage for a mistyped prefix: say which prefixes exist.
-        if (r.replay.entriesRead === 0)
-          snap.noJournal = {
-            prefixesFound: (await discoverPrefixes(redis, 100_000, opts.signal)).prefixes,
-          };
-        return snap;
-      } catch (e) {
-        if (e instanceof ForeignJournalError) throw e;
-        if (opts.signal?.aborted) throw opts.signal.reason; // cancelled, not a Redis problem
-        throw classifyRedisError(e, endpoint);
-      } finally {
-        redis.disconnect();
-      }
-    }
+  if (spec.kind === 'sqlite') return readClosing(new SqliteSource(spec.path), opts.signal);
+  if (spec.kind === 'journal-file') {
+    const r = new JournalFileReader(spec.path);
+    if (opts.newReplay) r.replay = opts.newReplay();
+    const snap = await readClosing(r, opts.signal);
+    // Not one readable record: this is another kind of file, not a damaged journal.
+    if (r.replay.entriesRead > 0 && r.replay.issues.length === r.replay.entriesRead)
+      throw new ForeignJournalError(
+        `${spec.path} is not an Optuna journal file: it is ${describeFile(spec.path)}`,
+      );
+    return snap;
+  }
+  const endpoint = describeEndpoint(parseRedisUrl(spec.url));
+  const redis = await connectOnce(spec.url, opts.redis);
+  try {
+    const cache =
+      opts.cacheDir && !opts.newReplay
+        ? {
+            cache: new ReplayCache(opts.cacheDir),
+            key: `${endpoint}|${spec.prefix}`,
+            saveEvery: Infinity,
+          }
+        : undefined;
+    const r = new RedisJournalReader(redis, spec.prefix, cache);
+    if (opts.newReplay) r.replay = opts.newReplay();
+    const snap = await readClosing(r, opts.signal);
+    if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
+    // Optuna reports an empty storage for a mistyped prefix: say which prefixes exist.
+    if (r.replay.entriesRead === 0)
+      snap.noJournal = {
+        prefixesFound: (await discoverPrefixes(redis, 100_000, opts.signal)).prefixes,
+      };
+    return snap;
+  } catch (e) {
+    if (e instanceof ForeignJournalError) throw e;
+    if (opts.signal?.aborted) throw opts.signal.reason; // cancelled, not a Redis problem
+    throw classifyRedisError(e, endpoint);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** One read of a source, which is closed after it. */
+async function readClosing(source: StudySource, signal?: AbortSignal): Promise<Snapshot> {
+  try {
+    await source.refresh(signal);
+    return { studies: source.studies(), issues: source.issues() };
+  } finally {
+    source.close();
   }
 }
 

@@ -1,10 +1,12 @@
 import type Redis from 'ioredis';
 import { raceAbort } from '../abort';
 import { logKey, logNumberKey, nextEntryIndex, readLogNumber } from '../optuna/journal/redisLog';
-import type { ReadIssue } from '../optuna/model';
+import type { JournalActivity } from '../optuna/activity';
+import type { ReadIssue, Study } from '../optuna/model';
 import { JournalReplay } from '../optuna/replay';
-import type { RefreshResult } from './journalFileReader';
 import { type ReplayCache, hashEntry } from './replayCache';
+import type { JournalRefresh, JournalSource } from './studySource';
+import type { SourceStatus } from './storeState';
 
 /** Keys per MGET, and MGETs in flight at once: bounded memory, few round trips. */
 const BATCH = 5000;
@@ -66,7 +68,7 @@ export interface ReaderCacheOptions {
  * A missing entry (evicted or deleted key) is recorded as a gap and reading goes on; Optuna
  * itself would wait for it forever.
  */
-export class RedisJournalReader {
+export class RedisJournalReader implements JournalSource {
   replay = new JournalReplay();
   /** Index of the next entry to read. */
   private next = 0;
@@ -82,6 +84,30 @@ export class RedisJournalReader {
     readonly prefix: string,
     private readonly cacheOptions?: ReaderCacheOptions,
   ) {}
+
+  get label(): string {
+    return `journal prefix ${JSON.stringify(this.prefix)}`;
+  }
+
+  studies(): Study[] {
+    return this.replay.allStudies();
+  }
+
+  issues(): ReadIssue[] {
+    return this.replay.issues;
+  }
+
+  activity(): JournalActivity {
+    return this.replay.activity;
+  }
+
+  /** Always readable: gaps are issues, and a down server fails the refresh. */
+  status(): SourceStatus {
+    return { ok: true };
+  }
+
+  /** Nothing to release: the connection belongs to whoever made it. */
+  close(): void {}
 
   /**
    * Starts from the local replay cache when the journal still holds the entry the cache ended
@@ -135,7 +161,7 @@ export class RedisJournalReader {
     return this.next - 1;
   }
 
-  async refresh(signal?: AbortSignal): Promise<RefreshResult> {
+  async refresh(signal?: AbortSignal): Promise<JournalRefresh> {
     if (!this.triedCache) {
       this.triedCache = true;
       await this.restoreFromCache();
@@ -150,7 +176,7 @@ export class RedisJournalReader {
         this.lastEntry = null;
         reset = true;
       }
-      if (last === null) return { entries: 0, reset };
+      if (last === null) return { entries: 0, reset, changed: reset };
     }
     const from = this.next;
     const to = last!; // inclusive
@@ -220,6 +246,6 @@ export class RedisJournalReader {
     this.unsaved += entries;
     if (this.cacheOptions && this.unsaved >= (this.cacheOptions.saveEvery ?? 5000))
       this.saveCache();
-    return { entries, reset };
+    return { entries, reset, changed: entries > 0 || reset };
   }
 }

@@ -7,6 +7,8 @@
  * Types only (and a few constants): both the host and the webview bundle import this file.
  */
 
+import type { StoreState } from '../storage/storeState';
+
 /** Bumped when the layout changes; a webview restored from an older build asks again. */
 export const PAGE_PROTOCOL = 1;
 
@@ -108,7 +110,7 @@ export interface StudyHeader {
   sources: string[];
   /** Latest start or completion time among the trials, as stored. */
   lastActivity: string | null;
-  store: { state: 'redis' | 'sqlite' | 'offline'; detail: string };
+  store: { state: StoreState; detail: string };
   /** The page follows the store (false while the store is offline). */
   live: boolean;
   /** Mark as FAIL is offered (trusted workspace). */

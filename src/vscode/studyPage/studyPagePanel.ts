@@ -144,7 +144,7 @@ export class StudyPagePanel implements vscode.Disposable {
         : undefined,
       sources,
       store: { state: st.state, detail: st.detail },
-      live: st.state !== 'offline',
+      live: st.state === 'redis' || st.state === 'sqlite',
       canWrite: vscode.workspace.isTrusted,
     };
   }

@@ -1,6 +1,6 @@
 import type * as vscode from 'vscode';
 import { FALLBACK_FILE_NAME, type FallbackSource } from '../../core/storage/fallbackFile';
-import type { StoreCause, StateEvent } from '../../core/storage/failoverStore';
+import type { StateEvent, StoreCause } from '../../core/storage/storeState';
 import type { Node } from './nodes';
 
 const CONFIGURE: vscode.Command = {

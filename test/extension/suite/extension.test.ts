@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import { type JsonValue, parsePyJson } from '../../../src/core/optuna/pyjson';
+import { RedisJournalReader } from '../../../src/core/storage/redisJournalReader';
 import { type Node, show } from '../../../src/vscode/views/nodes';
 import { decodeFloats } from '../../helpers/compareDumps';
 import { JournalWriter } from '../../helpers/journalWriter';
@@ -258,9 +259,11 @@ describe('Optuna Storage Manager in a real extension host', function () {
       )!;
       const before = studyNode(target.study_name);
       // Trial ids are global over the journal, deleted studies' trials included.
-      const nextTrialId = (
-        api.store.current as unknown as { readers: Map<string, { replay: { trialCount: number } }> }
-      ).readers.get(PREFIX)!.replay.trialCount;
+      const client = redis.client();
+      const reader = new RedisJournalReader(client, PREFIX);
+      await reader.refresh();
+      client.disconnect();
+      const nextTrialId = reader.replay.trialCount;
       const writer = new JournalWriter(redis.url, PREFIX, nextTrialId, target.study_id);
       await writer.writeTrial();
       writer.close();

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import type { StateEvent } from '../../../src/core/storage/failoverStore';
+import type { StateEvent } from '../../../src/core/storage/storeState';
 import type { Node } from '../../../src/vscode/views/nodes';
 import { freePort } from '../../helpers/ports';
 import { runPython } from '../../helpers/python';

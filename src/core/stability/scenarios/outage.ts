@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type Redis from 'ioredis';
 import { connectOnce } from '../../redis/connect';
-import { FailoverStore, type StateEvent } from '../../storage/failoverStore';
+import { FailoverStore } from '../../storage/failoverStore';
+import type { StateEvent } from '../../storage/storeState';
 import { SuiteCancelled, pollUntil, raceAbort, sleep } from '../abort';
 import {
   type Scenario,
