@@ -43,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     treeDataProvider: trials,
     showCollapseAll: true,
   });
-  const refresh = new RefreshManager(() => store.refresh(), store.settings.refreshIntervalMs, [
+  const refresh = new RefreshManager((r) => store.refresh(r), store.settings.refreshIntervalMs, [
     studiesView,
     trialsView,
   ]);
@@ -77,7 +77,9 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     monitorView,
     monitorRefresh,
     monitor.onDidChangeWarnings((w) => statusBar.setWarnings(w)),
-    vscode.commands.registerCommand('optunaStorage.monitor.refresh', () => monitor.refresh()),
+    vscode.commands.registerCommand('optunaStorage.monitor.refresh', () =>
+      monitorRefresh.refresh('manual'),
+    ),
   );
   const stability = new StabilitySuite(services);
   context.subscriptions.push(
@@ -99,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     // A new state (e.g. Redis back) deserves a prompt read of what changed meanwhile.
     store.onDidChangeState(() => {
       studies.refresh();
-      refresh.request();
+      void refresh.refresh('state');
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.backup`)) backups.reschedule();

@@ -190,19 +190,27 @@ export class StoreService implements vscode.Disposable {
     this.stateEmitter.fire(e);
   }
 
-  /** Reads what is new. Never rejects: failures become `lastError` and a log line. */
-  async refresh(opts: { rediscover?: boolean } = {}): Promise<RefreshSummary | undefined> {
+  /**
+   * Reads what is new. Never rejects: failures become `lastError` and a log line. Called by
+   * `start` for the first read, and otherwise only by the RefreshManager, with its reason.
+   */
+  async refresh(
+    opts: { rediscover?: boolean; fresh?: boolean; reason?: string } = {},
+  ): Promise<RefreshSummary | undefined> {
     const store = this.store;
     if (!store) return undefined;
     const wasLoaded = this.loaded;
     try {
-      const r = await store.refresh(opts);
+      const r = await store.refresh({ rediscover: opts.rediscover, fresh: opts.fresh });
       this.lastError = r.errors[0];
       for (const err of r.errors) this.log.warn(`refresh: ${err}`);
       this.lastRefreshAt = Date.now();
       if (this.firstStudiesAt === undefined && store.studies().length > 0)
         this.firstStudiesAt = this.lastRefreshAt;
-      if (r.redisEntries > 0) this.log.debug(`refresh: ${r.redisEntries} new journal entries`);
+      if (r.redisEntries > 0)
+        this.log.debug(
+          `refresh (${opts.reason ?? 'start'}): ${r.redisEntries} new journal entries`,
+        );
       return r;
     } catch (e) {
       this.lastError = (e as Error).message;

@@ -266,6 +266,22 @@ describe('failover store driven by fake sources and a fake link', () => {
     assert.equal(r.discoveries, 2, 'the rediscovery ran');
   });
 
+  it('a fresh read does not share a read that began before it', async () => {
+    const r = rig({ prefixes: ['p'] });
+    await r.store.start();
+    await r.store.refresh();
+    const journal = r.journals.get('p')!;
+    const before = journal.signals.length;
+    journal.hold();
+    const running = r.store.refresh();
+    const fresh = r.store.refresh({ fresh: true });
+    await new Promise((res) => setImmediate(res));
+    journal.release();
+    await running;
+    await fresh;
+    assert.equal(journal.signals.length, before + 2, 'the fresh call read again');
+  });
+
   it("a caller's signal ends its own wait; the read stops only when nobody waits", async () => {
     const r = rig({ prefixes: ['p'] });
     await r.store.start();

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type * as vscode from 'vscode';
-import { RefreshManager } from '../../src/vscode/refreshManager';
+import { RefreshManager, type RefreshRequest } from '../../src/vscode/refreshManager';
 
 /** Just enough of a TreeView: visibility and its change event (the real one is tested in VS Code). */
 function fakeView(visible: boolean) {
@@ -45,15 +45,56 @@ describe('RefreshManager', () => {
   });
 
   it('debounces event-driven refreshes and runs manual ones at once', async () => {
-    let calls = 0;
+    const reads: RefreshRequest[] = [];
     const a = fakeView(true);
-    const m = new RefreshManager(async () => void calls++, 60_000, [a.view], 30);
+    const m = new RefreshManager(async (r) => void reads.push(r), 60_000, [a.view], 30);
     try {
-      for (let i = 0; i < 10; i++) m.request();
+      for (let i = 0; i < 10; i++) void m.refresh('state');
       await sleep(60);
-      assert.equal(calls, 1, 'ten requests, one refresh');
-      await m.now();
-      assert.equal(calls, 2);
+      assert.deepEqual(
+        reads.map((r) => r.reason),
+        ['state'],
+        'ten requests, one refresh',
+      );
+      await m.refresh('manual');
+      assert.deepEqual(reads[1], { reason: 'manual', rediscover: true, fresh: false });
+      await m.refresh('wrote');
+      assert.deepEqual(reads[2], { reason: 'wrote', rediscover: false, fresh: true });
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('skips event-driven refreshes while hidden; reads that must happen run anyway', async () => {
+    const reads: string[] = [];
+    const a = fakeView(false);
+    const m = new RefreshManager(async (r) => void reads.push(r.reason), 60_000, [a.view], 5);
+    try {
+      await m.refresh('state');
+      await m.refresh('run-ended');
+      await sleep(30);
+      assert.deepEqual(reads, ['run-ended']);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('keepFresh runs the interval with the views hidden, at its own pace, until disposed', async () => {
+    const reads: string[] = [];
+    const a = fakeView(false);
+    const m = new RefreshManager(async (r) => void reads.push(r.reason), 60_000, [a.view], 5);
+    try {
+      assert.equal(m.active, false);
+      const keep = m.keepFresh(20);
+      assert.equal(m.active, true);
+      await sleep(110);
+      const held = reads.length;
+      assert.ok(held >= 3, `kept fresh: ${held} reads`);
+      assert.ok(reads.every((r) => r === 'interval'));
+      keep.dispose();
+      await sleep(60);
+      assert.equal(reads.length, held, 'released: no more reads');
+      assert.equal(m.active, false);
     } finally {
       m.dispose();
     }

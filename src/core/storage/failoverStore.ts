@@ -18,6 +18,8 @@ export interface RefreshSummary {
 export interface RefreshOptions {
   /** Scan the server for new journal prefixes now, not only every `rediscoverMs`. */
   rediscover?: boolean;
+  /** Read anew rather than share a read that began before this call (it may predate a write). */
+  fresh?: boolean;
   /** Ends this caller's wait; the read itself stops once no caller waits for it any more. */
   signal?: AbortSignal;
 }
@@ -111,12 +113,16 @@ export class FailoverStore extends EventEmitter<{
   /**
    * Reads what is new: each Redis journal from where it stopped (when Redis is up) and the
    * fallback file when it changed. A call while a read runs shares that read, unless it asks
-   * for a rediscovery the running read does not make: then it reads again after it.
+   * for a fresh read or a rediscovery the running read does not make: then it reads again
+   * after it (callers arriving meanwhile share that second read).
    */
   refresh(opts: RefreshOptions = {}): Promise<RefreshSummary> {
     const run = this.running;
-    if (run && (run.rediscover || !opts.rediscover)) return run.join(opts.signal);
-    if (run) return raceAbort(run.done, opts.signal).then(() => this.refresh(opts));
+    if (run && !opts.fresh && (run.rediscover || !opts.rediscover)) return run.join(opts.signal);
+    if (run) {
+      const after = { ...opts, fresh: false };
+      return raceAbort(run.done, opts.signal).then(() => this.refresh(after));
+    }
     const next: SharedRefresh = new SharedRefresh(!!opts.rediscover, async (signal) => {
       try {
         return await this.read(!!opts.rediscover, signal);

@@ -45,10 +45,8 @@ export async function deleteStudy(s: Services, node?: Node): Promise<boolean> {
     return false;
   }
   s.log.info(`deleted study "${study.name}" (${study.trials.length} trials) from ${where}`);
-  // A refresh already in flight began before the deletion and is shared by refresh(): wait
-  // for it, then for one that starts after the write.
-  await s.store.refresh();
-  await s.store.refresh();
+  // A fresh read: one already in flight began before the deletion.
+  await s.refresh.refresh('wrote');
   s.studies.refresh();
   s.trials.refresh();
   return true;

@@ -49,7 +49,7 @@ export function healthReport(s: Services): string {
 }
 
 export async function showHealth(s: Services, docs: ReportDocuments): Promise<void> {
-  await s.store.refresh();
+  await s.refresh.refresh('shown');
   await docs.showRendered('Storage Health.md', healthReport(s));
 }
 

@@ -50,7 +50,7 @@ export async function launch(s: Services, m: RunManager): Promise<RunRecord | un
   if (!requireTrust('Launching an optimizer run')) return undefined;
   const settings = readRunSettings();
   for (const p of settings.problems) s.log.warn(`runs settings: ${p}`);
-  await s.store.refresh();
+  await s.refresh.refresh('shown');
   const configured = s.store.settings.prefixes ?? [];
   const tmuxAvailable =
     process.platform !== 'win32' && (await new Tmux(settings.tmuxSocket).version()) !== undefined;

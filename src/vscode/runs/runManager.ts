@@ -65,6 +65,8 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often a running run's study is read while the views are hidden. */
+const PROGRESS_READ_MS = 2000;
 
 /**
  * Launches optimizer runs in terminals (or tmux sessions), watches their processes through
@@ -77,7 +79,8 @@ export class RunManager implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private timer: NodeJS.Timeout | undefined;
-  private lastStoreRefresh = 0;
+  /** Held while runs are running: their progress needs data even with the views hidden. */
+  private keepFresh: vscode.Disposable | undefined;
   private lastPersist = 0;
   private readonly lastTmuxCheck = new Map<string, number>();
   private ticking = false;
@@ -193,7 +196,7 @@ export class RunManager implements vscode.Disposable {
     }
 
     // Where progress comes from: the study as it is now, so that only new trials count.
-    await this.s.store.refresh();
+    await this.s.refresh.refresh('run-started');
     const sp = studyParam(params);
     const tp = trialsParam(params);
     const studyName = sp
@@ -483,6 +486,7 @@ export class RunManager implements vscode.Disposable {
   private schedule(): void {
     if (this.timer || !this.runs.some((r) => r.state === 'running')) return;
     this.timer = setInterval(() => void this.tick(), 1000);
+    this.keepFresh ??= this.s.refresh.keepFresh(PROGRESS_READ_MS);
   }
 
   private async tick(): Promise<void> {
@@ -491,23 +495,13 @@ export class RunManager implements vscode.Disposable {
     try {
       const running = this.runs.filter((r) => r.state === 'running');
       for (const run of running) await this.checkProcess(run, false);
-      let refreshed = false;
-      // The Studies and Trials views refresh while visible; runs need fresh data regardless.
-      const interval = Math.min(this.s.store.settings.refreshIntervalMs, 2000);
-      if (
-        running.length &&
-        !this.s.refresh.active &&
-        Date.now() - this.lastStoreRefresh >= interval
-      ) {
-        this.lastStoreRefresh = Date.now();
-        const r = await this.s.store.refresh();
-        // New data already updated the progress through onDidChangeData.
-        if (r && (r.redisEntries > 0 || r.sqliteReloaded)) refreshed = true;
-      }
-      if (!refreshed) this.updateProgress();
+      // New trials update the progress through onDidChangeData; this keeps the rate current.
+      this.updateProgress();
       if (!this.runs.some((r) => r.state === 'running')) {
         clearInterval(this.timer);
         this.timer = undefined;
+        this.keepFresh?.dispose();
+        this.keepFresh = undefined;
       }
     } finally {
       this.ticking = false;
@@ -594,11 +588,10 @@ export class RunManager implements vscode.Disposable {
     this.s.log.info(`runs: ${run.label} ${stateText(run)}`);
     this.persist(true);
     this.changed.fire();
-    // One more read so that the last trials are counted (two: a refresh already in flight may
-    // have read before the last trials were written); then the run's progress is final.
+    // One more read so that the last trials are counted (a fresh one: a read already in
+    // flight may have begun before they were written); then the run's progress is final.
     void (async () => {
-      await this.s.store.refresh();
-      await this.s.store.refresh();
+      await this.s.refresh.refresh('run-ended');
       this.updateProgress();
       run.final = true;
       this.persist(true);
@@ -674,6 +667,7 @@ export class RunManager implements vscode.Disposable {
 
   dispose(): void {
     clearInterval(this.timer);
+    this.keepFresh?.dispose();
     this.persist(true);
     for (const d of this.disposables) d.dispose();
   }

@@ -92,7 +92,7 @@ export async function markTrialsFailed(
   } finally {
     if (done.length) {
       s.log.info(`marked ${names(done)} of study "${study.name}" as FAIL in ${where}`);
-      await s.store.refresh();
+      await s.refresh.refresh('wrote');
     }
   }
   void vscode.window.showInformationMessage(`Marked ${names(done)} of "${study.name}" as FAIL.`);

@@ -431,9 +431,9 @@ export const connectionRecovery: Scenario = async (ctx) => {
           `${plural(lost, 'acknowledged trial')} missing after the restart (before the outage ${lostBy.before}, during ${lostBy.during}, after ${lostBy.after}); ${run.persistenceNote()}`,
         );
       if (duplicates > 0) problems.push(`${plural(duplicates, 'trial')} claimed by two writers`);
-      // The store, resumed where it stopped, must show exactly the fresh read.
-      await run.store.refresh();
-      await run.store.refresh();
+      // The store, resumed where it stopped, must show exactly the fresh read (a read of its
+      // own: one already in flight may have begun before the last writes).
+      await run.store.refresh({ fresh: true });
       const view = run.store.studies().find((s) => s.redis && s.name === STUDY);
       const a = (view?.trials ?? []).map((t) => `${t.trial.number}:${t.trial.state}`).join(',');
       const b = (study?.trials ?? []).map((t) => `${t.number}:${t.state}`).join(',');
