@@ -67,7 +67,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   services.studyPages = studyPages;
   context.subscriptions.push(studyPages);
   registerCommands(services);
-  registerRuns(services);
+  const runs = registerRuns(services);
+  shutdown = () => runs.manager.shutdown();
   const monitor = new MonitorProvider(store);
   const monitorView = vscode.window.createTreeView('optunaStorage.monitor', {
     treeDataProvider: monitor,
@@ -125,4 +126,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   return { ...services, stability, monitor, studyPages, backups };
 }
 
-export function deactivate(): void {}
+/**
+ * Set by activate(): what deactivate() waits for (VS Code calls it without arguments, and
+ * awaits the promise before the extension host goes away).
+ */
+let shutdown: (() => Promise<void>) | undefined;
+
+/** Waits for background work (a run's final read, the history's last save). */
+export function deactivate(): Promise<void> | undefined {
+  return shutdown?.();
+}

@@ -66,7 +66,7 @@ export function registerRuns(s: Services): RunsApi {
 
   const api: RunsApi = { manager, provider, view, statusBar };
   (s as Services & { runs?: RunsApi }).runs = api;
-  manager.init().catch((e) => s.log.error(`runs: ${(e as Error).message}`));
+  manager.start();
   return api;
 }
 
