@@ -12,6 +12,8 @@ import { type Settings, readSettings } from './settings';
  */
 export class StoreService implements vscode.Disposable {
   private store: FailoverStore | undefined;
+  /** The store once `start()` settled its first state: only its reads make `loaded` true. */
+  private started: FailoverStore | undefined;
   private generation = 0;
   private readonly stateEmitter = new vscode.EventEmitter<StateEvent>();
   private readonly dataEmitter = new vscode.EventEmitter<void>();
@@ -112,7 +114,9 @@ export class StoreService implements vscode.Disposable {
     );
     await store.start();
     if (gen !== this.generation) return;
-    await this.refresh();
+    this.started = store;
+    // Fresh: a read begun while the store was still connecting read no journal.
+    await this.refresh({ fresh: true, reason: 'start' });
   }
 
   /**
@@ -194,12 +198,15 @@ export class StoreService implements vscode.Disposable {
    * Reads what is new. Never rejects: failures become `lastError` and a log line. Called by
    * `start` for the first read, and otherwise only by the RefreshManager, with its reason.
    */
-  async refresh(
-    opts: { rediscover?: boolean; fresh?: boolean; reason?: string } = {},
-  ): Promise<RefreshSummary | undefined> {
+  async refresh(opts: {
+    reason: string;
+    rediscover?: boolean;
+    fresh?: boolean;
+  }): Promise<RefreshSummary | undefined> {
     const store = this.store;
     if (!store) return undefined;
     const wasLoaded = this.loaded;
+    const afterStart = store === this.started;
     try {
       const r = await store.refresh({ rediscover: opts.rediscover, fresh: opts.fresh });
       this.lastError = r.errors[0];
@@ -208,16 +215,14 @@ export class StoreService implements vscode.Disposable {
       if (this.firstStudiesAt === undefined && store.studies().length > 0)
         this.firstStudiesAt = this.lastRefreshAt;
       if (r.redisEntries > 0)
-        this.log.debug(
-          `refresh (${opts.reason ?? 'start'}): ${r.redisEntries} new journal entries`,
-        );
+        this.log.debug(`refresh (${opts.reason}): ${r.redisEntries} new journal entries`);
       return r;
     } catch (e) {
       this.lastError = (e as Error).message;
       this.log.error(`refresh failed: ${this.lastError}`);
       return undefined;
     } finally {
-      if (store === this.store) {
+      if (store === this.store && afterStart) {
         this.loaded = true;
         if (!wasLoaded) this.dataEmitter.fire();
       }

@@ -45,7 +45,7 @@ if (out) {
         );
         await appendJournalBatch(redis, prefix, records);
         const a = performance.now();
-        await api.store.refresh();
+        await api.refresh.refresh('shown');
         refreshMs.push(performance.now() - a);
         const b = performance.now();
         const s = api.store.studies().find((x) => x.key === study.key)!;

@@ -67,7 +67,7 @@ if (out) {
       await appendJournalBatch(redis, prefix, records);
       redis.disconnect();
       const r0 = Date.now();
-      await api.store.refresh();
+      await api.refresh.refresh('shown');
       const refreshMs = Date.now() - r0;
       const applied = await pageReport(
         panel,

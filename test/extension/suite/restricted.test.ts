@@ -91,7 +91,7 @@ if (!vscode.workspace.isTrusted) {
         warnings.length >= 2 && warnings.every((m) => /needs a trusted workspace/.test(m)),
         warnings.join(' | '),
       );
-      await api.store.refresh();
+      await api.refresh.refresh('shown');
       assert.deepStrictEqual(
         api.store.studies().map((s) => s.name),
         ['small'],
@@ -251,7 +251,7 @@ if (!vscode.workspace.isTrusted && bridgeUrl) {
         w.showWarningMessage = original;
       }
       assert.match(warnings.join(' | '), /Marking trials as FAIL needs a trusted workspace/);
-      await api.store.refresh();
+      await api.refresh.refresh('shown');
       assert.ok(
         api.store
           .studies()
