@@ -16,7 +16,7 @@ export type RefreshReason =
   | 'state'
   /** The Refresh command: now, visible or not, and rescan the server for journal prefixes. */
   | 'manual'
-  /** This extension wrote to the storage (deleted a study): read it back. */
+  /** This extension wrote to the storage (deleted, imported, marked trials): read it back. */
   | 'wrote'
   /** A report or form is about to show studies (health report, launch form). */
   | 'shown'
@@ -39,7 +39,8 @@ const POLICY: Record<RefreshReason, Policy> = {
   visible: { when: 'soon' },
   state: { when: 'soon' },
   manual: { when: 'now', rediscover: true },
-  wrote: { when: 'now', fresh: true },
+  // An import may have created the prefix it wrote to.
+  wrote: { when: 'now', fresh: true, rediscover: true },
   shown: { when: 'now' },
   'run-started': { when: 'now' },
   'run-ended': { when: 'now', fresh: true },

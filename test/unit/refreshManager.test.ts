@@ -59,7 +59,7 @@ describe('RefreshManager', () => {
       await m.refresh('manual');
       assert.deepEqual(reads[1], { reason: 'manual', rediscover: true, fresh: false });
       await m.refresh('wrote');
-      assert.deepEqual(reads[2], { reason: 'wrote', rediscover: false, fresh: true });
+      assert.deepEqual(reads[2], { reason: 'wrote', rediscover: true, fresh: true });
     } finally {
       m.dispose();
     }

@@ -114,7 +114,7 @@ export async function importStudyIntoRedis(
     void vscode.window.showInformationMessage(
       `Imported "${r.studyName}" into ${into} as study_id ${r.studyId}: ${r.trials} trials in ${r.records} journal entries. Read back and verified: every trial equals ${path.basename(file)}.`,
     );
-    await s.store.refresh({ rediscover: true });
+    await s.refresh.refresh('wrote');
     return r;
   } catch (e) {
     const msg = (e as Error).message;
@@ -128,7 +128,7 @@ export async function importStudyIntoRedis(
       s.log.error(`import: ${msg}`);
       void vscode.window.showErrorMessage(`Import of "${study.name}" failed: ${msg}`);
     }
-    await s.store.refresh({ rediscover: true });
+    await s.refresh.refresh('wrote');
     return undefined;
   }
 }
