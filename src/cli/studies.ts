@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Study } from '../core/optuna/model';
-import { toStrictJson } from '../core/optuna/pyjson';
+import { toStrictJson } from '../core/optuna/strictJson';
 import { summarizeStudy } from '../core/optuna/summary';
 import { readOnce } from '../core/storage/readOnce';
 import { parseStorageSpec } from '../core/storage/storageSpec';

@@ -1,5 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { type JsonObject, type JsonValue, parsePyJson } from '../../src/core/optuna/pyjson';
+import {
+  type JsonObject,
+  type JsonValue,
+  parsePyJson,
+} from '../../src/core/optuna/pythonJsonParse';
 
 /** Turns {"__float__": "NaN"} markers back into floats so both sides compare as values. */
 export function decodeFloats(v: JsonValue): JsonValue {

@@ -6,7 +6,7 @@ import {
 } from '../../src/core/optuna/distributions';
 import { JournalRecords } from '../../src/core/optuna/journal/records';
 import type { Distribution, StudyDirection, TrialState } from '../../src/core/optuna/model';
-import type { JsonValue } from '../../src/core/optuna/pyjson';
+import type { JsonValue } from '../../src/core/optuna/pythonJsonParse';
 import { JournalReplay } from '../../src/core/optuna/replay';
 import type { MergedStudy } from '../../src/core/storage/mergedView';
 import { mergeTrials } from '../../src/core/storage/mergedView';

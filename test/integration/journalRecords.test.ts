@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pythonDumps } from '../../src/core/optuna/pythonJson';
+import { pythonDumps } from '../../src/core/optuna/pythonJsonDumps';
 import { builderRecords, maskRecord } from '../fixtures/journalRecords';
 import { optunaSources } from '../helpers/optunaSources';
 import { FIXTURES, runPython } from '../helpers/python';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { studyToJson } from '../../src/core/optuna/dumpFormat';
-import { toStrictJson } from '../../src/core/optuna/pyjson';
+import { toStrictJson } from '../../src/core/optuna/strictJson';
 import { SqliteReader } from '../../src/core/storage/sqliteReader';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';

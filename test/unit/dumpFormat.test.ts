@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { studyToJson, writeDump } from '../../src/core/optuna/dumpFormat';
 import type { ReadIssue } from '../../src/core/optuna/model';
-import { toStrictJson } from '../../src/core/optuna/pyjson';
+import { toStrictJson } from '../../src/core/optuna/strictJson';
 import { JournalReplay } from '../../src/core/optuna/replay';
 import { extraRules, optunaCompatibleRules } from '../fixtures/replayRules';
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert';
 import { distributionFromJsonValue } from '../../src/core/optuna/distributions';
 import type { Distribution } from '../../src/core/optuna/model';
-import { parsePyJson } from '../../src/core/optuna/pyjson';
+import { parsePyJson } from '../../src/core/optuna/pythonJsonParse';
 import { type ImportanceInput, pedAnova } from '../../src/core/studyPage/pedAnova';
 import { optunaSources } from '../helpers/optunaSources';
 import { runPython } from '../helpers/python';

@@ -20,7 +20,7 @@ import {
   writeReports,
 } from '../../src/core/stability';
 import { aliveKey, newRunId, runIdOfKey, runPrefix } from '../../src/core/stability/namespace';
-import { pythonFloatRepr } from '../../src/core/optuna/pythonJson';
+import { pythonFloatRepr } from '../../src/core/optuna/pythonJsonDumps';
 import { check } from '../../src/core/stability/scenarios';
 import { percentile } from '../../src/core/stability/stats';
 import type { SuiteResult } from '../../src/core/stability/types';

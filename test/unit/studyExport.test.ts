@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { internalRepr } from '../../src/core/optuna/distributions';
 import { copyStudyRecords } from '../../src/core/optuna/journal/copyStudy';
 import type { Study } from '../../src/core/optuna/model';
-import { parseTypedPyJson } from '../../src/core/optuna/typedJson';
+import { parseTypedPyJson } from '../../src/core/optuna/pythonJsonParse';
 import { studyDifference } from '../../src/core/storage/studyTransfer';
 
 describe('exact study export', () => {

@@ -1,5 +1,5 @@
-import { type JsonObject, type JsonValue, parsePyJson } from './pyjson';
-import { pythonDumps } from './pythonJson';
+import { type JsonObject, type JsonValue, parsePyJson } from './pythonJsonParse';
+import { pythonDumps } from './pythonJsonDumps';
 import type { Distribution } from './model';
 
 const FLOAT_CLASSES = new Set([

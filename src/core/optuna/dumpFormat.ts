@@ -1,5 +1,6 @@
 import type { ReadIssue, Study, Trial } from './model';
-import { type JsonObject, type JsonValue, toStrictJson } from './pyjson';
+import { type JsonObject, type JsonValue } from './pythonJsonParse';
+import { toStrictJson } from './strictJson';
 
 /** A study in the shape of `optuna-storage dump` (cli-contract.md). */
 export function studyToJson(s: Study): JsonObject {

@@ -1,7 +1,8 @@
 import type { Study, Trial } from './model';
-import { type JsonValue, toStrictJson } from './pyjson';
+import { type JsonValue } from './pythonJsonParse';
+import { toStrictJson } from './strictJson';
 import { studyToJson } from './dumpFormat';
-import { pythonFloatRepr } from './pythonJson';
+import { pythonFloatRepr } from './pythonJsonDumps';
 
 /** The study as one JSON document in the `dump` format (strict JSON, exact numbers). */
 export function studyAsJson(study: Study, trials: Trial[] = study.trials): string {

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue } from './pyjson';
+import type { JsonObject, JsonValue } from './pythonJsonParse';
 
 /** Optuna's trial states and study directions, by the integer codes its journal uses. */
 export const TRIAL_STATES = ['RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING'] as const;

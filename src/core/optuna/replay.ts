@@ -11,7 +11,7 @@ import {
   isFinished,
   normalizeDatetime,
 } from './model';
-import { type JsonObject, type JsonValue, parsePyJson, setOwn } from './pyjson';
+import { type JsonObject, type JsonValue, parsePyJson, setOwn } from './pythonJsonParse';
 
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}

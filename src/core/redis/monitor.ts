@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { parsePyJson } from '../optuna/pyjson';
+import { parsePyJson } from '../optuna/pythonJsonParse';
 import { discoverPrefixes, logKey } from '../optuna/journal/redisLog';
 import { serverSettingsSource } from './doctor';
 import { type Finding, bySeverity, journalRules, settingsRules, stateRules } from './doctorRules';

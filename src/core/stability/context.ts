@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Study } from '../optuna/model';
-import type { JsonValue } from '../optuna/pyjson';
+import type { JsonValue } from '../optuna/pythonJsonParse';
 import type { ConnectionSettings } from '../redis/connect';
 import { logKey } from '../optuna/journal/redisLog';
 import { RedisJournalReader } from '../storage/redisJournalReader';

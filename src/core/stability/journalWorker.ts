@@ -4,7 +4,7 @@ import { JournalRecords } from '../optuna/journal/records';
 import { appendJournalRecords, logKey, logNumberKey } from '../optuna/journal/redisLog';
 import { WorkerIndex } from '../optuna/journal/workerIndex';
 import type { Distribution, StudyDirection, TrialState } from '../optuna/model';
-import type { JsonValue } from '../optuna/pyjson';
+import type { JsonValue } from '../optuna/pythonJsonParse';
 import {
   type ConnectionSettings,
   RedisConnectError,

@@ -1,9 +1,9 @@
 import { DistributionCache, toExternal } from '../optuna/distributions';
 import type { ReadIssue, Study } from '../optuna/model';
-import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pyjson';
+import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pythonJsonParse';
 import { ATTRIBUTE_OPS, OpCode } from '../optuna/journal/protocol';
 import { JournalReplay } from '../optuna/replay';
-import { parseTypedPyJson } from '../optuna/typedJson';
+import { parseTypedPyJson } from '../optuna/pythonJsonParse';
 import type { ClientOptions } from '../redis/connect';
 import { readOnce } from './readOnce';
 import { openSqlite } from './sqliteDriver';

@@ -1,5 +1,5 @@
 import type { Study, Trial } from '../optuna/model';
-import { toStrictJson } from '../optuna/pyjson';
+import { toStrictJson } from '../optuna/strictJson';
 
 export type SourceKind = 'redis' | 'sqlite';
 

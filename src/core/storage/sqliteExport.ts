@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { distributionJson, internalRepr } from '../optuna/distributions';
 import type { Study } from '../optuna/model';
-import type { JsonValue } from '../optuna/pyjson';
-import { pythonDumps } from '../optuna/pythonJson';
+import type { JsonValue } from '../optuna/pythonJsonParse';
+import { pythonDumps } from '../optuna/pythonJsonDumps';
 import { openSqlite } from './sqliteDriver';
 
 /**

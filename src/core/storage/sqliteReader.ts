@@ -10,7 +10,7 @@ import {
   type TrialState,
   normalizeDatetime,
 } from '../optuna/model';
-import { type JsonObject, type JsonValue, parsePyJson, setOwn } from '../optuna/pyjson';
+import { type JsonObject, type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
 
 /** Alembic heads of the Optuna releases whose RDB schema this reader knows. */

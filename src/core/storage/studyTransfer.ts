@@ -6,7 +6,8 @@ import { copyStudyContents, copyStudyRecords } from '../optuna/journal/copyStudy
 import { JournalRecords, PROCESS_WORKER_ID } from '../optuna/journal/records';
 import { appendToJournal } from '../optuna/journal/redisLog';
 import type { ReadIssue, Study } from '../optuna/model';
-import { type JsonValue, toStrictJson } from '../optuna/pyjson';
+import { type JsonValue } from '../optuna/pythonJsonParse';
+import { toStrictJson } from '../optuna/strictJson';
 import type { ClientOptions } from '../redis/connect';
 import { deleteJournalStudy } from './deleteStudy';
 import { readExact } from './exactRead';

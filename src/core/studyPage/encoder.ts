@@ -1,6 +1,7 @@
 import { isNumeric, isLog, pyEquals } from '../optuna/distributions';
 import { type Distribution, TRIAL_STATES, type Trial, isFinished } from '../optuna/model';
-import { type JsonValue, toStrictJson } from '../optuna/pyjson';
+import { type JsonValue } from '../optuna/pythonJsonParse';
+import { toStrictJson } from '../optuna/strictJson';
 import type { MergedStudy, MergedTrial } from '../storage/mergedView';
 import { Dictionary, type Growable, f64, i32, u8 } from './growable';
 import type {

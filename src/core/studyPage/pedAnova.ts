@@ -1,6 +1,6 @@
 import type { Distribution } from '../optuna/model';
-import type { JsonValue } from '../optuna/pyjson';
-import { toStrictJson } from '../optuna/pyjson';
+import type { JsonValue } from '../optuna/pythonJsonParse';
+import { toStrictJson } from '../optuna/strictJson';
 import { logDiff, logNdtr } from './normal';
 
 /**

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { enqueueTrialSnippet } from '../../core/optuna/pythonLiteral';
-import { toStrictJson } from '../../core/optuna/pyjson';
+import { enqueueTrialSnippet } from '../../core/optuna/pythonSnippet';
+import { toStrictJson } from '../../core/optuna/strictJson';
 import { trialFrom } from '../pickers';
 import type { Services } from '../services';
 import type { Node } from '../views/nodes';

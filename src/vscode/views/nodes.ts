@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Trial, TrialState } from '../../core/optuna/model';
-import { type JsonValue, toStrictJson } from '../../core/optuna/pyjson';
+import { type JsonValue } from '../../core/optuna/pythonJsonParse';
+import { toStrictJson } from '../../core/optuna/strictJson';
 import { summarizeStudy } from '../../core/optuna/summary';
 import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
-import { type JsonValue, parsePyJson } from '../../../src/core/optuna/pyjson';
+import { type JsonValue, parsePyJson } from '../../../src/core/optuna/pythonJsonParse';
 import { RedisJournalReader } from '../../../src/core/storage/redisJournalReader';
 import { type Node, show } from '../../../src/vscode/views/nodes';
 import { decodeFloats } from '../../helpers/compareDumps';

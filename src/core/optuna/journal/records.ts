@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { distributionJson, internalRepr, pythonFloat } from '../distributions';
 import { type Distribution, type StudyDirection, type Trial, type TrialState } from '../model';
-import type { JsonObject, JsonValue } from '../pyjson';
-import { pythonDumps } from '../pythonJson';
+import type { JsonObject, JsonValue } from '../pythonJsonParse';
+import { pythonDumps } from '../pythonJsonDumps';
 import { OpCode, directionCode, trialStateCode } from './protocol';
 
 /**

@@ -1,5 +1,5 @@
 import { isFinished, type TrialState } from '../model';
-import { type JsonValue, parsePyJson } from '../pyjson';
+import { type JsonValue, parsePyJson } from '../pythonJsonParse';
 import { OpCode, trialStateOfCode } from './protocol';
 
 interface IndexedTrial {

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../optuna/pyjson';
+import type { JsonValue } from '../../optuna/pythonJsonParse';
 import {
   type Scenario,
   addEvictionNote,

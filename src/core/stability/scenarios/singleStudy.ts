@@ -6,7 +6,7 @@ import {
 import { optunaNow } from '../../optuna/journal/records';
 import type { Distribution, Study, Trial, TrialState } from '../../optuna/model';
 import { normalizeDatetime } from '../../optuna/model';
-import type { JsonValue } from '../../optuna/pyjson';
+import type { JsonValue } from '../../optuna/pythonJsonParse';
 import {
   type Scenario,
   addEvictionNote,

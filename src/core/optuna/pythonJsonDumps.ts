@@ -1,4 +1,4 @@
-import type { JsonValue } from './pyjson';
+import type { JsonValue } from './pythonJsonParse';
 
 /**
  * Text exactly as Python's `json.dumps` writes it, for records this project appends to an

@@ -1,12 +1,8 @@
 import * as assert from 'node:assert/strict';
-import {
-  type JsonValue,
-  PyJsonError,
-  parsePyJson,
-  toStrictJson,
-} from '../../src/core/optuna/pyjson';
-import { pythonFloatRepr } from '../../src/core/optuna/pythonJson';
-import { pythonDumps } from '../helpers/pythonJson';
+import { type JsonValue, PyJsonError, parsePyJson } from '../../src/core/optuna/pythonJsonParse';
+import { toStrictJson } from '../../src/core/optuna/strictJson';
+import { pythonFloatRepr } from '../../src/core/optuna/pythonJsonDumps';
+import { pythonDumps } from '../../src/core/optuna/pythonJsonDumps';
 
 /** A tiny seeded PRNG so fuzz failures reproduce. */
 function rng(seed: number): () => number {
@@ -89,7 +85,7 @@ function fromStrict(v: JsonValue): JsonValue {
   return v;
 }
 
-describe('pyjson', () => {
+describe('Python JSON parser', () => {
   it('reads Python tokens, big integers, -0.0 and subnormals exactly', () => {
     const v = parsePyJson(
       '{"a": NaN, "b": Infinity, "c": -Infinity, "big": 4611686018427387905, "neg": -1180591620717411303424, "z": -0.0, "sub": 1e-320, "i": 3, "f": 3.0}',

@@ -1,4 +1,4 @@
-import type { JsonValue } from './pyjson';
+import type { JsonValue } from './pythonJsonParse';
 
 /**
  * A JSON value as Python source, for snippets users paste into their scripts:
