@@ -1,5 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { type JsonValue, PyJsonError, parsePyJson } from '../../src/core/optuna/pythonJsonParse';
+import {
+  type JsonValue,
+  MAX_DEPTH,
+  PyJsonError,
+  parsePyJson,
+  parseTypedPyJson,
+} from '../../src/core/optuna/pythonJsonParse';
 import { toStrictJson } from '../../src/core/optuna/strictJson';
 import { pythonFloatRepr } from '../../src/core/optuna/pythonJsonDumps';
 import { pythonDumps } from '../../src/core/optuna/pythonJsonDumps';
@@ -215,6 +221,55 @@ describe('Python JSON parser', () => {
       if (native !== undefined && !/NaN|Infinity|\d{16,}|-0(?![.\deE])/.test(text))
         assert.deepStrictEqual(ours, native, text);
     }
+  });
+});
+
+describe('pyjson limits', () => {
+  const nested = (depth: number, inner: string) => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+  it('integers beyond 1e308 stay exact (JSON.parse reads them as Infinity)', () => {
+    const big = 10n ** 400n;
+    assert.deepEqual(parsePyJson(`{"a": ${big}, "b": [-${big}], "c": 1}`), {
+      a: big,
+      b: [-big],
+      c: 1,
+    });
+    assert.equal(toStrictJson({ a: big }), `{"a":${big}}`);
+    // A float that large is a float, as in Python: inf.
+    assert.equal(parsePyJson('1e400'), Infinity);
+    assert.equal(parsePyJson('-1.5e999'), -Infinity);
+    assert.deepEqual(parseTypedPyJson(`[${big}, 1e400]`), [big, Infinity]);
+  });
+
+  it(`reads ${MAX_DEPTH} levels of nesting and writes them back, on both paths`, () => {
+    for (const inner of ['2.5', 'NaN']) {
+      const text = nested(MAX_DEPTH, inner);
+      let v = parsePyJson(text);
+      for (let i = 1; i < MAX_DEPTH; i++) v = (v as JsonValue[])[0];
+      assert.ok(Array.isArray(v) && v.length === 1);
+      const strict = toStrictJson(parsePyJson(text));
+      assert.equal(strict, text.replace('NaN', '{"__float__": "NaN"}'));
+      assert.equal(pythonDumps(parsePyJson(text)), text);
+      assert.ok(Array.isArray(parseTypedPyJson(text)));
+    }
+  });
+
+  it('refuses deeper nesting with a PyJsonError at the bracket that goes too deep', () => {
+    for (const depth of [MAX_DEPTH + 1, 5_000, 300_000])
+      for (const inner of ['1', 'NaN', '{"a": 1}', `${10n ** 400n}`]) {
+        // The object is level 1 (brackets inside a string do not count).
+        const text = `{"k": "[[[", "v": ${nested(depth - 1, inner)}}`;
+        const tooDeep = text.indexOf('"v": ') + 5 + MAX_DEPTH - 1;
+        for (const parse of [parsePyJson, parseTypedPyJson])
+          assert.throws(
+            () => parse(text),
+            (e: unknown) =>
+              e instanceof PyJsonError &&
+              /Nested deeper than 1000 levels/.test(e.message) &&
+              e.position === tooDeep,
+            `${parse.name} ${depth} ${inner}`,
+          );
+      }
   });
 });
 

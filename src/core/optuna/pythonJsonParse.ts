@@ -10,6 +10,14 @@ export type JsonValue =
   null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * Deepest nesting of arrays and objects read. Python's json module cannot read or write a
+ * document nested 1000 levels deep under its default recursion limit, so no Optuna writes or
+ * reads one; refusing it here keeps every recursive walk of a value (this parser, the
+ * writers, the views) far from the stack's limit, whatever the stack depth of the caller.
+ */
+export const MAX_DEPTH = 1000;
+
 export class PyJsonError extends Error {
   constructor(
     message: string,
@@ -28,27 +36,62 @@ export function parsePyJson(text: string): JsonValue {
     // explains the second with a position.
     return new Parser(text).parseDocument();
   }
-  // JSON.parse rounds integers beyond 2^53 and reads an integer -0 as -0.0; such a value
-  // shows up as an unsafe integer or a -0 after parsing, so only those texts are parsed again.
-  return hasInexactNumber(v) ? new Parser(text).parseDocument() : v;
+  // JSON.parse rounds integers beyond 2^53, reads an integer beyond 1e308 as Infinity and an
+  // integer -0 as -0.0; such a value shows up as an unsafe integer, a non-finite number or a
+  // -0 after parsing, so only those texts are parsed again. JSON.parse takes any nesting: the
+  // walk that looks for them also enforces MAX_DEPTH.
+  return hasInexactNumber(v, text, 1) ? new Parser(text).parseDocument() : v;
 }
 
-function hasInexactNumber(v: JsonValue): boolean {
+function hasInexactNumber(v: JsonValue, text: string, depth: number): boolean {
   if (typeof v === 'number')
-    return (v === 0 && 1 / v < 0) || (Number.isInteger(v) && !Number.isSafeInteger(v));
+    return (
+      (v === 0 && 1 / v < 0) ||
+      (Number.isInteger(v) && !Number.isSafeInteger(v)) ||
+      !Number.isFinite(v)
+    );
   if (typeof v !== 'object' || v === null) return false;
+  if (depth > MAX_DEPTH) throw tooDeep(text);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasInexactNumber(v[i])) return true;
+    for (let i = 0; i < v.length; i++) if (hasInexactNumber(v[i], text, depth + 1)) return true;
     return false;
   }
-  for (const k in v) if (hasInexactNumber(v[k])) return true;
+  for (const k in v) if (hasInexactNumber(v[k], text, depth + 1)) return true;
   return false;
+}
+
+/** The error for a text nested deeper than MAX_DEPTH, at the bracket that goes too deep. */
+function tooDeep(text: string, at = tooDeepAt(text)): PyJsonError {
+  return new PyJsonError(
+    `Nested deeper than ${MAX_DEPTH} levels (more than Python's json module reads)`,
+    at,
+  );
+}
+
+/** Position of the first bracket beyond MAX_DEPTH, or -1; brackets in strings do not count. */
+function tooDeepAt(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string: up to the next quote that is not escaped.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly s: string) {}
 
   parseDocument(): JsonValue {
@@ -199,12 +242,19 @@ class Parser {
     }
   }
 
-  private array(): JsonValue[] {
+  /** Enters an array or object; the caller leaves with `this.depth--` once it is closed. */
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) throw tooDeep(this.s, this.pos);
     this.pos++;
+  }
+
+  private array(): JsonValue[] {
+    this.enter();
     const out: JsonValue[] = [];
     this.ws();
     if (this.s[this.pos] === ']') {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -212,17 +262,21 @@ class Parser {
       out.push(this.value());
       this.ws();
       const c = this.s[this.pos++];
-      if (c === ']') return out;
+      if (c === ']') {
+        this.depth--;
+        return out;
+      }
       if (c !== ',') throw new PyJsonError('Expected , or ] in array', this.pos - 1);
     }
   }
 
   private object(): JsonObject {
-    this.pos++;
+    this.enter();
     const out: JsonObject = {};
     this.ws();
     if (this.s[this.pos] === '}') {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -241,7 +295,10 @@ class Parser {
       });
       this.ws();
       const c = this.s[this.pos++];
-      if (c === '}') return out;
+      if (c === '}') {
+        this.depth--;
+        return out;
+      }
       if (c !== ',') throw new PyJsonError('Expected , or } in object', this.pos - 1);
     }
   }
@@ -276,6 +333,9 @@ const TOKEN =
 const ESCAPED_NUL = '\\u0000';
 
 export function parseTypedPyJson(text: string): JsonValue {
+  // JSON.parse with a reviver recurses on the native stack: the limit is checked first.
+  const at = tooDeepAt(text);
+  if (at >= 0) throw tooDeep(text, at);
   const marked = text.replace(
     TOKEN,
     (

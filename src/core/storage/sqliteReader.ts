@@ -203,7 +203,7 @@ export class SqliteReader {
         `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`,
       )) {
         const s = studies.get(sid as number);
-        if (s) setAttr(s[key], k as string, v as string);
+        if (s) this.setAttr(s[key], k as string, v as string, `${table} of study ${String(sid)}`);
       }
     }
 
@@ -285,10 +285,23 @@ export class SqliteReader {
         `SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, ${attrOrder(table)}`,
       )) {
         const t = trials.get(tid as number);
-        if (t) setAttr(t[key], k as string, v as string);
+        if (t) this.setAttr(t[key], k as string, v as string, `${table} of trial ${String(tid)}`);
       }
     }
     return [...studies.values()];
+  }
+
+  /** Optuna's json.loads fails on such a value too: the file is refused, naming the row. */
+  private setAttr(target: JsonObject, key: string, json: string, where: string): void {
+    let value: JsonValue;
+    try {
+      value = parsePyJson(json);
+    } catch (e) {
+      throw new ForeignDatabaseError(
+        `${this.path}: ${where}, key ${JSON.stringify(key)}: value_json is not JSON Optuna can read (${(e as Error).message})`,
+      );
+    }
+    setOwn(target, key, value);
   }
 
   /**
@@ -402,10 +415,6 @@ export function exactFloatJson(db: BetterSqlite3.Database): FloatJson {
 /** Primary key column of an attribute table (names differ across tables). */
 function attrOrder(table: string): string {
   return `${table.replace(/_attributes$/, '_attribute')}_id`;
-}
-
-function setAttr(target: JsonObject, key: string, json: string): void {
-  setOwn(target, key, parsePyJson(json));
 }
 
 function enumName<T extends readonly string[]>(names: T, v: unknown, what: string): T[number] {
