@@ -59,7 +59,13 @@ describe('Redis doctor command', function () {
       warnings && warnings.children!.some((w) => /evict/i.test(w.label)),
       JSON.stringify(warnings),
     );
-    assert.match(api.statusBar.item.text, /warning/);
+    // The status bar counts the monitor's findings by severity, worst first.
+    const found = api.monitor.snapshot!.warnings;
+    const errors = found.filter((w) => w.severity === 'error').length;
+    assert.ok(errors > 0, 'an evicting server without persistence is an error');
+    assert.match(api.statusBar.item.text, new RegExp(`\\$\\(error\\) .*${errors} errors?\\b`));
+    if (found.length > errors)
+      assert.match(api.statusBar.item.text, new RegExp(`${found.length - errors} warnings?\\b`));
     assert.strictEqual(
       (api.statusBar.item.backgroundColor as vscode.ThemeColor | undefined)?.id,
       'statusBarItem.errorBackground',

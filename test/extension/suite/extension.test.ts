@@ -509,8 +509,12 @@ describe('Optuna Storage Manager in a real extension host', function () {
       assert.match((tab.input as vscode.TabInputWebview).viewType, /markdown\.preview/);
       assert.match(tab.label, /Storage Health/);
       assert.strictEqual(vscode.window.activeTextEditor, undefined, 'no raw text editor');
-      const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'optuna-storage');
-      assert.ok(doc && /# Optuna storage health/.test(doc.getText()));
+      // The preview opens its source document asynchronously, after its tab appears.
+      const report = () =>
+        vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'optuna-storage');
+      await until(() => report() !== undefined, WAIT_MS, 'the report document');
+      const doc = report()!;
+      assert.match(doc.getText(), /# Optuna storage health/);
       assert.match(doc.getText(), new RegExp(`\`"${PREFIX}"\``));
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
