@@ -510,8 +510,11 @@ describe('Optuna Storage Manager in a real extension host', function () {
       assert.match(tab.label, /Storage Health/);
       assert.strictEqual(vscode.window.activeTextEditor, undefined, 'no raw text editor');
       // The preview opens its source document asynchronously, after its tab appears.
+      // Other reports (the Redis doctor's) share the scheme; this one is named for its tab.
       const report = () =>
-        vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'optuna-storage');
+        vscode.workspace.textDocuments.find(
+          (d) => d.uri.scheme === 'optuna-storage' && d.uri.path.endsWith('Storage Health.md'),
+        );
       await until(() => report() !== undefined, WAIT_MS, 'the report document');
       const doc = report()!;
       assert.match(doc.getText(), /# Optuna storage health/);
