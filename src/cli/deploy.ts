@@ -28,6 +28,7 @@ export const deployCommand: CliCommand = {
   summary: 'install the Redis config for Optuna journals and (re)start Redis with it, carefully',
   help: `Usage: optuna-storage deploy [--config FILE] [--data-dir DIR] [--port N] [--password-env]
                              [--target PATH] [--log-file PATH] [--pid-file PATH] [--dry-run] [--yes]
+                             [--remove-password]
 
 Puts a Redis config in place and starts Redis with it the way a careful operator would:
   1. adjusts it to this machine (tcp-backlog within somaxconn, maxclients within ulimit -n)
@@ -54,10 +55,13 @@ Options:
   --redis-server B  the redis-server binary (default: redis-server on PATH)
   --dry-run         validate and print the plan, change nothing
   --yes             do not ask before acting (needed without a terminal)
+  --remove-password deploy a config without requirepass over a server that has a password
+                    (refused, or asked on a terminal, otherwise; --yes does not imply it)
   -h, --help        this help
 
 Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while deploying;
-2 bad arguments, a config Redis refuses, or not confirmed.`,
+2 bad arguments, a config Redis refuses, or not confirmed (also: a password would be removed
+without --remove-password).`,
 
   async run(argv, io) {
     const { values } = parseArgs({
@@ -73,6 +77,7 @@ Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while dep
         'redis-server': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         yes: { type: 'boolean', default: false },
+        'remove-password': { type: 'boolean', default: false },
       },
     });
     const port = Number(values.port);
@@ -120,6 +125,22 @@ Exit status: 0 deployed (or nothing to change, or --dry-run); 1 failed while dep
       `Deploy ${options.source}\n${plan.actions.map((a, i) => `  ${i + 1}. ${a}`).join('\n')}\n`,
     );
     if (values['dry-run'] || plan.upToDate) return EXIT_OK;
+    if (plan.removesPassword) {
+      // --yes is not enough for this one: a forgotten --password-env must not open the server.
+      io.stderr(
+        `The Redis on port ${port} has a password, and the new config has none: after this deploy anyone who reaches ${plan.host}:${port} could read and delete every study. To keep a password, run again with --password-env (and the password in $${PASSWORD_ENV}).\n`,
+      );
+      const remove = await confirm(
+        io,
+        'Remove the password anyway?',
+        values['remove-password'],
+        '--remove-password',
+      );
+      if (!remove.ok) {
+        io.stderr(`Nothing changed: ${remove.reason}.\n`);
+        return EXIT_BAD_INPUT;
+      }
+    }
     const answer = await confirm(io, 'Go ahead?', values.yes);
     if (!answer.ok) {
       io.stderr(`Nothing changed: ${answer.reason}.\n`);

@@ -10,6 +10,7 @@ import { waitForAofRewrite } from './liveFixes';
 import {
   ConfigValidationError,
   connectLocal,
+  connectLocalAuth,
   freeLoopbackPort,
   portOpen,
   shutdownSave,
@@ -56,6 +57,8 @@ export interface RunningServer {
   dbfilename: string;
   appendonly: boolean;
   appenddirname: string;
+  /** It refuses clients without its password. */
+  passwordRequired: boolean;
 }
 
 export interface DeployPlan {
@@ -82,6 +85,11 @@ export interface DeployPlan {
   actions: string[];
   /** requirepass of the rendered config, to reach the new server. */
   newPassword?: string;
+  /**
+   * The server running now requires a password and the new config sets none: deploying
+   * would leave every study open to whoever reaches the port. Callers ask before that.
+   */
+  removesPassword: boolean;
 }
 
 /** A file or directory deploy may not write; the message says what to run. */
@@ -154,8 +162,9 @@ async function inspectRunning(
 ): Promise<RunningServer | undefined> {
   if (!(await portOpen(host, port))) return undefined;
   let redis;
+  let passwordRequired;
   try {
-    redis = await connectLocal(host, port, password);
+    ({ redis, passwordRequired } = await connectLocalAuth(host, port, password));
   } catch (e) {
     throw new Error(
       `Something listens on ${host}:${port} but deploy cannot talk to it as Redis (${(e as Error).message}). ` +
@@ -177,6 +186,7 @@ async function inspectRunning(
       dbfilename: get('dbfilename') || 'dump.rdb',
       appendonly: get('appendonly') === 'yes',
       appenddirname: get('appenddirname') || 'appendonlydir',
+      passwordRequired,
     };
   } finally {
     redis.disconnect();
@@ -281,9 +291,16 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
     fs.existsSync(path.join(opts.dataDir, dbfilename)) &&
     !fs.existsSync(path.join(opts.dataDir, appenddirname));
 
+  // The scratch server above answered with newPassword only: without one, the new server
+  // lets anybody in.
+  const removesPassword = !upToDate && running?.passwordRequired === true && !newPassword;
   const actions: string[] = [
     `validated the config with redis-server on a scratch port and directory: OK`,
   ];
+  if (removesPassword)
+    actions.push(
+      `REMOVE THE PASSWORD: the Redis running on port ${opts.port} requires one, and the new config sets no requirepass, so afterwards anyone who reaches ${host}:${opts.port} can read and delete every study`,
+    );
   for (const a of adjustments) actions.push(`adjust ${a}`);
   if (upToDate) {
     actions.push(
@@ -338,6 +355,7 @@ export async function planDeploy(opts: DeployOptions): Promise<DeployPlan> {
     wantsAof,
     actions,
     newPassword,
+    removesPassword,
   };
 }
 

@@ -64,19 +64,25 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
 
 /** Connects and PINGs, trying without a password first (a server without one refuses AUTH). */
 export async function connectLocal(host: string, port: number, password?: string): Promise<Redis> {
+  return (await connectLocalAuth(host, port, password)).redis;
+}
+
+/**
+ * connectLocal, also saying whether the server asked for the password: a PING without one
+ * was refused (requirepass, or an ACL default user that needs one).
+ */
+export async function connectLocalAuth(
+  host: string,
+  port: number,
+  password?: string,
+): Promise<{ redis: Redis; passwordRequired: boolean }> {
   const url = describeEndpoint({ host, port, db: 0, tls: false });
+  const options = { connectionName: 'optuna-storage-deploy', settings: { socketTimeout: 120 } };
   try {
-    return await connectOnce(url, {
-      connectionName: 'optuna-storage-deploy',
-      settings: { socketTimeout: 120 },
-    });
+    return { redis: await connectOnce(url, options), passwordRequired: false };
   } catch (e) {
     if (!(e instanceof RedisConnectError && e.failure === 'auth' && password)) throw e;
-    return connectOnce(url, {
-      password,
-      connectionName: 'optuna-storage-deploy',
-      settings: { socketTimeout: 120 },
-    });
+    return { redis: await connectOnce(url, { ...options, password }), passwordRequired: true };
   }
 }
 
