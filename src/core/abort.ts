@@ -32,3 +32,34 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('aborted');
 }
+
+/** Waits `ms`; rejects with the signal's reason as soon as it aborts (the timer is cleared). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortReason(signal!));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves true when `cond()` holds (polled every `everyMs`), false after `timeoutMs`. */
+export async function pollUntil(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  everyMs = 20,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(everyMs, signal);
+  }
+}

@@ -42,6 +42,7 @@ import * as util from 'util';
 import { randomBytes } from 'crypto';
 import { chromium, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { webviewFrame } from './screenshot';
+import { sleep } from '../../src/core/abort';
 import { freePort } from '../helpers/ports';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -245,8 +246,6 @@ function groupAlive(pgid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM the whole process group, wait up to 3 s, then SIGKILL it. */
 export async function killProcessGroup(pgid: number): Promise<void> {

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type * as vscode from 'vscode';
+import { sleep } from '../../src/core/abort';
 import { RefreshManager, type RefreshRequest } from '../../src/vscode/refreshManager';
 
 /** Just enough of a TreeView: visibility and its change event (the real one is tested in VS Code). */
@@ -18,8 +19,6 @@ function fakeView(visible: boolean) {
     setVisible: (v: boolean) => ((view.visible = v), events.emit('v', { visible: v })),
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('RefreshManager', () => {
   it('refreshes on the interval only while a view is visible', async () => {

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SuiteCancelled, raceAbort, sleep } from '../../src/core/stability/abort';
+import { raceAbort, sleep } from '../../src/core/abort';
+import { SuiteCancelled } from '../../src/core/stability/abort';
 import { sameJson, verdict } from '../../src/core/stability/context';
 import {
   findRedisServer,
@@ -116,7 +117,7 @@ describe('stability suite core', () => {
   it('cancels waits promptly', async () => {
     const c = new AbortController();
     const t0 = Date.now();
-    setTimeout(() => c.abort(), 20);
+    setTimeout(() => c.abort(new SuiteCancelled()), 20);
     await assert.rejects(sleep(10_000, c.signal), SuiteCancelled);
     await assert.rejects(raceAbort(new Promise(() => undefined), c.signal), SuiteCancelled);
     assert.ok(Date.now() - t0 < 1000);

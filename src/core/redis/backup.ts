@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Redis from 'ioredis';
+import { sleep } from '../abort';
 import { parseInfo } from './info';
 import { configReplyToMap } from './serverConfig';
 
@@ -49,8 +50,6 @@ export interface BackupOptions {
 export function defaultBackupRoot(dataDir: string): string {
   return path.join(path.dirname(path.resolve(dataDir)), 'redis-backups');
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function persistence(redis: Redis) {
   return parseInfo(await redis.info('persistence'));

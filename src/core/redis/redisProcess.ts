@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type Redis from 'ioredis';
+import { sleep } from '../abort';
 import { processAlive } from '../processAlive';
 import { RedisConnectError, connectOnce } from './connect';
 import { describeEndpoint } from './url';
@@ -85,8 +86,6 @@ export async function connectLocalAuth(
     return { redis: await connectOnce(url, { ...options, password }), passwordRequired: true };
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnFailure(e: NodeJS.ErrnoException, binary: string): Error {
   if (e.code === 'ENOENT')

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { sleep } from './abort';
+import { sleep } from '../abort';
 import { freeLoopbackPort } from '../redis/redisProcess';
 import { formatDirective } from '../redis/configRender';
 import { configReplyToMap } from '../redis/serverConfig';

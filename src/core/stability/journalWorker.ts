@@ -12,7 +12,8 @@ import {
   redisOptions,
 } from '../redis/connect';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { SuiteCancelled, raceAbort, sleep, throwIfAborted } from './abort';
+import { raceAbort, sleep } from '../abort';
+import { SuiteCancelled } from './abort';
 
 /** The journal is not what its writers appended: an entry is missing or the counter went back. */
 export class JournalBrokenError extends Error {}
@@ -87,7 +88,7 @@ export class JournalWorker {
     const deadline = Date.now() + this.o.retryForMs;
     let delay = 25;
     for (;;) {
-      throwIfAborted(this.o.signal);
+      this.o.signal?.throwIfAborted();
       try {
         return await fn();
       } catch (e) {

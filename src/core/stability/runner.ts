@@ -94,8 +94,9 @@ export async function runSuite(
   const controller = new AbortController();
   // Every waiting worker listens on it: dozens of listeners are expected, not a leak.
   setMaxListeners(0, controller.signal);
-  const onAbort = () => controller.abort();
-  if (hooks.signal?.aborted) controller.abort();
+  // Whatever the caller aborts with, the scenarios see SuiteCancelled (their waits reject with it).
+  const onAbort = () => controller.abort(new SuiteCancelled());
+  if (hooks.signal?.aborted) onAbort();
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
 

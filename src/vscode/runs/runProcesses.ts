@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { sleep } from '../../core/abort';
 import { processAlive as alive } from '../../core/processAlive';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import { parseStatus, type RunFiles, runFiles } from '../../core/runs/runner';
@@ -40,8 +41,6 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Watches the processes of running runs: the exit-status file each run script writes, its

@@ -1,6 +1,6 @@
 import { connectOnce } from '../../redis/connect';
 import { parseRedisUrl } from '../../redis/url';
-import { throwIfAborted } from '../abort';
+
 import { type Scenario, errorMessage, verdict } from '../context';
 import { PROMISES, check } from '../scenarios';
 import { latencySummary, percentile, round } from '../stats';
@@ -18,7 +18,7 @@ export const basicConnection: Scenario = async (ctx) => {
   // Ten at a time: quick on a LAN, and still a burst like optimizers starting together.
   const attempt = async (): Promise<void> => {
     while (started < n) {
-      throwIfAborted(ctx.signal);
+      ctx.signal.throwIfAborted();
       started++;
       const t0 = performance.now();
       try {
@@ -40,7 +40,7 @@ export const basicConnection: Scenario = async (ctx) => {
 
   const pingMs: number[] = [];
   for (let i = 0; i < ctx.options.pings; i++) {
-    if (i % 50 === 0) throwIfAborted(ctx.signal);
+    if (i % 50 === 0) ctx.signal.throwIfAborted();
     const t0 = performance.now();
     await client.ping();
     pingMs.push(performance.now() - t0);

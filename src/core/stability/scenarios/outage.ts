@@ -3,7 +3,8 @@ import type Redis from 'ioredis';
 import { connectOnce } from '../../redis/connect';
 import { FailoverStore } from '../../storage/failoverStore';
 import type { StateEvent } from '../../storage/storeState';
-import { SuiteCancelled, pollUntil, raceAbort, sleep } from '../abort';
+import { pollUntil, raceAbort, sleep } from '../../abort';
+import { SuiteCancelled } from '../abort';
 import {
   type Scenario,
   type ScenarioContext,
@@ -59,7 +60,7 @@ class OutageRun {
     readonly d: DisposableRedis,
   ) {
     setMaxListeners(0, this.stopWriters.signal);
-    const stop = () => this.stopWriters.abort();
+    const stop = () => this.stopWriters.abort(new SuiteCancelled());
     ctx.signal.addEventListener('abort', stop, { once: true });
     this.unlink = () => ctx.signal.removeEventListener('abort', stop);
   }
@@ -144,7 +145,7 @@ class OutageRun {
   /** Lets each writer finish the trial it is on, then stops them. */
   async stopWriting(graceMs = 10_000): Promise<void> {
     this.stopping = true;
-    const t = setTimeout(() => this.stopWriters.abort(), graceMs);
+    const t = setTimeout(() => this.stopWriters.abort(new SuiteCancelled()), graceMs);
     await Promise.all(this.loops);
     clearTimeout(t);
   }
@@ -211,7 +212,7 @@ class OutageRun {
 
   async close(): Promise<void> {
     this.stopping = true;
-    this.stopWriters.abort();
+    this.stopWriters.abort(new SuiteCancelled());
     clearInterval(this.refresher);
     await Promise.all(this.loops);
     for (const w of this.writers) w.close();
