@@ -48,7 +48,16 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     trialsView,
   ]);
   const statusBar = new StatusBar(store);
-  context.subscriptions.push(log, store, studiesView, trialsView, refresh, statusBar);
+  context.subscriptions.push(
+    log,
+    store,
+    studies,
+    trials,
+    studiesView,
+    trialsView,
+    refresh,
+    statusBar,
+  );
 
   const services = {
     context,
@@ -66,7 +75,6 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const studyPages = new StudyPages(services);
   services.studyPages = studyPages;
   context.subscriptions.push(studyPages);
-  registerCommands(services);
   const runs = registerRuns(services);
   shutdown = () => runs.manager.shutdown();
   const monitor = new MonitorProvider(store);
@@ -75,20 +83,14 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   });
   const monitorRefresh = new RefreshManager(() => monitor.refresh(), 5000, [monitorView]);
   context.subscriptions.push(
+    monitor,
     monitorView,
     monitorRefresh,
     monitor.onDidChangeWarnings((w) => statusBar.setWarnings(w)),
-    vscode.commands.registerCommand('optunaStorage.monitor.refresh', () =>
-      monitorRefresh.refresh('manual'),
-    ),
   );
   const stability = new StabilitySuite(services);
-  context.subscriptions.push(
-    stability,
-    vscode.commands.registerCommand('optunaStorage.runStabilitySuite', () =>
-      stability.runFromCommand(),
-    ),
-  );
+  context.subscriptions.push(stability);
+  registerCommands(services, { runs: runs.manager, monitorRefresh, stability });
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
   const backups = new BackupScheduler(services);
   context.subscriptions.push(backups, trackRedisRefusedHere(store));

@@ -32,3 +32,34 @@ export class BackgroundWork {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 }
+
+/** Anything with a dispose method: vscode.Disposable, an EventEmitter, a plain object. */
+export interface IDisposable {
+  dispose(): unknown;
+}
+
+/**
+ * A base for objects that own disposables (the pattern of vscode-pull-request-github's
+ * common/lifecycle.ts): `_register` keeps one and returns it, `dispose` disposes them all, the
+ * last registered first, once. Something registered after disposal is disposed at once.
+ */
+export abstract class Disposable implements IDisposable {
+  private readonly owned: IDisposable[] = [];
+  private disposed = false;
+
+  protected get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  protected _register<T extends IDisposable>(d: T): T {
+    if (this.disposed) d.dispose();
+    else this.owned.push(d);
+    return d;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.owned.splice(0).reverse()) d.dispose();
+  }
+}

@@ -14,6 +14,19 @@ export function isCancelled(e: unknown): boolean {
 }
 
 /**
+ * An AbortSignal for a cancellation token: aborted with Cancelled when the token is cancelled.
+ * Dispose it when the work is done (the token's listener goes with it).
+ */
+export function signalOf(token: vscode.CancellationToken | undefined): vscode.Disposable & {
+  signal: AbortSignal;
+} {
+  const abort = new AbortController();
+  if (token?.isCancellationRequested) abort.abort(new Cancelled());
+  const sub = token?.onCancellationRequested(() => abort.abort(new Cancelled()));
+  return { signal: abort.signal, dispose: () => sub?.dispose() };
+}
+
+/**
  * Runs work under a cancellable notification: each step is reported (and logged by the
  * caller), and Cancel aborts the signal the work honours, so cancelling really stops it.
  */
@@ -24,12 +37,11 @@ export function withCancellableProgress<T>(
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     async (progress, token) => {
-      const abort = new AbortController();
-      const sub = token.onCancellationRequested(() => abort.abort(new Cancelled()));
+      const cancel = signalOf(token);
       try {
-        return await work((message) => progress.report({ message }), abort.signal);
+        return await work((message) => progress.report({ message }), cancel.signal);
       } finally {
-        sub.dispose();
+        cancel.dispose();
       }
     },
   );

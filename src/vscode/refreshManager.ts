@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import { Disposable } from './lifecycle';
 
 /** A view or panel whose visibility decides whether data is read (TreeView fits as is). */
 export interface VisibilitySource {
@@ -59,10 +60,9 @@ export interface RefreshRequest {
  * view while runs are running), debounced event-driven reads, and reads that must happen now.
  * Every read the extension makes comes through `refresh(reason)`.
  */
-export class RefreshManager implements vscode.Disposable {
+export class RefreshManager extends Disposable {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  private readonly subscriptions: vscode.Disposable[] = [];
   private readonly visibleViews = new Set<VisibilitySource>();
   /** Holders of keepFresh, each with the longest interval it accepts. */
   private readonly keepers = new Set<{ intervalMs: number }>();
@@ -73,7 +73,15 @@ export class RefreshManager implements vscode.Disposable {
     views: VisibilitySource[],
     private readonly debounceMs = 300,
   ) {
-    for (const v of views) this.subscriptions.push(this.track(v));
+    super();
+    for (const v of views) this._register(this.track(v));
+    this._register({
+      dispose: () => {
+        clearTimeout(this.debounce);
+        this.keepers.clear();
+        clearInterval(this.timer);
+      },
+    });
     this.reschedule();
   }
 
@@ -124,7 +132,7 @@ export class RefreshManager implements vscode.Disposable {
   private reschedule(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    if (!this.active) return;
+    if (!this.active || this.isDisposed) return;
     const ms = Math.min(this.intervalMs, ...[...this.keepers].map((k) => k.intervalMs));
     this.timer = setInterval(() => void this.refresh('interval'), ms);
   }
@@ -147,13 +155,6 @@ export class RefreshManager implements vscode.Disposable {
     clearTimeout(this.debounce);
     this.debounce = setTimeout(() => void this.read(request).catch(noop), this.debounceMs);
     return Promise.resolve();
-  }
-
-  dispose(): void {
-    clearInterval(this.timer);
-    clearTimeout(this.debounce);
-    this.keepers.clear();
-    for (const d of this.subscriptions) d.dispose();
   }
 }
 

@@ -21,13 +21,30 @@ import { markTrialsFailedCommand } from './studyPage/markFail';
 import { restoreRedis } from './commands/restoreRedis';
 import { startRedis } from './commands/startRedis';
 import { filterStates, loadMore, selectStudy, showTrials, sortTrials } from './commands/trials';
+import { isCancelled } from './progress';
+import type { RefreshManager } from './refreshManager';
+import { runCommands } from './runs/commands';
+import type { RunManager } from './runs/runManager';
 import type { Services } from './services';
+import type { StabilitySuite } from './stability/suiteController';
 import type { Node } from './views/nodes';
 
-/** Every command, wired in one place. Errors become a message, never an unhandled rejection. */
-export function registerCommands(s: Services): void {
+/** Features built before the commands are wired (activate() makes them). */
+export interface CommandTargets {
+  runs: RunManager;
+  monitorRefresh: RefreshManager;
+  stability: StabilitySuite;
+}
+
+/**
+ * Every command, wired in one place (vscode-docker's registerCommands): each handler gets the
+ * node it was invoked on, if any; a failure becomes one error message and a log line, a
+ * cancellation only a log line — never an unhandled rejection.
+ */
+export function registerCommands(s: Services, t: CommandTargets): void {
   const docs = new ReportDocuments();
   s.context.subscriptions.push(
+    docs,
     vscode.workspace.registerTextDocumentContentProvider(ReportDocuments.scheme, docs),
     s.studiesView.onDidChangeSelection((e) => selectStudy(s, e.selection)),
   );
@@ -57,13 +74,25 @@ export function registerCommands(s: Services): void {
     'optunaStorage.deleteStudy': (node) => deleteStudy(s, node),
     'optunaStorage.openStudyPage': (node) => openStudyPage(s, node),
     'optunaStorage.markTrialsFailed': (node) => markTrialsFailedCommand(s, node),
+    'optunaStorage.monitor.refresh': () => t.monitorRefresh.refresh('manual'),
+    'optunaStorage.runStabilitySuite': () => t.stability.runFromCommand(),
   };
+  register(s, commands);
+  register(s, runCommands(s, t.runs));
+}
+
+/** The one error wrapper: what a command throws is logged and shown, a cancellation logged. */
+function register(s: Services, commands: Record<string, (arg?: never) => unknown>): void {
   for (const [id, handler] of Object.entries(commands)) {
     s.context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (node?: Node) => {
+      vscode.commands.registerCommand(id, async (arg?: never) => {
         try {
-          return await handler(node);
+          return await handler(arg);
         } catch (e) {
+          if (isCancelled(e)) {
+            s.log.info(`${id}: cancelled`);
+            return undefined;
+          }
           s.log.error(`${id}: ${(e as Error).stack ?? String(e)}`);
           void vscode.window.showErrorMessage(`Optuna Storage: ${(e as Error).message}`);
           return undefined;

@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
+import { Disposable } from './lifecycle';
 
 /**
  * Read-only Markdown documents for generated reports (storage health, Redis doctor): no
  * "save changes?" prompt when they are closed, and re-showing one updates it in place.
  */
-export class ReportDocuments implements vscode.TextDocumentContentProvider {
+export class ReportDocuments extends Disposable implements vscode.TextDocumentContentProvider {
   static readonly scheme = 'optuna-storage';
   private readonly texts = new Map<string, string>();
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly changed = this._register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
 
   provideTextDocumentContent(uri: vscode.Uri): string {

@@ -2,34 +2,34 @@ import * as vscode from 'vscode';
 import { redactUrl } from '../core/redis/url';
 import { fallbackReason } from '../core/storage/fallbackFile';
 import type { StoreService } from './storeService';
+import { Disposable } from './lifecycle';
 
 /**
  * Always tells where studies are read from: Redis (with latency), degraded, SQLite fallback
  * or offline, coloured like VS Code's own warnings and errors. Clicking opens the actions.
  */
-export class StatusBar implements vscode.Disposable {
+export class StatusBar extends Disposable {
   readonly item: vscode.StatusBarItem;
-  private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly service: StoreService) {
-    this.item = vscode.window.createStatusBarItem(
-      'optunaStorage.status',
-      vscode.StatusBarAlignment.Left,
-      100,
+    super();
+    this.item = this._register(
+      vscode.window.createStatusBarItem(
+        'optunaStorage.status',
+        vscode.StatusBarAlignment.Left,
+        100,
+      ),
     );
     this.item.name = 'Optuna Storage';
     this.item.command = 'optunaStorage.statusActions';
-    this.subscriptions.push(
-      service.onDidChangeState(() => this.update()),
-      service.onDidChangeData(() => this.update()),
-    );
+    this._register(service.onDidChangeState(() => this.update()));
+    this._register(service.onDidChangeData(() => this.update()));
     this.update();
     this.item.show();
     // "Last check" moves on every health check, which fires no event: refresh the tooltip.
-    this.timer = setInterval(() => this.updateTooltip(), 2000);
+    const timer = setInterval(() => this.updateTooltip(), 2000);
+    this._register({ dispose: () => clearInterval(timer) });
   }
-
-  private readonly timer: NodeJS.Timeout;
 
   /** Problems the Redis monitor found (eviction policy, no persistence, gaps…), and when. */
   setWarnings(warnings: Array<{ severity: string; title: string }>): void {
@@ -137,12 +137,6 @@ export class StatusBar implements vscode.Disposable {
       );
     md.appendMarkdown('Click for actions');
     return md;
-  }
-
-  dispose(): void {
-    clearInterval(this.timer);
-    for (const d of this.subscriptions) d.dispose();
-    this.item.dispose();
   }
 }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from './lifecycle';
 import { FailoverStore, type RefreshSummary } from '../core/storage/failoverStore';
 import { type StateEvent, offlineState, startingState } from '../core/storage/storeState';
 import type { MergedStudy } from '../core/storage/mergedView';
@@ -10,13 +11,13 @@ import { type Settings, readSettings } from './settings';
  * Owns the failover store for the views and the status bar: builds it from settings and the
  * stored password, rebuilds it when those change, and turns its events into VS Code events.
  */
-export class StoreService implements vscode.Disposable {
+export class StoreService extends Disposable {
   private store: FailoverStore | undefined;
   /** The store once `start()` settled its first state: only its reads make `loaded` true. */
   private started: FailoverStore | undefined;
   private generation = 0;
-  private readonly stateEmitter = new vscode.EventEmitter<StateEvent>();
-  private readonly dataEmitter = new vscode.EventEmitter<void>();
+  private readonly stateEmitter = this._register(new vscode.EventEmitter<StateEvent>());
+  private readonly dataEmitter = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeData = this.dataEmitter.event;
   settings: Settings;
@@ -36,6 +37,7 @@ export class StoreService implements vscode.Disposable {
     /** dist/sqliteWorker.js: the fallback file is read off the extension host's main thread. */
     private readonly sqliteWorkerFile?: string,
   ) {
+    super();
     this.settings = readSettings();
   }
 
@@ -241,12 +243,11 @@ export class StoreService implements vscode.Disposable {
     this.store?.reconnect();
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.generation++;
     this.store?.close();
     this.store = undefined;
-    this.stateEmitter.dispose();
-    this.dataEmitter.dispose();
+    super.dispose();
   }
 }
 

@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import type { RunRecord } from '../../src/core/runs/record';
-import { BackgroundWork } from '../../src/vscode/lifecycle';
 import { HISTORY_KEY, RunHistory } from '../../src/vscode/runs/runHistory';
 
 /** workspaceState as VS Code gives it: get, and an update that applies later. */
@@ -107,24 +106,5 @@ describe('run history', () => {
     h.save(true);
     await h.saved();
     assert.equal((m.data.get(HISTORY_KEY) as RunRecord[]).length, 1);
-  });
-});
-
-describe('background work', () => {
-  it('reports failures, and close waits for the work in flight and refuses new work', async () => {
-    const errors: string[] = [];
-    const w = new BackgroundWork((what, e) => errors.push(`${what}: ${(e as Error).message}`));
-    let done = false;
-    w.run('slow', () => new Promise((r) => setTimeout(() => ((done = true), r(undefined)), 30)));
-    w.run('broken', async () => {
-      throw new Error('boom');
-    });
-    await w.close();
-    assert.ok(done, 'close waited for the slow work');
-    assert.deepEqual(errors, ['broken: boom']);
-    let ran = false;
-    w.run('late', async () => void (ran = true));
-    await w.close();
-    assert.equal(ran, false);
   });
 });

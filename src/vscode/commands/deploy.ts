@@ -6,6 +6,7 @@ import {
   planDeploy,
 } from '../../core/redis/deploy';
 import { parseRedisUrl } from '../../core/redis/url';
+import { isCancelled, withCancellableProgress } from '../progress';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
 import { SECTION, deployTarget } from '../settings';
@@ -94,17 +95,27 @@ export async function deployRedis(s: Services, docs: ReportDocuments): Promise<b
   );
   if (answer !== 'Deploy') return false;
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Deploying Redis on port ${port}` },
-      (progress) =>
+    // Cancel stops at the next safe point: before the running server is stopped, or while
+    // waiting for an AOF rewrite or the new server's PONG.
+    const result = await withCancellableProgress(
+      `Deploying Redis on port ${port}`,
+      (report, signal) =>
         executeDeploy(plan, {
-          onStep: (message) => (s.log.info(`deploy: ${message}`), progress.report({ message })),
+          signal,
+          onStep: (message) => (s.log.info(`deploy: ${message}`), report(message)),
         }),
     );
     void vscode.window.showInformationMessage(
       `Redis is up on ${result.host}:${result.port} with the new configuration.`,
     );
   } catch (e) {
+    if (isCancelled(e)) {
+      s.log.info('deploy: cancelled');
+      void vscode.window.showInformationMessage(
+        'Deploy cancelled: the steps it made are in the Output log; run it again to finish.',
+      );
+      return false;
+    }
     s.log.error(`deploy: ${(e as Error).message}`);
     void vscode.window.showErrorMessage(`Deploy failed: ${(e as Error).message}`);
     return false;

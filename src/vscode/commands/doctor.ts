@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { type DoctorReport, hasErrors, runDoctor } from '../../core/redis/doctor';
 import { applyLiveFixes, plannedFixes } from '../../core/redis/liveFixes';
 import { isLoopbackHost, parseRedisUrl } from '../../core/redis/url';
+import { withCancellableProgress } from '../progress';
 import type { ReportDocuments } from '../reportDocuments';
 import type { Services } from '../services';
 import { requireTrust } from '../trust';
@@ -63,22 +64,8 @@ export async function doctor(
   }
   const where = store!.redisWhere!;
   const serverIsLocal = isLoopbackHost(parseRedisUrl(s.store.settings.redisUrl).host);
-  const report = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: `Redis doctor: ${where}`,
-      cancellable: true,
-    },
-    (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort(new Error('cancelled')));
-      return runDoctor({
-        redis: client,
-        serverIsLocal,
-        signal: abort.signal,
-        onProgress: (message) => progress.report({ message }),
-      });
-    },
+  const report = await withCancellableProgress(`Redis doctor: ${where}`, (report, signal) =>
+    runDoctor({ redis: client, serverIsLocal, signal, onProgress: report }),
   );
   s.log.info(
     `doctor: ${report.findings.length} findings (${report.findings.filter((f) => f.severity === 'error').length} errors) on ${where}`,

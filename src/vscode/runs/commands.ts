@@ -202,3 +202,19 @@ export async function remove(m: RunManager, arg: RunArg): Promise<void> {
 export async function clearFinished(m: RunManager): Promise<void> {
   await m.clearFinished();
 }
+
+/** The Runs view's commands, by id (registered with the others in registerCommands.ts). */
+export function runCommands(s: Services, m: RunManager): Record<string, (arg?: RunArg) => unknown> {
+  return {
+    'optunaStorage.runs.launch': () => launch(s, m),
+    'optunaStorage.runs.stop': (a) => stop(m, a),
+    'optunaStorage.runs.relaunch': (a) => relaunch(m, a),
+    'optunaStorage.runs.nextStage': (a) => nextStage(m, a),
+    'optunaStorage.runs.reattach': (a) => reattach(m, a),
+    'optunaStorage.runs.showTerminal': (a) => showTerminal(m, a),
+    'optunaStorage.runs.showStudy': (a) => showStudy(m, a),
+    'optunaStorage.runs.copyCommand': (a) => copyCommand(m, a),
+    'optunaStorage.runs.remove': (a) => remove(m, a),
+    'optunaStorage.runs.clearFinished': () => clearFinished(m),
+  };
+}

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import type { Services } from '../services';
-import * as cmd from './commands';
 import { RunManager } from './runManager';
 import { type RunNode, RunsProvider } from './runsProvider';
 import { RunStatusBar } from './runStatusBar';
@@ -14,8 +13,9 @@ export interface RunsApi {
 }
 
 /**
- * Optimizer runs: the Runs view, its status bar item and commands. Everything is pushed to
- * the extension's subscriptions; the history is reconciled with the processes in the background.
+ * Optimizer runs: the Runs view and its status bar item (its commands are registered with the
+ * others). Everything is pushed to the extension's subscriptions; the history is reconciled
+ * with the processes in the background.
  */
 export function registerRuns(s: Services): RunsApi {
   const storage = (s.context.storageUri ?? s.context.globalStorageUri).fsPath;
@@ -37,32 +37,6 @@ export function registerRuns(s: Services): RunsApi {
     }),
   );
   setRunContext(manager);
-
-  const commands: Record<string, (arg?: cmd.RunArg) => unknown> = {
-    'optunaStorage.runs.launch': () => cmd.launch(s, manager),
-    'optunaStorage.runs.stop': (a) => cmd.stop(manager, a),
-    'optunaStorage.runs.relaunch': (a) => cmd.relaunch(manager, a),
-    'optunaStorage.runs.nextStage': (a) => cmd.nextStage(manager, a),
-    'optunaStorage.runs.reattach': (a) => cmd.reattach(manager, a),
-    'optunaStorage.runs.showTerminal': (a) => cmd.showTerminal(manager, a),
-    'optunaStorage.runs.showStudy': (a) => cmd.showStudy(manager, a),
-    'optunaStorage.runs.copyCommand': (a) => cmd.copyCommand(manager, a),
-    'optunaStorage.runs.remove': (a) => cmd.remove(manager, a),
-    'optunaStorage.runs.clearFinished': () => cmd.clearFinished(manager),
-  };
-  for (const [id, handler] of Object.entries(commands)) {
-    s.context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: cmd.RunArg) => {
-        try {
-          return await handler(arg);
-        } catch (e) {
-          s.log.error(`${id}: ${(e as Error).stack ?? String(e)}`);
-          void vscode.window.showErrorMessage(`Optuna Storage: ${(e as Error).message}`);
-          return undefined;
-        }
-      }),
-    );
-  }
 
   const api: RunsApi = { manager, provider, view, statusBar };
   (s as Services & { runs?: RunsApi }).runs = api;

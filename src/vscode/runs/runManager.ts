@@ -4,7 +4,7 @@ import type { Profile } from '../../core/runs/profiles';
 import type { RunRecord } from '../../core/runs/record';
 import type { Tmux } from '../../core/runs/tmux';
 import type { MergedStudy } from '../../core/storage/mergedView';
-import { BackgroundWork } from '../lifecycle';
+import { BackgroundWork, Disposable } from '../lifecycle';
 import type { Services } from '../services';
 import { RunHistory } from './runHistory';
 import {
@@ -29,36 +29,34 @@ const PROGRESS_READ_MS = 2000;
  * (runProcesses.ts), their progress from the store (runProgress.ts) and the history kept in
  * workspaceState (runHistory.ts). Work started in the background is awaited by `shutdown`.
  */
-export class RunManager implements vscode.Disposable {
+export class RunManager extends Disposable {
   private readonly history: RunHistory;
   private readonly processes: RunProcesses;
   private readonly progress: RunProgress;
   private readonly work: BackgroundWork;
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
   private timer: NodeJS.Timeout | undefined;
   /** Held while runs are running: their progress needs data even with the views hidden. */
   private keepFresh: vscode.Disposable | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly s: Services,
     private readonly storageDir: string,
   ) {
+    super();
     this.history = new RunHistory(s.context.workspaceState);
     this.progress = new RunProgress(s.store, this.history, s.log);
     this.work = new BackgroundWork((what, e) =>
       s.log.error(`runs: ${what}: ${(e as Error)?.message ?? String(e)}`),
     );
-    this.processes = new RunProcesses(this.history, s.log, {
-      changed: () => this.changed.fire(),
-      ended: (run) => this.work.run(`final read of ${run.label}`, () => this.finish(run)),
-    });
-    this.disposables.push(
-      this.changed,
-      this.processes,
-      s.store.onDidChangeData(() => this.updateProgress()),
+    this.processes = this._register(
+      new RunProcesses(this.history, s.log, {
+        changed: () => this.changed.fire(),
+        ended: (run) => this.work.run(`final read of ${run.label}`, () => this.finish(run)),
+      }),
     );
+    this._register(s.store.onDidChangeData(() => this.updateProgress()));
   }
 
   /** Newest first. */
@@ -235,8 +233,8 @@ export class RunManager implements vscode.Disposable {
     await this.history.saved();
   }
 
-  dispose(): void {
+  override dispose(): void {
     void this.shutdown();
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { sleep } from '../../core/abort';
+import { Disposable } from '../lifecycle';
 import { processAlive as alive } from '../../core/processAlive';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import { parseStatus, type RunFiles, runFiles } from '../../core/runs/runner';
@@ -47,7 +48,7 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
  * pid, its terminal or tmux session; stops runs (Ctrl-C, then SIGTERM, then SIGKILL) and
  * re-attaches to tmux sessions.
  */
-export class RunProcesses implements vscode.Disposable {
+export class RunProcesses extends Disposable {
   private readonly terminals = new Map<string, vscode.Terminal>();
   /** Runs whose terminal closed: when, to give the script a moment to write its status. */
   private readonly closedAt = new Map<string, { at: number; code: number | undefined }>();
@@ -56,17 +57,15 @@ export class RunProcesses implements vscode.Disposable {
   private readonly lastTmuxCheck = new Map<string, number>();
   /** Whether each tmux run's session existed at the last check (checked here, not in views). */
   readonly tmuxAlive = new Map<string, boolean>();
-  private readonly subscriptions: vscode.Disposable[];
 
   constructor(
     private readonly history: RunHistory,
     private readonly log: vscode.LogOutputChannel,
     private readonly on: ProcessEvents,
   ) {
-    this.subscriptions = [
-      vscode.window.onDidCloseTerminal((t) => this.terminalClosed(t)),
-      vscode.window.onDidOpenTerminal((t) => this.adoptTerminal(t)),
-    ];
+    super();
+    this._register(vscode.window.onDidCloseTerminal((t) => this.terminalClosed(t)));
+    this._register(vscode.window.onDidOpenTerminal((t) => this.adoptTerminal(t)));
   }
 
   /** Terminals VS Code restored after a restart, given back to their runs. */
@@ -298,9 +297,5 @@ export class RunProcesses implements vscode.Disposable {
         this.closedAt.set(id, { at: Date.now(), code: t.exitStatus?.code });
       this.on.changed();
     }
-  }
-
-  dispose(): void {
-    for (const d of this.subscriptions) d.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from '../lifecycle';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import type { RunManager } from './runManager';
 import { progressText, runSummary } from './runsProvider';
@@ -10,19 +11,21 @@ const RECENT_MS = 5 * 60_000;
  * running run (plus how many others run), else for a few minutes the result of the last one.
  * Clicking opens the Runs view.
  */
-export class RunStatusBar implements vscode.Disposable {
+export class RunStatusBar extends Disposable {
   readonly item: vscode.StatusBarItem;
-  private readonly sub: vscode.Disposable;
 
   constructor(private readonly manager: RunManager) {
-    this.item = vscode.window.createStatusBarItem(
-      'optunaStorage.runs.status',
-      vscode.StatusBarAlignment.Left,
-      99,
+    super();
+    this.item = this._register(
+      vscode.window.createStatusBarItem(
+        'optunaStorage.runs.status',
+        vscode.StatusBarAlignment.Left,
+        99,
+      ),
     );
     this.item.name = 'Optuna Run';
     this.item.command = 'optunaStorage.runs.focus';
-    this.sub = manager.onDidChange(() => this.update());
+    this._register(manager.onDidChange(() => this.update()));
     this.update();
   }
 
@@ -55,10 +58,5 @@ export class RunStatusBar implements vscode.Disposable {
       label: `Optuna run ${run.label}: ${stateText(run)}, ${runSummary(run)}`,
     };
     this.item.show();
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this.item.dispose();
   }
 }

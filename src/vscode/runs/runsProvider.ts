@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from '../lifecycle';
 import { formatDuration, type RunProgress } from '../../core/runs/progress';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import { show } from '../views/nodes';
@@ -61,18 +62,16 @@ function iconKey(r: RunRecord): string {
  * expanding a run shows status, times, terminal or tmux session, study, progress, rate,
  * best value, failures, parameters and the command line.
  */
-export class RunsProvider implements vscode.TreeDataProvider<RunNode> {
-  private readonly changed = new vscode.EventEmitter<RunNode | undefined>();
+export class RunsProvider extends Disposable implements vscode.TreeDataProvider<RunNode> {
+  private readonly changed = this._register(new vscode.EventEmitter<RunNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly manager: RunManager) {}
+  constructor(private readonly manager: RunManager) {
+    super();
+  }
 
   refresh(): void {
     this.changed.fire(undefined);
-  }
-
-  dispose(): void {
-    this.changed.dispose();
   }
 
   getChildren(n?: RunNode): RunNode[] {

@@ -8,6 +8,7 @@ import {
   runSuite,
   writeReports,
 } from '../../core/stability';
+import { signalOf } from '../progress';
 import type { Services } from '../services';
 import { pathInsideFolder } from '../../core/pathInside';
 import { SECTION, numberSetting } from '../settings';
@@ -87,9 +88,8 @@ export class StabilitySuite implements vscode.Disposable {
     ).filter((id) => !excluded.has(id)) as ScenarioId[];
     const testRun = this.controller.createTestRun(request, 'Optuna storage stability', false);
     for (const id of only) testRun.enqueued(this.items.get(id)!);
-    const abort = new AbortController();
     const cfg = vscode.workspace.getConfiguration(SECTION);
-    const cancel = token?.onCancellationRequested(() => abort.abort(new Error('cancelled')));
+    const cancel = signalOf(token);
     const log = this.s.log;
     try {
       const result = await runSuite(
@@ -107,7 +107,7 @@ export class StabilitySuite implements vscode.Disposable {
               : Math.round(numberSetting(cfg, 'stability.trials', 300, 1, 10_000_000)),
         },
         {
-          signal: abort.signal,
+          signal: cancel.signal,
           onScenarioStart: (info) => {
             testRun.started(this.items.get(info.id)!);
             progress?.report({
@@ -138,7 +138,7 @@ export class StabilitySuite implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Stability suite: ${msg}`);
       return undefined;
     } finally {
-      cancel?.dispose();
+      cancel.dispose();
       testRun.end();
     }
   }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from '../lifecycle';
 import { type MonitorSnapshot, monitorSnapshot } from '../../core/redis/monitor';
 import type { StoreService } from '../storeService';
 
@@ -22,16 +23,20 @@ const ago = (unixSeconds: number) =>
  * a snapshot only while visible (the caller's refresh manager), and its warnings are mirrored
  * in the status bar.
  */
-export class MonitorProvider implements vscode.TreeDataProvider<MonitorNode> {
-  private readonly changed = new vscode.EventEmitter<MonitorNode | undefined>();
+export class MonitorProvider extends Disposable implements vscode.TreeDataProvider<MonitorNode> {
+  private readonly changed = this._register(new vscode.EventEmitter<MonitorNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly warningsEmitter = new vscode.EventEmitter<MonitorSnapshot['warnings']>();
+  private readonly warningsEmitter = this._register(
+    new vscode.EventEmitter<MonitorSnapshot['warnings']>(),
+  );
   readonly onDidChangeWarnings = this.warningsEmitter.event;
   snapshot: MonitorSnapshot | undefined;
   error: string | undefined;
   private busy: Promise<void> | undefined;
 
-  constructor(private readonly service: StoreService) {}
+  constructor(private readonly service: StoreService) {
+    super();
+  }
 
   /** Takes a new snapshot (one at a time); never rejects. */
   refresh(): Promise<void> {

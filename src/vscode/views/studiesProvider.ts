@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from '../lifecycle';
 import { fallbackReason } from '../../core/storage/fallbackFile';
 import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
@@ -13,15 +14,17 @@ import { issueEntries } from '../../core/optuna/model';
  * a study lists its best trial and its trials (paged). States that need the user's attention
  * (loading, Redis unreachable, nothing found) are nodes with a next step, not pop-ups.
  */
-export class StudiesProvider implements vscode.TreeDataProvider<Node> {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+export class StudiesProvider extends Disposable implements vscode.TreeDataProvider<Node> {
+  private readonly changed = this._register(new vscode.EventEmitter<Node | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   /** Trials shown per study (grows with "Load more"). */
   private readonly shown = new Map<string, number>();
   /** A trial a study page selected that is not among the loaded ones, shown under its study. */
   private readonly pinned = new Map<string, MergedTrial>();
 
-  constructor(private readonly service: StoreService) {}
+  constructor(private readonly service: StoreService) {
+    super();
+  }
 
   refresh(node?: Node): void {
     this.changed.fire(node);

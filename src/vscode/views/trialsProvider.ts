@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Disposable } from '../lifecycle';
 import type { TrialState } from '../../core/optuna/model';
 import type { MergedStudy } from '../../core/storage/mergedView';
 import type { StoreService } from '../storeService';
@@ -9,8 +10,8 @@ import { type TrialSort, orderTrials } from './trialOrder';
  * The Trials view: the trials of one study, sorted by number or best value, filtered by
  * state and paged with a "Load more" node so thousands of trials stay smooth.
  */
-export class TrialsProvider implements vscode.TreeDataProvider<Node> {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+export class TrialsProvider extends Disposable implements vscode.TreeDataProvider<Node> {
+  private readonly changed = this._register(new vscode.EventEmitter<Node | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   studyKey: string | undefined;
   sort: TrialSort = 'number';
@@ -18,6 +19,7 @@ export class TrialsProvider implements vscode.TreeDataProvider<Node> {
   private shown: number;
 
   constructor(private readonly service: StoreService) {
+    super();
     this.shown = service.settings.pageSize;
   }
 
