@@ -4,6 +4,67 @@ import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/**
+ * What each room of src may import (README, "How it is built"): a room imports only the rooms
+ * below it, so no two rooms import each other. madge (npm run lint) finds cycles between files;
+ * these rules keep the rooms themselves in layers: core/redis runs servers and reads journals
+ * through nothing of core/storage, core/optuna knows no Redis server or store, and no core
+ * module knows VS Code.
+ */
+const ROOMS = {
+  'src/core/optuna': ['redis', 'storage', 'stability', 'studyPage', 'runs'],
+  'src/core/redis': ['storage', 'stability', 'studyPage', 'runs'],
+  'src/core/storage': ['stability', 'studyPage', 'runs'],
+  'src/core/runs': ['redis', 'storage', 'stability', 'studyPage'],
+  'src/core/studyPage': ['redis', 'stability', 'runs'],
+  'src/core/stability': ['studyPage', 'runs'],
+};
+
+function roomRules() {
+  const relative = (rooms) => `^\\.\\.?/(.*/)?(${rooms.join('|')})(/|$)`;
+  const outsideCore = {
+    regex: relative(['vscode', 'cli', 'webview']),
+    message: 'src/core is below the VS Code layer, the CLI and the webview',
+  };
+  const vscodeApi = {
+    name: 'vscode',
+    message: 'src/core runs without VS Code (the CLI and tests use it)',
+  };
+  return [
+    ...Object.entries(ROOMS).map(([room, forbidden]) => ({
+      files: [`${room}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            paths: [vscodeApi],
+            patterns: [
+              outsideCore,
+              {
+                regex: relative(forbidden),
+                message: `${room} sits below core/${forbidden.join(', core/')}`,
+              },
+            ],
+          },
+        ],
+      },
+    })),
+    {
+      files: ['src/cli/**/*.ts', 'src/webview/**/*.ts'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            paths: [
+              { name: 'vscode', message: 'the CLI and the webview run without the VS Code API' },
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -19,6 +80,7 @@ export default tseslint.config(
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
+  ...roomRules(),
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [

@@ -1,3 +1,4 @@
+import { readEveryJournal } from '../core/storage/readEveryJournal';
 import { parseArgs } from 'node:util';
 import type Redis from 'ioredis';
 import {
@@ -197,6 +198,7 @@ async function restore(
   }
   try {
     const r = await executeRestore(plan, {
+      readBack: readEveryJournal,
       signal: io.signal,
       onStep: (m) => io.stderr(`  ${m}\n`),
     });

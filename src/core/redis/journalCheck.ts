@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
 import type { ReadIssue } from '../optuna/model';
 import { discoverPrefixes, logNumberKey } from '../optuna/journal/redisLog';
-import { RedisJournalReader } from '../storage/redisJournalReader';
 
 /** One journal prefix as read after Redis (re)started: what a user checks it by. */
 export interface JournalCheck {
@@ -21,32 +20,6 @@ export async function journalEntryCounts(redis: Redis): Promise<JournalCheck[]> 
   for (const prefix of prefixes) {
     const raw = await redis.get(logNumberKey(prefix));
     out.push({ prefix, entries: raw !== null && /^-?\d+$/.test(raw) ? Number(raw) + 1 : 0 });
-  }
-  return out;
-}
-
-/**
- * Reads every journal prefix to the end, as a worker replaying it would: the proof that a
- * restored server holds journals Optuna can load (a missing or unreadable entry is an issue).
- */
-export async function readEveryJournal(
-  redis: Redis,
-  opts: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
-): Promise<JournalCheck[]> {
-  const { prefixes } = await discoverPrefixes(redis, undefined, opts.signal);
-  const out: JournalCheck[] = [];
-  for (const prefix of prefixes) {
-    opts.onProgress?.(`reading journal prefix ${JSON.stringify(prefix)}`);
-    const reader = new RedisJournalReader(redis, prefix);
-    await reader.refresh(opts.signal);
-    const studies = reader.replay.studies;
-    out.push({
-      prefix,
-      entries: reader.replay.entriesRead,
-      studies: studies.size,
-      trials: [...studies.values()].reduce((n, s) => n + s.trials.length, 0),
-      issues: reader.replay.issues,
-    });
   }
   return out;
 }

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type Redis from 'ioredis';
 import { type BackupEntry, copyHashed, sha256File } from './backup';
 import { stamp, uniquePath } from './deploy';
 import { type DeployedConfig, livePidFromFile, readDeployedConfig } from './deployedConfig';
 import { parseInfo } from './info';
-import { type JournalCheck, readEveryJournal } from './journalCheck';
+import type { JournalCheck } from './journalCheck';
 import { waitForAofRewrite } from './liveFixes';
 import { connectLocal, portOpen, shutdownSave } from './redisProcess';
 import { launchDeployed, needsRdbLoad } from './start';
@@ -53,6 +54,12 @@ export interface RestorePlan {
   /** What executeRestore will do, in order. */
   actions: string[];
 }
+
+/** How a restore proves the restored server's journals can be read. */
+export type ReadBack = (
+  redis: Redis,
+  opts: { onProgress?: (message: string) => void },
+) => Promise<JournalCheck[]>;
 
 export interface RestoreResult {
   /** Where the data that was replaced now is. */
@@ -204,7 +211,15 @@ function moveItems(names: string[], from: string, to: string): void {
  */
 export async function executeRestore(
   plan: RestorePlan,
-  ctx: { signal?: AbortSignal; onStep?: (message: string) => void } = {},
+  ctx: {
+    /**
+     * Reads every journal on the restored server back (core/storage's readEveryJournal):
+     * passed in because reading journals is the storage layer's, above this one.
+     */
+    readBack: ReadBack;
+    signal?: AbortSignal;
+    onStep?: (message: string) => void;
+  },
 ): Promise<RestoreResult> {
   const { config: c, options: o } = plan;
   const b = o.backup;
@@ -281,7 +296,7 @@ export async function executeRestore(
       await waitForAofRewrite(redis);
       step('loaded the RDB and wrote the append-only file from it, as the config says');
     }
-    const journals = await readEveryJournal(redis, { onProgress: ctx.onStep });
+    const journals = await ctx.readBack(redis, { onProgress: ctx.onStep });
     step(`read ${journals.length} journal prefix${journals.length === 1 ? '' : 'es'} back`);
     return { aside: plan.aside, journals, done };
   } finally {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { readEveryJournal } from '../../core/storage/readEveryJournal';
 import { type BackupEntry, defaultBackupRoot, listBackups } from '../../core/redis/backup';
 import {
   type DeployedConfig,
@@ -137,6 +138,7 @@ export async function restoreRedis(
   try {
     const r = await withCancellableProgress(`Restoring Redis from ${backup.name}`, (rep, signal) =>
       executeRestore(plan, {
+        readBack: readEveryJournal,
         signal,
         onStep: (m) => {
           s.log.info(`restore: ${m}`);
