@@ -8,8 +8,9 @@
 #      ${OSM_CACHE:-~/.cache/optuna-storage-manager}/native; scripts/native/);
 #   3. vsce 3.9.2, offline: production dependencies filtered by .vscodeignore down to
 #      better-sqlite3's JS and the two tiny modules it requires;
-#   4. checks the archive: every file the extension loads at run time is in it, nothing
-#      from src/, test/, scripts/, source maps or other node_modules is.
+#   4. checks the archive: every file the extension loads at run time (and the whole Python
+#      companion python/enhanced_redis_storage) is in it, nothing from src/, test/, scripts/,
+#      source maps, Python caches or other node_modules is.
 #
 # Output: ./<name>-<version>.vsix (or --out / OSM_VSIX), path printed on the last line.
 set -euo pipefail
@@ -79,14 +80,19 @@ for f in extension/package.json extension/readme.md extension/LICENSE.txt extens
   extension/media/optuna-storage.svg extension/dist/extension.js extension/dist/cli.js \
   extension/dist/importanceWorker.js extension/dist/sqliteWorker.js \
   extension/redis/redis-autodl-optimized.conf \
+  extension/python/enhanced_redis_storage/__init__.py extension/python/enhanced_redis_storage/storage.py \
+  extension/python/enhanced_redis_storage/journal_backend.py extension/python/enhanced_redis_storage/reconcile.py \
   extension/native/abi-115/better_sqlite3.node extension/native/abi-127/better_sqlite3.node \
   extension/native/abi-137/better_sqlite3.node extension/node_modules/better-sqlite3/package.json \
   extension/node_modules/better-sqlite3/lib/index.js extension/node_modules/better-sqlite3/lib/database.js \
   extension/node_modules/bindings/bindings.js extension/node_modules/file-uri-to-path/index.js; do
   grep -qxF "$f" <<<"$entries" || missing+=("$f")
 done
+for f in python/enhanced_redis_storage/*.py; do
+  grep -qxF "extension/$f" <<<"$entries" || missing+=("$f")
+done
 [ ${#missing[@]} -eq 0 ] || die "the VSIX lacks: ${missing[*]}"
-unwanted="$(grep -E '^extension/(src|test|bench|scripts|\.ci|\.test-work)/|\.map$|\.ts$|^extension/node_modules/(ioredis|@ioredis|prebuild-install|debug)/|^extension/node_modules/better-sqlite3/(src|deps|build)/' <<<"$entries" | grep -v '\.d\.ts$' || true)"
+unwanted="$(grep -E '^extension/(src|test|bench|scripts|\.ci|\.test-work)/|\.map$|\.ts$|__pycache__|\.pyc$|^extension/node_modules/(ioredis|@ioredis|prebuild-install|debug)/|^extension/node_modules/better-sqlite3/(src|deps|build)/' <<<"$entries" | grep -v '\.d\.ts$' || true)"
 [ -z "$unwanted" ] || die "the VSIX holds files it should not: $(head -5 <<<"$unwanted" | tr '\n' ' ')"
 
 size="$(stat -c %s "$out")"

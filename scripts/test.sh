@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis python3-pandas chromium || exit 1
+bash scripts/ensure-system-deps.sh redis-server redis-sentinel python3-optuna python3-redis python3-pandas python3-pytest python3-fakeredis python3-pyflakes chromium || exit 1
 bash scripts/ensure-node-deps.sh || exit 1
 npm run --silent build || exit 1
 npm run --silent typecheck || exit 1
@@ -33,6 +33,26 @@ suite() {
   fi
 }
 
+# Runs one pytest suite, echoing its output, and adds its counts to the totals.
+pytest_suite() {
+  local name=$1; shift
+  echo "=== $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line p f e s
+  line=$(grep -E ' in [0-9.]+s( \([0-9:]+\))?( =+)?$' "$log" | tail -1)
+  p=$(grep -Eo '[0-9]+ passed' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -Eo '[0-9]+ failed' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+  e=$(grep -Eo '[0-9]+ errors?' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+  s=$(grep -Eo '[0-9]+ skipped' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+  f=$((f + e))
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" >&2
+  fi
+}
+
 echo "=== lint (ESLint, Prettier, import cycles)"
 if npm run --silent lint; then passed=$((passed + 1)); else failed=$((failed + 1)) status=1; fi
 suite unit npx mocha --config test/.mocharc.unit.json
@@ -46,6 +66,13 @@ else
   echo "building the extension-host tests failed" >&2
   status=1 failed=$((failed + 2))
 fi
+# The Python failover storage (python/): its own tests, the fault matrix and fleets on every
+# Optuna release (workers run each release from the sources next to the repository), and
+# Optuna's storage conformance tests under each release in turn.
+pytest_suite python bash scripts/test-python.sh
+for v in 3.6.1 4.9.0 5.0.0-rc1; do
+  pytest_suite "python conformance, Optuna $v" bash scripts/test-python.sh --optuna "$v" test/python/test_optuna_conformance.py
+done
 suite ui npm run --silent test:ui
 suite page-ui npm run --silent test:page-ui
 suite vsix npm run --silent test:vsix

@@ -98,7 +98,7 @@ DEFAULTS: Dict[str, Any] = {
     "health_check_interval": 0,
     "max_connections": 16,
     "retry_on_timeout": False,
-    "probe_interval": 0.25,
+    "probe_interval": 0.2,
     "recovery_pongs": 3,
     "sqlite_timeout": 60.0,
     "sweep_interval": 5.0,

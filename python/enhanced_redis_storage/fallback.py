@@ -198,11 +198,12 @@ def _schema_head() -> Optional[str]:
     return heads.pop() if len(heads) == 1 else None
 
 
-def fresh_trials(storage: Any, study_id: int) -> Any:
+def fresh_trials(storage: Any, study_id: int, deepcopy: bool = False) -> Any:
     """All trials of a study, including other processes' latest writes: Optuna 3.1's cache
     refreshes only when asked (its Study asks before reading), later releases on every read;
-    a plain RDBStorage always reads."""
+    a plain RDBStorage always reads. ``deepcopy``: a consistent copy (3.1's cache updates a
+    trial's state and end time in two steps, under its lock, on the objects it hands out)."""
     refresh = getattr(storage, "read_trials_from_remote_storage", None)
     if refresh is not None:
         refresh(study_id)
-    return storage.get_all_trials(study_id, deepcopy=False)
+    return storage.get_all_trials(study_id, deepcopy=deepcopy)

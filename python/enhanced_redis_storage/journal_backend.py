@@ -131,7 +131,9 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         self.writer_id = writer_id
         self._script = clients.journal.register_script(APPEND_LUA)
         self._seq = 0
-        self._seq_lock = threading.Lock()
+        # Appends leave in sequence order, one at a time: the server skips a sequence not
+        # above the last one it applied, so two threads racing here would lose a record.
+        self._send_lock = threading.Lock()
         self._seen = 0
         self._last_raw: Optional[bytes] = None
         self._tls = threading.local()
@@ -196,11 +198,24 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         self._tls.attempt = None
 
     # --- reads ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def replay_only(self) -> Iterator[None]:
+        """Within this block, this thread's reads return nothing new: Optuna's JournalStorage
+        answers from the replay it holds (used while Redis is down)."""
+        prev = getattr(self._tls, "replay_only", False)
+        self._tls.replay_only = True
+        try:
+            yield
+        finally:
+            self._tls.replay_only = prev
+
     def read_logs(self, log_number_from: int) -> List[Dict[str, Any]]:  # type: ignore[override]
-        if getattr(self._tls, "capture", None) is not None:
+        if getattr(self._tls, "capture", None) is not None or getattr(self._tls, "replay_only", False):
             return []
         if self.offline:
-            return []
+            # A call that was in flight when another thread failed over must fail too: had it
+            # read nothing and returned, its own record would be missing from the replay.
+            raise RedisOffline("Redis is not in use (failed over)")
         try:
             return self._read(log_number_from)
         except Exception as e:
@@ -322,26 +337,26 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         returns (status, index). Sends the same sequence once more after a lost connection."""
         if self.offline:
             raise RedisOffline("Redis is not in use (failed over)")
-        if self.blocked is not None:
-            raise RedisOffline("an earlier append is unresolved until Redis answers again")
-        with self._seq_lock:
+        with self._send_lock:
+            if self.blocked is not None:
+                raise RedisOffline("an earlier append is unresolved until Redis answers again")
             self._seq += 1
             seq = self._seq
-        attempt = Attempt(seq, records)
-        self._tls.attempt = attempt
-        try:
+            attempt = Attempt(seq, records)
+            self._tls.attempt = attempt
             try:
-                status, index = self._run(seq, records, marker)
+                try:
+                    status, index = self._run(seq, records, marker)
+                except Exception as e:
+                    if not _is_lost_connection(e):
+                        raise
+                    status, index = self._run(seq, records, marker)
             except Exception as e:
-                if not _is_lost_connection(e):
-                    raise
-                status, index = self._run(seq, records, marker)
-        except Exception as e:
-            if isinstance(e, rex.ResponseError):
-                attempt.outcome = "not-applied"  # an error reply: the script wrote nothing
-            elif outage_cause(e) is not None:
-                self.blocked = attempt
-            raise
+                if isinstance(e, rex.ResponseError):
+                    attempt.outcome = "not-applied"  # an error reply: the script wrote nothing
+                elif outage_cause(e) is not None:
+                    self.blocked = attempt
+                raise
         attempt.outcome = "applied" if status != MARKER_TAKEN else "not-applied"
         attempt.index = index
         return status, index
@@ -353,11 +368,16 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         reconcile, whose markers make a re-run safe whatever happened to a lost batch."""
         if self.offline:
             raise RedisOffline("Redis is not in use (failed over)")
-        pipe = self._redis.pipeline(transaction=False)
-        for records, marker in items:
-            self._run(self.next_sequence(), records, marker, client=pipe)
+        with self._send_lock:
+            if self.blocked is not None:
+                raise RedisOffline("an earlier append is unresolved until Redis answers again")
+            pipe = self._redis.pipeline(transaction=False)
+            for records, marker in items:
+                self._seq += 1
+                self._run(self._seq, records, marker, client=pipe)
+            replies = pipe.execute(raise_on_error=False)
         out: List[Tuple[int, int]] = []
-        for reply in pipe.execute(raise_on_error=False):
+        for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
             out.append((int(reply[0]), int(reply[1])))
@@ -366,7 +386,8 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
     def fence(self, seq: int) -> bool:
         """After an append whose fate was unknown: True when the server applied it; otherwise
         marks the sequence used, so a copy the server still holds can never apply later."""
-        status, _ = self._run(seq, [], None)
+        with self._send_lock:
+            status, _ = self._run(seq, [], None)
         return status == ALREADY_APPLIED
 
     def _run(
@@ -385,10 +406,11 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         reply = self._script(keys=keys, args=args)
         return int(reply[0]), int(reply[1])
 
-    def next_sequence(self) -> int:
-        with self._seq_lock:
+    def probe_write(self) -> None:
+        """A write that appends nothing (refused by a read-only or full server)."""
+        with self._send_lock:
             self._seq += 1
-            return self._seq
+            self._run(self._seq, [], None)
 
     # --- snapshot -------------------------------------------------------------------------
     def save_snapshot(self, snapshot: bytes) -> None:
@@ -400,7 +422,7 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
             _logger.debug("journal snapshot not saved: %s", e)
 
     def load_snapshot(self) -> Optional[bytes]:
-        if self.offline:
+        if self.offline or getattr(self._tls, "replay_only", False):
             return None
         raw = self._clients.bulk.get(self.snapshot_key())
         if raw is None:

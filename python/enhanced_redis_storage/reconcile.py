@@ -199,19 +199,15 @@ class Reconciler:
     def reconcile(self, names: Optional[List[str]] = None, dry_run: bool = False) -> List[StudyReport]:
         return [self.reconcile_study(n, dry_run=dry_run) for n in (names or self.sqlite_study_names())]
 
-    def reconcile_study(
-        self, name: str, dry_run: bool = False, only_sqlite_trial_ids: Optional[Set[int]] = None
-    ) -> StudyReport:
+    def reconcile_study(self, name: str, dry_run: bool = False) -> StudyReport:
         report = StudyReport(name)
         try:
-            self._reconcile_study(report, name, dry_run, only_sqlite_trial_ids)
+            self._reconcile_study(report, name, dry_run)
         except ReconcileRefused as e:
             report.refused = str(e)
         return report
 
-    def _reconcile_study(
-        self, report: StudyReport, name: str, dry_run: bool, only: Optional[Set[int]]
-    ) -> None:
+    def _reconcile_study(self, report: StudyReport, name: str, dry_run: bool) -> None:
         self._sync()
         try:
             qsid = self._rdb.get_study_id_from_name(name)
@@ -224,9 +220,7 @@ class Reconciler:
                 "study %r has directions %s in Redis but %s in SQLite"
                 % (name, [d.name for d in self._journal.get_study_directions(rsid)], [d.name for d in directions])
             )
-        sqlite_trials = fresh_trials(self._rdb, qsid)
-        if only is not None:
-            sqlite_trials = [t for t in sqlite_trials if t._trial_id in only]
+        sqlite_trials = fresh_trials(self._rdb, qsid, deepcopy=True)
         if rsid is None:
             report.study_created = True
             if not dry_run:
@@ -236,7 +230,7 @@ class Reconciler:
         index = _RedisIndex(self._journal.get_all_trials(rsid, deepcopy=False) if rsid is not None else [])
         plan: List[Tuple[FrozenTrial, Optional[FrozenTrial]]] = []
         for t in sqlite_trials:
-            if not t.state.is_finished():
+            if not _finished(t):
                 report.running += 1
                 continue
             twin = index.twin(t)
@@ -354,7 +348,7 @@ class Reconciler:
         self._sync()
         index = _RedisIndex(self._journal.get_all_trials(rsid, deepcopy=False))
         for t in sqlite_trials:
-            if not t.state.is_finished():
+            if not _finished(t):
                 continue
             twin = index.twin(t)
             if twin is None:
@@ -364,6 +358,11 @@ class Reconciler:
             if diff:
                 report.mismatches.append("SQLite trial #%d vs Redis trial #%d: %s" % (t.number, twin.number, "; ".join(diff)))
         report.verified = not report.mismatches
+
+
+def _finished(t: FrozenTrial) -> bool:
+    # A finished trial always has its end time; without it, it is still being written.
+    return t.state.is_finished() and t.datetime_complete is not None
 
 
 def _with_uid(t: FrozenTrial, key: str) -> FrozenTrial:

@@ -174,9 +174,8 @@ class EnhancedRedisStorage(BaseStorage):
         self._clients = Clients(s)
         self._writer_id = uuid.uuid4().hex
         self._backend = GuardedRedisJournal(self._clients, s.prefix, self._writer_id)
-        self._backend.offline = True  # built without touching Redis; loaded below
-        self._journal: JournalStorage = quietly(lambda: JournalStorage(self._backend))
-        self._backend.offline = False
+        with self._backend.replay_only():  # built without touching Redis; loaded below
+            self._journal: JournalStorage = quietly(lambda: JournalStorage(self._backend))
         self._fallback = Fallback(s.fallback_path, s.sqlite_timeout, on_ready=lambda: self._status.publish())
         self._state = REDIS
         self._cause: Optional[str] = None
@@ -201,6 +200,7 @@ class EnhancedRedisStorage(BaseStorage):
         self._failed_calls = 0
         self._reconciled_total = 0
         self._problems: List[str] = []
+        self._sweep_requested = False
         self._closed = False
         self._prober: Optional[threading.Thread] = None
         self._wake = threading.Event()
@@ -400,7 +400,7 @@ class EnhancedRedisStorage(BaseStorage):
             self._in_doubt.remove(attempt)
         b.blocked = None
         # A write probe (also refused by a read-only replica or a full server).
-        b.fence(b.next_sequence())
+        b.probe_write()
         if j._replay_result.log_number_read == 0:
             self._load_replay()
         else:
@@ -443,7 +443,7 @@ class EnhancedRedisStorage(BaseStorage):
             return None
         return Reconciler(self._journal, self._backend, fb)
 
-    def _reconcile_pending(self, only: Optional[Set[int]] = None, names: Optional[Set[str]] = None) -> int:
+    def _reconcile_pending(self, names: Optional[Set[str]] = None) -> int:
         """Reconciles the studies whose SQLite copy may hold trials Redis lacks; keeps a study
         pending while trials remain (running, or refused)."""
         r = self._reconciler()
@@ -454,7 +454,7 @@ class EnhancedRedisStorage(BaseStorage):
             if self._state != REDIS:
                 break
             try:
-                report = r.reconcile_study(name, only_sqlite_trial_ids=only)
+                report = r.reconcile_study(name)
             except Exception as e:
                 cause = outage_cause(e)
                 if cause is None:
@@ -469,13 +469,18 @@ class EnhancedRedisStorage(BaseStorage):
             elif report.mismatches:
                 _logger.error("study %r reconciled with differences: %s", name, "; ".join(report.mismatches[:5]))
                 self._note_problem("study %r: %s" % (name, "; ".join(report.mismatches[:5])))
-            elif only is None and report.running == 0:
+            elif report.running == 0:
                 self._pending.discard(name)
         self._reconciled_total += total
         return total
 
     def _note_problem(self, text: str) -> None:
         self._problems = (self._problems + [text])[-10:]
+
+    def _sweep_soon(self) -> None:
+        self._sweep_requested = True
+        if self._state == REDIS:
+            self._start_prober()
 
     def sweep(self) -> int:
         """Reconciles pending studies now (the probe thread does this periodically)."""
@@ -509,7 +514,7 @@ class EnhancedRedisStorage(BaseStorage):
                     ok, result, attempt = self._try_redis(redis_fn)
                     if ok:
                         return result
-                with self._lock:
+                with self._lock, self._backend.replay_only():
                     if self._state == REDIS:
                         continue
                     result = outage_fn(attempt)
@@ -643,7 +648,8 @@ class EnhancedRedisStorage(BaseStorage):
         self._check_pid()
         name = self._study_name(study_id)
         with self._lock:
-            rsid = self._redis_sid(name)
+            with self._backend.replay_only():
+                rsid = self._redis_sid(name)
             if rsid is not None:
                 if self._state != REDIS:
                     raise StorageUnavailableError(
@@ -981,8 +987,7 @@ class EnhancedRedisStorage(BaseStorage):
             result = self._sqlite(lambda f: sqlite_call(f, qtid))
             if finishes and qtid in self._sqlite_running:
                 self._sqlite_running.discard(qtid)
-                if self._state == REDIS:
-                    self._reconcile_trial(qtid)
+                self._sweep_soon()  # copied to Redis by the probe thread, off this call's path
             return result
 
         def on_redis() -> Any:
@@ -1011,34 +1016,57 @@ class EnhancedRedisStorage(BaseStorage):
         return self._call(on_redis, outage)
 
     def _trial_uid(self, rtid: int) -> Optional[str]:
-        return uid_of(self._journal.get_trial(rtid))
+        with self._backend.replay_only():  # set at creation, never changed: no round trip
+            return uid_of(self._journal.get_trial(rtid))
 
     def _mirrored_write(
         self, rtid: int, journal_call: Callable[[], Any], sqlite_call: Callable[[Any, int], Any], finishes: bool
     ) -> Any:
-        """A Redis trial that still has a RUNNING shadow from the outage: Redis first (its
-        finish behind the trial's marker, like a reconciler's), then the shadow follows."""
-        uid = self._trial_uid(rtid)
-        key = trial_marker_key(self._settings.prefix, uid) if (finishes and uid) else None
-        with self._backend.with_marker(key):
-            result = journal_call()
+        """A Redis trial whose shadow from the outage is still RUNNING: the shadow follows it.
+        Updates go to Redis first. The finish goes to the shadow first (SQLite stamps its end
+        time), then to Redis with that time, behind the trial's marker (a reconciler that saw
+        the finished shadow may have completed the trial already)."""
         qtid = self._shadows.get(rtid)
-        if qtid is not None:
+        if qtid is None:
+            self._mirror.discard(rtid)
+            return journal_call()
+        uid = self._trial_uid(rtid)
+        if not finishes:
+            result = journal_call()
             try:
                 self._sqlite(lambda f: sqlite_call(f, qtid))
             except Exception as e:
-                _logger.warning("SQLite shadow of trial %d not updated: %s", rtid, e)
+                _logger.warning("SQLite shadow of trial %d not updated (%s); it stays as it was", rtid, e)
                 self._mirror.discard(rtid)
-        if finishes:
-            self._mirror.discard(rtid)
-        return result
-
-    def _reconcile_trial(self, qtid: int) -> None:
+            return result
+        result = self._sqlite(lambda f: sqlite_call(f, qtid))
+        ended = self._sqlite(lambda f: f.get_trial(qtid)).datetime_complete
+        with self._backend.capturing() as records:
+            journal_call()
+        for r in records:
+            r["worker_id"] = "%s-outbox" % self._writer_id
+            if ended is not None and "datetime_complete" in r:
+                r["datetime_complete"] = journal_time(ended, r["datetime_complete"])
+        marker = (trial_marker_key(self._settings.prefix, uid), "1") if uid else None
+        self._mirror.discard(rtid)
+        # The shadow has finished: whatever Redis does now, this call has succeeded, and the
+        # record reaches Redis now or from the outbox at recovery.
+        t0 = time.monotonic()
+        self._backend.clear_attempt()
         try:
-            name = self._sqlite(lambda f: f.get_study_name_from_id(self._qtid_study_id(qtid)))
-            self._reconcile_pending(only={qtid}, names={name})
-        except Exception as e:  # the periodic sweep tries again
-            _logger.debug("reconciling SQLite trial %d deferred: %s", qtid, e)
+            self._backend.append_records([json.dumps(r) for r in records], marker)
+            self._journal.get_trial(rtid)  # sync
+        except Exception as e:
+            cause = outage_cause(e)
+            if cause is None:
+                raise
+            attempt = self._backend.take_attempt()
+            self._failover(cause, attempt, t0)
+            with self._lock:
+                if attempt is None or attempt.outcome != "applied":
+                    in_doubt = attempt.seq if attempt is not None and attempt.outcome == "unknown" else None
+                    self._outbox.append(_OutboxEntry(rtid, uid, list(records), True, in_doubt))
+        return result
 
     def set_trial_param(
         self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
@@ -1173,7 +1201,8 @@ def _probe_loop(ref: "weakref.ReferenceType[EnhancedRedisStorage]") -> None:
         if s._state == REDIS:
             if not s._pending:
                 return  # nothing left to do; a new failover starts a new probe
-            if time.monotonic() - last_sweep >= s._settings.sweep_interval:
+            if s._sweep_requested or time.monotonic() - last_sweep >= s._settings.sweep_interval:
+                s._sweep_requested = False
                 last_sweep = time.monotonic()
                 try:
                     s.sweep()

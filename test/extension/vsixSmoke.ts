@@ -4,7 +4,9 @@
 //     Optuna SQLite file (test/fixtures/generate.py) under Node 20, 22 and 24 with the
 //     shipped better-sqlite3 binding of each ABI (no fallback allowed), and under Node 22/24
 //     with node:sqlite: every output identical. Without a binding for the running ABI,
-//     Node 24 still reads through node:sqlite and Node 20 fails with a readable message.
+//     Node 24 still reads through node:sqlite and Node 20 fails with a readable message. The
+//     Python companion (python/enhanced_redis_storage) imports from the unpacked VSIX and
+//     writes trials (to its SQLite fallback: no Redis there).
 //  2. in a real VS Code, for each target: code-server 4.100.3 (VS Code 1.100, Node 20) and
 //     code-server 4.139.1's own VS Code server (1.139, Node 24, server-main.js): the VSIX is
 //     installed into a fresh extensions dir with the server's own CLI, a workbench opens a
@@ -25,7 +27,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runPython } from '../helpers/python';
+import { PYTHON, runPython } from '../helpers/python';
 import {
   exitAfterCleanup,
   forwardConsole,
@@ -206,6 +208,33 @@ function nodeLevel(vsix: string, db: string, work: string): string[] {
     msg.slice(0, 200),
   );
   fs.renameSync(abi115 + '.off', abi115);
+
+  // The Python companion as shipped: imported from the VSIX's python/ folder (as runs get it on
+  // PYTHONPATH) and writing trials; Redis is unreachable here, so they land in its SQLite file.
+  const companion = path.join(ext, 'python');
+  const py = spawnSync(
+    PYTHON,
+    [
+      '-c',
+      [
+        'import os, socket, sys, tempfile, optuna',
+        'optuna.logging.set_verbosity(optuna.logging.ERROR)',
+        'import enhanced_redis_storage as e',
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()',
+        'st = e.EnhancedRedisStorage("redis://127.0.0.1:%d" % port, os.path.join(tempfile.mkdtemp(), "fb.db"))',
+        'study = optuna.create_study(storage=st, study_name="vsix")',
+        'study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)',
+        'print(os.path.dirname(os.path.dirname(e.__file__)), st.current_storage, len(study.trials))',
+        'st.close()',
+      ].join('\n'),
+    ],
+    { encoding: 'utf8', env: { ...process.env, PYTHONPATH: companion, PYTHONWARNINGS: 'ignore' } },
+  );
+  check(
+    py.status === 0 && py.stdout.trim() === `${companion} sqlite 3`,
+    'the Python companion from the VSIX imports and keeps writing without Redis',
+    py.status === 0 ? py.stdout.trim() : py.stderr.trim().split('\n').slice(-3).join(' '),
+  );
   log(`node-level checks took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return studyNames(ref);
 }

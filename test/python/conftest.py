@@ -37,7 +37,10 @@ def redis_server():
 def workdir():
     d = tempfile.mkdtemp(prefix="osm-py-")
     yield d
-    shutil.rmtree(d, ignore_errors=True)
+    if os.environ.get("OSM_KEEP_WORKDIR"):
+        print("kept", d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def release_params(releases=None):

@@ -16,6 +16,9 @@ import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 from enhanced_redis_storage import EnhancedRedisStorage  # noqa: E402
+from enhanced_redis_storage.storage import SQLITE_ID_BASE  # noqa: E402
+
+SLOW_MS = float(os.environ.get("OSM_WORKER_SLOW_MS", "500"))
 
 STORAGE_METHODS = [
     "create_new_study", "delete_study", "set_study_user_attr", "set_study_system_attr",
@@ -44,13 +47,16 @@ class CallTimes:
 
         def timed(*a, **k):
             t0 = time.monotonic()
-            ok = False
+            ok = True
             if trace_after:
                 faulthandler.dump_traceback_later(trace_after, repeat=False)
             try:
-                r = fn(*a, **k)
-                ok = True
-                return r
+                return fn(*a, **k)
+            except (KeyError, optuna.exceptions.DuplicatedStudyError):
+                raise  # Optuna's own control flow (create_study with load_if_exists, lookups)
+            except BaseException:
+                ok = False
+                raise
             finally:
                 if trace_after:
                     faulthandler.cancel_dump_traceback_later()
@@ -60,7 +66,7 @@ class CallTimes:
                     self.failed += 0 if ok else 1
                     if ms > self.max_ms:
                         self.max_ms = ms
-                    if ms > 500:
+                    if ms > SLOW_MS:
                         self.slow.append([time.time(), round(ms, 1), name, storage.current_storage])
 
         return timed
@@ -83,6 +89,7 @@ def main():
     ap.add_argument("--sentinels", default=None)
     ap.add_argument("--sentinel-master", default=None)
     ap.add_argument("--pickled", default=None, help="a pickled storage to use instead")
+    ap.add_argument("--plain", action="store_true", help="Optuna's JournalRedisStorage instead")
     args = ap.parse_args()
 
     out = open(args.log, "a", buffering=1)
@@ -92,7 +99,21 @@ def main():
         with out_lock:
             out.write(json.dumps(obj) + "\n")
 
-    if args.pickled:
+    if args.plain:
+        # Optuna's own journal storage, for the happy-path comparison in bench:writers.
+        try:
+            from optuna.storages.journal import JournalRedisBackend as Backend
+        except ImportError:
+            from optuna.storages import JournalRedisStorage as Backend
+        import warnings
+
+        warnings.simplefilter("ignore")
+        storage = optuna.storages.JournalStorage(Backend(args.url, prefix=args.prefix))
+        storage.current_storage = "redis"
+        storage.get_storage_status = lambda: {"current_storage": "redis", "plain": True, "reconcile_problems": [], "sqlite_pending_studies": []}
+        storage.sweep = lambda: 0
+        storage.close = lambda: None
+    elif args.pickled:
         import pickle
 
         with open(args.pickled, "rb") as f:
@@ -113,6 +134,9 @@ def main():
         with counter_lock:
             counter[0] += 1
             token = "%d-%d" % (os.getpid(), counter[0])
+        # Where this trial was created: what "the next trial runs on SQLite" / "new trials land
+        # in Redis again" are measured by.
+        log({"event": "begin", "t": time.time(), "where": "sqlite" if trial._trial_id >= SQLITE_ID_BASE else "redis"})
         trial.set_user_attr("token", token)
         x = trial.suggest_float("x", -10, 10)
         y = trial.suggest_int("y", 0, 10)

@@ -1,10 +1,7 @@
 """The fault matrix: real worker processes on a disposable redis-server through each outage
 cause, on every Optuna release users run."""
 
-import time
-
 import pytest
-import redis
 
 import helpers
 from conftest import release_params
@@ -79,7 +76,7 @@ def test_workers_through_each_outage_cause(version, redis_server, workdir):
 def test_journal_with_missing_entry_is_never_written_again(version, redis_server, workdir):
     server = redis_server()
     prefix = "gap"
-    run = FleetRun(version, server.url, workdir, n_workers=3, prefix=prefix)
+    run = FleetRun(version, server.url, workdir, n_workers=2, prefix=prefix)
     result = run_through(run, [fault_for("missing-entry", server, prefix)])
     assert_sound(result, held=True)
     n = int(server.client().get("%s:log_number" % prefix))
@@ -95,7 +92,7 @@ def test_journal_with_missing_entry_is_never_written_again(version, redis_server
 def test_redis_back_empty_is_held(version, redis_server, workdir):
     server = redis_server()
     prefix = "empty"
-    run = FleetRun(version, server.url, workdir, n_workers=3, prefix=prefix)
+    run = FleetRun(version, server.url, workdir, n_workers=2, prefix=prefix)
     result = run_through(run, [fault_for("restart-empty", server, prefix)])
     assert_sound(result, held=True, redis_lost=True)
     assert server.client().keys(prefix + "*") == [], "a process wrote into the Redis that came back empty"

@@ -40,6 +40,8 @@ if shutil.which("redis-server") is None:
     pytest.skip("redis-server is not installed", allow_module_level=True)
 try:
     import fakeredis  # noqa: F401  (optuna.testing.storages imports it)
+
+    del fakeredis
 except ImportError:
     pytest.skip("python3-fakeredis is not installed (optuna.testing needs it)", allow_module_level=True)
 

@@ -356,6 +356,17 @@ describe('runs: run script', function () {
     assert.equal(fs.readFileSync(path.join(dir, 'out'), 'utf8'), `a b'c|${dir}`);
   });
 
+  it('puts the Python companion first on PYTHONPATH, keeping what the run inherits', async () => {
+    const companion = path.join(dir, "comp'anion dir");
+    const r = start(`printf '%s' "$PYTHONPATH" > out`, { pythonPath: companion });
+    assert.equal(await r.done, 0);
+    const inherited = process.env.PYTHONPATH;
+    assert.equal(
+      fs.readFileSync(path.join(dir, 'out'), 'utf8'),
+      inherited ? `${companion}:${inherited}` : companion,
+    );
+  });
+
   it('Ctrl-C (SIGINT to the process group) stops the command, and the status 130 is still recorded', async () => {
     const r = start('sleep 30');
     await new Promise((res) => setTimeout(res, 300));

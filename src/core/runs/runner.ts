@@ -48,6 +48,11 @@ export interface RunScriptOptions {
   passwordFromFifo?: boolean;
   /** After the command, replace the script by an interactive shell so the output stays readable. */
   keepShell?: boolean;
+  /**
+   * A directory put first on the optimizer's PYTHONPATH (the extension's Python companion,
+   * `enhanced_redis_storage`), ahead of whatever PYTHONPATH the run inherits.
+   */
+  pythonPath?: string;
 }
 
 /**
@@ -78,6 +83,8 @@ export function runScript(o: RunScriptOptions): string {
     );
   }
   for (const [k, v] of Object.entries(o.exports ?? {})) lines.push(`export ${k}=${q(v)}`);
+  if (o.pythonPath)
+    lines.push(`export PYTHONPATH=${q(o.pythonPath)}"\${PYTHONPATH:+:$PYTHONPATH}"`);
   lines.push(
     `cd ${q(o.cwd)} || { echo 1 > ${q(f.status)}; exit 1; }`,
     `printf '%s\\n' ${q(`$ ${o.command}`)}`,

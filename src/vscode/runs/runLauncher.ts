@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { companionDir } from '../../core/python/companion';
 import { redactUrl, splitPassword } from '../../core/redis/url';
 import type { Values } from '../../core/runs/params';
 import { nextStageValues, type Profile, STAGED_RAMP, stageOf } from '../../core/runs/profiles';
@@ -99,6 +100,7 @@ export async function launchRun(
       keepShell: !useTmux,
       passwordFromFifo: useTmux,
       exports: useTmux ? env : undefined,
+      pythonPath: set.companion ? companionDir(s.context.extensionPath) : undefined,
     }),
     { mode: 0o700 },
   );

@@ -25,6 +25,7 @@ export const RUNS_KEY = {
   tmuxSocket: 'runs.tmuxSocketName',
   grace: 'runs.stopGracePeriod',
   cwd: 'runs.workingDirectory',
+  companion: 'runs.pythonCompanion',
 } as const;
 
 export interface RunSettings {
@@ -39,6 +40,8 @@ export interface RunSettings {
   graceMs: number;
   /** Absolute working directory of runs. */
   cwd: string;
+  /** Put the extension's Python companion (enhanced_redis_storage) on the runs' PYTHONPATH. */
+  companion: boolean;
 }
 
 /** The command a run launched from the named profile executes (its own, or the settings'). */
@@ -65,5 +68,6 @@ export function readRunSettings(): RunSettings {
     tmuxSocket: c.get<string>(RUNS_KEY.tmuxSocket, '').trim() || undefined,
     graceMs: numberSetting(c, RUNS_KEY.grace, 10, 0, 3600) * 1000,
     cwd: cwd ? path.resolve(folder, cwd) : folder,
+    companion: c.get<boolean>(RUNS_KEY.companion, true),
   };
 }

@@ -489,6 +489,13 @@ if (vscode.workspace.isTrusted) {
         vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir(),
       );
       assert.deepStrictEqual(info.argv.slice(0, 4), ['-m', 'continuous', '--method', 'tpe']);
+      // The Python companion is importable in the run, from the extension's own folder.
+      const companion = path.join(api.context.extensionPath, 'python');
+      assert.strictEqual(info.pythonpath.split(':')[0], companion);
+      assert.strictEqual(
+        info.companion,
+        path.join(companion, 'enhanced_redis_storage', '__init__.py'),
+      );
       assert.ok(!fs.existsSync('/tmp/osm-pw-canary'), 'the password was never run as shell code');
       const onDisk = [first.dir, ...fs.readdirSync(first.dir).map((f) => path.join(first.dir, f))]
         .filter((f) => fs.statSync(f).isFile())
