@@ -7,6 +7,7 @@ opened in a background thread when the storage starts, under an exclusive ``floc
 own POSIX locks), so only one process creates the schema and the others wait for it.
 """
 
+import logging
 import os
 import sqlite3
 import threading
@@ -21,6 +22,9 @@ try:
     import fcntl
 except ImportError:  # not POSIX: no cross-process schema lock, SQLite's own locking remains
     fcntl = None  # type: ignore[assignment]
+
+
+_logger = logging.getLogger("optuna.storages.enhanced_redis")
 
 
 def _fast_commits(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +60,11 @@ class Fallback:
             self.error = None
         except Exception as e:
             self.error = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            _logger.warning(
+                "the SQLite fallback %s cannot be used (%s): if Redis fails, this process cannot go on",
+                self.path,
+                self.error,
+            )
         finally:
             self._ready.set()
         if self._on_ready is not None:

@@ -30,6 +30,7 @@ class StatusPublisher:
         )
         self._lock = threading.Lock()
         self._registered = False
+        self._closed = False
 
     def publish(self) -> None:
         if not self.path:
@@ -37,23 +38,33 @@ class StatusPublisher:
         status = self._storage.get_storage_status()
         status.update({"schema": STATUS_SCHEMA, "updated": time.time(), "writer_id": self._storage._writer_id})
         with self._lock:
+            if self._closed:
+                return
+            directory = os.path.dirname(self.path)
+            tmp = None
             try:
-                directory = os.path.dirname(self.path)
                 os.makedirs(directory, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".status-", dir=directory)
                 with os.fdopen(fd, "w") as f:
                     json.dump(status, f)
                 os.replace(tmp, self.path)
             except OSError:
+                if tmp is not None:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
                 return  # a status file is a courtesy: never fail a storage call for it
             if not self._registered:
                 atexit.register(self.remove)
                 self._registered = True
 
     def remove(self) -> None:
+        """Removes the file for good (the storage is closed or the process exits)."""
         if not self.path:
             return
         with self._lock:
+            self._closed = True
             try:
                 os.unlink(self.path)
             except OSError:

@@ -127,7 +127,10 @@ class FleetRun:
             sts = self.statuses()
             return len(sts) >= self.n_workers and all(ok(st) for st in sts)
 
-        helpers.wait_for(all_ok, timeout, "every worker's status: " + what, 0.1)
+        try:
+            helpers.wait_for(all_ok, timeout, "every worker's status: " + what, 0.1)
+        except AssertionError as e:
+            raise AssertionError("%s; statuses: %s" % (e, json.dumps(self.statuses())[:3000])) from None
 
     def wait_fallback_ready(self, timeout: float = 90) -> None:
         """Until every worker has its SQLite fallback open (it opens in the background at
@@ -141,7 +144,7 @@ class FleetRun:
             lf = st.get("last_failover")
             return bool(lf) and _epoch(lf["at"]) >= since - 0.05
 
-        self.wait_status(noticed, "failed over", timeout)
+        self.wait_status(noticed, "failed over since %.3f" % since, timeout)
 
     def wait_begun(self, where: str, after: float, timeout: float = 60) -> None:
         """Until every worker has created a trial in ``where`` after ``after``."""

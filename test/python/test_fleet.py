@@ -3,7 +3,6 @@ storage pickled into a child process, and a Sentinel failover, on every Optuna r
 The full-size fleets (30 and 50 processes) run in `npm run bench:writers`."""
 
 import os
-import pickle
 import shutil
 import signal
 import subprocess
@@ -37,17 +36,21 @@ def test_fleet_with_threads_through_several_outages(version, redis_server, workd
 
 @pytest.mark.parametrize("version", release_params())
 def test_storage_pickled_into_a_child_process(version, redis_server, workdir):
-    """A storage pickled by one process (any release: only its settings travel) works in a
-    child on another release, through an outage."""
+    """A storage pickled by a parent process (only its settings travel) works in the child,
+    through an outage."""
     server = redis_server()
     run = FleetRun(version, server.url, workdir, n_workers=1, prefix="pk")
-    from enhanced_redis_storage import EnhancedRedisStorage
-
-    parent = EnhancedRedisStorage(server.url, run.sqlite, prefix="pk")
     blob = os.path.join(workdir, "storage.pickle")
-    with open(blob, "wb") as f:
-        pickle.dump(parent, f)
-    parent.close()
+    parent = (
+        "import pickle, sys\n"
+        "from enhanced_redis_storage import EnhancedRedisStorage\n"
+        "s = EnhancedRedisStorage(sys.argv[1], sys.argv[2], prefix='pk')\n"
+        "pickle.dump(s, open(sys.argv[3], 'wb'))\n"
+        "s.close()\n"
+    )
+    subprocess.run(
+        [helpers.PYTHON, "-c", parent, server.url, run.sqlite, blob], env=helpers.worker_env(version), check=True, timeout=120
+    )
     run.extra_args = ["--pickled", blob]
     assert_sound(run_through(run, [Fault("sigkill", server.kill, server.start)]))
 
