@@ -213,9 +213,10 @@ def resolve(
     prefix: Optional[str] = None,
     options: Optional[Dict[str, Any]] = None,
     env: Optional[Dict[str, str]] = None,
+    config_file: bool = True,
 ) -> Settings:
     """The settings of a storage from code arguments, the environment, the guide's JSON file
-    and the defaults."""
+    (unless ``config_file`` is False) and the defaults."""
     env = dict(os.environ if env is None else env)
     options = dict(options or {})
     unknown = set(options) - _OPTION_KEYS
@@ -224,7 +225,8 @@ def resolve(
             "unknown option(s) %s; known: %s" % (", ".join(sorted(unknown)), ", ".join(sorted(_OPTION_KEYS)))
         )
     values: Dict[str, Any] = dict(DEFAULTS)
-    values.update(_from_json(env.get(ENV_CONFIG) or DEFAULT_CONFIG_FILE))
+    if config_file:
+        values.update(_from_json(env.get(ENV_CONFIG) or DEFAULT_CONFIG_FILE))
     values.update(_from_env(env))
     if redis_url is not None:
         values["redis_url"] = redis_url
