@@ -157,6 +157,9 @@ class ReplyDropProxy:
         self._delay = 0.0
         self.dropped = 0
         self.delayed = 0
+        # Set once a held call has reached the server (its reply is in late_replies).
+        self.late_done = threading.Event()
+        self.late_replies: List[bytes] = []
         self._just_dropped = False
         self._lock = threading.Lock()
         self._srv = socket.socket()
@@ -243,15 +246,20 @@ class ReplyDropProxy:
             server.close()
 
     def _late(self, data: bytes) -> None:
-        s = socket.create_connection(("127.0.0.1", self.target))
+        try:
+            s = socket.create_connection(("127.0.0.1", self.target))
+        except OSError:
+            self.late_done.set()  # the server is gone: nothing reached it
+            return
         try:
             s.sendall(data)
             s.settimeout(5)
-            s.recv(65536)
+            self.late_replies.append(s.recv(65536))
         except OSError:
             pass
         finally:
             s.close()
+            self.late_done.set()
 
 
 def worker_env(version: str, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:

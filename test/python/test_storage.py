@@ -173,6 +173,8 @@ def test_an_append_executed_late_is_fenced_not_doubled(redis_server, make_storag
         study.optimize(objective, n_trials=1)
         assert s.current_storage in ("sqlite", "recovering", "redis")
         assert s.get_storage_status()["last_failover"]["cause"].startswith("timeout")
+        # The held append reaches the server (before or after recovery: applied, or fenced).
+        assert proxy.late_done.wait(10) and proxy.late_replies, "the held append never ran"
         helpers.wait_for(lambda: s.current_storage == "redis", 20, "recovery")
         study.optimize(objective, n_trials=2)
         settle(s)
