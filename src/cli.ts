@@ -1,38 +1,32 @@
-import { backupCommand } from './cli/backup';
 import { type CliCommand, type CliIo, EXIT_BAD_INPUT, UsageError } from './cli/command';
-import { deployCommand } from './cli/deploy';
-import { doctorCommand } from './cli/doctor';
-import { dumpCommand } from './cli/dump';
-import { exportCommand } from './cli/export';
-import { importCommand } from './cli/import';
-import { monitorCommand } from './cli/monitor';
-import { startCommand } from './cli/start';
-import { studiesCommand } from './cli/studies';
-import { suiteCommand } from './cli/suite';
-import { watchCommand } from './cli/watch';
 
-const COMMANDS: CliCommand[] = [
-  dumpCommand,
-  studiesCommand,
-  suiteCommand,
-  watchCommand,
-  doctorCommand,
-  deployCommand,
-  startCommand,
-  monitorCommand,
-  backupCommand,
-  exportCommand,
-  importCommand,
+/**
+ * The verbs, each loaded only when it runs (or for the usage text): `studies` of an SQLite
+ * file never loads the Redis client, and start-up is part of what every command costs.
+ */
+const COMMANDS: Array<[string, () => Promise<CliCommand>]> = [
+  ['dump', async () => (await import('./cli/dump')).dumpCommand],
+  ['studies', async () => (await import('./cli/studies')).studiesCommand],
+  ['suite', async () => (await import('./cli/suite')).suiteCommand],
+  ['watch', async () => (await import('./cli/watch')).watchCommand],
+  ['doctor', async () => (await import('./cli/doctor')).doctorCommand],
+  ['deploy', async () => (await import('./cli/deploy')).deployCommand],
+  ['start', async () => (await import('./cli/start')).startCommand],
+  ['monitor', async () => (await import('./cli/monitor')).monitorCommand],
+  ['backup', async () => (await import('./cli/backup')).backupCommand],
+  ['export', async () => (await import('./cli/export')).exportCommand],
+  ['import', async () => (await import('./cli/import')).importCommand],
 ];
 
-function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function usage(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map(([, load]) => load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return `Usage: optuna-storage <command> [options]
 
 Reads and manages the storage behind Optuna studies (Redis journal, journal file, SQLite).
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run "optuna-storage <command> --help" for a command's options.
 `;
@@ -41,14 +35,15 @@ Run "optuna-storage <command> --help" for a command's options.
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout)(usage());
+    (name === undefined ? io.stderr : io.stdout)(await usage());
     return name === undefined ? EXIT_BAD_INPUT : 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    io.stderr(`optuna-storage: unknown command "${name}"\n\n${usage()}`);
+  const load = COMMANDS.find(([n]) => n === name)?.[1];
+  if (!load) {
+    io.stderr(`optuna-storage: unknown command "${name}"\n\n${await usage()}`);
     return EXIT_BAD_INPUT;
   }
+  const cmd = await load();
   if (rest.includes('-h') || rest.includes('--help')) {
     io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
     return 0;

@@ -7,7 +7,7 @@ import {
   listBackups,
   pruneBackups,
 } from '../core/redis/backup';
-import { RedisConnectError } from '../core/redis/connect';
+import { RedisConnectError } from '../core/redis/connectError';
 import { describeEndpoint, parseRedisUrl } from '../core/redis/url';
 import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
 import { NotDeployedError } from '../core/redis/deployedConfig';

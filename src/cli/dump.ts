@@ -10,6 +10,7 @@ import {
   exitStatusFor,
   noJournalWarning,
   readOptions,
+  saveCacheAfterOutput,
 } from './storageArgs';
 import { issueEntries } from '../core/optuna/model';
 
@@ -71,11 +72,13 @@ journal without --partial; 3 storage unreachable.`,
             ? 'Run with --partial to print what could be read, or `optuna-storage doctor --redis URL` to look for the cause (missing entries usually mean Redis evicted or lost keys).\n'
             : 'Run with --partial to print what could be read (unreadable lines of a journal file are usually a write cut short, or another file appended to it).\n',
         );
+        saveCacheAfterOutput(snap, io);
         return EXIT_BAD_INPUT;
       }
       // What was read is one snapshot (the journal up to the entry count read first); entries
       // appended while the document is written are not part of it.
       await writeDump(studies, values.partial ? snap.issues : undefined, io.stdout, io.signal);
+      saveCacheAfterOutput(snap, io);
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
       const none = noJournalWarning(snap, values.prefix);
       if (none) io.stderr(none);

@@ -1,9 +1,10 @@
-import type { ReadOptions, Snapshot } from '../core/storage/readOnce';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ReadOptions, Snapshot } from '../core/storage/snapshot';
 import { ForeignJournalError } from '../core/optuna/journal/redisLog';
-import { defaultCacheDir } from '../core/storage/replayCache';
 import { ForeignDatabaseError } from '../core/storage/sqliteReader';
-import { RedisConnectError } from '../core/redis/connect';
-import { EXIT_BAD_INPUT, EXIT_UNREACHABLE, UsageError } from './command';
+import { RedisConnectError } from '../core/redis/connectError';
+import { type CliIo, EXIT_BAD_INPUT, EXIT_UNREACHABLE, UsageError } from './command';
 
 /** Environment variable the CLI reads a Redis password from (never from the command line). */
 export const PASSWORD_ENV = 'OPTUNA_STORAGE_REDIS_PASSWORD';
@@ -19,6 +20,18 @@ export const STORAGE_HELP = `STORAGE is one of:
 
 export const CACHE_HELP = `  --no-cache   do not use or write the local replay cache of large Redis journals
                (kept in $XDG_CACHE_HOME/optuna-storage-manager, checked against the journal)`;
+
+/**
+ * The CLI's folder for the local replay cache: $XDG_CACHE_HOME (or ~/.cache)/
+ * optuna-storage-manager/journals.
+ */
+function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  return path.join(
+    env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+    'optuna-storage-manager',
+    'journals',
+  );
+}
 
 /** Redis password from the environment, local replay cache unless --no-cache; stops on `signal`. */
 export function readOptions(
@@ -55,4 +68,19 @@ export function noJournalWarning(snap: Snapshot, prefix: string): string | undef
   if (!snap.noJournal) return undefined;
   const found = snap.noJournal.prefixesFound.map((p) => JSON.stringify(p));
   return `warning: no Optuna journal under prefix ${JSON.stringify(prefix)} on this server; ${found.length ? `journals are under --prefix ${found.join(', ')}` : 'the server holds no Optuna journal at all'}\n`;
+}
+
+/**
+ * Writes the local replay cache a read made worth keeping. Called once the output is out: the
+ * user sees the result without waiting for it, and a cache that cannot be written is only a
+ * warning (the next run reads the whole journal).
+ */
+export function saveCacheAfterOutput(snap: Snapshot, io: CliIo): void {
+  try {
+    snap.saveCache?.();
+  } catch (e) {
+    io.stderr(
+      `warning: the local replay cache could not be written (${(e as Error).message}); the next run reads the whole journal\n`,
+    );
+  }
 }

@@ -11,6 +11,7 @@ import {
   exitStatusFor,
   noJournalWarning,
   readOptions,
+  saveCacheAfterOutput,
 } from './storageArgs';
 
 export const studiesCommand: CliCommand = {
@@ -64,6 +65,7 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
       for (const i of snap.issues) io.stderr(`warning: ${i.message}\n`);
       const none = noJournalWarning(snap, values.prefix);
       if (none) io.stderr(none);
+      saveCacheAfterOutput(snap, io);
       return EXIT_OK;
     } catch (e) {
       const { status, message } = exitStatusFor(e);

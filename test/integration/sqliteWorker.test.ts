@@ -2,6 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { studyToJson } from '../../src/core/optuna/dumpFormat';
+import type { Study } from '../../src/core/optuna/model';
 import { openSqlite } from '../../src/core/storage/sqliteDriver';
 import { ForeignDatabaseError, SqliteReader } from '../../src/core/storage/sqliteReader';
 import { SqliteWorkerReader } from '../../src/core/storage/sqliteWorkerReader';
@@ -59,7 +61,8 @@ describe('SQLite reads in a worker thread', function () {
     const w = new SqliteWorkerReader(small, WORKER);
     try {
       const local = new SqliteReader(small);
-      assert.deepEqual(await w.readAll(), local.readAll());
+      const content = (studies: Study[]) => studies.map(studyToJson);
+      assert.deepStrictEqual(content(await w.readAll()), content(local.readAll()));
       local.close();
       // Read again through the same worker (the reader stays open there).
       assert.ok((await w.readAll()).length > 0);

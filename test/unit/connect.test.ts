@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { classifyRedisError, parseSentinelList, redisOptions } from '../../src/core/redis/connect';
+import { parseSentinelList, redisOptions } from '../../src/core/redis/connect';
+import { classifyRedisError } from '../../src/core/redis/connectError';
 import { parseRedisUrl, redactUrl, splitPassword } from '../../src/core/redis/url';
 
 describe('Redis connection settings', () => {

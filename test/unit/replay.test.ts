@@ -1,3 +1,4 @@
+import { studyToJson } from '../../src/core/optuna/dumpFormat';
 import * as assert from 'node:assert/strict';
 import { JournalReplay } from '../../src/core/optuna/replay';
 import { extraRules, optunaCompatibleRules } from '../fixtures/replayRules';
@@ -107,6 +108,6 @@ describe('journal replay (Optuna rules)', () => {
     const a = new JournalReplay();
     lines.slice(0, 20).forEach((l, i) => a.applyText(i, l));
     lines.slice(20).forEach((l, i) => a.applyText(20 + i, l));
-    assert.deepStrictEqual(a.allStudies(), r.allStudies());
+    assert.deepStrictEqual(a.allStudies().map(studyToJson), r.allStudies().map(studyToJson));
   });
 });

@@ -95,13 +95,17 @@ describe('exact study export', () => {
   it('compares content without ids or key order, and as SQLite keeps it when asked', () => {
     const a = study();
     assert.equal(studyDifference(a, study({ studyId: 0, userAttrs: { a: 1.5, b: 1 } })), null);
-    const lossy = study();
-    lossy.trials[0] = {
-      ...lossy.trials[0],
-      values: [1, 0],
-      datetimeStart: '2026-11-26T10:00:00.000001',
-      datetimeComplete: '2026-11-26T10:00:01.000000',
-    };
+    const lossy = study({
+      trials: [
+        {
+          ...a.trials[0],
+          values: [1, 0],
+          datetimeStart: '2026-11-26T10:00:00.000001',
+          datetimeComplete: '2026-11-26T10:00:01.000000',
+        },
+        ...a.trials.slice(1),
+      ],
+    });
     assert.equal(studyDifference(a, lossy), 'trial #0: values differs');
     assert.equal(studyDifference(a, lossy, true), null);
     assert.equal(

@@ -29,6 +29,8 @@ export interface ActivityState {
 export class JournalActivity {
   private readonly s: ActivityState;
   private readonly codes = new Map<string, number>();
+  private lastWorker: string | undefined;
+  private lastCode = -1;
 
   constructor(
     /** The replay's trial by trial_id. */
@@ -57,7 +59,9 @@ export class JournalActivity {
   /** Any record with a worker id; returns the worker's code (-1 when the record has none). */
   wrote(index: number, workerId: unknown): number {
     if (typeof workerId !== 'string') return -1;
-    let w = this.codes.get(workerId);
+    // Records come in runs from one worker: comparing with the last one's id is cheaper than
+    // hashing every record's (a fresh string each time) for the map.
+    let w = workerId === this.lastWorker ? this.lastCode : this.codes.get(workerId);
     const s = this.s;
     if (w === undefined) {
       w = s.workers.length;
@@ -68,6 +72,8 @@ export class JournalActivity {
       s.workerRecords.push(0);
       s.workerLatestTrial.push(-1);
     }
+    this.lastWorker = workerId;
+    this.lastCode = w;
     s.workerLast[w] = index;
     s.workerRecords[w]++;
     return w;

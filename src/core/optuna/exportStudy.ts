@@ -5,7 +5,7 @@ import { studyToJson } from './dumpFormat';
 import { pythonFloatRepr } from './pythonJsonDumps';
 
 /** The study as one JSON document in the `dump` format (strict JSON, exact numbers). */
-export function studyAsJson(study: Study, trials: Trial[] = study.trials): string {
+export function studyAsJson(study: Study, trials: readonly Trial[] = study.trials): string {
   return toStrictJson({ ...studyToJson({ ...study, trials }) }, '  ') + '\n';
 }
 
@@ -15,7 +15,7 @@ export function studyAsJson(study: Study, trials: Trial[] = study.trials): strin
  * system_attrs_*, state; datetimes and durations to the microsecond as pandas formats them,
  * floats as Python's repr, missing values (and NaN) empty.
  */
-export function studyAsCsv(study: Study, trials: Trial[] = study.trials): string {
+export function studyAsCsv(study: Study, trials: readonly Trial[] = study.trials): string {
   const multi = study.directions.length > 1;
   const valueCols = multi ? study.directions.map((_d, i) => `values_${i}`) : ['value'];
   const collect = (pick: (t: Trial) => Record<string, JsonValue>) =>
@@ -159,7 +159,7 @@ function floatCell(v: JsonValue | undefined): string {
  * A params_ column as pandas types it: floats (FloatDistribution, or ints where a trial lacks
  * the param, which makes the column float) as Python's repr, ints as integers, the rest as text.
  */
-function paramWriter(trials: Trial[], name: string): (t: Trial) => string {
+function paramWriter(trials: readonly Trial[], name: string): (t: Trial) => string {
   const kinds = new Set(trials.map((t) => t.distributions[name]?.name).filter(Boolean));
   const missing = trials.some((t) => t.params[name] === undefined);
   const numeric = [...kinds].every(

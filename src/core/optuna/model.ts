@@ -16,22 +16,27 @@ export interface Distribution {
   attributes: JsonObject;
 }
 
+/**
+ * A trial as Optuna reports it. Readers hand out `TrialRow`s (optuna/trialTable.ts): handles
+ * on a study's columns whose getters build each field when asked, so read a field once per
+ * use rather than in a tight loop, and never modify what they return.
+ */
 export interface Trial {
-  trialId: number;
-  number: number;
-  studyId: number;
-  state: TrialState;
-  values: JsonValue[] | null;
+  readonly trialId: number;
+  readonly number: number;
+  readonly studyId: number;
+  readonly state: TrialState;
+  readonly values: JsonValue[] | null;
   /** External values (what `trial.params` returns in Python). */
-  params: Record<string, JsonValue>;
-  distributions: Record<string, Distribution>;
+  readonly params: Record<string, JsonValue>;
+  readonly distributions: Record<string, Distribution>;
   /** Keyed by the step as a decimal string. */
-  intermediateValues: Record<string, JsonValue>;
-  userAttrs: JsonObject;
-  systemAttrs: JsonObject;
+  readonly intermediateValues: Record<string, JsonValue>;
+  readonly userAttrs: JsonObject;
+  readonly systemAttrs: JsonObject;
   /** ISO 8601 with 'T' and microseconds, naive or with the stored offset. */
-  datetimeStart: string | null;
-  datetimeComplete: string | null;
+  readonly datetimeStart: string | null;
+  readonly datetimeComplete: string | null;
 }
 
 export interface Study {
@@ -41,7 +46,7 @@ export interface Study {
   userAttrs: JsonObject;
   systemAttrs: JsonObject;
   /** Ascending by number. */
-  trials: Trial[];
+  readonly trials: readonly Trial[];
 }
 
 /** Something a reader could not read: the rest was read, but the result is not complete. */

@@ -309,12 +309,15 @@ class Parser {
  * is legal in Optuna; plain assignment, and Object.assign, would set the prototype instead).
  */
 export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+  // Any other key assigns the same own data property, many times faster.
+  if (key !== '__proto__') target[key] = value;
+  else
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
 }
 
 /**

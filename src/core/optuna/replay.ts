@@ -1,4 +1,5 @@
 import { type ActivityState, JournalActivity } from './activity';
+import { storedDatetime } from './datetimeMicros';
 import { DistributionCache, compatible, toExternal } from './distributions';
 import { OpCode, directionOfCode, trialStateOfCode } from './journal/protocol';
 import {
@@ -6,32 +7,38 @@ import {
   type ReadIssue,
   type Study,
   type StudyDirection,
-  type Trial,
   type TrialState,
   isFinished,
-  normalizeDatetime,
 } from './model';
 import { type JsonObject, type JsonValue, parsePyJson, setOwn } from './pythonJsonParse';
+import { type TrialRow, TrialTable, type TrialTableData, tableStudy } from './trialTable';
 
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}
 
-/** Everything a replay knows, as plain data (v8-serializable) for the local replay cache. */
+/**
+ * Everything a replay knows, as plain data for the local replay cache: mostly typed arrays,
+ * which v8.serialize writes and reads as raw bytes.
+ */
 export interface ReplayState {
-  studies: Map<number, Study>;
-  trials: Trial[];
-  states: Map<number, StudyState>;
-  liveNames: Map<string, number>;
+  /** Every study ever created (deleted ones keep their trials' ids), by ascending id. */
+  studies: Array<{
+    study: Omit<Study, 'trials'>;
+    live: boolean;
+    table: TrialTableData;
+    firstWithParam: Array<[string, number]>;
+  }>;
   nextStudyId: number;
   issues: ReadIssue[];
   entriesRead: number;
-  activity?: ActivityState;
+  activity: ActivityState;
 }
 
 interface StudyState {
   study: Study;
-  /** First trial (by number) holding each param: the reference for compatibility checks. */
-  firstWithParam: Map<string, Trial>;
+  table: TrialTable;
+  /** First trial (its row) holding each param: the reference for compatibility checks. */
+  firstWithParam: Map<string, number>;
 }
 
 /**
@@ -43,10 +50,16 @@ interface StudyState {
 export class JournalReplay {
   /** Live (not deleted) studies by id. */
   readonly studies: Map<number, Study>;
-  /** Every trial ever created, by trial_id (deleted studies' trials included). */
-  private readonly trials: Trial[];
-  private readonly states: Map<number, StudyState>;
-  private readonly liveNames: Map<string, number>;
+  /**
+   * Every trial ever created, by trial_id (deleted studies' trials included): its study and
+   * row, in two growing columns.
+   */
+  private trialStudy: Int32Array = new Int32Array(1024);
+  private trialRow: Int32Array = new Int32Array(1024);
+  private trialCountValue = 0;
+  /** Every study ever created, deleted ones included. */
+  private readonly states = new Map<number, StudyState>();
+  private readonly liveNames = new Map<string, number>();
   private nextStudyId: number;
   /** Parses distribution texts once each; a subclass may parse them differently (typed, for exports). */
   protected readonly distributions = new DistributionCache();
@@ -61,25 +74,73 @@ export class JournalReplay {
   private by = -1;
 
   constructor(state?: ReplayState) {
-    this.studies = state?.studies ?? new Map();
-    this.trials = state?.trials ?? [];
-    this.states = state?.states ?? new Map();
-    this.liveNames = state?.liveNames ?? new Map();
+    this.studies = new Map();
     this.nextStudyId = state?.nextStudyId ?? 0;
     this.issues = state?.issues ?? [];
     this.entriesRead = state?.entriesRead ?? 0;
-    this.activity = new JournalActivity((id) => this.trials[id], state?.activity);
+    this.activity = new JournalActivity((id) => this.trial(id), state?.activity);
+    for (const s of state?.studies ?? []) {
+      const table = new TrialTable(s.study.studyId, s.table);
+      const study: Study = tableStudy({ ...s.study }, table);
+      this.states.set(study.studyId, {
+        study,
+        table,
+        firstWithParam: new Map(s.firstWithParam),
+      });
+      for (let r = 0; r < table.length; r++) this.noteTrial(table.trialIds[r], study.studyId, r);
+      if (s.live) {
+        this.studies.set(study.studyId, study);
+        this.liveNames.set(study.name, study.studyId);
+      }
+    }
   }
 
-  /** The replay's data, shared (not copied): serialize it before applying more entries. */
+  /**
+   * The replay's data for the cache: the columns copied, attribute objects shared (serialize
+   * it before applying more entries).
+   */
   toState(): ReplayState {
-    const { studies, trials, states, liveNames, nextStudyId, issues, entriesRead } = this;
-    const activity = this.activity.toState();
-    return { studies, trials, states, liveNames, nextStudyId, issues, entriesRead, activity };
+    return {
+      studies: [...this.states.values()].map((st) => {
+        const { studyId, name, directions, userAttrs, systemAttrs } = st.study;
+        return {
+          study: { studyId, name, directions, userAttrs, systemAttrs },
+          live: this.studies.has(studyId),
+          table: st.table.toData(),
+          firstWithParam: [...st.firstWithParam],
+        };
+      }),
+      nextStudyId: this.nextStudyId,
+      issues: this.issues,
+      entriesRead: this.entriesRead,
+      activity: this.activity.toState(),
+    };
   }
 
   get trialCount(): number {
-    return this.trials.length;
+    return this.trialCountValue;
+  }
+
+  /** The trial with this trial_id (of a live or deleted study), if there is one. */
+  trial(trialId: number): TrialRow | undefined {
+    if (!(trialId >= 0 && trialId < this.trialCountValue)) return undefined;
+    return this.states.get(this.trialStudy[trialId])!.table.row(this.trialRow[trialId]);
+  }
+
+  private noteTrial(trialId: number, studyId: number, row: number): void {
+    if (trialId >= this.trialStudy.length) {
+      const cap = Math.max(trialId + 1, this.trialStudy.length * 2);
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(cap);
+        b.set(a);
+        return b;
+      };
+      this.trialStudy = grow(this.trialStudy);
+      this.trialRow = grow(this.trialRow);
+    }
+    this.trialStudy[trialId] = studyId;
+    this.trialRow[trialId] = row;
+    if (trialId >= this.trialCountValue) this.trialCountValue = trialId + 1;
   }
 
   /** Studies in ascending id order. */
@@ -157,7 +218,8 @@ export class JournalReplay {
       case OpCode.SetTrialIntermediateValue: {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
-        t.intermediateValues[stepKey(r.step)] = required(r, 'intermediate_value');
+        const step = stepKey(r.step);
+        t.table.setIntermediate(t.row, step, required(r, 'intermediate_value'));
         this.activity.reported(this.at, t.trialId);
         return;
       }
@@ -165,9 +227,9 @@ export class JournalReplay {
       case OpCode.SetTrialSystemAttr: {
         const t = this.updatableTrial(r.trial_id);
         if (!t) return;
-        const attr = r.op_code === OpCode.SetTrialUserAttr ? r.user_attr : r.system_attr;
-        const into = r.op_code === OpCode.SetTrialUserAttr ? t.userAttrs : t.systemAttrs;
-        for (const [k, v] of Object.entries(asObject(attr, 'attribute'))) setOwn(into, k, v);
+        const user = r.op_code === OpCode.SetTrialUserAttr;
+        const attr = asObject(user ? r.user_attr : r.system_attr, 'attribute');
+        t.table.assignAttrs(t.row, user ? 'user' : 'system', attr);
         return;
       }
       default:
@@ -183,64 +245,58 @@ export class JournalReplay {
     const directions = r.directions.map(directionName);
     if (this.liveNames.has(name)) return; // a duplicate name is ignored
     const studyId = this.nextStudyId++;
-    const study: Study = { studyId, name, directions, userAttrs: {}, systemAttrs: {}, trials: [] };
+    const table = new TrialTable(studyId);
+    const study: Study = tableStudy(
+      { studyId, name, directions, userAttrs: {}, systemAttrs: {} },
+      table,
+    );
     this.studies.set(studyId, study);
-    this.states.set(studyId, { study, firstWithParam: new Map() });
+    this.states.set(studyId, { study, table, firstWithParam: new Map() });
     this.liveNames.set(name, studyId);
   }
 
   private createTrial(r: JsonObject): void {
     const s = this.liveStudy(r.study_id);
     if (!s) return;
+    // Everything is checked before the trial is added: a record Optuna refuses adds nothing.
     const state = 'state' in r ? stateName(r.state) : 'RUNNING';
-    const distributions: Record<string, Distribution> = {};
+    const distributions = new Map<string, Distribution>();
     if ('distributions' in r) {
-      for (const [k, v] of Object.entries(asObject(r.distributions, 'distributions')))
-        distributions[k] = this.distributions.parse(v);
+      const ds = asObject(r.distributions, 'distributions');
+      for (const k of Object.keys(ds)) distributions.set(k, this.distributions.parse(ds[k]));
     }
-    const params: Record<string, JsonValue> = {};
-    if ('params' in r) {
-      for (const [k, v] of Object.entries(asObject(r.params, 'params'))) {
-        const d = distributions[k];
-        if (!d) throw new InvalidOp(`param "${k}" has no distribution`);
-        params[k] = toExternal(d, v);
-      }
+    const params = 'params' in r ? asObject(r.params, 'params') : {};
+    const paramNames = Object.keys(params);
+    for (const k of paramNames) {
+      const d = distributions.get(k);
+      if (!d) throw new InvalidOp(`param "${k}" has no distribution`);
+      toExternal(d, params[k]);
     }
     const value = r.value ?? null;
     const values = r.values ?? null;
     if (value !== null && values !== null) throw new InvalidOp('both value and values are set');
     if (values !== null && !Array.isArray(values)) throw new InvalidOp('values is not a list');
-    const intermediateValues: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(
-      asObject(r.intermediate_values ?? {}, 'intermediate_values'),
-    ))
-      intermediateValues[stepKey(k)] = v;
-    const datetimeStart = normalizeDatetime(asDatetime(required(r, 'datetime_start')));
-    const datetimeComplete =
-      'datetime_complete' in r ? normalizeDatetime(asDatetime(r.datetime_complete)) : null;
-    const userAttrs = { ...asObject(r.user_attrs ?? {}, 'user_attrs') };
-    const systemAttrs = { ...asObject(r.system_attrs ?? {}, 'system_attrs') };
+    const inter = asObject(r.intermediate_values ?? {}, 'intermediate_values');
+    const steps = Object.keys(inter).map(stepKey);
+    const start = storedDatetime(asDatetime(required(r, 'datetime_start')));
+    const complete =
+      'datetime_complete' in r ? storedDatetime(asDatetime(r.datetime_complete)) : null;
+    const userAttrs = asObject(r.user_attrs ?? {}, 'user_attrs');
+    const systemAttrs = asObject(r.system_attrs ?? {}, 'system_attrs');
 
-    const trial: Trial = {
-      trialId: this.trials.length,
-      number: s.trials.length,
-      studyId: s.studyId,
-      state,
-      values: value !== null ? [value] : (values as JsonValue[] | null),
-      params,
-      distributions,
-      intermediateValues,
-      userAttrs,
-      systemAttrs,
-      datetimeStart,
-      datetimeComplete,
-    };
-    this.trials.push(trial);
-    s.trials.push(trial);
-    this.activity.started(this.at, this.by, trial.trialId, state === 'RUNNING');
     const st = this.states.get(s.studyId)!;
-    for (const k of Object.keys(params))
-      if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, trial);
+    const trialId = this.trialCountValue;
+    const row = st.table.add(trialId, st.table.length, state);
+    st.table.setDatetime(row, 'start', start);
+    st.table.setDatetime(row, 'complete', complete);
+    st.table.setValues(row, value !== null ? [value] : (values as JsonValue[] | null));
+    for (const k of paramNames) st.table.setParam(row, k, distributions.get(k)!, params[k]);
+    Object.keys(inter).forEach((k, i) => st.table.setIntermediate(row, steps[i], inter[k]));
+    if (Object.keys(userAttrs).length > 0) st.table.assignAttrs(row, 'user', userAttrs);
+    if (Object.keys(systemAttrs).length > 0) st.table.assignAttrs(row, 'system', systemAttrs);
+    this.noteTrial(trialId, s.studyId, row);
+    this.activity.started(this.at, this.by, trialId, state === 'RUNNING');
+    for (const k of paramNames) if (!st.firstWithParam.has(k)) st.firstWithParam.set(k, row);
   }
 
   private setParam(r: JsonObject): void {
@@ -251,11 +307,11 @@ export class JournalReplay {
     const d = this.distributions.parse(required(r, 'distribution'));
     const st = this.states.get(t.studyId)!;
     const first = st.firstWithParam.get(name);
-    if (first && !compatible(first.distributions[name], d)) return; // incompatible: ignored
-    const external = toExternal(d, required(r, 'param_value_internal'));
-    t.params[name] = external;
-    t.distributions[name] = d;
-    if (!first || t.number < first.number) st.firstWithParam.set(name, t);
+    if (first !== undefined && !compatible(st.table.paramShape(first).distributions[name], d))
+      return; // incompatible: ignored
+    t.table.setParam(t.row, name, d, required(r, 'param_value_internal'));
+    if (first === undefined || t.number < st.table.numbers[first])
+      st.firstWithParam.set(name, t.row);
   }
 
   private setStateValues(r: JsonObject): void {
@@ -267,16 +323,15 @@ export class JournalReplay {
     const values = required(r, 'values');
     if (values !== null && !Array.isArray(values)) throw new InvalidOp('values is not a list');
     const start =
-      state === 'RUNNING'
-        ? normalizeDatetime(asDatetime(required(r, 'datetime_start')))
-        : t.datetimeStart;
+      state === 'RUNNING' ? storedDatetime(asDatetime(required(r, 'datetime_start'))) : undefined;
     const complete = isFinished(state)
-      ? normalizeDatetime(asDatetime(required(r, 'datetime_complete')))
-      : t.datetimeComplete;
-    t.datetimeStart = start;
-    t.datetimeComplete = complete;
-    t.state = state;
-    if (values !== null) t.values = values;
+      ? storedDatetime(asDatetime(required(r, 'datetime_complete')))
+      : undefined;
+    const { table, row } = t;
+    if (start !== undefined) table.setDatetime(row, 'start', start);
+    if (complete !== undefined) table.setDatetime(row, 'complete', complete);
+    table.setState(row, state);
+    if (values !== null) table.setValues(row, values);
     if (state === 'RUNNING') this.activity.started(this.at, this.by, t.trialId, true);
     else if (isFinished(state)) this.activity.finished(this.at, t.trialId);
   }
@@ -286,10 +341,10 @@ export class JournalReplay {
   }
 
   /** Ops 5–9 apply only to an existing trial that is not finished (WAITING and RUNNING are). */
-  private updatableTrial(id: JsonValue | undefined): Trial | undefined {
+  private updatableTrial(id: JsonValue | undefined): TrialRow | undefined {
     if (typeof id !== 'number' || !Number.isInteger(id)) return undefined;
-    const t = this.trials[id];
-    return t && !isFinished(t.state) ? t : undefined;
+    const t = this.trial(id);
+    return t && !isFinished(t.table.state(t.row)) ? t : undefined;
   }
 }
 

@@ -5,11 +5,9 @@ import {
   type ClientOptions,
   type ConnectionSettings,
   DEFAULT_CONNECTION_SETTINGS,
-  classifyRedisError,
-  RedisConnectError,
-  type RedisCause,
   redisOptions,
 } from './connect';
+import { RedisConnectError, type RedisCause, classifyRedisError } from './connectError';
 import { describeEndpoint, parseRedisUrl } from './url';
 
 export interface LinkStatus {

@@ -4,7 +4,8 @@ import * as net from 'node:net';
 import type Redis from 'ioredis';
 import { sleep } from '../abort';
 import { processAlive } from '../processAlive';
-import { RedisConnectError, connectOnce } from './connect';
+import { connectOnce } from './connect';
+import { RedisConnectError } from './connectError';
 import { describeEndpoint } from './url';
 
 /** Redis refused a config file; `line` and `directive` as its FATAL CONFIG FILE ERROR names them. */

@@ -25,7 +25,7 @@ export interface RunProgress {
 export interface ProgressInput {
   directions: StudyDirection[];
   /** The study's trials, ascending by number. */
-  trials: Trial[];
+  trials: readonly Trial[];
   /** Trials the study had when the run started: this run's trials are numbered from here. */
   baseline: number;
   startedAt: number;

@@ -5,12 +5,8 @@ import { appendJournalRecords, logKey, logNumberKey } from '../optuna/journal/re
 import { WorkerIndex } from '../optuna/journal/workerIndex';
 import type { Distribution, StudyDirection, TrialState } from '../optuna/model';
 import type { JsonValue } from '../optuna/pythonJsonParse';
-import {
-  type ConnectionSettings,
-  RedisConnectError,
-  classifyRedisError,
-  redisOptions,
-} from '../redis/connect';
+import { type ConnectionSettings, redisOptions } from '../redis/connect';
+import { RedisConnectError, classifyRedisError } from '../redis/connectError';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { raceAbort, sleep } from '../abort';
 import { SuiteCancelled } from './abort';

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { RedisConnectError, classifyRedisError, connectOnce, redisOptions } from '../redis/connect';
+import { connectOnce, redisOptions } from '../redis/connect';
+import { RedisConnectError, classifyRedisError } from '../redis/connectError';
 import { describeEndpoint, parseRedisUrl } from '../redis/url';
 import { SuiteCancelled } from './abort';
 import {

@@ -1,8 +1,9 @@
-import { DistributionCache, toExternal } from '../optuna/distributions';
+import { DistributionCache } from '../optuna/distributions';
 import type { ReadIssue, Study } from '../optuna/model';
 import { type JsonObject, type JsonValue, parsePyJson } from '../optuna/pythonJsonParse';
 import { ATTRIBUTE_OPS, OpCode } from '../optuna/journal/protocol';
 import { JournalReplay } from '../optuna/replay';
+import type { TrialRow } from '../optuna/trialTable';
 import { parseTypedPyJson } from '../optuna/pythonJsonParse';
 import type { ClientOptions } from '../redis/connect';
 import { readOnce } from './readOnce';
@@ -94,16 +95,18 @@ function readSqliteExact(path: string): Study[] {
     reader.close();
   }
   const byStudy = new Map(studies.map((s) => [s.studyId, s]));
-  const byTrial = new Map(studies.flatMap((s) => s.trials.map((t) => [t.trialId, t] as const)));
+  // The reader's trials are rows of its tables: their attributes and params are read again.
+  const byTrial = new Map(
+    studies.flatMap((s) => s.trials.map((t) => [t.trialId, t as TrialRow] as const)),
+  );
   for (const s of studies) {
     s.userAttrs = {};
     s.systemAttrs = {};
   }
   for (const t of byTrial.values()) {
-    t.userAttrs = {};
-    t.systemAttrs = {};
-    t.params = {};
-    t.distributions = {};
+    t.table.setAttrs(t.row, 'user', undefined);
+    t.table.setAttrs(t.row, 'system', undefined);
+    t.table.clearParams(t.row);
   }
   const dists = new DistributionCache(parseTypedPyJson);
   const db = openSqlite(path, { readonly: true });
@@ -120,15 +123,15 @@ function readSqliteExact(path: string): Study[] {
         if (s) s[key][k as string] = parseTypedPyJson(v as string);
       }
     }
-    for (const [table, key] of [
-      ['trial_user_attributes', 'userAttrs'],
-      ['trial_system_attributes', 'systemAttrs'],
+    for (const [table, which] of [
+      ['trial_user_attributes', 'user'],
+      ['trial_system_attributes', 'system'],
     ] as const) {
       for (const [tid, k, v] of rows(
         `SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, key`,
       )) {
         const t = byTrial.get(tid as number);
-        if (t) t[key][k as string] = parseTypedPyJson(v as string);
+        if (t) t.table.setAttr(t.row, which, k as string, parseTypedPyJson(v as string));
       }
     }
     for (const [tid, name, value, json] of rows(
@@ -136,9 +139,7 @@ function readSqliteExact(path: string): Study[] {
     )) {
       const t = byTrial.get(tid as number);
       if (!t) continue;
-      const d = dists.parse(json as string);
-      t.distributions[name as string] = d;
-      t.params[name as string] = toExternal(d, value as number);
+      t.table.setParam(t.row, name as string, dists.parse(json as string), value as number);
     }
   } finally {
     db.close();

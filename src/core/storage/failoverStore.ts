@@ -24,6 +24,9 @@ export interface RefreshOptions {
   signal?: AbortSignal;
 }
 
+/** How long after new data is shown the local replay cache is written. */
+const CACHE_SAVE_DELAY_MS = 2000;
+
 /**
  * The failover store every view reads from: Redis first, the SQLite fallback file while Redis
  * is unreachable, and back to Redis — resuming each journal where it stopped — once Redis
@@ -47,6 +50,7 @@ export class FailoverStore extends EventEmitter<{
   /** Aborted when Redis goes away during a read: a frozen server would hold it until the timeout. */
   private redisRead: AbortController | undefined;
   private closed = false;
+  private cacheSave: NodeJS.Timeout | undefined;
   /** The merged view, rebuilt only after a refresh that read something. */
   private merged: MergedStudy[] | undefined;
   state: StateEvent = startingState(Date.now());
@@ -171,7 +175,29 @@ export class FailoverStore extends EventEmitter<{
       this.merged = undefined;
       this.emit('data');
     }
+    if (summary.redisEntries > 0) this.scheduleCacheSave();
     return summary;
+  }
+
+  /**
+   * Writes the local replay cache of journals that read enough new entries, a moment after
+   * the views had the new data: a 100,000-trial study is shown first, cached afterwards.
+   */
+  private scheduleCacheSave(): void {
+    if (this.cacheSave) return;
+    this.cacheSave = setTimeout(() => {
+      this.cacheSave = undefined;
+      if (this.closed) return;
+      for (const j of this.journals.values()) {
+        try {
+          j.saveCacheIfDue?.();
+        } catch {
+          // A cache that cannot be written (disk full, permissions) only costs the next
+          // session a full read.
+        }
+      }
+    }, CACHE_SAVE_DELAY_MS);
+    this.cacheSave.unref?.();
   }
 
   /** Reads every journal from where it stopped; whether any of them changed. */
@@ -256,6 +282,7 @@ export class FailoverStore extends EventEmitter<{
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.cacheSave);
     this.running?.abort.abort(new Error('the store was closed'));
     this.link?.close();
     for (const j of this.journals.values()) j.close();

@@ -1,35 +1,9 @@
 import * as fs from 'node:fs';
-import type { ReadIssue, Study } from '../optuna/model';
-import type { JournalReplay } from '../optuna/replay';
-import { type ClientOptions, classifyRedisError, connectOnce } from '../redis/connect';
-import { describeEndpoint, parseRedisUrl } from '../redis/url';
-import { ForeignJournalError, discoverPrefixes } from '../optuna/journal/redisLog';
+import { ForeignJournalError } from '../optuna/journal/redisLog';
 import { JournalFileReader } from './journalFileReader';
-import { RedisJournalReader } from './redisJournalReader';
-import { ReplayCache } from './replayCache';
+import { type ReadOptions, type Snapshot, readClosing } from './snapshot';
 import { SqliteSource } from './sqliteSource';
 import type { StorageSpec } from './storageSpec';
-import type { StudySource } from './studySource';
-
-export interface Snapshot {
-  studies: Study[];
-  /** Gaps and skipped entries: when non-empty the snapshot is not the whole storage. */
-  issues: ReadIssue[];
-  /** Redis only: no journal under the prefix asked for; the prefixes that have one. */
-  noJournal?: { prefixesFound: string[] };
-}
-
-export interface ReadOptions {
-  redis?: ClientOptions;
-  /** Folder of the local replay cache for Redis journals; none when undefined. */
-  cacheDir?: string;
-  /** A replay of another kind (e.g. the exact one exports use); the cache is then not used. */
-  newReplay?: () => JournalReplay;
-  signal?: AbortSignal;
-}
-
-/** Journals smaller than this replay fast enough that a local cache would not pay off. */
-const CACHE_MIN_ENTRIES = 10_000;
 
 /** Reads a whole storage once, as `optuna-storage dump` does. */
 export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promise<Snapshot> {
@@ -45,44 +19,9 @@ export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promi
       );
     return snap;
   }
-  const endpoint = describeEndpoint(parseRedisUrl(spec.url));
-  const redis = await connectOnce(spec.url, opts.redis);
-  try {
-    const cache =
-      opts.cacheDir && !opts.newReplay
-        ? {
-            cache: new ReplayCache(opts.cacheDir),
-            key: `${endpoint}|${spec.prefix}`,
-            saveEvery: Infinity,
-          }
-        : undefined;
-    const r = new RedisJournalReader(redis, spec.prefix, cache);
-    if (opts.newReplay) r.replay = opts.newReplay();
-    const snap = await readClosing(r, opts.signal);
-    if (r.replay.entriesRead >= CACHE_MIN_ENTRIES) r.saveCache();
-    // Optuna reports an empty storage for a mistyped prefix: say which prefixes exist.
-    if (r.replay.entriesRead === 0)
-      snap.noJournal = {
-        prefixesFound: (await discoverPrefixes(redis, 100_000, opts.signal)).prefixes,
-      };
-    return snap;
-  } catch (e) {
-    if (e instanceof ForeignJournalError) throw e;
-    if (opts.signal?.aborted) throw opts.signal.reason; // cancelled, not a Redis problem
-    throw classifyRedisError(e, endpoint);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** One read of a source, which is closed after it. */
-async function readClosing(source: StudySource, signal?: AbortSignal): Promise<Snapshot> {
-  try {
-    await source.refresh(signal);
-    return { studies: source.studies(), issues: source.issues() };
-  } finally {
-    source.close();
-  }
+  // Loaded only for Redis: reading a file never loads the Redis client.
+  const { readRedisOnce } = await import('./readRedisOnce');
+  return readRedisOnce(spec, opts);
 }
 
 /** What a file that is not a journal looks like, so that the message can name the right verb. */

@@ -129,6 +129,15 @@ export class RedisJournalReader implements JournalSource {
     return true;
   }
 
+  /**
+   * Writes the local replay cache once `saveEvery` entries were read since it was last
+   * written. Never part of a refresh: callers write it after the new data was shown.
+   */
+  saveCacheIfDue(): void {
+    const c = this.cacheOptions;
+    if (c && this.unsaved >= (c.saveEvery ?? 5000)) this.saveCache();
+  }
+
   /** Writes the local replay cache (a no-op without one, or right after a gap). */
   saveCache(): void {
     const c = this.cacheOptions;
@@ -244,8 +253,6 @@ export class RedisJournalReader implements JournalSource {
     }
     const entries = to - from + 1;
     this.unsaved += entries;
-    if (this.cacheOptions && this.unsaved >= (this.cacheOptions.saveEvery ?? 5000))
-      this.saveCache();
     return { entries, reset, changed: entries > 0 || reset };
   }
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { ReplayState } from '../optuna/replay';
@@ -15,19 +14,11 @@ export interface CachedReplay {
 }
 
 // 2: the replay state carries the journal activity (who wrote what) for the stale classifier.
-const FORMAT = 2;
+// 3: trials as columns (optuna/trialTable.ts).
+const FORMAT = 3;
 
 export function hashEntry(text: Buffer | string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** The default cache folder of the CLI: $XDG_CACHE_HOME (or ~/.cache)/optuna-storage-manager. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(
-    env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
-    'optuna-storage-manager',
-    'journals',
-  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { DistributionCache, toExternal } from '../optuna/distributions';
+import { storedDatetime } from '../optuna/datetimeMicros';
+import { DistributionCache } from '../optuna/distributions';
 import {
   type Distribution,
   STUDY_DIRECTIONS,
@@ -8,9 +9,9 @@ import {
   TRIAL_STATES,
   type Trial,
   type TrialState,
-  normalizeDatetime,
 } from '../optuna/model';
-import { type JsonObject, type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
+import { type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
+import { TrialTable, tableStudy } from '../optuna/trialTable';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
 
 /** Alembic heads of the Optuna releases whose RDB schema this reader knows. */
@@ -177,7 +178,7 @@ export class SqliteReader {
       tableColumns(db, table, exprs, params, this.chunkRows);
     const q = (sql: string): Iterable<Row> => db.prepare(sql).raw(true).iterate() as Iterable<Row>;
 
-    const studies = new Map<number, Study>();
+    const studies = new Map<number, Omit<Study, 'trials'>>();
     for (const [id, name] of q('SELECT study_id, study_name FROM studies ORDER BY study_id')) {
       studies.set(id as number, {
         studyId: id as number,
@@ -185,7 +186,6 @@ export class SqliteReader {
         directions: [],
         userAttrs: {},
         systemAttrs: {},
-        trials: [],
       });
     }
     for (const [sid, dir] of q(
@@ -203,11 +203,19 @@ export class SqliteReader {
         `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`,
       )) {
         const s = studies.get(sid as number);
-        if (s) this.setAttr(s[key], k as string, v as string, `${table} of study ${String(sid)}`);
+        if (s)
+          setOwn(
+            s[key],
+            k as string,
+            this.parseAttr(k as string, v as string, `${table} of study ${String(sid)}`),
+          );
       }
     }
 
-    const trials = new Map<number, Trial>();
+    // Table and row by trial_id: trial ids are dense from 1, so arrays (sparse ones still work).
+    const tables = new Map<number, TrialTable>();
+    const tableOfId: TrialTable[] = [];
+    const rowOfId: number[] = [];
     for (const [ids, numbers, studyIds, states, starts, completes] of columns('trials', [
       'trial_id',
       'number',
@@ -219,25 +227,23 @@ export class SqliteReader {
       for (let i = 0; i < ids.length; i++) {
         const s = studies.get(studyIds[i] as number);
         if (!s) continue;
-        const t: Trial = {
-          trialId: ids[i] as number,
-          number: numbers[i] as number,
-          studyId: s.studyId,
-          state: enumName(TRIAL_STATES, states[i], 'state') as TrialState,
-          values: null,
-          params: {},
-          distributions: {},
-          intermediateValues: {},
-          userAttrs: {},
-          systemAttrs: {},
-          datetimeStart: normalizeDatetime(starts[i] as string | null),
-          datetimeComplete: normalizeDatetime(completes[i] as string | null),
-        };
-        trials.set(t.trialId, t);
-        s.trials.push(t);
+        let table = tables.get(s.studyId);
+        if (!table) tables.set(s.studyId, (table = new TrialTable(s.studyId)));
+        const state = enumName(TRIAL_STATES, states[i], 'state') as TrialState;
+        const r = table.add(ids[i] as number, numbers[i] as number, state);
+        table.setDatetime(r, 'start', storedDatetime(starts[i] as string | null));
+        table.setDatetime(r, 'complete', storedDatetime(completes[i] as string | null));
+        tableOfId[ids[i] as number] = table;
+        rowOfId[ids[i] as number] = r;
       }
     }
-    for (const s of studies.values()) sortByNumber(s.trials);
+    const out: Study[] = [];
+    for (const s of studies.values()) {
+      const table = tables.get(s.studyId);
+      if (!table) out.push({ ...s, trials: [] });
+      else if (inNumberOrder(table)) out.push(tableStudy({ ...s }, table));
+      else out.push({ ...s, trials: [...table.rows].sort(byNumber) });
+    }
 
     const pairs = this.paramPairs(db);
     for (const [ids, keys, values] of columns(
@@ -246,15 +252,14 @@ export class SqliteReader {
       pairs.params,
     )) {
       for (let i = 0; i < ids.length; i++) {
-        const t = trials.get(ids[i] as number);
-        if (!t) continue; // a row of a trial written after we listed trials
+        const table = tableOfId[ids[i] as number];
+        if (!table) continue; // a row of a trial written after we listed trials
         const key = keys[i];
         const [name, d] =
           typeof key === 'number'
             ? pairs.known[key]
             : [(key as string[])[0], this.distributions.parse((key as string[])[1])];
-        t.distributions[name] = d;
-        t.params[name] = toExternal(d, values[i] as number);
+        table.setParam(rowOfId[ids[i] as number], name, d, values[i]);
       }
     }
     for (const [ids, objectives, values] of columns('trial_values', [
@@ -263,8 +268,9 @@ export class SqliteReader {
       storedFloat(f, 'value', 'value_type'),
     ])) {
       for (let i = 0; i < ids.length; i++) {
-        const t = trials.get(ids[i] as number);
-        if (t) (t.values ??= [])[objectives[i] as number] = floatOf(values[i]);
+        const table = tableOfId[ids[i] as number];
+        if (table)
+          table.setValue(rowOfId[ids[i] as number], objectives[i] as number, floatOf(values[i]));
       }
     }
     for (const [ids, steps, values] of columns('trial_intermediate_values', [
@@ -273,35 +279,40 @@ export class SqliteReader {
       storedFloat(f, 'intermediate_value', 'intermediate_value_type'),
     ])) {
       for (let i = 0; i < ids.length; i++) {
-        const t = trials.get(ids[i] as number);
-        if (t) t.intermediateValues[String(steps[i])] = floatOf(values[i]);
+        const table = tableOfId[ids[i] as number];
+        if (table)
+          table.setIntermediate(rowOfId[ids[i] as number], String(steps[i]), floatOf(values[i]));
       }
     }
-    for (const [table, key] of [
-      ['trial_user_attributes', 'userAttrs'],
-      ['trial_system_attributes', 'systemAttrs'],
+    for (const [attrTable, which] of [
+      ['trial_user_attributes', 'user'],
+      ['trial_system_attributes', 'system'],
     ] as const) {
       for (const [tid, k, v] of q(
-        `SELECT trial_id, key, value_json FROM ${table} ORDER BY trial_id, ${attrOrder(table)}`,
+        `SELECT trial_id, key, value_json FROM ${attrTable} ORDER BY trial_id, ${attrOrder(attrTable)}`,
       )) {
-        const t = trials.get(tid as number);
-        if (t) this.setAttr(t[key], k as string, v as string, `${table} of trial ${String(tid)}`);
+        const table = tableOfId[tid as number];
+        if (table)
+          table.setAttr(
+            rowOfId[tid as number],
+            which,
+            k as string,
+            this.parseAttr(k as string, v as string, `${attrTable} of trial ${String(tid)}`),
+          );
       }
     }
-    return [...studies.values()];
+    return out;
   }
 
   /** Optuna's json.loads fails on such a value too: the file is refused, naming the row. */
-  private setAttr(target: JsonObject, key: string, json: string, where: string): void {
-    let value: JsonValue;
+  private parseAttr(key: string, json: string, where: string): JsonValue {
     try {
-      value = parsePyJson(json);
+      return parsePyJson(json);
     } catch (e) {
       throw new ForeignDatabaseError(
         `${this.path}: ${where}, key ${JSON.stringify(key)}: value_json is not JSON Optuna can read (${(e as Error).message})`,
       );
     }
-    setOwn(target, key, value);
   }
 
   /**
@@ -334,15 +345,16 @@ export class SqliteReader {
 const MAX_PAIRS = 32;
 
 /** Trials come in id order; Optuna lists them by number (ties by id), which is nearly always the same order. */
-function sortByNumber(trials: Trial[]): void {
-  for (let i = 1; i < trials.length; i++) {
-    const a = trials[i - 1];
-    const b = trials[i];
-    if (a.number > b.number || (a.number === b.number && a.trialId > b.trialId)) {
-      trials.sort((x, y) => x.number - y.number || x.trialId - y.trialId);
-      return;
-    }
+function inNumberOrder(t: TrialTable): boolean {
+  for (let r = 1; r < t.length; r++) {
+    const d = t.numbers[r] - t.numbers[r - 1];
+    if (d < 0 || (d === 0 && t.trialIds[r] < t.trialIds[r - 1])) return false;
   }
+  return true;
+}
+
+function byNumber(a: Trial, b: Trial): number {
+  return a.number - b.number || a.trialId - b.trialId;
 }
 
 /** Rows per statement: each SELECT stays short, and the JSON text of a chunk stays a few MB. */

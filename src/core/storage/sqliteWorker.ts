@@ -5,27 +5,21 @@
 import { parentPort } from 'node:worker_threads';
 import { ForeignDatabaseError, SqliteReader } from './sqliteReader';
 import type { Study } from '../optuna/model';
+import { studyData, studyDataBuffers } from '../optuna/trialTable';
 import type { SqliteWorkerReply, SqliteWorkerRequest } from './sqliteWorkerReader';
 
 /** One reader per file, kept open between reads as in-process readers are. */
 const readers = new Map<string, SqliteReader>();
 
-/**
- * Trials per message. The receiving thread deserializes a message in one go and Node delivers
- * queued messages back to back, so a large file goes out one slice at a time, the next only
- * when the receiver asks for it (after yielding to its event loop).
- */
-const TRIALS_PER_MESSAGE = 2000;
-
 /** Slices of the read in progress, per request id. */
 const outgoing = new Map<number, Generator<SqliteWorkerReply>>();
 
+/**
+ * One message per study: its fields and its trials' columns, whose buffers are transferred,
+ * not copied. The receiver asks for the next study only after yielding to its event loop.
+ */
 function* slices(id: number, studies: Study[]): Generator<SqliteWorkerReply> {
-  for (const s of studies) {
-    yield { id, study: { ...s, trials: s.trials.slice(0, TRIALS_PER_MESSAGE) } };
-    for (let i = TRIALS_PER_MESSAGE; i < s.trials.length; i += TRIALS_PER_MESSAGE)
-      yield { id, trials: s.trials.slice(i, i + TRIALS_PER_MESSAGE) };
-  }
+  for (const s of studies) yield { id, study: studyData(s) };
   yield { id, done: true };
 }
 
@@ -34,7 +28,9 @@ function sendNext(id: number): void {
   if (!it) return;
   const r = it.next();
   if (r.done || 'done' in r.value) outgoing.delete(id);
-  if (!r.done) parentPort!.postMessage(r.value);
+  if (r.done) return;
+  const reply = r.value;
+  parentPort!.postMessage(reply, 'study' in reply ? studyDataBuffers(reply.study) : []);
 }
 
 parentPort?.on('message', (req: SqliteWorkerRequest) => {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Study } from '../optuna/model';
+import { type StudyData, studyFromData } from '../optuna/trialTable';
 import { ForeignDatabaseError } from './sqliteReader';
 
 export interface SqliteWorkerRequest {
@@ -11,10 +12,9 @@ export interface SqliteWorkerRequest {
   close?: boolean;
 }
 
-/** A read's reply, in order: each study (without trials) then its trials in slices; done. */
+/** A read's reply, in order: each study with its trials' columns; done. */
 export type SqliteWorkerReply =
-  | { id: number; study: Study }
-  | { id: number; trials: Study['trials'] }
+  | { id: number; study: StudyData }
   | { id: number; done: true }
   | { id: number; error: string; foreign: boolean };
 
@@ -49,9 +49,8 @@ export class SqliteWorkerReader {
     w.on('message', (m: SqliteWorkerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
-      if ('study' in m || 'trials' in m) {
-        if ('study' in m) p.studies.push(m.study);
-        else for (const t of m.trials) p.studies[p.studies.length - 1].trials.push(t);
+      if ('study' in m) {
+        p.studies.push(studyFromData(m.study));
         // Ask for the next slice only after timers and I/O of this thread had their turn.
         setImmediate(() => w.postMessage({ id: m.id, path: this.path, next: true }));
       } else {

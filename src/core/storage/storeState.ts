@@ -1,4 +1,4 @@
-import type { RedisCause } from '../redis/connect';
+import type { RedisCause } from '../redis/connectError';
 import type { LinkStatus } from '../redis/link';
 
 /**

@@ -36,4 +36,9 @@ export interface StudySource {
 /** A journal (Redis prefix or file): also who wrote what, for the stale-trial classifier. */
 export interface JournalSource extends StudySource {
   activity(): JournalActivity;
+  /**
+   * Writes the source's local replay cache when enough was read since it was last written;
+   * never part of `refresh` (the store calls it after the new data was shown).
+   */
+  saveCacheIfDue?(): void;
 }

@@ -148,8 +148,12 @@ function cell(s: string): string {
 }
 
 export function studyItem(s: MergedStudy): vscode.TreeItem {
-  const all = s.trials.map((t) => t.trial);
-  const sum = summarizeStudy({ ...(s.redis ?? s.sqlite)!, trials: all });
+  // A study from one source is summarized from its own columns; a merged one trial by trial.
+  const sum = summarizeStudy(
+    s.redis && s.sqlite
+      ? { ...s.redis, trials: s.trials.map((t) => t.trial) }
+      : (s.redis ?? s.sqlite)!,
+  );
   const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `study:${s.key}`;
   const source = s.redis && s.sqlite ? 'both' : s.redis ? 'redis' : 'sqlite';
@@ -163,7 +167,7 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
     : directions > 1
       ? ` · ${directions} objectives`
       : '';
-  item.description = `${all.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
+  item.description = `${s.trials.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escape(s.name)}** (${dirs})\n\n`);
   md.appendMarkdown(

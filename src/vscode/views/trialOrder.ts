@@ -1,15 +1,12 @@
 import type { TrialState } from '../../core/optuna/model';
+import { firstValue } from '../../core/optuna/summary';
 import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
 
 export type TrialSort = 'number' | 'best';
 
 function first(m: MergedTrial): number | undefined {
-  const v = m.trial.values?.[0];
-  return typeof v === 'number' && !Number.isNaN(v)
-    ? v
-    : typeof v === 'bigint'
-      ? Number(v)
-      : undefined;
+  const v = firstValue(m.trial);
+  return v === undefined || Number.isNaN(v) ? undefined : v;
 }
 
 /**
@@ -27,14 +24,18 @@ export function orderTrials(
       : [...study.trials];
   if (sort === 'number') return list;
   const maximize = (study.redis ?? study.sqlite)!.directions[0] === 'MAXIMIZE';
-  const key = (m: MergedTrial) => (m.trial.state === 'COMPLETE' ? first(m) : undefined);
-  return list.sort((a, b) => {
-    const va = key(a);
-    const vb = key(b);
-    if (va === undefined || vb === undefined)
-      return va === undefined ? (vb === undefined ? a.trial.number - b.trial.number : 1) : -1;
-    return (maximize ? vb - va : va - vb) || a.trial.number - b.trial.number;
+  // Each trial's key once (a trial's fields are read from its columns on every access).
+  const keyed = list.map((m) => ({
+    m,
+    v: m.trial.state === 'COMPLETE' ? first(m) : undefined,
+    n: m.trial.number,
+  }));
+  keyed.sort((a, b) => {
+    if (a.v === undefined || b.v === undefined)
+      return a.v === undefined ? (b.v === undefined ? a.n - b.n : 1) : -1;
+    return (maximize ? b.v - a.v : a.v - b.v) || a.n - b.n;
   });
+  return keyed.map((k) => k.m);
 }
 
 /** The best COMPLETE trial (single objective), as Optuna's `best_trial` picks it. */

@@ -554,10 +554,13 @@ describe('Optuna Storage Manager in a real extension host', function () {
         await cfg().update('sqlite.path', undefined, vscode.ConfigurationTarget.Workspace);
         await secure.dispose();
       }
+      // Back on the fixture server, with its studies read (the tests after this one use them).
       await until(
         () =>
           api.store.state.state === 'redis' &&
-          api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}`,
+          api.store.current?.redisWhere === `redis://127.0.0.1:${redis.port}` &&
+          api.store.loaded &&
+          api.store.studies().some((x) => x.prefix === PREFIX),
         WAIT_MS,
         'back on the fixture server',
       );
