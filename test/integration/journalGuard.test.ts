@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { deleteJournalStudy } from '../../src/core/storage/deleteStudy';
+import { failJournalTrials } from '../../src/core/storage/markFail';
 import { UnsafeJournalError } from '../../src/core/optuna/journal/redisLog';
 import { runCli } from '../helpers/cli';
 import { runPython } from '../helpers/python';
@@ -26,7 +27,7 @@ async function snapshot(c: Redis, prefix: string): Promise<Map<string, string | 
 /**
  * Issue #17 item 6: a journal whose counter key vanished (eviction takes any key) while its
  * entries remain must not be appended to: Optuna's INCR would restart at 0 and overwrite
- * `<prefix>:log:0`. Every writer (import, delete study) refuses and says how to repair it.
+ * `<prefix>:log:0`. Every writer (import, delete study, Mark as FAIL) refuses and says how to repair it.
  */
 describe('writers refuse a journal whose entries exist without their counter', function () {
   this.timeout(120_000);
@@ -89,6 +90,19 @@ describe('writers refuse a journal whose entries exist without their counter', f
     assert.deepEqual(await snapshot(c, 'orphan'), before);
   });
 
+  it('Mark as FAIL refuses the same way', async () => {
+    const before = await snapshot(c, 'orphan');
+    await assert.rejects(
+      failJournalTrials(c, 'orphan', [{ trialId: 0, datetimeStart: null }]),
+      (e: Error) => {
+        assert.ok(e instanceof UnsafeJournalError, e.message);
+        assert.match(e.message, /but no counter key/);
+        return true;
+      },
+    );
+    assert.deepEqual(await snapshot(c, 'orphan'), before);
+  });
+
   it('after the repair it names, writing works again and keeps every entry', async () => {
     const r0 = await runCli([
       'import',
@@ -118,6 +132,10 @@ describe('writers refuse a journal whose entries exist without their counter', f
       assert.match(e.message, /is behind its entries: "orphan:log:4" already exists/);
       return true;
     });
+    await assert.rejects(
+      failJournalTrials(c, 'orphan', [{ trialId: 0, datetimeStart: null }]),
+      /is behind its entries: "orphan:log:4" already exists/,
+    );
     assert.deepEqual(await snapshot(c, 'orphan'), before);
   });
 

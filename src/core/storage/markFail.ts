@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { JournalRecords, PROCESS_WORKER_ID, optunaNow } from '../optuna/journal/records';
-import { appendJournalRecords } from '../optuna/journal/redisLog';
+import { appendToJournal } from '../optuna/journal/redisLog';
 import { openSqlite } from './sqliteDriver';
 
 /**
@@ -18,6 +18,7 @@ export function completionTime(datetimeStart: string | null, now = new Date()): 
  * trial_id, TrialState.FAIL)`, as `fail_stale_trials` does): one SET_TRIAL_STATE_VALUES record
  * each, state FAIL, no values, `datetime_complete` now. Every reader, Optuna included, then
  * sees FAIL; a worker still holding such a trial gets Optuna's error on its next write to it.
+ * Written under the writers' rule (appendToJournal): a journal whose counter vanished is refused.
  */
 export async function failJournalTrials(
   redis: Redis,
@@ -26,7 +27,7 @@ export async function failJournalTrials(
   now = new Date(),
 ): Promise<void> {
   const records = new JournalRecords(PROCESS_WORKER_ID);
-  await appendJournalRecords(
+  await appendToJournal(
     redis,
     prefix,
     trials.map((t) =>
