@@ -400,6 +400,155 @@ describe('Redis on this machine: Start, Back Up, Restore, move studies', functio
     );
   });
 
+  it('an empty Redis offers Import and Restore; a SQLite study imported from there equals the CLI import; Cancel undoes an import and leaves no export', async () => {
+    const study = api.store
+      .studies()
+      .filter((x) => x.prefix === 'fx')
+      .sort((a, b) => b.trials.length - a.trials.length)[0];
+    const db = path.join(dir, 'move.db');
+    const exported = await runCli([
+      'export',
+      url,
+      '--prefix',
+      'fx',
+      '--study',
+      study.name,
+      '--to',
+      db,
+    ]);
+    assert.strictEqual(exported.status, 0, exported.stderr);
+    const empty = await RedisServer.start();
+    await cfg().update('redis.url', empty.url, G);
+    try {
+      await until(
+        () =>
+          api.store.settings.redisUrl === empty.url &&
+          api.store.loaded &&
+          api.store.state.state === 'redis' &&
+          rootNodes().some((n) => n.id === 'action/import'),
+        20_000,
+        'the Studies view to offer Import on the empty server',
+      );
+      const offered = rootNodes().filter((n) => n.id.startsWith('action/'));
+      assert.deepStrictEqual(
+        offered.map((n) => [label(n), api.studies.getTreeItem(n).command?.command]),
+        [
+          ['Import a study from an Optuna file…', 'optunaStorage.importStudy'],
+          ['Restore Redis from a backup…', 'optunaStorage.restoreRedis'],
+        ],
+      );
+
+      // The Import row, as a click runs it: a file, then a new prefix typed in.
+      const prefixes: string[] = [];
+      const shown = await withWindow(
+        {
+          showOpenDialog: async () => [vscode.Uri.file(db)],
+          showQuickPick: async (items: vscode.QuickPickItem[]) => (
+            prefixes.push(...items.map((i) => i.label)),
+            items[items.length - 1]
+          ),
+          showInputBox: async () => 'from-db',
+        },
+        async (m) => {
+          const cmd = api.studies.getTreeItem(offered[0]).command!;
+          assert.ok(await vscode.commands.executeCommand(cmd.command, ...(cmd.arguments ?? [])));
+          return m;
+        },
+      );
+      assert.deepStrictEqual(prefixes, ['$(add) Another prefix…']);
+      assert.match(
+        shown.join('\n'),
+        new RegExp(
+          `Imported "${study.name}" into prefix "from-db" .* \\d+ trials in \\d+ journal entries\\. Read back and verified: every trial equals move\\.db`,
+        ),
+      );
+      const cli = await runCli(['import', db, '--redis', empty.url, '--prefix', 'from-db-cli']);
+      assert.strictEqual(cli.status, 0, cli.stderr);
+      assertSameDump(
+        await runPython('optuna_dump.py', [empty.url, '--prefix', 'from-db']),
+        await runPython('optuna_dump.py', [empty.url, '--prefix', 'from-db-cli']),
+        'a SQLite study imported from the tree and by the CLI (Optuna)',
+      );
+      // Cancel once records are appended: the partial study is deleted again, as Optuna deletes.
+      const cancelAt = (prefix: string) => ({
+        withProgress: (
+          _o: unknown,
+          task: (
+            p: vscode.Progress<{ message?: string }>,
+            t: vscode.CancellationToken,
+          ) => Thenable<unknown>,
+        ) => {
+          const cancel = new vscode.CancellationTokenSource();
+          return task(
+            { report: (v) => v.message?.startsWith(prefix) && cancel.cancel() },
+            cancel.token,
+          );
+        },
+      });
+      const cancelled = await withWindow(
+        { showOpenDialog: async () => [vscode.Uri.file(db)], ...cancelAt('appended') },
+        async (m) => {
+          const r = await vscode.commands.executeCommand('optunaStorage.importStudy', {
+            kind: 'prefix',
+            id: 'server/p/cancelled',
+            prefix: 'cancelled',
+          });
+          assert.strictEqual(r, undefined);
+          return m;
+        },
+      );
+      assert.match(
+        cancelled.join('\n'),
+        /cancelled: the part already appended was deleted again \(a DELETE_STUDY record/,
+      );
+      const optunaSees = JSON.parse(
+        await runPython('optuna_dump.py', [empty.url, '--prefix', 'cancelled']),
+      ) as { studies: unknown[] };
+      assert.deepStrictEqual(optunaSees.studies, [], 'Optuna sees no study after the cancel');
+
+      // Cancel an export while it reads: no file is left behind.
+      await until(
+        () => api.store.studies().some((x) => x.prefix === 'from-db'),
+        20_000,
+        'the imported study in the Studies view',
+      );
+      const imported = api.store.studies().find((x) => x.prefix === 'from-db')!;
+      const out = path.join(dir, 'cancelled-export.log');
+      const noExport = await withWindow(
+        {
+          showQuickPick: async (items: Array<vscode.QuickPickItem & { ext: string }>) =>
+            items.find((i) => i.ext === 'log'),
+          showSaveDialog: async () => vscode.Uri.file(out),
+          ...cancelAt('reading'),
+        },
+        async (m) => {
+          const r = await vscode.commands.executeCommand('optunaStorage.exportToOptuna', {
+            kind: 'study',
+            id: 'x',
+            study: imported,
+          });
+          assert.strictEqual(r, undefined);
+          return m;
+        },
+      );
+      assert.match(noExport.join('\n'), new RegExp(`Export of "${study.name}" cancelled\\.`));
+      assert.deepStrictEqual(
+        fs
+          .readdirSync(dir)
+          .filter((f) => f.startsWith('cancelled-export') || f.startsWith('.cancelled-export')),
+        [],
+      );
+    } finally {
+      await cfg().update('redis.url', url, G);
+      await empty.dispose();
+      await until(
+        () => api.store.settings.redisUrl === url && api.store.state.state === 'redis',
+        20_000,
+        'the store back on the deployed Redis',
+      );
+    }
+  });
+
   it('scheduled backups run while the extension runs and keep the N newest', async () => {
     const root = path.join(dir, 'scheduled');
     await cfg().update('backup.dir', root, G);
