@@ -14,7 +14,7 @@ import tseslint from 'typescript-eslint';
 const ROOMS = {
   'src/core/optuna': ['redis', 'storage', 'stability', 'studyPage', 'runs'],
   'src/core/redis': ['storage', 'stability', 'studyPage', 'runs'],
-  'src/core/storage': ['stability', 'studyPage', 'runs'],
+  'src/core/storage': ['stability', 'studyPage'],
   'src/core/runs': ['redis', 'storage', 'stability', 'studyPage'],
   'src/core/studyPage': ['redis', 'stability', 'runs'],
   'src/core/stability': ['studyPage', 'runs'],

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ReadOptions, Snapshot } from '../core/storage/snapshot';
 import { ForeignJournalError } from '../core/optuna/journal/redisLog';
-import { ForeignDatabaseError } from '../core/storage/sqliteReader';
+import { ForeignDatabaseError } from '../core/storage/sqliteSchema';
 import { RedisConnectError } from '../core/redis/connectError';
 import { type CliIo, EXIT_BAD_INPUT, EXIT_UNREACHABLE, UsageError } from './command';
 

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { studyToJson } from '../../src/core/optuna/dumpFormat';
 import type { Study } from '../../src/core/optuna/model';
 import { openSqlite } from '../../src/core/storage/sqliteDriver';
-import { ForeignDatabaseError, SqliteReader } from '../../src/core/storage/sqliteReader';
+import { SqliteReader } from '../../src/core/storage/sqliteReader';
+import { ForeignDatabaseError } from '../../src/core/storage/sqliteSchema';
 import { SqliteWorkerReader } from '../../src/core/storage/sqliteWorkerReader';
 import { runPython } from '../helpers/python';
 

@@ -13,32 +13,7 @@ import {
 import { type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
 import { TrialTable, tableStudy } from '../optuna/trialTable';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
-
-/** Alembic heads of the Optuna releases whose RDB schema this reader knows. */
-export const KNOWN_REVISIONS: Record<string, string> = {
-  'v3.0.0.d': 'Optuna 3.0–3.1',
-  'v3.2.0.a': 'Optuna 3.2–5.0',
-};
-
-/** Longest text or blob value read from an Optuna SQLite file (names, JSON, datetimes). */
-const MAX_VALUE_BYTES = 16 * 1024 * 1024;
-
-const REQUIRED_TABLES = [
-  'studies',
-  'study_directions',
-  'study_user_attributes',
-  'study_system_attributes',
-  'trials',
-  'trial_params',
-  'trial_values',
-  'trial_intermediate_values',
-  'trial_user_attributes',
-  'trial_system_attributes',
-  'alembic_version',
-];
-
-/** The file is not an Optuna RDB that this reader understands; the message says what it is. */
-export class ForeignDatabaseError extends Error {}
+import { ForeignDatabaseError, checkSchema, listsParamsByName } from './sqliteSchema';
 
 type Row = unknown[];
 
@@ -79,7 +54,7 @@ export class SqliteReader {
       // Nothing the file's schema names (views, triggers, generated columns) may call
       // functions with side effects or cost.
       db.exec('PRAGMA trusted_schema = OFF');
-      this.check(db);
+      this.revision = checkSchema(db, this.path);
       this.floatJson = exactFloatJson(db);
     } catch (e) {
       db.close();
@@ -87,87 +62,6 @@ export class SqliteReader {
     }
     this.db = db;
     return db;
-  }
-
-  private check(db: BetterSqlite3.Database): void {
-    let tables: string[];
-    try {
-      tables = (
-        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
-      ).sort();
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (/not a database|file is encrypted|malformed/i.test(msg))
-        throw new ForeignDatabaseError(`${this.path} is not an SQLite database (${msg})`);
-      throw e;
-    }
-    if (tables.length === 0)
-      throw new ForeignDatabaseError(
-        `${this.path} is an empty SQLite database, not an Optuna storage`,
-      );
-    const missing = REQUIRED_TABLES.filter((t) => !tables.includes(t));
-    if (missing.length > 0) {
-      const shown = tables.slice(0, 8).join(', ') + (tables.length > 8 ? ', …' : '');
-      throw new ForeignDatabaseError(
-        `${this.path} is an SQLite database but not an Optuna storage: it has tables ${shown} and lacks ${missing.join(', ')}`,
-      );
-    }
-    this.checkColumns(db);
-    const revs = db.prepare('SELECT version_num FROM alembic_version').pluck().all() as string[];
-    if (revs.length !== 1)
-      throw new ForeignDatabaseError(
-        `${this.path} has ${revs.length} alembic revisions; an Optuna database has exactly one`,
-      );
-    if (!(revs[0] in KNOWN_REVISIONS)) {
-      const known = Object.entries(KNOWN_REVISIONS)
-        .map(([r, v]) => `${r} (${v})`)
-        .join(', ');
-      throw new ForeignDatabaseError(
-        `${this.path} is an Optuna database with schema revision "${revs[0]}", which this version does not know (known: ${known})`,
-      );
-    }
-    this.revision = revs[0];
-  }
-
-  /**
-   * Optuna's tables are plain tables of plain columns holding short values. A crafted file can
-   * make a column Optuna names a generated one (an expression evaluated on every read, e.g.
-   * a 100 MB string from a 53 KB file) or a virtual table: refused. Any text or blob value we
-   * read is capped at MAX_VALUE_BYTES (one scan, no value kept).
-   */
-  private checkColumns(db: BetterSqlite3.Database): void {
-    const virtual = db
-      .prepare(
-        `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%' AND name IN (${REQUIRED_TABLES.map(() => '?').join(', ')})`,
-      )
-      .pluck()
-      .all(...REQUIRED_TABLES) as string[];
-    if (virtual.length > 0)
-      throw new ForeignDatabaseError(
-        `${this.path} is not an Optuna storage: ${virtual.join(', ')} ${virtual.length === 1 ? 'is a virtual table' : 'are virtual tables'}`,
-      );
-    for (const table of REQUIRED_TABLES) {
-      const cols = db.prepare(`PRAGMA table_xinfo("${table}")`).all() as Array<{
-        name: string;
-        hidden: number;
-      }>;
-      const odd = cols.filter((c) => c.hidden !== 0).map((c) => c.name);
-      if (odd.length > 0)
-        throw new ForeignDatabaseError(
-          `${this.path} is not an Optuna storage: ${table}.${odd.join(`, ${table}.`)} ${odd.length === 1 ? 'is a generated or hidden column' : 'are generated or hidden columns'}, where Optuna's schema has plain ones`,
-        );
-      // Every column, whatever its declared type: SQLite stores any value in any column.
-      const long = db
-        .prepare(
-          `SELECT 1 FROM "${table}" WHERE ${cols.map((c) => `length(CAST("${c.name.replace(/"/g, '""')}" AS BLOB)) > ${MAX_VALUE_BYTES}`).join(' OR ')} LIMIT 1`,
-        )
-        .pluck()
-        .get();
-      if (long !== undefined)
-        throw new ForeignDatabaseError(
-          `${this.path} is not an Optuna storage this reader accepts: ${table} holds a value longer than ${MAX_VALUE_BYTES / 1024 / 1024} MB`,
-        );
-    }
   }
 
   /** Every study with all its trials, ascending by id and number. */
@@ -246,6 +140,8 @@ export class SqliteReader {
     }
 
     const pairs = this.paramPairs(db);
+    // Optuna 3.1 lists a trial's params by name: they are set in that order (after the read).
+    const byName = listsParamsByName(this.revision) ? new ParamsByName() : undefined;
     for (const [ids, keys, values] of columns(
       'trial_params',
       ['trial_id', pairs.sql, f('param_value')],
@@ -259,9 +155,11 @@ export class SqliteReader {
           typeof key === 'number'
             ? pairs.known[key]
             : [(key as string[])[0], this.distributions.parse((key as string[])[1])];
-        table.setParam(rowOfId[ids[i] as number], name, d, values[i]);
+        if (byName) byName.add(table, rowOfId[ids[i] as number], name, d, values[i]);
+        else table.setParam(rowOfId[ids[i] as number], name, d, values[i]);
       }
     }
+    byName?.set();
     for (const [ids, objectives, values] of columns('trial_values', [
       'trial_id',
       'objective',
@@ -284,12 +182,14 @@ export class SqliteReader {
           table.setIntermediate(rowOfId[ids[i] as number], String(steps[i]), floatOf(values[i]));
       }
     }
+    // A trial's attributes in the order of the unique index on (trial_id, key), by key, as
+    // every Optuna release lists them (a study's, from get_all_studies, by id).
     for (const [attrTable, which] of [
       ['trial_user_attributes', 'user'],
       ['trial_system_attributes', 'system'],
     ] as const) {
       for (const [tid, k, v] of q(
-        `SELECT trial_id, key, value_json FROM ${attrTable} ORDER BY trial_id, ${attrOrder(attrTable)}`,
+        `SELECT trial_id, key, value_json FROM ${attrTable} ORDER BY trial_id, key`,
       )) {
         const table = tableOfId[tid as number];
         if (table)
@@ -422,6 +322,38 @@ export function exactFloatJson(db: BetterSqlite3.Database): FloatJson {
   throw new Error(
     `SQLite ${version} does not write floats exactly as text, so this file cannot be read without rounding its values`,
   );
+}
+
+/**
+ * A trial's params set in name order, names compared as SQLite's BINARY collation compares
+ * them (UTF-8 bytes; UTF-16 order differs beyond U+FFFF).
+ */
+class ParamsByName {
+  private readonly rows = new Map<TrialTable, Map<number, ParamRow[]>>();
+  private readonly bytes = new Map<string, Buffer>();
+
+  add(table: TrialTable, row: number, name: string, d: Distribution, internal: JsonValue): void {
+    let rows = this.rows.get(table);
+    if (!rows) this.rows.set(table, (rows = new Map()));
+    let params = rows.get(row);
+    if (!params) rows.set(row, (params = []));
+    params.push({ name, d, internal });
+    if (!this.bytes.has(name)) this.bytes.set(name, Buffer.from(name, 'utf8'));
+  }
+
+  set(): void {
+    const order = (a: ParamRow, b: ParamRow) =>
+      Buffer.compare(this.bytes.get(a.name)!, this.bytes.get(b.name)!);
+    for (const [table, rows] of this.rows)
+      for (const [row, params] of rows)
+        for (const p of params.sort(order)) table.setParam(row, p.name, p.d, p.internal);
+  }
+}
+
+interface ParamRow {
+  name: string;
+  d: Distribution;
+  internal: JsonValue;
 }
 
 /** Primary key column of an attribute table (names differ across tables). */

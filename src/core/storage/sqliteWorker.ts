@@ -3,7 +3,8 @@
 // of better-sqlite3 are synchronous). Bundled to dist/sqliteWorker.js; the ABI-specific
 // better-sqlite3 binding is chosen here exactly as in the host (sqliteDriver).
 import { parentPort } from 'node:worker_threads';
-import { ForeignDatabaseError, SqliteReader } from './sqliteReader';
+import { SqliteReader } from './sqliteReader';
+import { ForeignDatabaseError } from './sqliteSchema';
 import type { Study } from '../optuna/model';
 import { studyData, studyDataBuffers } from '../optuna/trialTable';
 import type { SqliteWorkerReply, SqliteWorkerRequest } from './sqliteWorkerReader';

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Study } from '../optuna/model';
 import { type StudyData, studyFromData } from '../optuna/trialTable';
-import { ForeignDatabaseError } from './sqliteReader';
+import { ForeignDatabaseError } from './sqliteSchema';
 
 export interface SqliteWorkerRequest {
   id: number;
