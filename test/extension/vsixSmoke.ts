@@ -55,7 +55,7 @@ const SHOTS = path.join(repoRoot, '.test-work', 'vsix-smoke');
 
 const log = (msg: string): void => console.log(`[vsix] ${msg}`);
 
-interface Target {
+export interface Target {
   version: string;
   nodeMajor: string;
   /** run lib/vscode/out/server-main.js (VS Code > 1.100 needs it for our flags) */
@@ -111,7 +111,7 @@ function ensureCodeServer(t: Target): string {
   return dir;
 }
 
-function packageVsix(): string {
+export function packageVsix(): string {
   log('packaging (scripts/package.sh)');
   const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'package.sh')], {
     encoding: 'utf8',
@@ -242,7 +242,7 @@ function nodeLevel(vsix: string, db: string, work: string): string[] {
 // ---------------------------------------------------------------------------------------
 // 2. in VS Code
 
-function installVsix(
+export function installVsix(
   t: Target,
   csDir: string,
   server: StartedServer,
