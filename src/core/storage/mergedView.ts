@@ -22,10 +22,14 @@ export interface MergedStudy {
 
 /**
  * The same trial written to both storages (e.g. a study copied into the fallback with
- * optuna.copy_study) keeps its start time, params and values but not its id or number.
+ * optuna.copy_study) keeps its start time, params and values but not its id or number, nor
+ * the order of its params (Optuna 3.1's SQLite lists them by name, a journal as suggested).
  */
 function fingerprint(t: Trial): string {
-  return toStrictJson([t.state, t.datetimeStart, t.datetimeComplete, t.values, t.params as never]);
+  const params = Object.keys(t.params)
+    .sort()
+    .map((k) => [k, t.params[k]]);
+  return toStrictJson([t.state, t.datetimeStart, t.datetimeComplete, t.values, params as never]);
 }
 
 /**
