@@ -10,8 +10,8 @@ const ctx: EncoderContext = {
   canWrite: true,
 };
 
-const ints = (b: ArrayBuffer) => [...new Int32Array(b)];
-const floats = (b: ArrayBuffer) => [...new Float64Array(b)];
+const ints = (b: ArrayBuffer | undefined) => [...new Int32Array(b!)];
+const floats = (b: ArrayBuffer | undefined) => [...new Float64Array(b!)];
 const bytes = (b: ArrayBuffer) => [...new Uint8Array(b)];
 const rowsOf = (b: RowBlock) => (b.rows ? ints(b.rows) : [...Array(b.n).keys()]);
 
@@ -52,8 +52,9 @@ describe('study page encoder (columns, snapshot and deltas)', () => {
       ],
     );
     assert.deepEqual(floats(snap.block.params[0].num), [0.5, 0.25, 0.75]);
-    // Categoricals: the choice index as the number, the label by dictionary code.
-    assert.deepEqual(floats(snap.block.params[1].num), [1, 0, 0]);
+    // Only what a kind uses travels: numbers for a float param, label codes for a categorical one.
+    assert.equal(snap.block.params[0].cat, undefined);
+    assert.equal(snap.block.params[1].num, undefined);
     const labels = snap.dict.paramLabels[1];
     assert.deepEqual(
       ints(snap.block.params[1].cat).map((c) => labels[c]),

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { type EncoderContext, StudyEncoder } from '../../src/core/studyPage/encoder';
+import { type EncoderContext, StudyEncoder, splitSnapshot } from '../../src/core/studyPage/encoder';
 import type { DeltaMessage, SnapshotMessage } from '../../src/core/studyPage/protocol';
 import { paretoFront, parallelAxes, timelineLanes } from '../../src/webview/studyPage/chartOptions';
 import { PageStore } from '../../src/webview/studyPage/store';
@@ -56,6 +56,26 @@ describe('study page webview model (store, sort, filters, plots data)', () => {
     assert.equal(store.rowOf(11), 11);
     // A delta of another generation is ignored.
     assert.deepEqual(store.apply({ ...d, generation: 99 }), []);
+  });
+
+  it('takes a snapshot in two parts: rows and values first, params and the rest right after', () => {
+    const { j } = journal();
+    const store = new PageStore();
+    const [rows, rest] = splitSnapshot(new StudyEncoder().snapshot(j.merged(), ctx));
+    assert.equal(rows.block.params.length, 0);
+    assert.equal(rows.block.worker, undefined);
+    store.apply(rows);
+    assert.equal(store.count, 11);
+    assert.equal(store.values[0].data[3], 7);
+    assert.equal(store.cell(store.params[0], 3), undefined, 'params not in yet');
+    assert.ok(store.applyColumns(rest));
+    assert.equal(store.cell(store.params[1], 2), 'rmsprop');
+    assert.equal(store.steps.data[0], 0);
+    assert.equal(
+      store.applyColumns({ ...rest, generation: 42 }),
+      false,
+      'another snapshot: ignored',
+    );
   });
 
   it('sorts by any column with missing values last, and merges live rows into the order', () => {

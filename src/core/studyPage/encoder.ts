@@ -6,6 +6,7 @@ import type { MergedStudy, MergedTrial } from '../storage/mergedView';
 import { Dictionary, type Growable, f64, i32, u8 } from './growable';
 import type {
   ColumnKind,
+  ColumnsMessage,
   DeltaMessage,
   DictionaryAppend,
   ParamMeta,
@@ -44,6 +45,8 @@ interface HostColumn {
   dist?: Growable<Int32Array>;
   dists?: Distribution[];
   distCodes?: Map<string, number>;
+  /** The distribution objects seen (the replay shares one per distinct text): code and kind. */
+  distByObject?: Map<Distribution, { code: number; numeric: boolean }>;
   labels: Dictionary;
   /** Kind changed since it was last sent. */
   kindDirty: boolean;
@@ -300,9 +303,8 @@ export class StudyEncoder {
     let steps = 0;
     for (const _k in t.intermediateValues) steps++;
     this.steps.set(row, steps);
-    for (const [name, v] of Object.entries(t.params))
-      this.encodeParam(row, name, v, t.distributions[name]);
-    for (const [name, v] of Object.entries(t.userAttrs)) this.encodeUserAttr(row, name, v);
+    for (const name in t.params) this.encodeParam(row, name, t.params[name], t.distributions[name]);
+    for (const name in t.userAttrs) this.encodeUserAttr(row, name, t.userAttrs[name]);
     // A param that is no longer set (a rewritten trial) must not keep its old value.
     if (prevState !== 255)
       for (const p of this.params)
@@ -361,13 +363,35 @@ export class StudyEncoder {
         dist: i32(-1, this.number.data.length),
         dists: [],
         distCodes: new Map(),
+        distByObject: new Map(),
         labels: new Dictionary(),
         kindDirty: false,
       });
     }
     const col = this.params[id];
-    const meta = col.meta as ParamMeta;
     if (!d) return;
+    let known = col.distByObject!.get(d);
+    if (!known) {
+      known = { code: this.distCode(col, d), numeric: isNumeric(d) };
+      col.distByObject!.set(d, known);
+    }
+    col.dist!.set(row, known.code);
+    if (known.numeric) {
+      col.num.set(row, toNumber(v));
+      col.cat.set(row, -1);
+    } else {
+      const choices = d.attributes.choices as JsonValue[];
+      col.num.set(
+        row,
+        choices.findIndex((c) => pyEquals(c, v)),
+      );
+      col.cat.set(row, col.labels.code(labelOf(v)));
+    }
+  }
+
+  /** The column's code of a distribution (equal ones share it), noting kind and bounds. */
+  private distCode(col: HostColumn, d: Distribution): number {
+    const meta = col.meta as ParamMeta;
     const key = toStrictJson({ n: d.name, a: d.attributes });
     let dc = col.distCodes!.get(key);
     if (dc === undefined) {
@@ -396,18 +420,7 @@ export class StudyEncoder {
         }
       }
     }
-    col.dist!.set(row, dc);
-    if (isNumeric(d)) {
-      col.num.set(row, toNumber(v));
-      col.cat.set(row, -1);
-    } else {
-      const choices = d.attributes.choices as JsonValue[];
-      col.num.set(
-        row,
-        choices.findIndex((c) => pyEquals(c, v)),
-      );
-      col.cat.set(row, col.labels.code(labelOf(v)));
-    }
+    return dc;
   }
 
   private encodeUserAttr(row: number, name: string, v: JsonValue): void {
@@ -482,16 +495,18 @@ export class StudyEncoder {
     const n = rows ? rows.length : this.rows;
     const take = <T extends Float64Array | Int32Array | Uint8Array>(g: Growable<T>) =>
       rows ? g.pick(rows) : g.head(n);
-    const col = (c: HostColumn, id: number): ValueColumn => ({
-      id,
-      num: take(c.num),
-      cat: take(c.cat),
-    });
+    const col = (c: HostColumn, id: number): ValueColumn => {
+      const k = c.meta.kind;
+      return {
+        id,
+        num: k === 'categorical' || k === 'text' ? undefined : take(c.num),
+        cat: k === 'float' || k === 'int' ? undefined : take(c.cat),
+      };
+    };
     return {
       rows: rows ? new Int32Array(rows).buffer : undefined,
       n,
       number: take(this.number),
-      trialId: take(this.trialId),
       source: take(this.source),
       state: take(this.state),
       values: this.values.map(take),
@@ -541,6 +556,24 @@ export class StudyEncoder {
         );
     return out;
   }
+}
+
+/** A snapshot as its two messages: rows and values first, params and the rest right after. */
+export function splitSnapshot(msg: SnapshotMessage): [SnapshotMessage, ColumnsMessage] {
+  const { params, userAttrs, worker, steps, start, complete, ...core } = msg.block;
+  return [
+    { ...msg, block: { ...core, params: [], userAttrs: [] } },
+    {
+      type: 'columns',
+      generation: msg.generation,
+      params,
+      userAttrs,
+      worker: worker!,
+      steps: steps!,
+      start: start!,
+      complete: complete!,
+    },
+  ];
 }
 
 function emptyCounts(): StudyHeader['counts'] {

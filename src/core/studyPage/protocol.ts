@@ -44,17 +44,18 @@ export interface UserAttrMeta {
   kind: ColumnKind;
 }
 
-/** One param or user-attribute column for the rows of a block. */
+/**
+ * One param or user-attribute column for the rows of a block. Only what the column's kind
+ * uses travels: numbers for float/int columns, label codes for categorical/text ones, both
+ * for mixed ones; an absent part means "none" for every row (NaN, -1).
+ */
 export interface ValueColumn {
   /** Index into the params (or user attributes) announced so far. */
   id: number;
-  /**
-   * Float64: the number (for categorical params Optuna's internal representation, the choice
-   * index); NaN when the row has no number here.
-   */
-  num: ArrayBuffer;
+  /** Float64: the number; NaN when the row has no number here. */
+  num?: ArrayBuffer;
   /** Int32: code into the column's labels (categorical or text values); -1 for none. */
-  cat: ArrayBuffer;
+  cat?: ArrayBuffer;
 }
 
 /** Rows of the table: all of them in a snapshot, the new or changed ones in a delta. */
@@ -65,8 +66,6 @@ export interface RowBlock {
   n: number;
   /** Int32 */
   number: ArrayBuffer;
-  /** Int32: Optuna's trial_id in the row's source. */
-  trialId: ArrayBuffer;
   /** Uint8: SOURCE_NAMES index. */
   source: ArrayBuffer;
   /** Uint8: StateCode. */
@@ -75,13 +74,13 @@ export interface RowBlock {
   values: ArrayBuffer[];
   /** Uint8: 1 when the trial has values (a NaN value is then a real NaN). */
   hasValues: ArrayBuffer;
-  /** Float64 epoch ms; NaN when not set. */
-  start: ArrayBuffer;
-  complete: ArrayBuffer;
-  /** Int32: code into the workers dictionary, -1 when unknown (SQLite). */
-  worker: ArrayBuffer;
-  /** Int32: intermediate values reported. */
-  steps: ArrayBuffer;
+  /** Float64 epoch ms; NaN when not set. Absent: in a ColumnsMessage. */
+  start?: ArrayBuffer;
+  complete?: ArrayBuffer;
+  /** Int32: code into the workers dictionary, -1 when unknown (SQLite). Absent: in a ColumnsMessage. */
+  worker?: ArrayBuffer;
+  /** Int32: intermediate values reported. Absent: in a ColumnsMessage. */
+  steps?: ArrayBuffer;
   params: ValueColumn[];
   userAttrs: ValueColumn[];
 }
@@ -129,6 +128,22 @@ export interface SnapshotMessage {
   notes: string[];
   /** Epoch ms when the host started encoding (for the page's timing report). */
   encodedAt: number;
+}
+
+/**
+ * The rest of a snapshot's columns (times, params, user attributes, workers, steps), sent right
+ * after it: the snapshot itself carries what the table's rows and the first plot need (number,
+ * state, values), so that they show while the larger part is still on its way.
+ */
+export interface ColumnsMessage {
+  type: 'columns';
+  generation: number;
+  params: ValueColumn[];
+  userAttrs: ValueColumn[];
+  worker: ArrayBuffer;
+  steps: ArrayBuffer;
+  start: ArrayBuffer;
+  complete: ArrayBuffer;
 }
 
 export interface DeltaMessage {
@@ -201,6 +216,7 @@ export interface StatusMessage {
 
 export type HostMessage =
   | SnapshotMessage
+  | ColumnsMessage
   | DeltaMessage
   | StaleMessage
   | ImportanceMessage
@@ -237,7 +253,8 @@ export type WebviewMessage =
     };
 
 export interface PageReport {
-  event: 'drawn' | 'table' | 'sorted' | 'filtered' | 'applied';
+  /** table: rows shown (a snapshot's first part); columns: every column in. */
+  event: 'drawn' | 'table' | 'columns' | 'sorted' | 'filtered' | 'applied';
   generation: number;
   rows: number;
   /** Rows shown after filters. */
@@ -248,6 +265,10 @@ export interface PageReport {
   encodedAt?: number;
   heapBytes?: number;
   detail?: string;
+  /** Epoch ms in the page when it reported (the same machine's clock as the host's). */
+  at?: number;
+  /** Epoch ms when the message this report answers reached the page. */
+  arrivedAt?: number;
   /** Set by the host: epoch ms when the report arrived. */
   receivedAt?: number;
 }

@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
 import type { Trial } from '../../core/optuna/model';
 import { CurveBuilder } from '../../core/studyPage/curves';
-import { type EncoderContext, StudyEncoder } from '../../core/studyPage/encoder';
+import { type EncoderContext, StudyEncoder, splitSnapshot } from '../../core/studyPage/encoder';
 import { ImportanceService } from '../../core/studyPage/importance';
 import type {
   DeltaMessage,
   DetailsMessage,
   HostMessage,
+  ImportanceMessage,
   PageReport,
   SnapshotMessage,
   WebviewMessage,
@@ -53,6 +54,13 @@ export class StudyPagePanel implements vscode.Disposable {
   private readonly reportEmitter = new vscode.EventEmitter<PageReport>();
   readonly onDidReport = this.reportEmitter.event;
   readonly reports: PageReport[] = [];
+  /** Epoch ms: the panel made, and the page's last "ready" (its script loaded and running). */
+  readonly createdAt = Date.now();
+  readyAt: number | undefined;
+  /** Epoch ms the last snapshot was posted to the page. */
+  snapshotPostedAt: number | undefined;
+  /** The last importance result sent (computed in the worker thread). */
+  lastImportance: ImportanceMessage | undefined;
   /** The last message encoded for the page: what, how many rows, how long (for the benchmark). */
   lastEncode: { type: 'snapshot' | 'delta'; rows: number; ms: number } | undefined;
   disposed = false;
@@ -86,6 +94,20 @@ export class StudyPagePanel implements vscode.Disposable {
       }),
       this.reportEmitter,
     );
+    // Encode the first snapshot while the webview loads its script (another process).
+    setImmediate(() => this.prepare());
+  }
+
+  /** The first snapshot, encoded ahead of the page's "ready". */
+  private prepared: SnapshotMessage | undefined;
+
+  private prepare(): void {
+    const study = this.study();
+    if (this.disposed || this.ready || !study) return;
+    const t0 = performance.now();
+    this.encoder = new StudyEncoder();
+    this.prepared = this.encoder.snapshot(study, this.ctx(study));
+    this.lastEncode = { type: 'snapshot', rows: this.prepared.block.n, ms: performance.now() - t0 };
   }
 
   study(): MergedStudy | undefined {
@@ -111,6 +133,7 @@ export class StudyPagePanel implements vscode.Disposable {
 
   private stopTimers(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.afterTimer);
     clearInterval(this.slow);
     this.timer = undefined;
     this.slow = undefined;
@@ -167,9 +190,21 @@ export class StudyPagePanel implements vscode.Disposable {
     if (msg.type === 'snapshot') {
       this.staleKey = '';
       this.curvesDirty = true;
-      void this.slowTick(true).catch((e) => this.fail(e));
+      this.afterSnapshot();
     } else if (changedCurves(msg)) this.curvesDirty = true;
   }
+
+  /**
+   * Stale flags, curves and importance follow a snapshot once the page has all of it: computed
+   * at once they would hold this thread while the snapshot's bytes are still being sent.
+   */
+  private afterSnapshot(): void {
+    clearTimeout(this.afterTimer);
+    this.afterTimer = setTimeout(() => void this.slowTick(true).catch((e) => this.fail(e)), 3000);
+    this.afterPending = true;
+  }
+  private afterTimer: NodeJS.Timeout | undefined;
+  private afterPending = false;
 
   /** Stale trials, learning curves and importance: cheap to skip, not needed every update. */
   private async slowTick(force = false): Promise<void> {
@@ -184,7 +219,10 @@ export class StudyPagePanel implements vscode.Disposable {
     const directions = (study.redis ?? study.sqlite)!.directions;
     const enc = this.encoder;
     const msg = await this.importance.update(enc, directions, force);
-    if (msg && enc === this.encoder && this.ready) this.post(msg);
+    if (msg && enc === this.encoder && this.ready) {
+      this.lastImportance = msg;
+      this.post(msg);
+    }
   }
 
   private postStale(study: MergedStudy): void {
@@ -225,19 +263,34 @@ export class StudyPagePanel implements vscode.Disposable {
 
   private post(msg: HostMessage): void {
     if (this.disposed) return;
+    if (msg.type === 'snapshot') {
+      this.snapshotPostedAt = Date.now();
+      for (const part of splitSnapshot(msg)) void this.panel.webview.postMessage(part);
+      return;
+    }
     void this.panel.webview.postMessage(msg);
   }
 
   private async onMessage(m: WebviewMessage): Promise<void> {
     switch (m.type) {
-      case 'ready':
+      case 'ready': {
         this.ready = true;
-        this.encoder = new StudyEncoder();
+        this.readyAt = Date.now();
         this.startSlowTick();
         this.postStatus();
         this.lastUpdate = Date.now();
+        const prepared = this.prepared;
+        this.prepared = undefined;
+        if (prepared && this.panel.visible) {
+          // What changed while the page loaded follows as a delta.
+          this.post(prepared);
+          this.staleKey = '';
+          this.curvesDirty = true;
+          this.afterSnapshot();
+        } else this.encoder = new StudyEncoder();
         this.update();
         return;
+      }
       case 'report':
         this.reports.push({ ...m.report, receivedAt: Date.now() });
         if (this.reports.length > 200) this.reports.splice(0, this.reports.length - 200);
@@ -245,6 +298,11 @@ export class StudyPagePanel implements vscode.Disposable {
           `study page "${this.panel.title}": ${m.report.event} ${m.report.rows} rows${m.report.ms !== undefined ? ` in ${m.report.ms.toFixed(1)} ms` : ''}${m.report.detail ? ` (${m.report.detail})` : ''}`,
         );
         this.reportEmitter.fire(m.report);
+        if (m.report.event === 'columns' && this.afterPending) {
+          this.afterPending = false;
+          clearTimeout(this.afterTimer);
+          void this.slowTick(true).catch((e) => this.fail(e));
+        }
         return;
       case 'details': {
         const study = this.study();
@@ -307,7 +365,7 @@ export class StudyPagePanel implements vscode.Disposable {
 }
 
 function changedCurves(msg: DeltaMessage | SnapshotMessage): boolean {
-  const steps = new Int32Array(msg.block.steps);
+  const steps = new Int32Array(msg.block.steps!);
   for (const s of steps) if (s > 0) return true;
   return false;
 }

@@ -51,6 +51,33 @@ function finite(v: number): boolean {
   return Number.isFinite(v);
 }
 
+/**
+ * Points as one flat typed array (x0, y0, x1, y1, …) with named dimensions: ECharts reads it
+ * without an object or array per point, which is what makes 100,000 points cheap.
+ */
+function flat(
+  values: number[],
+  dimensions: string[],
+): { data: Float64Array; dimensions: string[] } {
+  return { data: Float64Array.from(values), dimensions };
+}
+
+/** A tooltip naming the trial of a point, found by the point's index in its series. */
+function trialTooltip(
+  p: Palette,
+  rowsOf: Array<{ series: number; rows: number[] }>,
+  text: (row: number, seriesName: string) => string,
+): Record<string, unknown> {
+  return {
+    ...(base(p).tooltip as object),
+    trigger: 'item',
+    formatter: (i: { seriesIndex: number; dataIndex: number; seriesName: string }) => {
+      const row = rowsOf.find((x) => x.series === i.seriesIndex)?.rows[i.dataIndex];
+      return row === undefined ? '' : text(row, i.seriesName);
+    },
+  };
+}
+
 /** Rows by trial number (ascending). */
 export function byNumber(store: PageStore): number[] {
   const rows = Array.from({ length: store.count }, (_v, r) => r);
@@ -68,12 +95,14 @@ export function historyOption(
   const maximize = dir === 'MAXIMIZE';
   const v = store.values[objective]?.data;
   const notes: string[] = [];
-  const complete: number[][] = [];
-  const pruned: number[][] = [];
+  const complete: number[] = [];
+  const pruned: number[] = [];
   const completeRows: number[] = [];
   const prunedRows: number[] = [];
-  const best: number[][] = [];
+  // The best-so-far step line needs only the points where the best changed (and the last x).
+  const best: number[] = [];
   let bestSoFar = NaN;
+  let lastX = NaN;
   let nonFinite = 0;
   let nonPositive = 0;
   for (const r of byNumber(store)) {
@@ -91,15 +120,19 @@ export function historyOption(
       continue;
     }
     if (st === StateCode.Complete) {
-      complete.push([x, y]);
+      complete.push(x, y);
       completeRows.push(r);
-      if (Number.isNaN(bestSoFar) || (maximize ? y > bestSoFar : y < bestSoFar)) bestSoFar = y;
-      best.push([x, bestSoFar]);
+      if (Number.isNaN(bestSoFar) || (maximize ? y > bestSoFar : y < bestSoFar)) {
+        bestSoFar = y;
+        best.push(x, y);
+      }
+      lastX = x;
     } else {
-      pruned.push([x, y]);
+      pruned.push(x, y);
       prunedRows.push(r);
     }
   }
+  if (best.length && best[best.length - 2] !== lastX) best.push(lastX, bestSoFar);
   if (nonFinite)
     notes.push(
       `${nonFinite} trial${nonFinite === 1 ? '' : 's'} with a NaN or infinite value not plotted.`,
@@ -108,14 +141,15 @@ export function historyOption(
     notes.push(
       `${nonPositive} value${nonPositive === 1 ? '' : 's'} ≤ 0 left out of the log scale.`,
     );
-  const n = complete.length + pruned.length;
+  const n = completeRows.length + prunedRows.length;
   const size = n > 20000 ? 2 : n > 2000 ? 3 : 5;
+  const rowsOf = [
+    { series: 0, rows: completeRows },
+    { series: 1, rows: prunedRows },
+  ];
   return {
     notes,
-    rowsOf: [
-      { series: 0, rows: completeRows },
-      { series: 1, rows: prunedRows },
-    ],
+    rowsOf,
     option: {
       ...base(p),
       grid: { left: 64, right: 16, top: 28, bottom: 36 },
@@ -133,40 +167,38 @@ export function historyOption(
         max: 'dataMax',
       }),
       yAxis: axis(p, { type: opts.log ? 'log' : 'value', scale: true }),
-      tooltip: {
-        ...(base(p).tooltip as object),
-        trigger: 'item',
-        formatter: (i: { value: number[]; seriesName: string }) =>
-          `#${i.value[0]}  ${formatNumber(i.value[1])}  (${i.seriesName})`,
-      },
+      tooltip: trialTooltip(
+        p,
+        rowsOf,
+        (r, name) => `#${store.number.data[r]}  ${formatNumber(v![r])}  (${name})`,
+      ),
       series: [
         {
           type: 'scatter',
           name: 'COMPLETE',
-          data: complete,
+          ...flat(complete, ['trial', 'value']),
           symbolSize: size,
-          large: complete.length > LARGE,
+          large: completeRows.length > LARGE,
           largeThreshold: LARGE,
           itemStyle: { color: p.states.COMPLETE, opacity: 0.7 },
         },
         {
           type: 'scatter',
           name: 'PRUNED',
-          data: pruned,
+          ...flat(pruned, ['trial', 'value']),
           symbolSize: size,
-          large: pruned.length > LARGE,
+          large: prunedRows.length > LARGE,
           largeThreshold: LARGE,
           itemStyle: { color: p.states.PRUNED, opacity: 0.6 },
         },
         {
           type: 'line',
           name: 'best so far',
-          data: best,
+          ...flat(best, ['trial', 'best']),
           step: 'end',
           showSymbol: false,
           lineStyle: { color: p.best, width: 2 },
           itemStyle: { color: p.best },
-          sampling: 'lttb',
           silent: true,
         },
       ],
@@ -253,7 +285,7 @@ export function sliceOption(
 ): Built {
   const ax = paramAxis(store, paramId);
   const v = store.values[objective]?.data;
-  const data: number[][] = [];
+  const data: number[] = [];
   const rows: number[] = [];
   let left = 0;
   for (let r = 0; r < store.count; r++) {
@@ -265,7 +297,7 @@ export function sliceOption(
       left++;
       continue;
     }
-    data.push([x, y, store.number.data[r]]);
+    data.push(x, y);
     rows.push(r);
   }
   const name = store.params[paramId].meta.name;
@@ -274,26 +306,26 @@ export function sliceOption(
     : [];
   if (store.params[paramId].meta.kind === 'mixed')
     notes.push(`"${name}" changes type between trials: only its numeric values are plotted.`);
+  const rowsOf = [{ series: 0, rows }];
+  const n = rows.length;
   return {
     notes,
-    rowsOf: [{ series: 0, rows }],
+    rowsOf,
     option: {
       ...base(p),
       grid: { left: 64, right: 16, top: 16, bottom: 40 },
       xAxis: axis(p, { ...ax.axis, name, nameLocation: 'middle', nameGap: 26 }),
       yAxis: axis(p, { type: 'value', scale: true }),
-      tooltip: {
-        ...(base(p).tooltip as object),
-        trigger: 'item',
-        formatter: (i: { value: number[] }) =>
-          `#${i.value[2]}  ${name}=${ax.categories ? ax.categories[i.value[0]] : formatNumber(i.value[0])}  value ${formatNumber(i.value[1])}`,
-      },
+      tooltip: trialTooltip(p, rowsOf, (r) => {
+        const x = ax.value(r);
+        return `#${store.number.data[r]}  ${name}=${ax.categories ? ax.categories[x] : formatNumber(x)}  value ${formatNumber(v![r])}`;
+      }),
       series: [
         {
           type: 'scatter',
-          data,
-          symbolSize: data.length > 20000 ? 2 : data.length > 2000 ? 3 : 5,
-          large: data.length > LARGE,
+          ...flat(data, [name, 'value']),
+          symbolSize: n > 20000 ? 2 : n > 2000 ? 3 : 5,
+          large: n > LARGE,
           largeThreshold: LARGE,
           itemStyle: { color: p.accent, opacity: 0.6 },
         },
@@ -368,7 +400,8 @@ export function parallelOption(
   rows: number[],
   p: Palette,
 ): Built {
-  const data = rows.map((r) => axes.map((a) => a.value(r)));
+  const data: number[] = [];
+  for (const r of rows) for (const a of axes) data.push(a.value(r));
   const complete = store.values[0] ? rows.length : 0;
   const notes: string[] = [];
   let total = 0;
@@ -408,8 +441,11 @@ export function parallelOption(
       series: [
         {
           type: 'parallel',
-          data,
-          lineStyle: { color: p.accent, width: 1, opacity: data.length > 1000 ? 0.15 : 0.4 },
+          ...flat(
+            data,
+            axes.map((_a, i) => `d${i}`),
+          ),
+          lineStyle: { color: p.accent, width: 1, opacity: rows.length > 1000 ? 0.15 : 0.4 },
           inactiveOpacity: 0.02,
           activeOpacity: 0.8,
           progressive: 1000,
@@ -478,17 +514,16 @@ export function paretoOption(store: PageStore, p: Palette): Built {
   const series: Record<string, unknown>[] = [];
   const rowsOf: Built['rowsOf'] = [];
   pairs.forEach(([a, b], g) => {
-    const others: number[][] = [];
+    const others: number[] = [];
     const otherRows: number[] = [];
-    const best: number[][] = [];
+    const best: number[] = [];
     const bestRows: number[] = [];
     pts.forEach((x, i) => {
-      const item = [x[a], x[b], store.number.data[rows[i]]];
       if (front.has(i)) {
-        best.push(item);
+        best.push(x[a], x[b]);
         bestRows.push(rows[i]);
       } else {
-        others.push(item);
+        others.push(x[a], x[b]);
         otherRows.push(rows[i]);
       }
     });
@@ -498,9 +533,9 @@ export function paretoOption(store: PageStore, p: Palette): Built {
       name: 'trials',
       xAxisIndex: g,
       yAxisIndex: g,
-      data: others,
-      symbolSize: others.length > 20000 ? 2 : 4,
-      large: others.length > LARGE,
+      ...flat(others, [`v${a}`, `v${b}`]),
+      symbolSize: otherRows.length > 20000 ? 2 : 4,
+      large: otherRows.length > LARGE,
       largeThreshold: LARGE,
       itemStyle: { color: p.accent, opacity: 0.35 },
     });
@@ -510,7 +545,7 @@ export function paretoOption(store: PageStore, p: Palette): Built {
       name: 'Pareto front',
       xAxisIndex: g,
       yAxisIndex: g,
-      data: best,
+      ...flat(best, [`v${a}`, `v${b}`]),
       symbolSize: 6,
       itemStyle: { color: p.front },
     });
@@ -538,12 +573,10 @@ export function paretoOption(store: PageStore, p: Palette): Built {
       yAxis: pairs.map(([, b], g) =>
         axis(p, { type: 'value', scale: true, gridIndex: g, name: name(b), nameLocation: 'end' }),
       ),
-      tooltip: {
-        ...(base(p).tooltip as object),
-        trigger: 'item',
-        formatter: (i: { value: number[] }) =>
-          `#${i.value[2]}  (${formatNumber(i.value[0])}, ${formatNumber(i.value[1])})`,
-      },
+      tooltip: trialTooltip(p, rowsOf, (r) => {
+        const v = dirs.map((_d, i) => formatNumber(store.values[i].data[r]));
+        return `#${store.number.data[r]}  (${v.join(', ')})`;
+      }),
       series,
     },
   };
@@ -595,7 +628,7 @@ export function timelineLanes(
 
 export function timelineOption(store: PageStore, now: number, p: Palette): Built {
   const { lane, names } = timelineLanes(store, now);
-  const data: number[][] = [];
+  const data: number[] = [];
   const rows: number[] = [];
   let t0 = Infinity;
   let t1 = -Infinity;
@@ -603,7 +636,7 @@ export function timelineOption(store: PageStore, now: number, p: Palette): Built
     const s = store.start.data[r];
     if (!finite(s) || lane[r] < 0) continue;
     const e = finite(store.complete.data[r]) ? store.complete.data[r] : now;
-    data.push([lane[r], s, Math.max(e, s), store.state.data[r], store.number.data[r]]);
+    data.push(lane[r], s, Math.max(e, s), store.state.data[r]);
     rows.push(r);
     t0 = Math.min(t0, s);
     t1 = Math.max(t1, e);
@@ -617,7 +650,7 @@ export function timelineOption(store: PageStore, now: number, p: Palette): Built
   ];
   const stateNames = ['RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING'];
   // Start zoomed on the latest trials (about 3,000 bars); every bar is reachable by zooming out.
-  const startPct = data.length > 3000 ? Math.max(0, 100 - (3000 / data.length) * 100) : 0;
+  const startPct = rows.length > 3000 ? Math.max(0, 100 - (3000 / rows.length) * 100) : 0;
   return {
     notes: store.workers.length
       ? []
@@ -650,16 +683,16 @@ export function timelineOption(store: PageStore, now: number, p: Palette): Built
           borderColor: p.grid,
         },
       ],
-      tooltip: {
-        ...(base(p).tooltip as object),
-        trigger: 'item',
-        formatter: (i: { value: number[] }) =>
-          `#${i.value[4]} ${stateNames[i.value[3]]}  ${formatTime(i.value[1])} → ${formatTime(i.value[2])}`,
-      },
+      tooltip: trialTooltip(
+        p,
+        [{ series: 0, rows }],
+        (r) =>
+          `#${store.number.data[r]} ${stateNames[store.state.data[r]]}  ${formatTime(store.start.data[r])} → ${formatTime(finite(store.complete.data[r]) ? store.complete.data[r] : now)}`,
+      ),
       series: [
         {
           type: 'custom',
-          data,
+          ...flat(data, ['lane', 'start', 'end', 'state']),
           encode: { x: [1, 2], y: 0 },
           progressive: 4000,
           progressiveThreshold: 8000,

@@ -2,6 +2,7 @@
 // here: this file is unit-tested under Node.
 import { Growable, f64, i32, u8 } from '../../core/studyPage/growable';
 import {
+  type ColumnsMessage,
   type DeltaMessage,
   type ParamMeta,
   type RowBlock,
@@ -25,7 +26,6 @@ export class PageStore {
   header: StudyHeader | undefined;
   notes: string[] = [];
   number = i32();
-  trialId = i32();
   source = u8();
   state = u8();
   hasValues = u8();
@@ -72,15 +72,14 @@ export class PageStore {
     // Snapshot buffers become the columns as they are: no copy.
     const b = msg.block;
     this.number = wrap(Int32Array, -1, b.number);
-    this.trialId = wrap(Int32Array, -1, b.trialId);
     this.source = wrap(Uint8Array, 0, b.source);
     this.state = wrap(Uint8Array, 0, b.state);
     this.hasValues = wrap(Uint8Array, 0, b.hasValues);
     this.values = b.values.map((v) => wrap(Float64Array, NaN, v));
-    this.start = wrap(Float64Array, NaN, b.start);
-    this.complete = wrap(Float64Array, NaN, b.complete);
-    this.worker = wrap(Int32Array, -1, b.worker);
-    this.steps = wrap(Int32Array, 0, b.steps);
+    this.start = wrap(Float64Array, NaN, b.start ?? new Float64Array(n).fill(NaN).buffer);
+    this.complete = wrap(Float64Array, NaN, b.complete ?? new Float64Array(n).fill(NaN).buffer);
+    this.worker = wrap(Int32Array, -1, b.worker ?? new Int32Array(n).fill(-1).buffer);
+    this.steps = wrap(Int32Array, 0, b.steps ?? new Int32Array(n).buffer);
     this.params = [];
     this.userAttrs = [];
     this.workers = [];
@@ -105,25 +104,39 @@ export class PageStore {
       for (let k = 0; k < rows.length; k++) g.set(rows[k], src[k]);
     };
     put(this.number, b.number, Int32Array);
-    put(this.trialId, b.trialId, Int32Array);
     put(this.source, b.source, Uint8Array);
     put(this.state, b.state, Uint8Array);
     put(this.hasValues, b.hasValues, Uint8Array);
     b.values.forEach((v, i) => put(this.values[i], v, Float64Array));
-    put(this.start, b.start, Float64Array);
-    put(this.complete, b.complete, Float64Array);
-    put(this.worker, b.worker, Int32Array);
-    put(this.steps, b.steps, Int32Array);
-    for (const c of b.params) {
-      put(this.params[c.id].num, c.num, Float64Array);
-      put(this.params[c.id].cat, c.cat, Int32Array);
-    }
-    for (const c of b.userAttrs) {
-      put(this.userAttrs[c.id].num, c.num, Float64Array);
-      put(this.userAttrs[c.id].cat, c.cat, Int32Array);
-    }
+    if (b.start) put(this.start, b.start, Float64Array);
+    if (b.complete) put(this.complete, b.complete, Float64Array);
+    if (b.worker) put(this.worker, b.worker, Int32Array);
+    if (b.steps) put(this.steps, b.steps, Int32Array);
+    const putColumn = (col: StoreColumn<unknown>, c: ValueColumn) => {
+      if (c.num) put(col.num, c.num, Float64Array);
+      else for (const r of rows) col.num.set(r, NaN);
+      if (c.cat) put(col.cat, c.cat, Int32Array);
+      else for (const r of rows) col.cat.set(r, -1);
+    };
+    for (const c of b.params) putColumn(this.params[c.id], c);
+    for (const c of b.userAttrs) putColumn(this.userAttrs[c.id], c);
     for (const r of rows) if (r + 1 > this.count) this.count = r + 1;
     return [...rows];
+  }
+
+  /** The rest of a snapshot (params, user attributes, workers, steps). */
+  applyColumns(m: ColumnsMessage): boolean {
+    if (m.generation !== this.generation) return false;
+    const n = this.count;
+    for (const c of m.params) adopt(this.params[c.id], c, n);
+    for (const c of m.userAttrs) adopt(this.userAttrs[c.id], c, n);
+    if (n > 0) {
+      this.worker.data = new Int32Array(m.worker);
+      this.steps.data = new Int32Array(m.steps);
+      this.start.data = new Float64Array(m.start);
+      this.complete.data = new Float64Array(m.complete);
+    }
+    return true;
   }
 
   stateName(row: number): (typeof STATE_NAMES)[number] {
@@ -174,6 +187,6 @@ function wrap<T extends Float64Array | Int32Array | Uint8Array>(
 
 function adopt<M>(c: StoreColumn<M>, v: ValueColumn, n: number): void {
   if (n === 0) return;
-  c.num.data = new Float64Array(v.num);
-  c.cat.data = new Int32Array(v.cat);
+  c.num.data = v.num ? new Float64Array(v.num) : new Float64Array(n).fill(NaN);
+  c.cat.data = v.cat ? new Int32Array(v.cat) : new Int32Array(n).fill(-1);
 }

@@ -105,6 +105,18 @@ if (bridgeUrl && vscode.workspace.isTrusted)
         optuna.studies.find((x) => x.study_name === STUDY)!.trials.length,
         s.trials.length,
       );
+      // PED-ANOVA, computed in the worker thread, for the COMPLETE trials.
+      await until(() => !!panel.lastImportance, WAIT_MS, 'the importance');
+      const complete = s.trials.filter((t) => t.trial.state === 'COMPLETE').length;
+      assert.strictEqual(panel.lastImportance!.completeCount, complete);
+      const ranked = panel.lastImportance!.objectives[0].params;
+      assert.deepStrictEqual(ranked.map((p) => p.name).sort(), [
+        'dropout',
+        'layers',
+        'lr',
+        'optimizer',
+      ]);
+      assert.ok(Math.abs(ranked.reduce((a, p) => a + p.importance, 0) - 1) < 1e-9);
       const canvases = await page.eval<number>("document.querySelectorAll('.chart canvas').length");
       assert.ok(canvases >= 6, `${canvases} canvases`);
     });
