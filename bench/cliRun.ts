@@ -44,20 +44,32 @@ export function runCli(
   opts: { env?: NodeJS.ProcessEnv; outFile?: string } = {},
 ): Promise<CliRun> {
   bundle();
+  return runNode([BUNDLE, ...args], `optuna-storage ${args.join(' ')}`, opts);
+}
+
+/**
+ * A Node process that does nothing (`node -e 0`), measured like the CLI: the floor under any
+ * CLI run on this machine at this moment, to set the short runs' times against.
+ */
+export function runBareNode(): Promise<CliRun> {
+  return runNode(['-e', '0'], 'node -e 0');
+}
+
+function runNode(
+  argv: string[],
+  what: string,
+  opts: { env?: NodeJS.ProcessEnv; outFile?: string } = {},
+): Promise<CliRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-bench-cli-'));
   const outFile = opts.outFile ?? path.join(tmp, 'out');
   const rssFile = path.join(tmp, 'rss');
   const out = fs.openSync(outFile, 'w');
   const t0 = performance.now();
-  const child = spawn(
-    process.execPath,
-    ['-r', path.join(__dirname, 'peakRss.js'), BUNDLE, ...args],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', out, 'pipe'],
-      env: { ...process.env, ...opts.env, OSM_PEAK_RSS_FILE: rssFile },
-    },
-  );
+  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'peakRss.js'), ...argv], {
+    cwd: ROOT,
+    stdio: ['ignore', out, 'pipe'],
+    env: { ...process.env, ...opts.env, OSM_PEAK_RSS_FILE: rssFile },
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
@@ -66,8 +78,7 @@ export function runCli(
       const ms = performance.now() - t0;
       fs.closeSync(out);
       try {
-        if (code !== 0)
-          throw new Error(`optuna-storage ${args.join(' ')} exited ${code}: ${stderr.trim()}`);
+        if (code !== 0) throw new Error(`${what} exited ${code}: ${stderr.trim()}`);
         resolve({
           ms,
           peakRssMb: Number(fs.readFileSync(rssFile, 'utf8')),
