@@ -207,4 +207,58 @@ describe('deploy keeps passwords where they belong', function () {
     // The server it started has the password.
     assert.equal(await open(port), false);
   });
+
+  it('a config line holding a password that Redis refuses is quoted without it (start, deploy, backup restore)', async () => {
+    const port = await freePort();
+    cleanups.push(() => stopDeployed(port, PASSWORD));
+    const r = await runCli(['deploy', ...deployArgs(dir, port), '--password-env', '--yes'], ENV);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const target = path.join(dir, 'etc', 'redis.conf');
+    const backups = path.join(dir, 'backups');
+    const made = await runCli(
+      ['backup', 'create', '--redis', `redis://127.0.0.1:${port}`, '--dir', backups],
+      ENV,
+    );
+    assert.equal(made.status, 0, made.stderr + made.stdout);
+    await stopDeployed(port, PASSWORD);
+    const good = fs.readFileSync(target, 'utf8');
+    // Redis's FATAL CONFIG FILE ERROR quotes the line it refuses: a password with one word too
+    // many, a masterauth, an ACL user line with a password and a hash.
+    const broken = {
+      requirepass: good.replace(/^(requirepass .*)$/m, '$1 extra'),
+      masterauth: good.replace(/^(requirepass .*)$/m, `$1\nmasterauth "${PASSWORD}" extra`),
+      user: good.replace(
+        /^(requirepass .*)$/m,
+        `$1\nuser alice on >${PASSWORD} #${'ab'.repeat(32)} ~* +@all bogus-rule`,
+      ),
+    };
+    for (const [what, text] of Object.entries(broken)) {
+      fs.writeFileSync(target, text, { mode: 0o600 });
+      const runs = {
+        start: await runCli(['start', '--target', target]),
+        deploy: await runCli(
+          ['deploy', ...deployArgs(dir, port), '--config', target, '--dry-run'],
+          ENV,
+        ),
+        restore: await runCli(
+          ['backup', 'restore', '--dir', backups, '--target', target, '--yes'],
+          ENV,
+        ),
+      };
+      for (const [verb, run] of Object.entries(runs)) {
+        const out = run.stdout + run.stderr;
+        // restore stops nothing here (no server runs) and reports the start that failed, with
+        // redis-server's own words and its log's tail; start and deploy refuse the config.
+        assert.equal(run.status, verb === 'restore' ? 1 : 2, `${verb} (${what}): ${out}`);
+        assert.match(
+          out,
+          /refuses the config at line \d+: '(requirepass|masterauth|user)[^']*\*\*\*|>>> '(requirepass|masterauth|user)[^']*\*\*\*/,
+          `${verb} (${what}): ${out}`,
+        );
+        for (const piece of [PASSWORD.slice(0, 6), PASSWORD.slice(-6), 'abababab'])
+          assert.ok(!out.includes(piece), `${verb} (${what}) shows "${piece}":\n${out}`);
+      }
+    }
+    fs.writeFileSync(target, good, { mode: 0o600 });
+  });
 });

@@ -6,6 +6,7 @@ import { sleep } from '../abort';
 import { processAlive } from '../processAlive';
 import { connectOnce } from './connect';
 import { RedisConnectError } from './connectError';
+import { redactConfigSecrets } from './serverConfig';
 import { describeEndpoint } from './url';
 
 /** Redis refused a config file; `line` and `directive` as its FATAL CONFIG FILE ERROR names them. */
@@ -148,26 +149,28 @@ export async function validateWithScratchServer(opts: {
       if (Date.now() > deadline)
         throw new ConfigValidationError(
           `redis-server did not answer on the scratch port ${opts.port} within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)} s`,
-          output,
+          redactConfigSecrets(output),
         );
     }
   } finally {
     // Our own scratch child, should it still run after a failure above.
     if (!exited) child.kill('SIGKILL');
   }
-  const fatal = parseFatalConfigError(output);
+  // What redis-server said quotes the config line it refuses: a password there is hidden.
+  const said = redactConfigSecrets(output);
+  const fatal = parseFatalConfigError(said);
   if (fatal)
     throw new ConfigValidationError(
       `Redis refuses the config at line ${fatal.line}: '${fatal.directive}': ${fatal.reason}`,
-      output,
+      said,
       fatal.line,
       fatal.directive,
       fatal.reason,
     );
-  const last = output.trim().split('\n').slice(-5).join('\n');
+  const last = said.trim().split('\n').slice(-5).join('\n');
   throw new ConfigValidationError(
     `redis-server exited with status ${exited!.code ?? exited!.signal} while starting with this config:\n${last}`,
-    output,
+    said,
   );
 }
 
@@ -214,7 +217,7 @@ export async function startDaemon(opts: {
   });
   if (code !== 0)
     throw new Error(
-      `redis-server ${opts.configPath} exited with status ${code}:\n${output.trim()}${logTailText(opts.logFile)}`,
+      `redis-server ${opts.configPath} exited with status ${code}:\n${redactConfigSecrets(output).trim()}${logTailText(opts.logFile)}`,
     );
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let last: string;
@@ -240,10 +243,12 @@ export async function startDaemon(opts: {
   }
 }
 
-/** The last lines of a log file, for error messages. */
+/** The last lines of a log file, for error messages (config secrets it may quote hidden). */
 export function logTail(file: string, lines = 20): string {
   try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return redactConfigSecrets(
+      fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'),
+    );
   } catch {
     return '';
   }

@@ -1,8 +1,34 @@
 import type Redis from 'ioredis';
 
 /** Settings whose values are secrets: read as "set"/"" so no caller can print them. */
-const SECRET_SETTINGS = new Set(['requirepass', 'masterauth']);
+const SECRET_SETTINGS = new Set([
+  'requirepass',
+  'masterauth',
+  'tls-key-file-pass',
+  'tls-client-key-file-pass',
+]);
 export const SECRET_PLACEHOLDER = '(set)';
+
+/**
+ * Config lines in text from redis-server (its FATAL CONFIG FILE ERROR quotes the line it
+ * refuses: `>>> 'requirepass "pw" extra'`) or from its log, with secret values replaced: the
+ * value of a secret setting, and the passwords and hashes (`>pw`, `<pw`, `#hash`, `!hash`) of
+ * an ACL `user` line.
+ */
+export function redactConfigSecrets(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const m = /^(\s*(?:>>> ')?\s*)(\S+)(.*)$/.exec(line);
+      if (!m) return line;
+      const name = m[2].toLowerCase();
+      const close = m[1].includes("'") && m[3].endsWith("'") ? "'" : '';
+      if (SECRET_SETTINGS.has(name)) return `${m[1]}${m[2]} ***${close}`;
+      if (name === 'user') return line.replace(/(\s)[<>#!]\S+/g, '$1***');
+      return line;
+    })
+    .join('\n');
+}
 
 /**
  * The running server's settings (`CONFIG GET *`), secrets replaced by a placeholder.
