@@ -5,7 +5,8 @@
  * to the table filled, a full sort of every row, one live update of 100 new trials, the
  * extension host's RSS and the webview's JS heap.
  *
- * Usage: npm run build && npm run bench:page -- [--trials 20000,100000] [--objectives 1,2]
+ * Usage: npm run build:prod && npm run bench:page -- [--trials 20000,100000] [--objectives 1,2]
+ * (production bundles, minified, as the VSIX ships them; the figures say which were measured).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -112,7 +113,11 @@ async function one(trials: number, objectives: number): Promise<Result> {
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');
   if (!fs.existsSync(path.join(root, 'dist', 'webview', 'studyPage.js')))
-    throw new Error('dist/webview/studyPage.js missing: run `npm run build` first');
+    throw new Error('dist/webview/studyPage.js missing: run `npm run build:prod` first');
+  const bundle = path.join(root, 'dist', 'webview', 'studyPage.js');
+  // A development build ends with its source map's address; a production one has none.
+  const minified = !fs.readFileSync(bundle, 'utf8').includes('//# sourceMappingURL=');
+  const bundleNote = `dist/webview/studyPage.js ${(fs.statSync(bundle).size / 2 ** 10).toFixed(0)} KiB, ${minified ? 'production (minified)' : 'development (npm run build)'}`;
   execFileSync(process.execPath, ['test/extension/build.js'], { cwd: root, stdio: 'inherit' });
   const results: Result[] = [];
   for (const n of opts.trials!.split(',').map(Number))
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     }
   const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
   console.log(
-    `\nStudy page (code-server, VS Code 1.100, headless Chromium, Node ${process.version}):\n`,
+    `\nStudy page (code-server, VS Code 1.100, headless Chromium, Node ${process.version}; ${bundleNote}):\n`,
   );
   console.log(
     '| trials | objectives | webview ready | first chart | table filled | all plots | sort (asc, desc) | live update of 100 trials: encode / apply / end to end | ext host RSS | webview heap |',

@@ -79,6 +79,7 @@ missing=()
 for f in extension/package.json extension/readme.md extension/LICENSE.txt extension/media/icon.png \
   extension/media/optuna-storage.svg extension/dist/extension.js extension/dist/cli.js \
   extension/dist/importanceWorker.js extension/dist/sqliteWorker.js \
+  extension/dist/webview/studyPage.js extension/dist/webview/studyPageStyle.css \
   extension/redis/redis-autodl-optimized.conf \
   extension/python/enhanced_redis_storage/__init__.py extension/python/enhanced_redis_storage/storage.py \
   extension/python/enhanced_redis_storage/journal_backend.py extension/python/enhanced_redis_storage/reconcile.py \

@@ -161,10 +161,11 @@ export class CurveBuilder {
 
 /** A trial's intermediate values by ascending step. */
 export function curveOf(t: Trial): { steps: Float64Array; values: Float64Array } {
-  const keys = Object.keys(t.intermediateValues).sort((a, b) => Number(a) - Number(b));
+  const iv = t.intermediateValues; // built on each read (TrialRow): once
+  const keys = Object.keys(iv).sort((a, b) => Number(a) - Number(b));
   return {
     steps: Float64Array.from(keys, Number),
-    values: Float64Array.from(keys, (k) => toNumber(t.intermediateValues[k])),
+    values: Float64Array.from(keys, (k) => toNumber(iv[k])),
   };
 }
 

@@ -294,27 +294,34 @@ export class StudyEncoder {
     this.trialId.set(row, t.trialId);
     this.source.set(row, m.source === 'redis' ? 0 : m.source === 'sqlite' ? 1 : 2);
     this.state.set(row, state);
-    this.hasValues.set(row, t.values ? 1 : 0);
-    for (let i = 0; i < this.values.length; i++) this.values[i].set(row, toNumber(t.values?.[i]));
-    this.start.set(row, t.datetimeStart ? Date.parse(t.datetimeStart) : NaN);
-    this.complete.set(row, t.datetimeComplete ? Date.parse(t.datetimeComplete) : NaN);
+    // A trial's fields may be getters that build them on each read (TrialRow): read each once.
+    const values = t.values;
+    const datetimeStart = t.datetimeStart;
+    const datetimeComplete = t.datetimeComplete;
+    this.hasValues.set(row, values ? 1 : 0);
+    for (let i = 0; i < this.values.length; i++) this.values[i].set(row, toNumber(values?.[i]));
+    this.start.set(row, datetimeStart ? Date.parse(datetimeStart) : NaN);
+    this.complete.set(row, datetimeComplete ? Date.parse(datetimeComplete) : NaN);
     const w = ctx.workerOf?.(m);
     this.worker.set(row, w === undefined ? -1 : this.workers.code(w));
     let steps = 0;
     for (const _k in t.intermediateValues) steps++;
     this.steps.set(row, steps);
-    for (const name in t.params) this.encodeParam(row, name, t.params[name], t.distributions[name]);
-    for (const name in t.userAttrs) this.encodeUserAttr(row, name, t.userAttrs[name]);
+    const params = t.params;
+    const distributions = t.distributions;
+    const userAttrs = t.userAttrs;
+    for (const name in params) this.encodeParam(row, name, params[name], distributions[name]);
+    for (const name in userAttrs) this.encodeUserAttr(row, name, userAttrs[name]);
     // A param that is no longer set (a rewritten trial) must not keep its old value.
     if (prevState !== 255)
       for (const p of this.params)
-        if (!(p.meta.name in t.params)) {
+        if (!(p.meta.name in params)) {
           p.num.set(row, NaN);
           p.cat.set(row, -1);
           p.dist!.set(row, -1);
         }
 
-    for (const d of [t.datetimeStart, t.datetimeComplete])
+    for (const d of [datetimeStart, datetimeComplete])
       if (d !== null && (this.lastActivity === null || d > this.lastActivity))
         this.lastActivity = d;
     if (isFinished(t.state)) {
@@ -334,11 +341,13 @@ export class StudyEncoder {
   private signature(t: Trial): string {
     let steps = 0;
     let last = '';
-    for (const k in t.intermediateValues) {
+    const iv = t.intermediateValues;
+    for (const k in iv) {
       steps++;
       last = k;
     }
-    return `${t.state}|${t.datetimeStart}|${t.values ? t.values.map(String).join(',') : '-'}|${Object.keys(t.params).length}|${steps}:${last}:${String(t.intermediateValues[last])}|${toStrictJson(t.userAttrs)}`;
+    const values = t.values;
+    return `${t.state}|${t.datetimeStart}|${values ? values.map(String).join(',') : '-'}|${Object.keys(t.params).length}|${steps}:${last}:${String(iv[last])}|${toStrictJson(t.userAttrs)}`;
   }
 
   private admit(ids: Map<string, number>, cols: HostColumn[], name: string): boolean {

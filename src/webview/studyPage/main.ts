@@ -460,7 +460,16 @@ function mergeRows(changed: number[]): void {
   order = mergeSorted(order, changed, sortColumn().key, !!state.sort?.descending);
 }
 
+/** False between a snapshot's rows and its columns (params, times…), which expressions read. */
+let columnsIn = false;
+
 function applyFilters(): void {
+  // An expression over params not yet in would hide every row: it applies once they are.
+  if (!columnsIn && filterInput.value.trim()) {
+    mask = undefined;
+    show();
+    return;
+  }
   const t0 = performance.now();
   const states = new Set(STATE_NAMES.filter((s) => stateBoxes.get(s)!.checked));
   const r = filterMask(store, columns, { states, expression: filterInput.value, brush });
@@ -798,6 +807,7 @@ window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
       const arrivedAt = Date.now();
       encodedAt = m.encodedAt;
       store.apply(m);
+      columnsIn = false;
       importance = undefined;
       curves = undefined;
       brush = undefined;
@@ -821,6 +831,7 @@ window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
       const t0 = performance.now();
       const arrivedAt = Date.now();
       if (!store.applyColumns(m)) break;
+      columnsIn = true;
       table.paint(true);
       if (state.sort && state.sort.column !== 'number') resort();
       applyFilters();
