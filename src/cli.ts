@@ -16,6 +16,7 @@ const COMMANDS: Array<[string, () => Promise<CliCommand>]> = [
   ['backup', async () => (await import('./cli/backup')).backupCommand],
   ['export', async () => (await import('./cli/export')).exportCommand],
   ['import', async () => (await import('./cli/import')).importCommand],
+  ['reconcile', async () => (await import('./cli/reconcile')).reconcileCommand],
 ];
 
 async function usage(): Promise<string> {

@@ -22,6 +22,12 @@ from typing import Optional
 from optuna.trial import FrozenTrial
 
 UID_KEY = "enhanced_redis_storage:uid"
+# A system attribute of an SQLite copy of a Redis study: where the Redis journal stood when
+# the copy was made (prefix, entries read, a digest of the last one), so that a reconcile --
+# in any process, at any later time -- can tell a journal that was emptied or rolled back
+# since. Package attributes (this prefix) are never copied into Redis.
+ORIGIN_KEY = "enhanced_redis_storage:redis_journal"
+PACKAGE_ATTR_PREFIX = "enhanced_redis_storage:"
 
 
 def new_uid() -> str:
@@ -70,6 +76,10 @@ def fingerprint_key(trial: FrozenTrial) -> str:
     """The id given to a copy of a trial that had none: derived from its fingerprint, so
     every reconciler derives the same one."""
     return "fp-" + hashlib.sha1(fingerprint(trial).encode()).hexdigest()
+
+
+def entry_digest(raw: bytes) -> str:
+    return hashlib.sha1(raw).hexdigest()
 
 
 def _h(text: str) -> str:

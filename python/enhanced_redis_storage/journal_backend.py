@@ -42,6 +42,7 @@ from .errors import JournalDamagedError
 from .errors import JournalGapError
 from .errors import RedisOffline
 from .errors import outage_cause
+from .identity import entry_digest
 
 _logger = logging.getLogger("optuna.storages.enhanced_redis")
 
@@ -310,6 +311,33 @@ class GuardedRedisJournal(OptunaRedisJournal):  # type: ignore[misc,valid-type]
         if self._last_raw is not None and raw != self._last_raw:
             raise JournalDamagedError("%s changed since it was read (rolled back)" % self.entry_key(self._seen - 1))
         self._check_present(self._seen, int(raw_n))
+
+    def position(self) -> Optional[Dict[str, Any]]:
+        """Where the journal stood at this process's last read (None before any entry)."""
+        if self._seen == 0 or self._last_raw is None:
+            return None
+        return {"prefix": self._prefix, "entries": self._seen, "last_sha1": entry_digest(self._last_raw)}
+
+    def departed_from(self, pos: Dict[str, Any]) -> Optional[str]:
+        """Why the journal no longer holds what ``pos`` recorded (emptied, shorter, or that
+        entry changed), or None when it still does. Reads two keys."""
+        if pos.get("prefix") != self._prefix or not isinstance(pos.get("entries"), int) or pos["entries"] < 1:
+            return None
+        entries = pos["entries"]
+        raw_n = self._redis.get(self.counter_key())
+        if raw_n is None:
+            return "the journal is gone (Redis restarted empty?): %d entries were read from it before the outage" % entries
+        if int(raw_n) + 1 < entries:
+            return "the journal holds %d entries but %d were read from it before the outage (rolled back)" % (
+                int(raw_n) + 1,
+                entries,
+            )
+        raw = self._redis.get(self.entry_key(entries - 1))
+        if raw is None:
+            return "%s, read before the outage, is missing" % self.entry_key(entries - 1)
+        if entry_digest(raw) != pos.get("last_sha1"):
+            return "%s changed since it was read before the outage (rolled back)" % self.entry_key(entries - 1)
+        return None
 
     def _check_present(self, first: int, last: int) -> None:
         """Raises JournalGapError if an entry in [first, last] is missing."""

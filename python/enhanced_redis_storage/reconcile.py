@@ -25,6 +25,8 @@ params, both times).
 import copy
 import datetime
 import json
+import os
+import sys
 import uuid
 from typing import Any
 from typing import Callable
@@ -41,6 +43,8 @@ from optuna.trial import TrialState
 from ._compat import JournalStorage
 from ._compat import journal_time
 from .fallback import fresh_trials
+from .identity import ORIGIN_KEY
+from .identity import PACKAGE_ATTR_PREFIX
 from .identity import UID_KEY
 from .identity import fingerprint
 from .identity import fingerprint_key
@@ -68,6 +72,7 @@ class StudyReport:
         self.running = 0  # still RUNNING in SQLite: left for a later pass
         self.attrs = 0  # study attributes appended
         self.refused: Optional[str] = None
+        self.refused_trials = 0  # finished SQLite trials not copied because the study was refused
         self.verified: Optional[bool] = None
         self.mismatches: List[str] = []
         self.to_copy: List[int] = []  # SQLite trial numbers (dry run, and what was written)
@@ -86,6 +91,8 @@ class StudyReport:
             "skipped_running": self.running,
             "study_attrs": self.attrs,
             "refused": self.refused,
+            "refused_trials": self.refused_trials,
+            "to_copy": self.to_copy,
             "verified": self.verified,
             "mismatches": self.mismatches,
         }
@@ -205,9 +212,34 @@ class Reconciler:
             self._reconcile_study(report, name, dry_run)
         except ReconcileRefused as e:
             report.refused = str(e)
+            report.refused_trials = self._finished_in_sqlite(name)
+            report.copied = report.completed = report.already = 0
+            report.to_copy = []
         return report
 
+    def _finished_in_sqlite(self, name: str) -> int:
+        try:
+            qsid = self._rdb.get_study_id_from_name(name)
+        except KeyError:
+            return 0
+        return sum(1 for t in fresh_trials(self._rdb, qsid) if _finished(t))
+
+    def journal_departure(self) -> Optional[str]:
+        """Why the Redis journal is not the one the SQLite file's copies were made from
+        (emptied or rolled back since), judged from the furthest position any process
+        recorded in the file for this prefix; None when it still holds it."""
+        furthest: Optional[Dict[str, Any]] = None
+        for st in self._rdb.get_all_studies():
+            pos = self._rdb.get_study_system_attrs(st._study_id).get(ORIGIN_KEY)
+            if isinstance(pos, dict) and pos.get("prefix") == self._backend.prefix:
+                if furthest is None or pos.get("entries", 0) > furthest.get("entries", 0):
+                    furthest = pos
+        return None if furthest is None else self._backend.departed_from(furthest)
+
     def _reconcile_study(self, report: StudyReport, name: str, dry_run: bool) -> None:
+        departed = self.journal_departure()
+        if departed is not None:
+            raise ReconcileRefused("the Redis journal is not the one this SQLite file was written beside: %s" % departed)
         self._sync()
         try:
             qsid = self._rdb.get_study_id_from_name(name)
@@ -285,7 +317,7 @@ class Reconciler:
             ("s", self._rdb.get_study_system_attrs(qsid), self._journal.get_study_system_attrs(rsid), self._journal.set_study_system_attr),
         ):
             for key, value in sqlite_attrs.items():
-                if key in redis_attrs:
+                if key in redis_attrs or key.startswith(PACKAGE_ATTR_PREFIX):
                     continue
                 if dry_run:
                     items.append(None)
@@ -369,3 +401,156 @@ def _with_uid(t: FrozenTrial, key: str) -> FrozenTrial:
     c = copy.copy(t)
     c.system_attrs = dict(t.system_attrs, **{UID_KEY: key})
     return c
+
+
+# --- command line: python3 -m enhanced_redis_storage reconcile ... ----------------------------
+# What the `optuna-storage reconcile` CLI and the extension's Heal command run. Exit statuses:
+# 0 healed / nothing to do / dry run, 1 refused or not verified, 2 bad input, 3 Redis unreachable.
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
+TOTAL_KEYS = ("copied", "completed", "already", "skipped_running", "refused_trials", "study_attrs")
+
+
+def _open_sqlite_read_only(path: str) -> Any:
+    """Optuna's RDBStorage on the file, opened read-only (SQLite refuses any write)."""
+    import sqlite3
+
+    from optuna.storages import RDBStorage
+
+    from ._compat import quietly
+
+    if not os.path.isfile(path):
+        raise ValueError("%s: no such file" % path)
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise ValueError("%s is not an SQLite database (%s)" % (path, e))
+    if not {"studies", "trials", "version_info"} <= tables:
+        raise ValueError("%s is not an Optuna storage (no studies/trials tables)" % path)
+    url = "sqlite:///file:%s?mode=ro&uri=true" % path
+    return quietly(lambda: RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True))
+
+
+def _text_report(reports: List[StudyReport], dry_run: bool) -> List[str]:
+    lines = []
+    for r in reports:
+        head = "study %s" % json.dumps(r.name)
+        if r.refused:
+            lines.append("%s: REFUSED, nothing written (%d finished SQLite trials): %s" % (head, r.refused_trials, r.refused))
+            continue
+        verb = "would copy" if dry_run else "copied"
+        parts = [
+            "%s %d" % (verb, r.copied),
+            "%s %d left RUNNING in Redis" % ("would complete" if dry_run else "completed", r.completed),
+            "already there %d" % r.already,
+            "skipped (still running) %d" % r.running,
+        ]
+        if r.study_created:
+            parts.append("study %s in Redis" % ("to be created" if dry_run else "created"))
+        if not dry_run:
+            parts.append("verified" if r.verified else "NOT VERIFIED")
+        lines.append("%s: %s" % (head, ", ".join(parts)))
+        if dry_run and r.to_copy:
+            shown = ", ".join("#%d" % n for n in r.to_copy[:50])
+            more = " and %d more" % (len(r.to_copy) - 50) if len(r.to_copy) > 50 else ""
+            lines.append("  SQLite trials to copy: %s%s" % (shown, more))
+        for m in r.mismatches[:20]:
+            lines.append("  mismatch: %s" % m)
+    return lines
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+
+    from . import config as _config
+    from ._client import Clients
+    from ._compat import quietly
+    from .errors import outage_cause
+
+    ap = argparse.ArgumentParser(
+        prog="python3 -m enhanced_redis_storage reconcile",
+        description="Copy the trials an outage left in the SQLite fallback into the Redis journal, each once.",
+    )
+    ap.add_argument("--redis", required=True, help="redis://[user@]host[:port][/db]; password in $%s" % _config.ENV_PASSWORD)
+    ap.add_argument("--prefix", default="")
+    ap.add_argument("--sqlite", required=True)
+    ap.add_argument("--study", action="append", help="only this study (repeatable)")
+    ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--progress", action="store_true", help='stderr lines: progress "<study>" done/total')
+    ap.add_argument("--sentinels", default=None)
+    ap.add_argument("--sentinel-master", default=None)
+    ap.add_argument("--command-timeout", type=float, default=30.0)
+    args = ap.parse_args(argv)
+
+    def fail(code: int, text: str) -> int:
+        sys.stderr.write("reconcile: %s\n" % text)
+        return code
+
+    options: Dict[str, Any] = {"command_timeout": args.command_timeout, "status_file": ""}
+    if args.sentinels:
+        options["sentinels"] = args.sentinels
+        options["sentinel_master"] = args.sentinel_master
+    try:
+        settings = _config.resolve(args.redis, args.sqlite, args.prefix, options, config_file=False)
+        rdb = _open_sqlite_read_only(os.path.abspath(args.sqlite))
+    except ValueError as e:
+        return fail(EXIT_BAD_INPUT, str(e))
+    names = args.study or None
+    if names:
+        have = {s.study_name for s in rdb.get_all_studies()}
+        missing = [n for n in names if n not in have]
+        if missing:
+            return fail(EXIT_BAD_INPUT, "no study %s in %s" % (", ".join(json.dumps(n) for n in missing), args.sqlite))
+
+    def progress(study: str, done: int, total: int) -> None:
+        sys.stderr.write("progress %s %d/%d\n" % (json.dumps(study), done, total))
+        sys.stderr.flush()
+
+    clients = Clients(settings)
+    try:
+        backend = GuardedRedisJournal(clients, settings.prefix, uuid.uuid4().hex)
+        journal = quietly(lambda: JournalStorage(backend))  # reads the whole journal (a gap refuses)
+        backend.verify_intact()
+        r = Reconciler(journal, backend, rdb, on_progress=progress if args.progress else None)
+        reports = r.reconcile(names, dry_run=args.dry_run)
+    except Exception as e:
+        cause = outage_cause(e)
+        if cause is None:
+            raise
+        if cause.startswith(("journal entry missing", "journal damaged")):
+            return fail(EXIT_REFUSED, "refused, nothing written: the Redis journal %s" % cause)
+        return fail(EXIT_UNREACHABLE, "Redis %s is unavailable: %s" % (_config.redact_url(settings.redis_url), cause))
+    finally:
+        clients.close()
+        rdb.engine.dispose()
+
+    totals = {k: sum(x.as_dict()[k] for x in reports) for k in TOTAL_KEYS}
+    totals["refused"] = sum(1 for x in reports if x.refused)
+    totals["studies"] = len(reports)
+    totals["studies_created"] = sum(1 for x in reports if x.study_created)
+    unverified = [x for x in reports if not args.dry_run and not x.refused and x.verified is False]
+    if args.json:
+        out = {"dry_run": args.dry_run, "studies": [x.as_dict() for x in reports], "totals": totals}
+        sys.stdout.write(json.dumps(out) + "\n")
+    else:
+        lines = _text_report(reports, args.dry_run)
+        lines.append(
+            "total: %s %d, completed %d, already there %d, skipped (still running) %d, refused %d (%d studies)"
+            % (
+                "would copy" if args.dry_run else "copied",
+                totals["copied"],
+                totals["completed"],
+                totals["already"],
+                totals["skipped_running"],
+                totals["refused_trials"],
+                totals["refused"],
+            )
+        )
+        if not reports:
+            lines.insert(0, "no studies in %s" % args.sqlite)
+        sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_REFUSED if totals["refused"] or unverified else EXIT_OK

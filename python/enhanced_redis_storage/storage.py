@@ -65,6 +65,8 @@ from .errors import is_damage
 from .errors import outage_cause
 from .fallback import Fallback
 from .fallback import fresh_trials
+from .identity import ORIGIN_KEY
+from .identity import PACKAGE_ATTR_PREFIX
 from .identity import UID_KEY
 from .identity import hide_uid
 from .identity import new_uid
@@ -94,6 +96,11 @@ def _name_hash(name: str) -> int:
 
 def _sqlite_study_ext(qsid: int, name: str) -> int:
     return SQLITE_ID_BASE + (_name_hash(name) << _STUDY_SLOT_BITS) + qsid
+
+
+def _own_attrs(attrs: Dict[str, Any]) -> Dict[str, Any]:
+    """A study's system attributes without this package's bookkeeping (ORIGIN_KEY)."""
+    return {k: v for k, v in attrs.items() if not k.startswith(PACKAGE_ATTR_PREFIX)}
 
 
 def _now() -> str:
@@ -597,6 +604,7 @@ class EnhancedRedisStorage(BaseStorage):
         if name not in self._copies_synced:
             user = self._journal.get_study_user_attrs(rsid)
             system = self._journal.get_study_system_attrs(rsid)
+            position = self._backend.position()
 
             def sync(f: Any) -> None:
                 have_u = f.get_study_user_attrs(qsid)
@@ -607,6 +615,14 @@ class EnhancedRedisStorage(BaseStorage):
                 for k, v in system.items():
                     if k not in have_s or have_s[k] != v:
                         f.set_study_system_attr(qsid, k, v)
+                # Where the journal stood: a reconcile refuses a journal that lost it since.
+                old = have_s.get(ORIGIN_KEY)
+                if position is not None and (
+                    not isinstance(old, dict)
+                    or old.get("prefix") != position["prefix"]
+                    or old.get("entries", 0) < position["entries"]
+                ):
+                    f.set_study_system_attr(qsid, ORIGIN_KEY, position)
 
             self._sqlite(sync)
             self._copies_synced.add(name)
@@ -759,7 +775,9 @@ class EnhancedRedisStorage(BaseStorage):
         return self._study_read(study_id, self._journal.get_study_user_attrs, lambda f, q: f.get_study_user_attrs(q))
 
     def get_study_system_attrs(self, study_id: int) -> Dict[str, Any]:
-        return self._study_read(study_id, self._journal.get_study_system_attrs, lambda f, q: f.get_study_system_attrs(q))
+        return self._study_read(
+            study_id, self._journal.get_study_system_attrs, lambda f, q: _own_attrs(f.get_study_system_attrs(q))
+        )
 
     def get_all_studies(self) -> List[FrozenStudy]:
         def read() -> List[FrozenStudy]:
@@ -771,13 +789,14 @@ class EnhancedRedisStorage(BaseStorage):
                         qsid = self._sqlite_sid(s.study_name)
                         if qsid is not None:
                             s.user_attrs = self._sqlite(lambda f: f.get_study_user_attrs(qsid))
-                            s.system_attrs = self._sqlite(lambda f: f.get_study_system_attrs(qsid))
+                            s.system_attrs = _own_attrs(self._sqlite(lambda f: f.get_study_system_attrs(qsid)))
             if self._fallback.storage() is not None:
                 for s in self._sqlite(lambda f: f.get_all_studies()):
                     if s.study_name in names:
                         continue
                     c = copy.copy(s)
                     c._study_id = self._ext_study(s._study_id, s.study_name)
+                    c.system_attrs = _own_attrs(s.system_attrs)
                     studies.append(c)
             return studies
 
@@ -855,7 +874,7 @@ class EnhancedRedisStorage(BaseStorage):
             from optuna.storages._rdb import models
 
             def find(f: Any) -> int:
-                session = f.scoped_session()
+                session = f._backend.scoped_session()  # the RDBStorage under Optuna's cache
                 try:
                     return models.TrialModel.find_or_raise_by_id(qtid, session).study_id
                 finally:
