@@ -1,38 +1,57 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from './ports';
+import { DisposableRedis } from '../../src/core/stability/disposableRedis';
 
 export interface RedisServerOptions {
-  /** Extra `--name value` arguments, e.g. ['--requirepass', 'pw']. */
+  /** Extra `--name value` arguments, e.g. ['--appendonly', 'yes']; they win over the defaults. */
   args?: string[];
   port?: number;
-  /** A config file passed as the first argument. */
+  /** A config file the server reads first (included). */
   configFile?: string;
   password?: string;
 }
 
 /**
- * A real redis-server process owned by a test: started on a free loopback port, and killed,
- * stopped, continued or restarted (same port, same data dir) on demand.
+ * A real redis-server process owned by a test: the stability suite's DisposableRedis (one
+ * implementation of a server we start and own), on a free loopback port, without persistence
+ * unless asked, without a password unless given one; killed, stopped, continued or restarted
+ * (same port, same data dir) on demand, and a client for the test's own setup and assertions.
  */
 export class RedisServer {
-  private proc: ChildProcess | undefined;
-  readonly dir: string;
-  port = 0;
+  private readonly server: DisposableRedis;
+  private readonly parent: string;
+  private started = false;
 
   constructor(private readonly opts: RedisServerOptions = {}) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-redis-'));
+    this.parent = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-redis-'));
+    this.server = new DisposableRedis({
+      binary: 'redis-server',
+      parentDir: this.parent,
+      name: 'server',
+      configFile: opts.configFile,
+      password: opts.password ?? null,
+      port: opts.port,
+      args: ['--save', '', '--appendonly', 'no', ...(opts.args ?? [])],
+    });
+  }
+
+  /** The server's data folder (its working directory, log and data files). */
+  get dir(): string {
+    return this.server.dir;
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.server.url;
   }
 
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.server.pid;
   }
 
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
@@ -41,73 +60,15 @@ export class RedisServer {
     return s;
   }
 
+  /** Starts the server; after kill() or stop(), again on the same port with the same data. */
   async start(): Promise<void> {
-    if (!this.port) this.port = this.opts.port ?? (await freePort());
-    const args = [
-      ...(this.opts.configFile ? [this.opts.configFile] : []),
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--logfile',
-      path.join(this.dir, 'redis.log'),
-      ...(this.opts.password ? ['--requirepass', this.opts.password] : []),
-      ...(this.opts.args ?? []),
-    ];
-    const proc = spawn('redis-server', args, { stdio: 'ignore' });
-    this.proc = proc;
-    proc.on('exit', () => {
-      if (this.proc === proc) this.proc = undefined;
-    });
-    await this.waitUntilUp();
-  }
-
-  async waitUntilUp(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const c = new Redis({
-        port: this.port,
-        host: '127.0.0.1',
-        password: this.opts.password,
-        lazyConnect: true,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-      });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        if ((await c.ping()) === 'PONG') return;
-      } catch {
-        // not up yet
-      } finally {
-        c.disconnect();
-      }
-      if (Date.now() > deadline)
-        throw new Error(
-          `redis-server on port ${this.port} did not come up; log: ${this.logTail()}`,
-        );
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (this.started) await this.server.restart();
+    else await this.server.start();
+    this.started = true;
   }
 
   logTail(): string {
-    try {
-      return fs
-        .readFileSync(path.join(this.dir, 'redis.log'), 'utf8')
-        .split('\n')
-        .slice(-10)
-        .join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return this.server.logTail(10);
   }
 
   /** A client for the test's own setup and assertions. */
@@ -123,26 +84,20 @@ export class RedisServer {
   }
 
   signal(sig: NodeJS.Signals): void {
-    this.proc?.kill(sig);
+    this.server.signal(sig);
   }
 
-  /** SIGKILL and wait for the process to be gone. */
+  /** SIGKILL (continued first, should it be stopped) and wait for the process to be gone. */
   async kill(): Promise<void> {
-    const p = this.proc;
-    if (!p) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await gone;
+    await this.server.kill();
   }
 
   async stop(): Promise<void> {
-    // A stopped (SIGSTOP) process must be continued to die on SIGKILL promptly on all kernels.
-    this.proc?.kill('SIGCONT');
-    await this.kill();
+    await this.server.kill();
   }
 
   async dispose(): Promise<void> {
-    await this.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    await this.server.dispose();
+    fs.rmSync(this.parent, { recursive: true, force: true });
   }
 }

@@ -4,11 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
 import { type ScenarioResult, type SuiteResult, runSuite } from '../../src/core/stability';
-import {
-  DisposableRedis,
-  TEMP_DIR_PREFIX,
-  suiteTempRoot,
-} from '../../src/core/stability/disposableRedis';
+import { DisposableRedis } from '../../src/core/stability/disposableRedis';
+import { TEMP_DIR_PREFIX, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
 import { runPython } from '../helpers/python';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSuite } from '../../src/core/stability';
-import { TEMP_DIR_PREFIX, suiteTempRoot } from '../../src/core/stability/disposableRedis';
+import { TEMP_DIR_PREFIX, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import { RedisServer } from '../helpers/redisServer';
 
 /**

@@ -6,11 +6,8 @@ import * as path from 'node:path';
 import { raceAbort, sleep } from '../../src/core/abort';
 import { SuiteCancelled } from '../../src/core/stability/abort';
 import { sameJson, verdict } from '../../src/core/stability/context';
-import {
-  findRedisServer,
-  removeStaleTempDirs,
-  suiteTempRoot,
-} from '../../src/core/stability/disposableRedis';
+import { findRedisServer } from '../../src/core/stability/disposableRedis';
+import { removeStaleTempDirs, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import {
   jsonSummary,
   markdownReport,

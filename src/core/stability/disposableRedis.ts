@@ -7,8 +7,6 @@ import { sleep } from '../abort';
 import { freeLoopbackPort } from '../redis/redisProcess';
 import { formatDirective } from '../redis/configRender';
 import { configReplyToMap } from '../redis/serverConfig';
-import { processAlive as alive } from '../processAlive';
-import { ensurePrivateDir, privateDirProblem } from '../privateDir';
 import { which } from '../which';
 
 /**
@@ -73,6 +71,12 @@ export interface DisposableOptions {
   name: string;
   settings?: Record<string, string>;
   configFile?: string;
+  /** The password; default a random one. `null`: none (the tests' servers that need none). */
+  password?: string | null;
+  /** A fixed port (default a free one). */
+  port?: number;
+  /** redis-server arguments given last, so that they win over everything above. */
+  args?: string[];
 }
 
 /**
@@ -108,13 +112,16 @@ function killLiveOnExit(): void {
  */
 export class DisposableRedis {
   readonly dir: string;
-  readonly password = randomBytes(18).toString('base64url');
+  readonly password: string | undefined;
   port = 0;
   private proc: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
 
   constructor(private readonly o: DisposableOptions) {
     killLiveOnExit();
+    this.password =
+      o.password === undefined ? randomBytes(18).toString('base64url') : (o.password ?? undefined);
+    this.port = o.port ?? 0;
     this.dir = path.join(o.parentDir, o.name);
     fs.mkdirSync(this.dir, { recursive: true });
   }
@@ -142,19 +149,25 @@ export class DisposableRedis {
   }
 
   /** The config file given to redis-server: the user's (included) and the password. */
-  private writeAuthConfig(): string {
+  private writeAuthConfig(password: string): string {
     const file = path.join(this.dir, 'suite-auth.conf');
     const lines = [];
     if (this.o.configFile)
       lines.push(formatDirective('include', [path.resolve(this.o.configFile)]));
-    lines.push(formatDirective('requirepass', [this.password]));
+    lines.push(formatDirective('requirepass', [password]));
     fs.rmSync(file, { force: true });
     fs.writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600, flag: 'wx' });
     return file;
   }
 
   private args(): string[] {
-    const a: string[] = [this.writeAuthConfig()];
+    // Without a password the user's file is the server's own config (CONFIG REWRITE writes it).
+    const a: string[] =
+      this.password !== undefined
+        ? [this.writeAuthConfig(this.password)]
+        : this.o.configFile
+          ? [path.resolve(this.o.configFile)]
+          : [];
     if (!this.o.configFile)
       for (const [k, v] of Object.entries(this.o.settings ?? {})) a.push(`--${k}`, v);
     a.push(
@@ -186,12 +199,14 @@ export class DisposableRedis {
       if (/^\s*tls-port\s+[1-9]/m.test(text)) a.push('--tls-port', '0');
       if (/^\s*cluster-enabled\s+yes/m.test(text)) a.push('--cluster-enabled', 'no');
     }
+    a.push(...(this.o.args ?? []));
     return a;
   }
 
   async start(signal?: AbortSignal): Promise<void> {
     let lastError: Error | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // A port taken between finding it free and binding it: try another, unless it is fixed.
+    for (let attempt = 0; attempt < (this.o.port ? 1 : 3); attempt++) {
       if (!this.port || attempt > 0) this.port = await freeLoopbackPort();
       try {
         await this.spawnAndWait(signal);
@@ -289,14 +304,19 @@ export class DisposableRedis {
     }
   }
 
+  /** Sends a signal to the server (nothing when it is not running). */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
   /** SIGSTOP: the server hangs — connections stay open, nothing is answered. */
   freeze(): void {
-    this.proc?.kill('SIGSTOP');
+    this.signal('SIGSTOP');
   }
 
   /** SIGCONT after freeze(). */
   thaw(): void {
-    this.proc?.kill('SIGCONT');
+    this.signal('SIGCONT');
   }
 
   /** SIGKILL (a crash: no final save) and wait until the process is gone. */
@@ -315,106 +335,5 @@ export class DisposableRedis {
   async dispose(): Promise<void> {
     await this.kill();
     fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The real uid of a process, from /proc (undefined when it cannot be read). */
-function processUid(pid: number): number | undefined {
-  try {
-    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * redis-server processes of this user whose working directory is inside `dir`: the
- * disposable servers a suite run started there (each runs in its data folder). Found by what
- * the kernel says about the process, so a file naming some other pid cannot point us at a
- * server that is not ours.
- */
-export function ownRedisServersUnder(dir: string): number[] {
-  const root = fs.realpathSync(dir) + path.sep;
-  const uid = process.getuid?.();
-  const pids: number[] = [];
-  for (const d of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    if (pid === process.pid || !/^\S*redis-server(\s|$)/.test(cmdline(pid))) continue;
-    if (uid !== undefined && processUid(pid) !== uid) continue;
-    try {
-      if ((fs.readlinkSync(`/proc/${pid}/cwd`) + path.sep).startsWith(root)) pids.push(pid);
-    } catch {
-      // gone, or not ours to inspect
-    }
-  }
-  return pids;
-}
-
-/** Prefix of each run's temp folder inside the suite's private folder. */
-export const TEMP_DIR_PREFIX = 'optuna-storage-suite-';
-
-/**
- * The suite's private folder under `base` (the system temp directory by default): one per
- * user, mode 0700, verified to be ours before anything in it is believed. Undefined with the
- * reason when the name is taken by something that is not ours (then the run uses a fresh
- * mkdtemp folder and cleans up nothing from earlier runs).
- */
-export function suiteTempRoot(base: string): { dir?: string; problem?: string } {
-  return ensurePrivateDir(base, `optuna-storage-${process.getuid?.() ?? 'user'}`);
-}
-
-/**
- * Removes what crashed earlier runs left in the private folder `root`: their temp folders
- * (scratch SQLite, disposable server data) and the disposable redis-servers still running in
- * them. A folder is only touched when the suite process that created it is gone; a server is
- * only killed when it is one of this user's redis-server processes running inside that
- * folder. Does nothing when `root` is not a private folder of ours.
- */
-export function removeStaleTempDirs(root: string, currentDir?: string): number {
-  if (privateDirProblem(root)) return 0;
-  let removed = 0;
-  const entries = safeReaddir(root).filter((n) =>
-    /^optuna-storage-suite-\d{8}T\d{6}Z-[a-z0-9]{6}$/.test(n),
-  );
-  for (const name of entries) {
-    const dir = path.join(root, name);
-    if (currentDir && path.resolve(dir) === path.resolve(currentDir)) continue;
-    let owner: { pid?: number } = {};
-    try {
-      owner = JSON.parse(fs.readFileSync(path.join(dir, 'owner.json'), 'utf8'));
-    } catch {
-      // no owner file: a run that crashed while creating its folder
-    }
-    if (owner.pid === process.pid) continue;
-    if (owner.pid && alive(owner.pid) && /node|optuna-storage/.test(cmdline(owner.pid))) continue;
-    for (const pid of ownRedisServersUnder(dir)) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
   }
 }

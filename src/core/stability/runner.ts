@@ -15,14 +15,8 @@ import {
   SkipScenario,
   errorMessage,
 } from './context';
-import {
-  DisposableRedis,
-  TEMP_DIR_PREFIX,
-  findRedisServer,
-  readUserSettings,
-  removeStaleTempDirs,
-  suiteTempRoot,
-} from './disposableRedis';
+import { DisposableRedis, findRedisServer, readUserSettings } from './disposableRedis';
+import { TEMP_DIR_PREFIX, removeStaleTempDirs, suiteTempRoot } from './suiteTempDirs';
 import { freshPrivateDir } from '../privateDir';
 import { newRunId, removeLeftovers, removeRun, runPrefix, startHeartbeat } from './namespace';
 import { PROMISES, SCENARIOS, check, scenarioInfo } from './scenarios';
