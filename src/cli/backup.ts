@@ -9,7 +9,7 @@ import {
 } from '../core/redis/backup';
 import { RedisConnectError } from '../core/redis/connectError';
 import { describeEndpoint, parseRedisUrl } from '../core/redis/url';
-import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
+import { ConfigValidationError, DEPLOY_DEFAULTS } from '../core/redis/deploy';
 import { NotDeployedError } from '../core/redis/deployedConfig';
 import { describeJournals } from '../core/redis/journalCheck';
 import { executeRestore, formatBytes, planRestore } from '../core/redis/restore';
@@ -59,8 +59,9 @@ ${REDIS_OPTION_HELP}
   --json          machine-readable output
   -h, --help      this help
 
-Exit status: 0 success; 1 the backup or restore failed; 2 bad arguments, not confirmed, or no
-such backup; 3 Redis unreachable.`,
+Exit status: 0 success; 1 the backup or restore failed; 2 bad arguments, not confirmed, no
+such backup, or a deployed config Redis refuses (checked before anything is stopped); 3 Redis
+unreachable.`,
 
   async run(argv, io) {
     const [action, ...rest] = argv;
@@ -228,6 +229,12 @@ async function restore(
       );
     return EXIT_OK;
   } catch (e) {
+    if (e instanceof ConfigValidationError) {
+      io.stderr(
+        `optuna-storage backup restore: ${e.message}. Nothing was changed: correct ${plan.config.target} (or deploy again), then restore.\n`,
+      );
+      return EXIT_BAD_INPUT;
+    }
     io.stderr(`optuna-storage backup restore: ${(e as Error).message}\n`);
     return EXIT_FAILED;
   }

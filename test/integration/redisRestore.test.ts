@@ -153,6 +153,30 @@ describe('restore a backup into the deployed Redis (real redis-server, real Optu
     assert.match(none.stderr, /no backup named redis-x/);
   });
 
+  it('refuses a deployed config Redis refuses before stopping anything', async () => {
+    const good = fs.readFileSync(target, 'utf8');
+    const text = good.split('\n');
+    const at = text.findIndex((l) => l.startsWith('maxmemory-policy '));
+    text[at] = 'maxmemory-policy allkeys-lruu';
+    fs.writeFileSync(target, text.join('\n'));
+    const pid = await serverPid(port);
+    const dataBefore = fs.readdirSync(path.join(dir, 'data')).sort();
+    try {
+      const r = await runCli(['backup', 'restore', '--dir', backups, '--target', target, '--yes']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `refuses the config at line ${at + 1}: 'maxmemory-policy allkeys-lruu'.*Nothing was changed`,
+        ),
+      );
+    } finally {
+      fs.writeFileSync(target, good);
+    }
+    assert.equal(await serverPid(port), pid, 'the server was not stopped');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'data')).sort(), dataBefore, 'no data moved');
+  });
+
   it('will not stop a server on the port that is not the deployed one', async () => {
     const other = await RedisServer.start({});
     extra.push(other);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 import { type BackupEntry, copyHashed, sha256File } from './backup';
-import { stamp, uniquePath } from './deploy';
+import { checkOnScratchPort, stamp, uniquePath } from './deploy';
 import { type DeployedConfig, livePidFromFile, readDeployedConfig } from './deployedConfig';
 import { parseInfo } from './info';
 import type { JournalCheck } from './journalCheck';
@@ -239,6 +239,14 @@ export async function executeRestore(
       );
   }
   step(`the backup's ${plan.files.length} files match their SHA-256 sums`);
+  // A config Redis refuses would leave nothing able to start once the server is stopped.
+  ctx.onStep?.('checking the config with redis-server on a scratch port');
+  await checkOnScratchPort(fs.readFileSync(c.target, 'utf8'), {
+    binary,
+    host: c.host,
+    password,
+  });
+  step(`validated ${c.target} with redis-server on a scratch port and directory`);
   ctx.signal?.throwIfAborted(); // the last moment a cancellation changes nothing
 
   if (plan.running) {

@@ -6,6 +6,7 @@ import {
   NotDeployedError,
   readDeployedConfig,
 } from '../../core/redis/deployedConfig';
+import { ConfigValidationError } from '../../core/redis/redisProcess';
 import { describeJournals } from '../../core/redis/journalCheck';
 import {
   type RestorePlan,
@@ -156,6 +157,10 @@ export async function restoreRedis(
     if (e instanceof Cancelled) {
       void vscode.window.showInformationMessage(
         'Restore cancelled before Redis was stopped: nothing changed.',
+      );
+    } else if (e instanceof ConfigValidationError) {
+      void vscode.window.showErrorMessage(
+        `Restore stopped before changing anything: ${e.message}. Correct ${config.target} (or deploy again), then restore.`,
       );
     } else {
       s.log.error(`restore: ${(e as Error).message}`);

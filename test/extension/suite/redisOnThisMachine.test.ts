@@ -288,6 +288,38 @@ describe('Redis on this machine: Start, Back Up, Restore, move studies', functio
     );
   });
 
+  it('Restore refuses a deployed config Redis refuses before stopping anything', async () => {
+    const good = fs.readFileSync(target, 'utf8');
+    fs.writeFileSync(
+      target,
+      good.replace(/^maxmemory-policy .*$/m, 'maxmemory-policy allkeys-lruu'),
+    );
+    const pid = await serverPid(port);
+    try {
+      const shown = await withWindow(
+        {
+          showQuickPick: async (items: vscode.QuickPickItem[]) => items[0],
+          showWarningMessage: async () => 'Restore',
+        },
+        async (m) => {
+          assert.strictEqual(
+            await vscode.commands.executeCommand('optunaStorage.restoreRedis'),
+            undefined,
+          );
+          return m;
+        },
+      );
+      assert.match(
+        shown.join('\n'),
+        /Restore stopped before changing anything: Redis refuses the config at line \d+: 'maxmemory-policy allkeys-lruu'/,
+      );
+    } finally {
+      fs.writeFileSync(target, good);
+    }
+    assert.strictEqual(await serverPid(port), pid, 'the server was not stopped');
+    await until(() => api.store.state.state === 'redis', 20_000, 'the store on Redis');
+  });
+
   it('Cancel stops a backup and keeps nothing', async () => {
     const before = fs.readdirSync(path.join(dir, 'backups'));
     const shown = await withWindow(
