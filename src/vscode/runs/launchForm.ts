@@ -1,17 +1,11 @@
 import * as vscode from 'vscode';
-import {
-  checkOrder,
-  checkValue,
-  defaultValues,
-  describeParam,
-  type ParamSpec,
-  type Values,
-} from '../../core/runs/params';
+import { checkValue, defaultValues, type ParamSpec, type Values } from '../../core/runs/params';
 import { type Profile, profileValues, summarizeValues } from '../../core/runs/profiles';
 import { studyParam } from '../../core/runs/template';
 import type { MergedStudy } from '../../core/storage/mergedView';
-import { BACK, inputStep, pickStep, type StepPosition, type StepResult } from './multiStepInput';
+import { BACK, pickStep, type StepPosition, type StepResult } from './multiStepInput';
 import type { RunSettings } from './runSettings';
+import { editStep, prefixStep, studyStep, tmuxStep } from './launchValueSteps';
 
 /** What the form remembers per workspace for the next launch. */
 export interface LastLaunch {
@@ -100,7 +94,7 @@ export async function launchForm(ctx: FormContext): Promise<LaunchChoice | undef
     // Values nothing provides (no default, not in the profile) are asked for right away.
     let cancelled = false;
     for (const p of state.params.filter((q) => !checkValue(q, state.values[q.name] ?? '').ok)) {
-      const r = await editStep(ctx, state, p);
+      const r = await editStep(REVIEW_STEP, ctx.studies, state, p);
       if (r === undefined) return undefined;
       if (r === BACK) {
         cancelled = true;
@@ -273,10 +267,11 @@ async function reviewLoop(
     active = r.label;
     let edited: StepResult<true> = true;
     if (r.action === 'launch') return true;
-    if (r.action === 'param') edited = await editStep(ctx, state, r.param!);
-    if (r.action === 'prefix') edited = await prefixStep(ctx, state);
-    if (r.action === 'study') edited = await studyStep(ctx, state);
-    if (r.action === 'tmux') edited = await tmuxStep(state);
+    if (r.action === 'param') edited = await editStep(REVIEW_STEP, ctx.studies, state, r.param!);
+    if (r.action === 'prefix')
+      edited = await prefixStep(REVIEW_STEP, ctx.prefixes, ctx.studies, state);
+    if (r.action === 'study') edited = await studyStep(REVIEW_STEP, ctx.studies, state);
+    if (r.action === 'tmux') edited = await tmuxStep(REVIEW_STEP, state);
     if (edited === undefined) return undefined;
     if (typeof edited === 'boolean') {
       // The changed value's row has a new label: keep the cursor on it.
@@ -285,118 +280,6 @@ async function reviewLoop(
       else active = undefined;
     }
   }
-}
-
-/** One value: a pick for choices, else an input validated as typed (and against `atLeast`). */
-async function editStep(
-  ctx: FormContext,
-  state: FormState,
-  p: ParamSpec,
-): Promise<StepResult<true>> {
-  const current = state.values[p.name] ?? '';
-  const name = p.label ?? p.name;
-  if (p.type === 'choice') {
-    const items = (p.choices ?? []).map((c) => ({
-      label: c,
-      description: c === current ? 'current' : undefined,
-    }));
-    const r = await pickStep(REVIEW_STEP, {
-      items,
-      active: items.find((i) => i.label === current),
-      placeholder: `${name}${p.description ? ` — ${p.description}` : ''}`,
-    });
-    if (r === BACK || r === undefined) return r;
-    state.values[p.name] = r.label;
-    return true;
-  }
-  const studies =
-    p === studyParam(state.params)
-      ? ctx.studies
-          .filter((s) => state.prefix === undefined || s.prefix === state.prefix)
-          .map((s) => s.name)
-      : [];
-  const other = p.atLeast ? state.params.find((q) => q.name === p.atLeast) : undefined;
-  const r = await inputStep(REVIEW_STEP, {
-    value: current,
-    prompt: `${name}${p.description ? ` — ${p.description}` : ''} (${describeParam(p)})`,
-    placeholder: studies.length
-      ? `existing: ${studies.slice(0, 5).join(', ')}${studies.length > 5 ? ', …' : ''}`
-      : undefined,
-    validate: (v) => {
-      const c = checkValue(p, v);
-      if (!c.ok) return c.message;
-      return other && state.values[other.name] !== undefined
-        ? checkOrder(p, c.value, other, state.values[other.name])
-        : undefined;
-    },
-  });
-  if (r === BACK || r === undefined) return r;
-  const c = checkValue(p, r);
-  state.values[p.name] = c.ok ? c.value : r;
-  return true;
-}
-
-async function prefixStep(ctx: FormContext, state: FormState): Promise<StepResult<true>> {
-  const items = ctx.prefixes.map((p) => ({
-    label: p === '' ? '"" (Optuna default)' : p,
-    prefix: p,
-    description: `${ctx.studies.filter((s) => s.prefix === p).length} studies`,
-  }));
-  const r = await pickStep(REVIEW_STEP, {
-    items,
-    active: items.find((i) => i.prefix === state.prefix),
-    placeholder: 'Journal prefix the run writes under (passed as OPTUNA_STORAGE_REDIS_PREFIX)',
-  });
-  if (r === BACK || r === undefined) return r;
-  state.prefix = r.prefix;
-  return true;
-}
-
-async function studyStep(ctx: FormContext, state: FormState): Promise<StepResult<true>> {
-  const under = ctx.studies.filter((s) => state.prefix === undefined || s.prefix === state.prefix);
-  const items: Array<vscode.QuickPickItem & { study: string }> = [
-    {
-      study: '',
-      label: '$(search) Detect automatically',
-      description: 'the study that appears or grows after launch',
-    },
-    ...under.map((s) => ({
-      study: s.name,
-      label: `$(beaker) ${s.name}`,
-      description: `${s.trials.length} trials${s.prefix !== undefined ? ` · prefix "${s.prefix}"` : ''}`,
-    })),
-  ];
-  const r = await pickStep(REVIEW_STEP, {
-    items,
-    active: items.find((i) => i.study === state.study) ?? items[0],
-    placeholder: 'Which study does this run write to? (the template has no {study} placeholder)',
-  });
-  if (r === BACK || r === undefined) return r;
-  state.study = r.study;
-  return true;
-}
-
-async function tmuxStep(state: FormState): Promise<StepResult<true>> {
-  const items = [
-    {
-      tmux: false,
-      label: '$(terminal) VS Code terminal',
-      description: 'the run ends when the terminal or the connection closes',
-    },
-    {
-      tmux: true,
-      label: '$(server-process) tmux session',
-      description: 'survives a dropped SSH connection; re-attach from the Runs view',
-    },
-  ];
-  const r = await pickStep(REVIEW_STEP, {
-    items,
-    active: items.find((i) => i.tmux === state.tmux),
-    placeholder: 'Where should the run live?',
-  });
-  if (r === BACK || r === undefined) return r;
-  state.tmux = r.tmux;
-  return true;
 }
 
 function profileKey(name: string, stage?: number): string {
