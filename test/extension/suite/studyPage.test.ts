@@ -151,6 +151,38 @@ if (bridgeUrl && vscode.workspace.isTrusted)
       );
     });
 
+    it('costs nothing while hidden, and shows what changed meanwhile when shown again', async () => {
+      const before = study().trials.length;
+      const doc = await vscode.workspace.openTextDocument({ content: 'another editor' });
+      await vscode.window.showTextDocument(doc, { viewColumn: panel.panel.viewColumn });
+      await until(() => !panel.panel.visible, WAIT_MS, 'the page hidden');
+      const encoded = panel.lastEncode;
+      const since = panel.reports.length;
+      await runPython('page_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--add',
+        STUDY,
+        '--count',
+        '1',
+      ]);
+      // Nothing visible asks for reads now (the page kept the store fresh): read it here.
+      await api.refresh.refresh('shown');
+      assert.strictEqual(study().trials.length, before + 1, 'the store has the new trial');
+      // Longer than the page's coalescing delay: still nothing encoded for a hidden page.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.strictEqual(panel.lastEncode, encoded, 'nothing encoded while hidden');
+      assert.strictEqual(panel.reports.length, since, 'the hidden page has no document to report');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      panel.panel.reveal();
+      const table = await pageReport(panel, (r) => r.event === 'table', since);
+      assert.strictEqual(table.rows, before + 1, 'a fresh snapshot with the new trial');
+      assert.strictEqual(panel.lastEncode?.type, 'snapshot');
+      await pageReport(panel, (r) => r.event === 'drawn' && (r.charts?.length ?? 0) > 1, since);
+    });
+
     it('sorts, filters (with a clear error for a bad expression) and brushes the rows', async () => {
       const n = study().trials.length;
       // Sort by value: click the header (a button).
