@@ -1,5 +1,6 @@
 import type { Study, Trial } from '../optuna/model';
 import { toStrictJson } from '../optuna/strictJson';
+import { TRIAL_UID_ATTR } from '../python/trialUid';
 
 export type SourceKind = 'redis' | 'sqlite';
 
@@ -32,27 +33,75 @@ function fingerprint(t: Trial): string {
   return toStrictJson([t.state, t.datetimeStart, t.datetimeComplete, t.values, params as never]);
 }
 
+/** The unique id the Python companion writes with each trial, if the trial has one. */
+function uidOf(t: Trial): string | undefined {
+  const v = t.systemAttrs[TRIAL_UID_ATTR];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** `finished` (read from SQLite) under the number and ids of its Redis copy `at`. */
+function finishedAs(finished: Trial, at: Trial): Trial {
+  // Field by field: readers hand out rows whose fields are getters, which a spread drops.
+  return {
+    trialId: at.trialId,
+    number: at.number,
+    studyId: at.studyId,
+    state: finished.state,
+    values: finished.values,
+    params: finished.params,
+    distributions: finished.distributions,
+    intermediateValues: finished.intermediateValues,
+    userAttrs: finished.userAttrs,
+    systemAttrs: finished.systemAttrs,
+    datetimeStart: finished.datetimeStart,
+    datetimeComplete: finished.datetimeComplete,
+  };
+}
+
 /**
  * Merges a study found in Redis with the SQLite study of the same name: every Redis trial,
  * then the SQLite trials that are not copies of a Redis trial, each labelled by source.
- * Nothing is counted twice and nothing is dropped.
+ * A copy is recognised by the companion's unique trial id, else by its fingerprint. When the
+ * Redis copy is still RUNNING and the SQLite one finished (an outage ended it there), the
+ * finished one is shown. Nothing is counted twice and nothing is dropped.
  */
 export function mergeTrials(redis: Study | undefined, sqlite: Study | undefined): MergedTrial[] {
   if (!sqlite) return (redis?.trials ?? []).map((trial) => ({ trial, source: 'redis' }));
   if (!redis) return sqlite.trials.map((trial) => ({ trial, source: 'sqlite' }));
-  const sqliteFps = sqlite.trials.map(fingerprint);
+  const sqliteByUid = new Map<string, Trial>();
+  for (const t of sqlite.trials) {
+    const uid = uidOf(t);
+    if (uid !== undefined) sqliteByUid.set(uid, t);
+  }
+  const twinOf = new Map<Trial, Trial>();
+  for (const t of redis.trials) {
+    const uid = uidOf(t);
+    const twin = uid === undefined ? undefined : sqliteByUid.get(uid);
+    if (twin) twinOf.set(t, twin);
+  }
+  const paired = new Set(twinOf.values());
+  const rest = sqlite.trials.filter((t) => !paired.has(t));
+  const restFps = rest.map(fingerprint);
   const inSqlite = new Map<string, number>();
-  for (const f of sqliteFps) inSqlite.set(f, (inSqlite.get(f) ?? 0) + 1);
+  for (const f of restFps) inSqlite.set(f, (inSqlite.get(f) ?? 0) + 1);
   const out: MergedTrial[] = [];
   const matched = new Map<string, number>();
   for (const trial of redis.trials) {
+    const twin = twinOf.get(trial);
+    if (twin) {
+      // Its Redis number and ids, with what SQLite says happened to it.
+      const shown =
+        trial.state === 'RUNNING' && twin.state !== 'RUNNING' ? finishedAs(twin, trial) : trial;
+      out.push({ trial: shown, source: 'both' });
+      continue;
+    }
     const f = fingerprint(trial);
     const left = (inSqlite.get(f) ?? 0) - (matched.get(f) ?? 0);
     if (left > 0) matched.set(f, (matched.get(f) ?? 0) + 1);
     out.push({ trial, source: left > 0 ? 'both' : 'redis' });
   }
-  for (const [i, trial] of sqlite.trials.entries()) {
-    const f = sqliteFps[i];
+  for (const [i, trial] of rest.entries()) {
+    const f = restFps[i];
     const m = matched.get(f) ?? 0;
     if (m > 0) {
       matched.set(f, m - 1);
