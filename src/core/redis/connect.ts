@@ -92,6 +92,9 @@ export function redisOptions(endpoint: RedisEndpoint, opts: ClientOptions = {}):
     maxRetriesPerRequest: 0,
     autoResubscribe: false,
     enableAutoPipelining: true,
+    // The health check's PING leaves at once, not in the next setImmediate batch: its deadline
+    // counts from when it was sent.
+    autoPipeliningIgnoredCommands: ['ping'],
     retryStrategy: opts.reconnect ? backoff : () => null,
   };
 }

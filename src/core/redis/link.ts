@@ -103,17 +103,8 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
     this.checking = true;
     const deadline = Math.max(500, this.settings.healthCheckInterval * 2000);
     const t0 = performance.now();
-    let timeout: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.client.ping(),
-        new Promise((_r, reject) => {
-          timeout = setTimeout(
-            () => reject(new Error(`no answer to PING within ${deadline} ms`)),
-            deadline,
-          );
-        }),
-      ]);
+      await this.ping(deadline);
       const latencyMs = performance.now() - t0;
       const degraded = latencyMs > this.settings.degradedLatencyMs;
       this.update({
@@ -129,10 +120,32 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
       this.lastError = e;
       this.markDown();
     } finally {
-      clearTimeout(timeout);
       this.checking = false;
     }
     return this.status;
+  }
+
+  /**
+   * Waits for a PING's answer; rejects when the server sent nothing for a whole deadline. Not
+   * the PING's own deadline: its answer queues behind the replies to reads on this connection
+   * (a 100,000-trial journal streams for seconds), and a replay that blocks the event loop
+   * fires the timer before the socket's waiting bytes are read. So the deadline is checked
+   * after one turn through the poll phase, and bytes received meanwhile restart it.
+   */
+  private async ping(deadline: number): Promise<void> {
+    const pong = this.client.ping().then(() => true);
+    let received = this.client.stream?.bytesRead ?? 0;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => setImmediate(() => resolve(false)), deadline);
+      });
+      const answered = await Promise.race([pong, expired]).finally(() => clearTimeout(timer));
+      if (answered) return;
+      const now = this.client.stream?.bytesRead ?? 0;
+      if (now === received) throw new Error(`no answer to PING within ${deadline} ms`);
+      received = now;
+    }
   }
 
   /**

@@ -1,0 +1,60 @@
+import * as assert from 'node:assert/strict';
+import { RedisLink, type LinkStatus } from '../../src/core/redis/link';
+import { RedisServer } from '../helpers/redisServer';
+import { until } from '../helpers/waitFor';
+
+/** Blocks the event loop as a long replay does. */
+function busy(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+describe('Redis link health check', () => {
+  it('a PING answered while the event loop was blocked past the deadline keeps the link up', async () => {
+    const redis = await RedisServer.start();
+    const link = new RedisLink(redis.url, { settings: { healthCheckInterval: 0.25 } });
+    const seen: LinkStatus[] = [];
+    try {
+      link.start();
+      await until(() => link.status.up, 5_000, 'the link up');
+      link.on('status', (s) => seen.push(s));
+      // The deadline is 500 ms; the server answers at once, but the answer waits in the socket
+      // while the loop is blocked for 1.5 s, and the timer runs before the socket is read.
+      for (let i = 0; i < 3; i++) {
+        const check = link.check();
+        busy(1500);
+        const st = await check;
+        assert.equal(st.up, true, `check ${i}: ${st.reason}`);
+      }
+      assert.deepEqual(
+        seen.filter((s) => !s.up),
+        [],
+        'no down status while the server answered',
+      );
+    } finally {
+      link.close();
+      await redis.dispose();
+    }
+  });
+
+  it('a frozen server is still noticed within one deadline after the last byte', async () => {
+    const redis = await RedisServer.start();
+    const link = new RedisLink(redis.url, { settings: { healthCheckInterval: 0.25 } });
+    try {
+      link.start();
+      await until(() => link.status.up, 5_000, 'the link up');
+      redis.signal('SIGSTOP');
+      const t0 = Date.now();
+      await until(() => !link.status.up, 5_000, 'the link down');
+      const ms = Date.now() - t0;
+      assert.match(link.status.reason ?? '', /no answer to PING within 500 ms|not answering/);
+      assert.ok(ms < 1500, `noticed in ${ms} ms`);
+    } finally {
+      redis.signal('SIGCONT');
+      link.close();
+      await redis.dispose();
+    }
+  });
+});
