@@ -23,7 +23,8 @@ import { PROMISES, SCENARIOS, check, scenarioInfo } from './scenarios';
 import { basicConnection } from './scenarios/basicConnection';
 import { concurrentStudies } from './scenarios/concurrentStudies';
 import { highConcurrency } from './scenarios/highConcurrency';
-import { connectionRecovery, failover } from './scenarios/outage';
+import { connectionRecovery } from './scenarios/connectionRecovery';
+import { failover } from './scenarios/outage';
 import { singleStudy } from './scenarios/singleStudy';
 import { createScratchFallback } from './scratchSqlite';
 import type {

@@ -1,6 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import type Redis from 'ioredis';
-import { connectOnce } from '../../redis/connect';
 import { FailoverStore } from '../../storage/failoverStore';
 import type { StateEvent } from '../../storage/storeState';
 import { pollUntil, raceAbort, sleep } from '../../abort';
@@ -11,8 +9,6 @@ import {
   type ScenarioOutcome,
   errorMessage,
   plural,
-  readBack,
-  sameJson,
   verdict,
 } from '../context';
 import type { DisposableRedis } from '../disposableRedis';
@@ -25,10 +21,10 @@ import { round } from '../stats';
 import type { Check } from '../types';
 
 const X = floatDistribution(-10, 10);
-const STUDY = 'suite-outage';
+export const STUDY = 'suite-outage';
 const WRITERS = 3;
 
-interface Claim {
+export interface Claim {
   worker: number;
   trialId: number;
   number: number;
@@ -40,9 +36,9 @@ interface Claim {
 /**
  * A disposable redis-server with the user's settings, optimizer-like writers appending to it
  * (retrying while it is down), and the failover store reading it with the SQLite fallback,
- * refreshed every 50 ms as a visible view would be.
+ * refreshed every 50 ms as a visible view would be: what both outage scenarios run.
  */
-class OutageRun {
+export class OutageRun {
   readonly claims: Claim[] = [];
   readonly errors: string[] = [];
   readonly events: StateEvent[] = [];
@@ -337,163 +333,6 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
       },
     };
   } finally {
-    await run.close();
-  }
-};
-
-/**
- * Redis crashes and comes back while writers keep retrying: how long until the store reads
- * Redis again, and whether every trial finished before, during and after the outage is there.
- */
-export const connectionRecovery: Scenario = async (ctx) => {
-  const run = await OutageRun.start(ctx);
-  let verifier: Redis | undefined;
-  try {
-    const problems: string[] = [];
-    const first = await run.startStore();
-    if (first.state !== 'redis')
-      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
-    run.startWriting();
-    await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
-    if (run.errors.length > 0) throw new Error(run.errors[0]);
-    const { killedAt, event } = await run.crash();
-    const failoverMs = event && event.state !== 'offline' ? event.at - killedAt : null;
-    const p = run.failoverProblem(event);
-    if (p) problems.push(p);
-    await sleep(ctx.options.outageMs, ctx.signal);
-    const restartAt = Date.now();
-    await run.d.restart(ctx.signal);
-    const upAt = Date.now();
-    ctx.log(
-      `disposable redis-server restarted after an outage of ${upAt - killedAt} ms (answering ${upAt - restartAt} ms after its start)`,
-    );
-    const back = await pollUntil(
-      () => run.store.state.state === 'redis' && (run.store.redisReadAt ?? 0) >= upAt,
-      60_000,
-      ctx.signal,
-      10,
-    );
-    const recoveryMs = back ? Math.max(0, run.store.redisReadAt! - upAt) : null;
-    if (!back)
-      problems.push(
-        `the store did not read from Redis again within 60 s of its return (${run.store.state.detail})`,
-      );
-    else ctx.log(`the store read from Redis again ${recoveryMs} ms after it answered`);
-    // Every writer finishes at least one trial after the return, then they stop.
-    await pollUntil(
-      () =>
-        run.errors.length > 0 ||
-        [0, 1, 2].every((i) => run.claims.some((c) => c.worker === i && c.startedAt >= upAt)),
-      15_000,
-      ctx.signal,
-    );
-    await run.stopWriting();
-    if (run.errors.length > 0)
-      problems.push(`${plural(run.errors.length, 'writer')} stopped: ${run.errors[0]}`);
-
-    // Ground truth: a fresh full read of the restarted server, and the store's own view.
-    const phase = (c: Claim) =>
-      c.finishedAt < killedAt ? 'before' : c.startedAt >= upAt ? 'after' : 'during';
-    const counts = { before: 0, during: 0, after: 0 };
-    const lostBy = { before: 0, during: 0, after: 0 };
-    for (const c of run.claims) counts[phase(c)]++;
-    let lost: number | null = null;
-    let duplicates: number | null = null;
-    let orphaned: number | null = null;
-    let storeMatches = false;
-    try {
-      verifier = await connectOnce(run.d.url, { password: run.d.password });
-      const fresh = await readBack(verifier, ctx.prefix);
-      const study = fresh.studies.find((s) => s.name === STUDY);
-      const byId = new Map((study?.trials ?? []).map((t) => [t.trialId, t]));
-      lost = 0;
-      const owners = new Map<number, number>();
-      for (const c of run.claims) {
-        owners.set(c.trialId, (owners.get(c.trialId) ?? 0) + 1);
-        const t = byId.get(c.trialId);
-        if (
-          !t ||
-          t.number !== c.number ||
-          t.state !== 'COMPLETE' ||
-          !sameJson(t.values, [c.value])
-        ) {
-          lost++;
-          lostBy[phase(c)]++;
-        }
-      }
-      duplicates = [...owners.values()].reduce((a, n) => a + n - 1, 0);
-      orphaned = (study?.trials ?? []).filter((t) => t.state === 'RUNNING').length;
-      if (fresh.gaps.length > 0)
-        problems.push(
-          `${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`,
-        );
-      if (lost > 0)
-        problems.push(
-          `${plural(lost, 'acknowledged trial')} missing after the restart (before the outage ${lostBy.before}, during ${lostBy.during}, after ${lostBy.after}); ${run.persistenceNote()}`,
-        );
-      if (duplicates > 0) problems.push(`${plural(duplicates, 'trial')} claimed by two writers`);
-      // The store, resumed where it stopped, must show exactly the fresh read (a read of its
-      // own: one already in flight may have begun before the last writes).
-      await run.store.refresh({ fresh: true });
-      const view = run.store.studies().find((s) => s.redis && s.name === STUDY);
-      const a = (view?.trials ?? []).map((t) => `${t.trial.number}:${t.trial.state}`).join(',');
-      const b = (study?.trials ?? []).map((t) => `${t.number}:${t.state}`).join(',');
-      storeMatches = a === b && !!view === !!study;
-      if (!storeMatches)
-        problems.push(
-          `the store's view after recovery differs from a fresh read (${view?.trials.length ?? 0} vs ${study?.trials.length ?? 0} trials)`,
-        );
-      ctx.log(
-        `fresh read: ${study?.trials.length ?? 0} trials; writers finished ${counts.before} before, ${counts.during} across and ${counts.after} after the outage; ${lost} lost`,
-      );
-    } catch (e) {
-      if (e instanceof SuiteCancelled) throw e;
-      problems.push(`the restarted server could not be read: ${errorMessage(e)}`);
-    }
-    const checks = [
-      check(
-        'recovery_ms',
-        'time to read Redis again',
-        `< ${PROMISES.recoveryMs} ms`,
-        recoveryMs === null ? null : `${recoveryMs} ms`,
-        recoveryMs !== null && recoveryMs < PROMISES.recoveryMs,
-      ),
-      check(
-        'lost',
-        'trials lost across the outage',
-        '0',
-        lost === null ? null : String(lost),
-        lost === 0,
-      ),
-    ];
-    const v = verdict(
-      checks,
-      problems,
-      `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)`,
-    );
-    return {
-      ...v,
-      checks,
-      server: 'disposable',
-      prefix: ctx.prefix,
-      metrics: {
-        failover_ms: failoverMs,
-        recovery_ms: recoveryMs,
-        restart_ms: upAt - restartAt,
-        outage_ms: upAt - killedAt,
-        trials: run.claims.length,
-        trials_before: counts.before,
-        trials_during: counts.during,
-        trials_after: counts.after,
-        lost,
-        duplicates,
-        orphaned_running: orphaned,
-        store_view_matches: storeMatches,
-        persistence: run.d.describeSettings(),
-      },
-    };
-  } finally {
-    verifier?.disconnect();
     await run.close();
   }
 };
