@@ -9,6 +9,7 @@ import { copyEnqueueSnippet, copyParams } from './commands/copy';
 import { deleteStudy } from './commands/deleteStudy';
 import { exportStudy } from './commands/exportStudy';
 import { exportToOptuna } from './commands/exportToOptuna';
+import { healStudy } from './commands/healStudy';
 import { importStudyIntoRedis } from './commands/importStudy';
 import { backupRedis } from './commands/backupRedis';
 import { deployRedis } from './commands/deploy';
@@ -60,6 +61,7 @@ export function registerCommands(s: Services, t: CommandTargets): void {
     'optunaStorage.restoreRedis': () => restoreRedis(s, docs),
     'optunaStorage.exportToOptuna': (node) => exportToOptuna(s, node),
     'optunaStorage.importStudy': (node) => importStudyIntoRedis(s, node),
+    'optunaStorage.healStudy': (node) => healStudy(s, node),
     'optunaStorage.statusActions': () => statusActions(s),
     'optunaStorage.openSettings': () => openSettings(s),
     'optunaStorage.forgetPassword': () => forgetPassword(s),

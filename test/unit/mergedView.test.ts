@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import type { Study, Trial } from '../../src/core/optuna/model';
 import { TRIAL_UID_ATTR } from '../../src/core/python/trialUid';
-import { mergeTrials } from '../../src/core/storage/mergedView';
+import {
+  type MergedStudy,
+  mergeTrials,
+  trialsOnlyInSqlite,
+} from '../../src/core/storage/mergedView';
 
 function trial(number: number, over: Partial<Trial> = {}): Trial {
   return {
@@ -83,6 +87,34 @@ describe('mergeTrials: a study in Redis and in the SQLite fallback', () => {
     assert.deepEqual(
       m.map((x) => x.source),
       ['both'],
+    );
+  });
+});
+
+describe('trialsOnlyInSqlite: what makes a study split (the Heal Split Study badge)', () => {
+  const merged = (redis: Study | undefined, sqlite: Study | undefined): MergedStudy => ({
+    key: 'k',
+    name: 's',
+    prefix: '',
+    redis,
+    sqlite,
+    trials: mergeTrials(redis, sqlite),
+  });
+
+  it('counts the SQLite trials Redis lacks, not the copies of Redis trials', () => {
+    const m = merged(
+      study([trial(0), trial(1)]),
+      study([trial(1, { number: 0 }), trial(2), trial(3)]),
+    );
+    assert.equal(trialsOnlyInSqlite(m), 2);
+  });
+
+  it('is 0 for a study in one store, and once every SQLite trial is in Redis', () => {
+    assert.equal(trialsOnlyInSqlite(merged(undefined, study([trial(0)]))), 0);
+    assert.equal(trialsOnlyInSqlite(merged(study([trial(0)]), undefined)), 0);
+    assert.equal(
+      trialsOnlyInSqlite(merged(study([trial(0, uid('a'))]), study([trial(0, uid('a'))]))),
+      0,
     );
   });
 });

@@ -112,6 +112,12 @@ export function mergeTrials(redis: Study | undefined, sqlite: Study | undefined)
   return out;
 }
 
+/** Trials of a study in both stores that only the SQLite fallback holds (an outage split it). */
+export function trialsOnlyInSqlite(study: MergedStudy): number {
+  if (!study.redis || !study.sqlite) return 0;
+  return study.trials.reduce((n, t) => n + (t.source === 'sqlite' ? 1 : 0), 0);
+}
+
 /**
  * Every study of the journals (by prefix) and the SQLite file. A SQLite study whose name
  * matches a study of the `primary` prefix (the one the optimizers fall back from) is merged

@@ -3,7 +3,11 @@ import type { Trial, TrialState } from '../../core/optuna/model';
 import { type JsonValue } from '../../core/optuna/pythonJsonParse';
 import { toStrictJson } from '../../core/optuna/strictJson';
 import { summarizeStudy } from '../../core/optuna/summary';
-import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
+import {
+  type MergedStudy,
+  type MergedTrial,
+  trialsOnlyInSqlite,
+} from '../../core/storage/mergedView';
 
 /** Everything the two trees show. Ids are stable so refreshes keep what the user expanded. */
 export type Node =
@@ -157,7 +161,9 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
   const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `study:${s.key}`;
   const source = s.redis && s.sqlite ? 'both' : s.redis ? 'redis' : 'sqlite';
-  item.contextValue = `study.${source}`;
+  const onlyInSqlite = trialsOnlyInSqlite(s);
+  // study.both.split: a study Heal Split Study can heal (package.json shows the action on it).
+  item.contextValue = `study.${source}${onlyInSqlite > 0 ? '.split' : ''}`;
   item.iconPath = new vscode.ThemeIcon('beaker');
   const dirs = (s.redis ?? s.sqlite)!.directions.map((d) => d.toLowerCase()).join('/');
   // Short enough for the side bar's default width: the directions are in the tooltip.
@@ -167,7 +173,7 @@ export function studyItem(s: MergedStudy): vscode.TreeItem {
     : directions > 1
       ? ` · ${directions} objectives`
       : '';
-  item.description = `${s.trials.length} trials${best}${source === 'both' ? ' · redis+sqlite' : ''}`;
+  item.description = `${s.trials.length} trials${best}${source === 'both' ? (onlyInSqlite > 0 ? ` · split: ${onlyInSqlite} trials only in SQLite` : ' · redis+sqlite') : ''}`;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escape(s.name)}** (${dirs})\n\n`);
   md.appendMarkdown(

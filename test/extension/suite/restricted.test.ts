@@ -99,7 +99,7 @@ if (!vscode.workspace.isTrusted) {
       );
     });
 
-    it('Start, Back Up, Restore, export to an Optuna file and import refuse to run and change nothing', async () => {
+    it('Start, Back Up, Restore, export to an Optuna file, import and Heal Split Study refuse to run and change nothing', async () => {
       const port = await freePort();
       const data = path.join(dir, 'data');
       fs.mkdirSync(data);
@@ -126,13 +126,14 @@ if (!vscode.workspace.isTrusted) {
           ['optunaStorage.restoreRedis'],
           ['optunaStorage.exportToOptuna', study],
           ['optunaStorage.importStudy', { kind: 'prefix', id: 'p', prefix: 'p' }],
+          ['optunaStorage.healStudy', study],
         ] as const)
           assert.ok(!(await vscode.commands.executeCommand(command, node)), command);
       } finally {
         for (const [n, f] of originals) w[n] = f;
         await cfg().update('deploy.target', undefined, vscode.ConfigurationTarget.Global);
       }
-      assert.strictEqual(warnings.length, 5, warnings.join(' | '));
+      assert.strictEqual(warnings.length, 6, warnings.join(' | '));
       assert.ok(
         warnings.every((m) => /needs a trusted workspace/.test(m)),
         warnings.join(' | '),

@@ -1,0 +1,232 @@
+// Heal Split Study in a real extension host: a study the Python companion split between a real
+// redis-server and its SQLite fallback file (3 trials in Redis, 4 born in SQLite while Redis
+// was unreachable), healed through the companion's reconcile; real Optuna reads Redis after.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { Trial } from '../../../src/core/optuna/model';
+import type { ExtensionApi } from '../../../src/extension';
+import type { StudyReconcile } from '../../../src/vscode/commands/healStudy';
+import type { Node } from '../../../src/vscode/views/nodes';
+import { parseDump } from '../../helpers/compareDumps';
+import { runPython } from '../../helpers/python';
+import { RedisServer } from '../../helpers/redisServer';
+import { until } from '../../helpers/waitFor';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const manifest = require('../../../package.json') as { publisher: string; name: string };
+const PREFIX = 'heal';
+const WAIT_MS = 20_000;
+type StudyNode = Extract<Node, { kind: 'study' }>;
+interface DumpTrial {
+  number: number;
+  state: string;
+  values: unknown[] | null;
+  params: Record<string, unknown>;
+  datetime_start: string | null;
+  datetime_complete: string | null;
+}
+
+function stub<K extends keyof typeof vscode.window>(
+  name: K,
+  impl: (...args: never[]) => unknown,
+): { restore(): void; calls: unknown[][] } {
+  const w = vscode.window as unknown as Record<string, unknown>;
+  const original = w[name];
+  const calls: unknown[][] = [];
+  w[name] = (...args: never[]) => {
+    calls.push(args);
+    return impl(...args);
+  };
+  return { calls, restore: () => (w[name] = original) };
+}
+
+if (vscode.workspace.isTrusted) {
+  describe('Heal Split Study (real Redis, SQLite fallback written by the companion)', function () {
+    this.timeout(180_000);
+    let api: ExtensionApi;
+    let redis: RedisServer;
+    let dir: string;
+    let db: string;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+    const G = vscode.ConfigurationTarget.Global;
+
+    /** The study node named `name`, found by walking the Studies view. */
+    const findNode = (name: string): StudyNode | undefined => {
+      const walk = (nodes: Node[]): StudyNode | undefined => {
+        for (const n of nodes) {
+          if (n.kind === 'study') {
+            if (n.study.name === name) return n;
+            continue;
+          }
+          if (n.kind === 'server' || n.kind === 'prefix' || n.kind === 'sqliteFile') {
+            const hit = walk(api.studies.getChildren(n) as Node[]);
+            if (hit) return hit;
+          }
+        }
+        return undefined;
+      };
+      return walk(api.studies.getChildren() as Node[]);
+    };
+    const redisTrials = async () =>
+      parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX])).find(
+        (s) => s.study_name === 'split',
+      )!.trials as unknown as DumpTrial[];
+    const sqliteTrials = async () =>
+      parseDump(await runPython('optuna_dump.py', [db])).find((s) => s.study_name === 'split')!
+        .trials as unknown as DumpTrial[];
+    const same = (t: DumpTrial) =>
+      JSON.stringify([t.state, t.values, t.params, t.datetime_start, t.datetime_complete]);
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-heal-'));
+      db = path.join(dir, 'optuna_fallback.db');
+      redis = await RedisServer.start();
+      await runPython('companion_split_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        db,
+      ]);
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await cfg().update('redis.prefixes', [PREFIX], G);
+      await cfg().update('sqlite.path', db, G);
+      await cfg().update('redis.url', redis.url, G);
+      await until(
+        () =>
+          api.store.loaded &&
+          api.store.state.state === 'redis' &&
+          api.store.studies().some((s) => s.name === 'split' && s.redis && s.sqlite),
+        WAIT_MS,
+        'the split study in both stores',
+      ).catch((e: Error) => {
+        throw new Error(`${e.message} (${api.store.state.detail})`);
+      });
+    });
+
+    after(async () => {
+      for (const k of ['redis.prefixes', 'sqlite.path', 'redis.url'])
+        await cfg().update(k, undefined, G);
+      await redis?.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows the split study with its badge and the Heal action', () => {
+      const node = findNode('split')!;
+      const item = api.studies.getTreeItem(node);
+      assert.match(String(item.description), /^7 trials .*· split: 4 trials only in SQLite$/);
+      assert.strictEqual(item.contextValue, 'study.both.split');
+      assert.deepStrictEqual(
+        node.study.trials.map((t) => t.source),
+        ['redis', 'redis', 'redis', 'sqlite', 'sqlite', 'sqlite', 'sqlite'],
+      );
+    });
+
+    it('declining the confirmation writes nothing', async () => {
+      const warn = stub('showWarningMessage', (async () => undefined) as never);
+      try {
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.healStudy', findNode('split')),
+          undefined,
+        );
+      } finally {
+        warn.restore();
+      }
+      assert.strictEqual(warn.calls.length, 1);
+      const [message, options] = warn.calls[0] as [string, vscode.MessageOptions];
+      assert.strictEqual(
+        message,
+        'Heal study "split": copy 4 trials from the SQLite fallback into Redis?',
+      );
+      assert.strictEqual(options.modal, true);
+      const trials = await redisTrials();
+      assert.strictEqual(trials.length, 3, 'Optuna still sees 3 trials in Redis');
+      assert.match(String(api.studies.getTreeItem(findNode('split')!).description), /split: 4/);
+    });
+
+    it('heals: the 4 trials end up in Redis as Optuna reads them, and the view shows one study', async () => {
+      const fromSqlite = await sqliteTrials();
+      const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info = stub('showInformationMessage', (async () => undefined) as never);
+      const error = stub('showErrorMessage', (async () => undefined) as never);
+      let r: StudyReconcile | undefined;
+      try {
+        r = await vscode.commands.executeCommand<StudyReconcile | undefined>(
+          'optunaStorage.healStudy',
+          findNode('split'),
+        );
+      } finally {
+        warn.restore();
+        info.restore();
+        error.restore();
+      }
+      assert.deepStrictEqual(error.calls, []);
+      assert.ok(r, 'a report');
+      assert.deepStrictEqual(
+        [r.copied, r.completed, r.already, r.skipped_running, r.refused_trials, r.verified],
+        [4, 0, 0, 0, 0, true],
+      );
+      assert.strictEqual(
+        (info.calls.at(-1) as [string])[0],
+        'Healed "split": copied 4, completed 0, already there 0, skipped (still running) 0, refused 0. Read back from Redis and verified.',
+      );
+      // Real Optuna on Redis: 7 finished trials, each SQLite trial once, as it was.
+      const inRedis = await redisTrials();
+      assert.strictEqual(inRedis.length, 7);
+      assert.ok(inRedis.every((t) => t.state === 'COMPLETE'));
+      const redisSet = inRedis.map(same);
+      for (const t of fromSqlite)
+        assert.strictEqual(
+          redisSet.filter((x) => x === same(t)).length,
+          1,
+          `SQLite trial #${t.number} once in Redis`,
+        );
+      // The view (refreshed with reason 'wrote'): one study, no trial counted twice, not split.
+      const node = findNode('split')!;
+      const item = api.studies.getTreeItem(node);
+      assert.strictEqual(item.contextValue, 'study.both');
+      assert.doesNotMatch(String(item.description), /split/);
+      assert.strictEqual(node.study.trials.length, 7);
+      assert.deepStrictEqual(
+        node.study.trials.map((t) => t.trial.number),
+        inRedis.map((t) => t.number),
+      );
+      assert.deepStrictEqual(
+        node.study.trials.map((t) => same(toDump(t.trial))),
+        redisSet,
+      );
+    });
+
+    it('a second heal finds nothing to copy and writes nothing', async () => {
+      const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info = stub('showInformationMessage', (async () => undefined) as never);
+      try {
+        await vscode.commands.executeCommand('optunaStorage.healStudy', findNode('split'));
+      } finally {
+        warn.restore();
+        info.restore();
+      }
+      assert.strictEqual(warn.calls.length, 0, 'no confirmation: nothing to do');
+      assert.match((info.calls[0] as [string])[0], /needs no healing: 4 finished SQLite trials/);
+      assert.strictEqual((await redisTrials()).length, 7);
+    });
+  });
+}
+
+/** A tree trial in the fields `same` compares, as optuna_dump.py prints them. */
+function toDump(t: Trial): DumpTrial {
+  return {
+    number: t.number,
+    state: t.state,
+    values: t.values,
+    params: t.params,
+    datetime_start: t.datetimeStart,
+    datetime_complete: t.datetimeComplete,
+  };
+}
