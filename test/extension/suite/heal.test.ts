@@ -216,7 +216,93 @@ if (vscode.workspace.isTrusted) {
       assert.match((info.calls[0] as [string])[0], /needs no healing: 4 finished SQLite trials/);
       assert.strictEqual((await redisTrials()).length, 7);
     });
+
+    it('Cancel kills the companion; healing again finishes the job, each trial once', async () => {
+      await runPython('companion_split_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        db,
+        '--study',
+        'split2',
+      ]);
+      await vscode.commands.executeCommand('optunaStorage.refresh');
+      await until(
+        () =>
+          (findNode('split2')?.study.trials.filter((t) => t.source === 'sqlite').length ?? 0) === 4,
+        WAIT_MS,
+        'split2 split in the view',
+      );
+      const original = vscode.window.withProgress;
+      let seen: number[] = [];
+      // The notification's Cancel, pressed once the (non-dry-run) companion is running.
+      const progress = stub('withProgress', ((
+        o: vscode.ProgressOptions,
+        task: (p: vscode.Progress<unknown>, t: vscode.CancellationToken) => Thenable<unknown>,
+      ) => {
+        if (!String(o.title).startsWith('Healing')) return original(o, task as never);
+        assert.strictEqual(o.cancellable, true);
+        const cancel = new vscode.CancellationTokenSource();
+        void until(() => (seen = reconcilers(db)).length > 0, WAIT_MS, 'the companion').then(() =>
+          cancel.cancel(),
+        );
+        return task({ report: () => undefined }, cancel.token);
+      }) as never);
+      const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info = stub('showInformationMessage', (async () => undefined) as never);
+      try {
+        assert.strictEqual(
+          await vscode.commands.executeCommand('optunaStorage.healStudy', findNode('split2')),
+          undefined,
+        );
+      } finally {
+        progress.restore();
+        warn.restore();
+        info.restore();
+      }
+      assert.strictEqual(seen.length, 1, 'one companion was running when Cancel was pressed');
+      assert.deepStrictEqual(reconcilers(db), [], 'the companion was killed');
+      assert.match((info.calls.at(-1) as [string])[0], /^Healing "split2" cancelled\./);
+      // Whatever it appended before it died stays once; a second heal copies the rest.
+      const warn2 = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info2 = stub('showInformationMessage', (async () => undefined) as never);
+      let r: StudyReconcile | undefined;
+      try {
+        r = await vscode.commands.executeCommand('optunaStorage.healStudy', findNode('split2'));
+      } finally {
+        warn2.restore();
+        info2.restore();
+      }
+      assert.ok(r && r.verified, 'healed and verified');
+      assert.strictEqual(r.copied + r.already, 4);
+      const dump = parseDump(await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]));
+      const trials = dump.find((x) => x.study_name === 'split2')!.trials as unknown as DumpTrial[];
+      assert.strictEqual(trials.length, 7);
+      assert.strictEqual(new Set(trials.map(same)).size, 7, 'no trial twice');
+      assert.doesNotMatch(
+        String(api.studies.getTreeItem(findNode('split2')!).description),
+        /split/,
+      );
+    });
   });
+}
+
+/** Pids of the companion's reconcile (not its dry run) on `db` now running on this machine. */
+function reconcilers(db: string): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (argv.includes('reconcile') && argv.includes(db) && !argv.includes('--dry-run'))
+      out.push(Number(pid));
+  }
+  return out;
 }
 
 /** A tree trial in the fields `same` compares, as optuna_dump.py prints them. */
