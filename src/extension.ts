@@ -12,6 +12,7 @@ import { StoreService } from './vscode/storeService';
 import { MonitorProvider } from './vscode/views/monitorProvider';
 import { StudyPages } from './vscode/studyPage/studyPages';
 import { trackRedisRefusedHere } from './vscode/views/redisActions';
+import { trackSplitStudies } from './vscode/commands/healStudy';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
 
@@ -93,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   registerCommands(services, { runs: runs.manager, monitorRefresh, stability });
   void vscode.commands.executeCommand('setContext', 'optunaStorage.trialSort', trials.sort);
   const backups = new BackupScheduler(services);
-  context.subscriptions.push(backups, trackRedisRefusedHere(store));
+  context.subscriptions.push(backups, trackRedisRefusedHere(store), trackSplitStudies(store));
 
   context.subscriptions.push(
     store.onDidChangeData(() => {

@@ -9,6 +9,7 @@ import { type MergedStudy, trialsOnlyInSqlite } from '../../core/storage/mergedV
 import { splitPassword } from '../../core/redis/url';
 import { isCancelled, withCancellableProgress } from '../progress';
 import type { Services } from '../services';
+import type { StoreService } from '../storeService';
 import { requireTrust } from '../trust';
 import type { Node } from '../views/nodes';
 
@@ -166,6 +167,22 @@ export async function healStudy(s: Services, node?: Node): Promise<StudyReconcil
     `Healed "${study.name}": ${counts}. Read back from Redis and verified.`,
   );
   return r;
+}
+
+/**
+ * Keeps the context key `optunaStorage.splitStudies` current: package.json offers Heal Split
+ * Study in the Command Palette only while some study has trials only in SQLite.
+ */
+export function trackSplitStudies(svc: StoreService): vscode.Disposable {
+  let last: boolean | undefined;
+  const set = () => {
+    const any = svc.studies().some((x) => trialsOnlyInSqlite(x) > 0);
+    if (any === last) return;
+    last = any;
+    void vscode.commands.executeCommand('setContext', 'optunaStorage.splitStudies', any);
+  };
+  set();
+  return svc.onDidChangeData(set);
 }
 
 /** The node's study, or one picked among the studies in both stores (split ones first). */

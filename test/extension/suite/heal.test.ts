@@ -155,6 +155,15 @@ if (vscode.workspace.isTrusted) {
       const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
       const info = stub('showInformationMessage', (async () => undefined) as never);
       const error = stub('showErrorMessage', (async () => undefined) as never);
+      // The palette offers Heal while some study is split: the context key follows the data.
+      const contextKeys: unknown[] = [];
+      const commands = vscode.commands as unknown as Record<string, unknown>;
+      const execute = vscode.commands.executeCommand;
+      commands.executeCommand = (id: string, ...args: unknown[]) => {
+        if (id === 'setContext' && args[0] === 'optunaStorage.splitStudies')
+          contextKeys.push(args[1]);
+        return execute(id, ...args);
+      };
       let r: StudyReconcile | undefined;
       try {
         r = await vscode.commands.executeCommand<StudyReconcile | undefined>(
@@ -165,7 +174,9 @@ if (vscode.workspace.isTrusted) {
         warn.restore();
         info.restore();
         error.restore();
+        commands.executeCommand = execute;
       }
+      assert.deepStrictEqual(contextKeys, [false], 'Heal leaves the palette once nothing is split');
       assert.deepStrictEqual(error.calls, []);
       assert.ok(r, 'a report');
       assert.deepStrictEqual(
