@@ -220,15 +220,12 @@ function parseReport(stdout: string): StudyReconcile | undefined {
 
 /** A failed or refused reconcile as one error with what to do; nothing more is written. */
 function refused(s: Services, name: string, code: number, why: string): undefined {
-  const cause =
-    why
-      .replace(/^reconcile: /, '')
-      .split('\n')
-      .pop() || `exit ${code}`;
+  const last = why.trim().split('\n').pop() ?? '';
+  const cause = last.replace(/^reconcile: (refused, nothing written: )?/, '') || `exit ${code}`;
   s.log.error(`heal: "${name}" failed (exit ${code}): ${why}`);
   void vscode.window.showErrorMessage(
     code === EXIT_REFUSED
-      ? `Heal of "${name}" refused, nothing written: ${cause}. The Redis journal lost entries or was emptied or rolled back since the outage; restore it from a backup (Restore Redis) or check that this is the Redis the optimizers used, then heal again.`
+      ? `Heal of "${name}" refused, nothing written: ${cause}. When the Redis journal lost entries or was emptied or rolled back since the outage, restore it from a backup (Restore Redis) or check that this is the Redis the optimizers used, then heal again; the trials stay in the SQLite file.`
       : `Heal of "${name}" failed: ${cause}`,
   );
   return undefined;

@@ -297,6 +297,46 @@ if (vscode.workspace.isTrusted) {
         /split/,
       );
     });
+
+    it('a journal with a gap is refused: an error that says what to do, nothing written', async () => {
+      await runPython('companion_split_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        db,
+        '--study',
+        'split3',
+      ]);
+      await vscode.commands.executeCommand('optunaStorage.refresh');
+      await until(() => findNode('split3')?.study.sqlite !== undefined, WAIT_MS, 'split3 split');
+      const node = findNode('split3');
+      const client = redis.client();
+      try {
+        assert.strictEqual(await client.del(`${PREFIX}:log:1`), 1, 'a journal entry removed');
+        const before = (await client.keys('*')).sort();
+        const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+        const error = stub('showErrorMessage', (async () => undefined) as never);
+        try {
+          assert.strictEqual(
+            await vscode.commands.executeCommand('optunaStorage.healStudy', node),
+            undefined,
+          );
+        } finally {
+          warn.restore();
+          error.restore();
+        }
+        assert.strictEqual(warn.calls.length, 0, 'no confirmation for a refused heal');
+        assert.strictEqual(error.calls.length, 1);
+        const message = (error.calls[0] as [string])[0];
+        assert.match(message, /^Heal of "split3" refused, nothing written: .*heal:log:1/);
+        assert.match(message, /restore it from a backup \(Restore Redis\)/);
+        assert.deepStrictEqual((await client.keys('*')).sort(), before, 'nothing written');
+      } finally {
+        client.disconnect();
+      }
+    });
   });
 }
 
