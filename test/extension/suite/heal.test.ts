@@ -340,9 +340,110 @@ if (vscode.workspace.isTrusted) {
   });
 }
 
-/** Pids of the companion's reconcile (not its dry run) on `db` now running on this machine. */
-function reconcilers(db: string): number[] {
-  const out: number[] = [];
+if (vscode.workspace.isTrusted) {
+  describe('Heal Split Study with a password-protected Redis', function () {
+    this.timeout(180_000);
+    const PASSWORD = 'heal-s3cret-pw';
+    let api: ExtensionApi;
+    let redis: RedisServer;
+    let dir: string;
+    let db: string;
+    let plainUrl: string;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+    const G = vscode.ConfigurationTarget.Global;
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-heal-pw-'));
+      db = path.join(dir, 'optuna_fallback.db');
+      redis = await RedisServer.start({ password: PASSWORD });
+      plainUrl = redis.url.replace(/\/\/[^@/]*@/, '//');
+      const withPassword = plainUrl.replace('redis://', `redis://:${PASSWORD}@`);
+      await runPython('companion_split_study.py', [
+        '--redis',
+        withPassword,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        db,
+      ]);
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await api.passwords.set(plainUrl, PASSWORD);
+      await cfg().update('redis.prefixes', [PREFIX], G);
+      await cfg().update('sqlite.path', db, G);
+      await cfg().update('redis.url', plainUrl, G);
+      await until(
+        () =>
+          api.store.loaded &&
+          api.store.state.state === 'redis' &&
+          api.store.studies().some((x) => x.name === 'split' && x.redis && x.sqlite),
+        WAIT_MS,
+        'the split study in both stores',
+      ).catch((e: Error) => {
+        throw new Error(`${e.message} (${api.store.state.detail})`);
+      });
+    });
+
+    after(async () => {
+      for (const k of ['redis.prefixes', 'sqlite.path', 'redis.url'])
+        await cfg().update(k, undefined, G);
+      await api?.passwords.delete(plainUrl);
+      await redis?.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the stored password reaches the companion in its environment, never its command line', async () => {
+      const study = api.store.studies().find((x) => x.name === 'split')!;
+      const seen = new Map<number, { argv: string[]; env: string }>();
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          for (const c of companions(db))
+            if (!seen.has(c.pid))
+              try {
+                seen.set(c.pid, {
+                  argv: c.argv,
+                  env: fs.readFileSync(`/proc/${c.pid}/environ`, 'utf8'),
+                });
+              } catch {
+                // gone meanwhile
+              }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info = stub('showInformationMessage', (async () => undefined) as never);
+      let r: StudyReconcile | undefined;
+      try {
+        r = await vscode.commands.executeCommand('optunaStorage.healStudy', {
+          kind: 'study',
+          id: 'x',
+          study,
+        });
+      } finally {
+        warn.restore();
+        info.restore();
+        watching = false;
+        await watch;
+      }
+      assert.ok(r && r.verified, 'healed with the stored password');
+      assert.strictEqual(r.copied, 4);
+      assert.ok(seen.size >= 1, 'the companion was seen running');
+      for (const { argv, env } of seen.values()) {
+        assert.ok(!argv.some((a) => a.includes(PASSWORD)), argv.join(' '));
+        assert.ok(
+          env.split('\0').includes(`OPTUNA_STORAGE_REDIS_PASSWORD=${PASSWORD}`),
+          'the password is in its environment',
+        );
+      }
+    });
+  });
+}
+
+/** The companion's reconcile processes on `db` now running on this machine (pid, argv). */
+function companions(db: string): Array<{ pid: number; argv: string[] }> {
+  const out: Array<{ pid: number; argv: string[] }> = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let argv: string[];
     try {
@@ -350,10 +451,16 @@ function reconcilers(db: string): number[] {
     } catch {
       continue; // gone meanwhile
     }
-    if (argv.includes('reconcile') && argv.includes(db) && !argv.includes('--dry-run'))
-      out.push(Number(pid));
+    if (argv.includes('reconcile') && argv.includes(db)) out.push({ pid: Number(pid), argv });
   }
   return out;
+}
+
+/** Pids of the companion's reconcile (not its dry run) on `db`. */
+function reconcilers(db: string): number[] {
+  return companions(db)
+    .filter((c) => !c.argv.includes('--dry-run'))
+    .map((c) => c.pid);
 }
 
 /** A tree trial in the fields `same` compares, as optuna_dump.py prints them. */
