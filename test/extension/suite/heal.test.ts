@@ -10,7 +10,8 @@ import type { Trial } from '../../../src/core/optuna/model';
 import type { ExtensionApi } from '../../../src/extension';
 import type { StudyReconcile } from '../../../src/vscode/commands/healStudy';
 import type { Node } from '../../../src/vscode/views/nodes';
-import { parseDump } from '../../helpers/compareDumps';
+import { runCli } from '../../helpers/cli';
+import { assertSameDump, parseDump } from '../../helpers/compareDumps';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
@@ -211,6 +212,14 @@ if (vscode.workspace.isTrusted) {
       assert.deepStrictEqual(
         node.study.trials.map((t) => same(toDump(t.trial))),
         redisSet,
+      );
+      // And the project's `optuna-storage dump` of Redis equals Optuna's, field by field.
+      const ours = await runCli(['dump', redis.url, '--prefix', PREFIX, '--study', 'split']);
+      assert.strictEqual(ours.status, 0, ours.stderr);
+      assertSameDump(
+        ours.stdout,
+        await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX, '--study', 'split']),
+        'Redis after Heal',
       );
     });
 
