@@ -13,6 +13,7 @@ import { decodeFloats } from '../../helpers/compareDumps';
 import { JournalWriter } from '../../helpers/journalWriter';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
+import { stub } from './windowStub';
 import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,21 +44,6 @@ type OptunaDump = {
 /** Optuna's dump read as the extension reads journals (big integers as BigInt, -0.0 kept), {"__float__": "-Infinity"} markers turned back into numbers. */
 function parseDump(text: string): OptunaDump {
   return decodeFloats(parsePyJson(text)) as unknown as OptunaDump;
-}
-
-/** Replaces a vscode.window function for one call sequence; restores on `restore()`. */
-function stub<K extends keyof typeof vscode.window>(
-  name: K,
-  impl: (...args: never[]) => unknown,
-): { restore(): void; calls: unknown[][] } {
-  const w = vscode.window as unknown as Record<string, unknown>;
-  const original = w[name];
-  const calls: unknown[][] = [];
-  w[name] = (...args: never[]) => {
-    calls.push(args);
-    return impl(...args);
-  };
-  return { calls, restore: () => (w[name] = original) };
 }
 
 describe('Optuna Storage Manager in a real extension host', function () {

@@ -15,6 +15,7 @@ import { assertSameDump, parseDump } from '../../helpers/compareDumps';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
+import { stub } from './windowStub';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const manifest = require('../../../package.json') as { publisher: string; name: string };
@@ -30,18 +31,18 @@ interface DumpTrial {
   datetime_complete: string | null;
 }
 
-function stub<K extends keyof typeof vscode.window>(
-  name: K,
-  impl: (...args: never[]) => unknown,
-): { restore(): void; calls: unknown[][] } {
-  const w = vscode.window as unknown as Record<string, unknown>;
-  const original = w[name];
-  const calls: unknown[][] = [];
-  w[name] = (...args: never[]) => {
-    calls.push(args);
-    return impl(...args);
-  };
-  return { calls, restore: () => (w[name] = original) };
+/** Waits until the store, on Redis, shows the study "split" in both Redis and SQLite. */
+async function splitStudyShown(api: ExtensionApi): Promise<void> {
+  await until(
+    () =>
+      api.store.loaded &&
+      api.store.state.state === 'redis' &&
+      api.store.studies().some((s) => s.name === 'split' && s.redis && s.sqlite),
+    WAIT_MS,
+    'the split study in both stores',
+  ).catch((e: Error) => {
+    throw new Error(`${e.message} (${api.store.state.detail})`);
+  });
 }
 
 if (vscode.workspace.isTrusted) {
@@ -99,16 +100,7 @@ if (vscode.workspace.isTrusted) {
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
       await cfg().update('redis.url', redis.url, G);
-      await until(
-        () =>
-          api.store.loaded &&
-          api.store.state.state === 'redis' &&
-          api.store.studies().some((s) => s.name === 'split' && s.redis && s.sqlite),
-        WAIT_MS,
-        'the split study in both stores',
-      ).catch((e: Error) => {
-        throw new Error(`${e.message} (${api.store.state.detail})`);
-      });
+      await splitStudyShown(api);
     });
 
     after(async () => {
@@ -382,16 +374,7 @@ if (vscode.workspace.isTrusted) {
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
       await cfg().update('redis.url', plainUrl, G);
-      await until(
-        () =>
-          api.store.loaded &&
-          api.store.state.state === 'redis' &&
-          api.store.studies().some((x) => x.name === 'split' && x.redis && x.sqlite),
-        WAIT_MS,
-        'the split study in both stores',
-      ).catch((e: Error) => {
-        throw new Error(`${e.message} (${api.store.state.detail})`);
-      });
+      await splitStudyShown(api);
     });
 
     after(async () => {
