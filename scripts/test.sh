@@ -12,8 +12,23 @@ npm run --silent typecheck || exit 1
 npm run --silent vscode:install || exit 1
 
 passed=0 failed=0 skipped=0 status=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log=$(mktemp) failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
+
+# Keeps what a failing suite said about its failures, to repeat it just above the final count:
+# CI shows only the end of a long log, and a failure named there needs no digging.
+note_failures() {
+  local name=$1
+  {
+    echo "--- $name"
+    # mocha's spec reporter: everything after "N failing" (the numbered failures and their errors)
+    sed -n '/^ *[1-9][0-9]* failing/,$p' "$log" | head -80
+    # the extension-host, UI and VSIX runners: their FAIL lines with the error that follows
+    grep -E -A 8 '^ *(\[[a-z-]+\] )? *FAIL ' "$log" | head -80
+    # pytest's short summary
+    grep -E '^(FAILED|ERROR) ' "$log" | head -40
+  } >>"$failures"
+}
 
 # Runs one suite, echoing its output, and adds its mocha counts to the totals.
 suite() {
@@ -27,9 +42,10 @@ suite() {
   f=$(grep -Eo '[0-9]+ failing' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   s=$(grep -Eo '[0-9]+ pending' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
     status=1
-    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" >&2
+    note_failures "$name"
+    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" | tee -a "$failures" >&2
   fi
 }
 
@@ -47,14 +63,20 @@ pytest_suite() {
   s=$(grep -Eo '[0-9]+ skipped' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
   f=$((f + e))
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
     status=1
-    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" >&2
+    note_failures "$name"
+    [ "$f" -eq 0 ] && failed=$((failed + 1)) && echo "$name exited with status $rc" | tee -a "$failures" >&2
   fi
 }
 
 echo "=== lint (ESLint, Prettier, import cycles)"
-if npm run --silent lint; then passed=$((passed + 1)); else failed=$((failed + 1)) status=1; fi
+if npm run --silent lint 2>&1 | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)) status=1
+  { echo "--- lint"; tail -40 "$log"; } >>"$failures"
+fi
 suite unit npx mocha --config test/.mocharc.unit.json
 suite integration npx mocha --config test/.mocharc.integration.json
 # The extension-host test bundle is built once for both runs (the npm scripts test:extension
@@ -77,6 +99,11 @@ suite ui npm run --silent test:ui
 suite page-ui npm run --silent test:page-ui
 suite vsix npm run --silent test:vsix
 
+if [ -s "$failures" ]; then
+  echo
+  echo "=== what failed (repeated from above)"
+  cat "$failures"
+fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
