@@ -302,3 +302,112 @@ def read_jsonl(path: str) -> List[Dict[str, Any]]:
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
+
+
+class ScriptGate:
+    """A TCP proxy to Redis that passes its clients' first ``allow`` script calls
+    (EVALSHA/EVAL, counted over all connections) and holds every command after them: the
+    server runs exactly those, the client waits for replies that never come (a write cut off
+    halfway through a pipeline). What is held is dropped when the client's connection ends,
+    so nothing reaches the server after the client dies."""
+
+    def __init__(self, target_port: int, allow: int) -> None:
+        self.target = target_port
+        self.allow = allow
+        self.passed = 0
+        self.held = 0  # commands held back (never sent)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._srv = socket.socket()
+        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._srv.bind(("127.0.0.1", self.port))
+        self._srv.listen(16)
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return "redis://127.0.0.1:%d" % self.port
+
+    def close(self) -> None:
+        self._closed = True
+        self._srv.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                c, _ = self._srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pipe, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _split(buf: bytes) -> "tuple[List[bytes], bytes]":
+        """Complete RESP commands (arrays of bulk strings) at the start of ``buf``, and the rest."""
+        out, pos = [], 0
+        while True:
+            start = pos
+            if pos == len(buf):
+                return out, b""
+            if buf[pos:pos + 1] != b"*":
+                raise ValueError("not a RESP array (redis-py sends only those)")
+            try:
+                if b"\r\n" not in buf[pos:]:
+                    raise IndexError
+                end = buf.index(b"\r\n", pos)
+                pos = end + 2
+                for _ in range(int(buf[start + 1:end])):
+                    if b"\r\n" not in buf[pos:]:
+                        raise IndexError
+                    end = buf.index(b"\r\n", pos)
+                    n = int(buf[pos + 1:end])
+                    pos = end + 2 + n + 2
+                    if pos > len(buf):
+                        raise IndexError
+            except IndexError:
+                return out, buf[start:]  # an incomplete command: wait for the rest
+            out.append(buf[start:pos])
+
+    @staticmethod
+    def _name(cmd: bytes) -> bytes:
+        first = cmd.index(b"\r\n")
+        size_end = cmd.index(b"\r\n", first + 2)
+        n = int(cmd[first + 3:size_end])
+        return cmd[size_end + 2:size_end + 2 + n].upper()
+
+    def _pipe(self, client: socket.socket) -> None:
+        server = socket.create_connection(("127.0.0.1", self.target))
+        pending = b""
+        holding = False
+        try:
+            while True:
+                r, _, _ = select.select([client, server], [], [], 0.5)
+                if self._closed:
+                    return
+                if client in r:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    cmds, pending = self._split(pending + data)
+                    send = []
+                    for cmd in cmds:
+                        with self._lock:
+                            if not holding and self._name(cmd) in (b"EVALSHA", b"EVAL"):
+                                holding = self.passed >= self.allow
+                                self.passed += 0 if holding else 1
+                            if holding:
+                                self.held += 1
+                            else:
+                                send.append(cmd)
+                    if send:
+                        server.sendall(b"".join(send))
+                if server in r:
+                    data = server.recv(65536)
+                    if not data:
+                        return
+                    client.sendall(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            server.close()

@@ -4,22 +4,17 @@ file the storage wrote, plain Optuna reading Redis afterwards."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import optuna
-import pytest
 
 import helpers
 from conftest import requires_redis
 from enhanced_redis_storage import EnhancedRedisStorage
-from enhanced_redis_storage._client import Clients
-from enhanced_redis_storage._compat import JournalStorage
 from enhanced_redis_storage._compat import quietly
-from enhanced_redis_storage.config import resolve
 from enhanced_redis_storage.identity import UID_KEY
-from enhanced_redis_storage.journal_backend import GuardedRedisJournal
-from enhanced_redis_storage.reconcile import Reconciler
 from enhanced_redis_storage.reconcile import _open_sqlite_read_only
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -379,29 +374,46 @@ def test_two_concurrent_reconcilers_copy_each_trial_once_over_50_rounds(redis_se
 
 
 @requires_redis
-def test_a_reconcile_killed_halfway_finishes_when_run_again(redis_server, workdir):
+def test_a_reconcile_process_killed_halfway_finishes_when_run_again(redis_server, workdir):
+    """A real reconcile process, SIGKILLed halfway through its copy: it reaches Redis through
+    a gate that lets its first 5 trial scripts through and holds the rest of the pipeline, so
+    the kill lands with 5 of 12 trials written, whatever the machine's load. Run again, it
+    copies the other 7, and plain Optuna sees each trial once."""
     server = redis_server()
     fb = os.path.join(workdir, "optuna_fallback.db")
-    expected = split_study(server, fb, on_redis=1, on_sqlite=7)
+    expected = split_study(server, fb, on_redis=1, on_sqlite=12)
+    before = journal_length(server)
+    gate = helpers.ScriptGate(server.port, allow=5)
+    try:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "enhanced_redis_storage", "reconcile", "--redis", gate.url, "--prefix", "p",
+             "--sqlite", fb, "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(os.environ, PYTHONPATH=helpers.PACKAGE_DIR, PYTHONWARNINGS="ignore"),
+        )
+        try:
+            # Each trial is one record: the 5 scripts have run, the rest is held.
+            helpers.wait_for(lambda: gate.held > 0 and journal_length(server) == before + 5, 120, "5 trials copied")
+            assert p.poll() is None, p.communicate()
+            os.kill(p.pid, signal.SIGKILL)
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        assert p.returncode == -signal.SIGKILL
+    finally:
+        gate.close()
+    assert journal_length(server) == before + 5, "the held commands reached Redis after the kill"
+    halfway = plain(server, "p", "split").trials
+    assert len(halfway) == 1 + 5 and all(t.state.name == "COMPLETE" for t in halfway)
 
-    class Killed(BaseException):
-        pass
-
-    def die(study, done, total):
-        raise Killed()  # the process dies after its first batch reached Redis
-
-    clients = Clients(resolve(server.url, fb, "p", {"status_file": ""}, config_file=False))
-    backend = GuardedRedisJournal(clients, "p", "killed")
-    journal = quietly(lambda: JournalStorage(backend))
-    rdb = _open_sqlite_read_only(fb)
-    with pytest.raises(Killed):
-        Reconciler(journal, backend, rdb, batch=3, on_progress=die).reconcile(["split"])
-    clients.close()
-    assert len(plain(server, "p", "split").trials) == 1 + 3
     code, report, err = reconcile(server.url, fb, "p", "--json")
     assert code == 0, (report, err)
     st = report["studies"][0]
-    assert (st["copied"], st["already"], st["verified"]) == (4, 3, True), st
+    assert (st["copied"], st["already"], st["verified"]) == (7, 5, True), st
+    assert_once(server, "split", expected)
+    code, report, _ = reconcile(server.url, fb, "p", "--json")
+    assert code == 0 and (report["totals"]["copied"], report["totals"]["already"]) == (0, 12), report
     assert_once(server, "split", expected)
 
 
