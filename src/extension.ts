@@ -15,6 +15,7 @@ import { trackRedisRefusedHere } from './vscode/views/redisActions';
 import { trackSplitStudies } from './vscode/commands/healStudy';
 import { StudiesProvider } from './vscode/views/studiesProvider';
 import { TrialsProvider } from './vscode/views/trialsProvider';
+import { WritersService } from './vscode/writersService';
 
 /** What activate() returns: the services, so extension-host tests can look inside. */
 export type ExtensionApi = Services & {
@@ -44,11 +45,15 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     treeDataProvider: trials,
     showCollapseAll: true,
   });
-  const refresh = new RefreshManager((r) => store.refresh(r), store.settings.refreshIntervalMs, [
-    studiesView,
-    trialsView,
-  ]);
-  const statusBar = new StatusBar(store);
+  const writers = new WritersService(store, log);
+  // One read: the studies, and the writers' status files next to the fallback file.
+  const refresh = new RefreshManager(
+    (r) => Promise.all([store.refresh(r), writers.read()]),
+    store.settings.refreshIntervalMs,
+    [studiesView, trialsView],
+  );
+  writers.watch(refresh);
+  const statusBar = new StatusBar(store, writers);
   context.subscriptions.push(
     log,
     store,
@@ -56,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     trials,
     studiesView,
     trialsView,
+    writers,
     refresh,
     statusBar,
   );
@@ -71,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     trialsView,
     refresh,
     statusBar,
+    writers,
     activatedAt,
   } as Services;
   const studyPages = new StudyPages(services);

@@ -25,6 +25,9 @@ ENV_PASSWORD = "OPTUNA_STORAGE_REDIS_PASSWORD"
 ENV_SENTINELS = "OPTUNA_STORAGE_REDIS_SENTINELS"
 ENV_SENTINEL_MASTER = "OPTUNA_STORAGE_REDIS_SENTINEL_MASTER"
 ENV_CONFIG = "OPTUNA_STORAGE_REDIS_CONFIG"
+# Set by the extension for each run it launches: the run's processes name it in their status
+# files, so that the Runs view can tell each run's storage state.
+ENV_RUN_ID = "OPTUNA_STORAGE_RUN_ID"
 
 DEFAULT_URL = "redis://127.0.0.1:6379"
 DEFAULT_FALLBACK = "./optuna_fallback.db"
@@ -67,6 +70,8 @@ class Settings:
         self.sqlite_timeout = float(values["sqlite_timeout"])
         self.sweep_interval = float(values["sweep_interval"])
         self.status_file: Optional[str] = values.get("status_file")
+        self.status_interval = float(values["status_interval"])
+        self.run_id: Optional[str] = values.get("run_id")
         self.config_file: Optional[str] = values.get("config_file")
 
     def describe(self) -> Dict[str, Any]:
@@ -102,6 +107,7 @@ DEFAULTS: Dict[str, Any] = {
     "recovery_pongs": 3,
     "sqlite_timeout": 60.0,
     "sweep_interval": 5.0,
+    "status_interval": 5.0,
 }
 
 # Keys accepted in redis_config.json and as keyword options (the guide's names first).
@@ -119,6 +125,7 @@ _OPTION_KEYS = {
     "sqlite_timeout",
     "sweep_interval",
     "status_file",
+    "status_interval",
     "password",
     "sentinels",
     "sentinel_master",
@@ -204,6 +211,8 @@ def _from_env(env: Dict[str, str]) -> Dict[str, Any]:
         out["sentinels"] = env[ENV_SENTINELS]
     if env.get(ENV_SENTINEL_MASTER):
         out["sentinel_master"] = env[ENV_SENTINEL_MASTER]
+    if env.get(ENV_RUN_ID):
+        out["run_id"] = env[ENV_RUN_ID]
     return out
 
 
@@ -246,7 +255,7 @@ def resolve(
     url = str(values["redis_url"])
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("Redis URL must start with redis://, rediss:// or unix://: %s" % redact_url(url))
-    for k in ("socket_timeout", "connect_timeout", "probe_interval", "sqlite_timeout"):
+    for k in ("socket_timeout", "connect_timeout", "probe_interval", "sqlite_timeout", "status_interval"):
         if float(values[k]) <= 0:
             raise ConfigError("%s must be positive" % k)
     if int(values["max_connections"]) < 2:

@@ -24,7 +24,12 @@ export type RefreshReason =
   /** A run starts: its study as it is now, so that only new trials count as progress. */
   | 'run-started'
   /** A run ended: its last trials, so that its progress is final. */
-  | 'run-ended';
+  | 'run-ended'
+  /**
+   * A process of the Python storage published its first status next to the fallback file
+   * while none was known: now, visible or not, so that the status bar follows the writers.
+   */
+  | 'writers';
 
 interface Policy {
   /** `now`: at once, whatever is visible; `soon`: debounced, and only while active. */
@@ -45,6 +50,7 @@ const POLICY: Record<RefreshReason, Policy> = {
   shown: { when: 'now' },
   'run-started': { when: 'now' },
   'run-ended': { when: 'now', fresh: true },
+  writers: { when: 'now' },
 };
 
 /** What a read is told: the reason (for the log) and the policy's options. */

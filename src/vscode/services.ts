@@ -7,6 +7,7 @@ import type { StoreService } from './storeService';
 import type { Node } from './views/nodes';
 import type { StudiesProvider } from './views/studiesProvider';
 import type { TrialsProvider } from './views/trialsProvider';
+import type { WritersService } from './writersService';
 
 /** What commands work with; built once in activate(), passed explicitly (no globals). */
 export interface Services {
@@ -20,6 +21,8 @@ export interface Services {
   trialsView: vscode.TreeView<Node>;
   refresh: RefreshManager;
   statusBar: StatusBar;
+  /** The writers' side: which storage each process of the Python storage writes to. */
+  writers: WritersService;
   /** The study pages (webview panels), one per study. */
   studyPages: StudyPageOpener;
   /** Epoch ms when activate() began (for the activation-to-first-studies benchmark). */

@@ -3,6 +3,8 @@ import { redactUrl } from '../core/redis/url';
 import { fallbackReason } from '../core/storage/fallbackFile';
 import type { StoreService } from './storeService';
 import { Disposable } from './lifecycle';
+import { writersBreakdown, writersOnSqliteText } from '../core/python/writersStatus';
+import type { WritersService } from './writersService';
 
 /**
  * Always tells where studies are read from: Redis (with latency), degraded, SQLite fallback
@@ -11,7 +13,10 @@ import { Disposable } from './lifecycle';
 export class StatusBar extends Disposable {
   readonly item: vscode.StatusBarItem;
 
-  constructor(private readonly service: StoreService) {
+  constructor(
+    private readonly service: StoreService,
+    private readonly writers: WritersService,
+  ) {
     super();
     this.item = this._register(
       vscode.window.createStatusBarItem(
@@ -24,6 +29,7 @@ export class StatusBar extends Disposable {
     this.item.command = 'optunaStorage.statusActions';
     this._register(service.onDidChangeState(() => this.update()));
     this._register(service.onDidChangeData(() => this.update()));
+    this._register(writers.onDidChange(() => this.update()));
     this.update();
     this.item.show();
     // "Last check" moves on every health check, which fires no event: refresh the tooltip.
@@ -85,9 +91,16 @@ export class StatusBar extends Disposable {
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
         : undefined;
     }
+    // The writers' side: processes of the Python storage that write to SQLite, whatever
+    // this window reads ("Redis ✓ · 12 writers on SQLite").
+    const onSqlite = writersOnSqliteText(this.writers.summary);
+    if (onSqlite) {
+      item.text = `${st.state === 'redis' && !st.degraded && warnings.length === 0 ? '$(database) Redis ✓' : item.text} · ${onSqlite}`;
+      item.backgroundColor ??= new vscode.ThemeColor('statusBarItem.warningBackground');
+    }
     this.updateTooltip();
     item.accessibilityInformation = {
-      label: `Optuna storage: ${stateWords(this.service)}. ${st.detail}`,
+      label: `Optuna storage: ${stateWords(this.service)}.${onSqlite ? ` ${onSqlite}.` : ''} ${st.detail}`,
     };
   }
 
@@ -135,8 +148,25 @@ export class StatusBar extends Disposable {
       md.appendMarkdown(
         `_${this.warnings.length} Redis monitor finding(s) from ${new Date(this.warningsAt).toLocaleTimeString()} are not shown while Redis is unreachable._\n\n`,
       );
+    this.writersTooltip(md);
     md.appendMarkdown('Click for actions');
     return md;
+  }
+
+  /** Who writes where, why and since when (the processes' own words). */
+  private writersTooltip(md: vscode.MarkdownString): void {
+    const w = this.writers.summary;
+    if (w.total === 0) return;
+    md.appendMarkdown(
+      `**Writers** (processes of the Python storage on this fallback file): ${writersBreakdown(w)}  \n`,
+    );
+    if (w.held)
+      md.appendMarkdown('Held: Redis answers, but its journal is not the one they wrote to.  \n');
+    if (w.onSqlite) {
+      md.appendMarkdown(`On SQLite since ${new Date(w.since!).toLocaleString()}  \nCause: `);
+      md.appendText(w.cause ?? 'not given');
+      md.appendMarkdown('\n\n');
+    } else md.appendMarkdown('\n');
   }
 }
 

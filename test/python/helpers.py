@@ -211,7 +211,11 @@ class ReplyDropProxy:
         return "pass"
 
     def _pipe(self, client: socket.socket) -> None:
-        server = socket.create_connection(("127.0.0.1", self.target))
+        try:
+            server = socket.create_connection(("127.0.0.1", self.target))
+        except OSError:  # the server is gone (e.g. a storage's last DEL at interpreter exit)
+            client.close()
+            return
         cut_after_forward = False
         try:
             while True:

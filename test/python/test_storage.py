@@ -295,6 +295,65 @@ def test_status_file_tracks_the_state_and_goes_away(redis_server, make_storage, 
 
 
 @requires_redis
+def test_status_heartbeat_file_and_redis_key(redis_server, make_storage, workdir, monkeypatch):
+    """The heartbeat moves ``updated`` on; the key is in Redis while the process writes there
+    (with a TTL, so a dead process vanishes), is not refreshed while on SQLite, and goes at
+    close. The run id the extension passes is in both."""
+    monkeypatch.setenv("OPTUNA_STORAGE_RUN_ID", "run-42")
+    server = redis_server()
+    s = make_storage(server.url, prefix="hb", probe_interval=0.1, status_interval=0.2)
+    optuna.create_study(storage=s, study_name="hb").optimize(objective, n_trials=1)
+    key = "hb:enhanced:status:%s" % s._writer_id
+    assert s._status.key == key
+    r = server.client()
+    doc = json.loads(helpers.wait_for(lambda: r.get(key), 30, "the status key"))
+    assert doc["current_storage"] == "redis" and doc["run_id"] == "run-42" and doc["pid"] == os.getpid()
+    assert 0 < r.ttl(key) <= 15
+    with open(s._status.path) as f:
+        first = json.load(f)
+    assert first["run_id"] == "run-42" and first["heartbeat"] == 0.2
+
+    def moved():
+        with open(s._status.path) as f:
+            return json.load(f)["updated"] > first["updated"]
+
+    helpers.wait_for(moved, 30, "a heartbeat")
+    s.close()
+    assert r.get(key) is None and not os.path.exists(s._status.path)
+
+
+@requires_redis
+def test_status_key_is_written_only_while_on_redis(redis_server, make_storage):
+    """Off Redis the key is left to expire (the file tells the state); back on Redis it is
+    fresh again. Every document ever seen in the key says "redis"."""
+    server = redis_server()
+    s = make_storage(server.url, prefix="hs", probe_interval=0.1, status_interval=0.2)
+    optuna.create_study(storage=s, study_name="hs").optimize(objective, n_trials=1)
+    key = s._status.key
+    r = server.client()
+    seen = []
+
+    def key_doc():
+        raw = r.get(key)
+        if raw is not None:
+            seen.append(json.loads(raw))
+        return raw
+
+    helpers.wait_for(key_doc, 30, "the status key")
+    server.stop()  # frozen: the process fails over to SQLite
+    try:
+        optuna.load_study(study_name="hs", storage=s).optimize(objective, n_trials=1)
+        assert s.current_storage == "sqlite"
+        with open(s._status.path) as f:
+            assert json.load(f)["current_storage"] == "sqlite"
+    finally:
+        server.cont()
+    helpers.wait_for(lambda: key_doc() and seen[-1]["last_recovery"] is not None, 60, "the key after recovery")
+    assert {d["current_storage"] for d in seen} == {"redis"}
+    assert seen[0]["last_failover"] is None and seen[-1]["last_failover"]["cause"]
+
+
+@requires_redis
 def test_threads_share_one_state_through_an_outage(redis_server, make_storage):
     server = redis_server()
     s = make_storage(server.url, prefix="thr", probe_interval=0.1)

@@ -9,6 +9,8 @@ export const ENV = {
   password: 'OPTUNA_STORAGE_REDIS_PASSWORD',
   sentinels: 'OPTUNA_STORAGE_REDIS_SENTINELS',
   sentinelMaster: 'OPTUNA_STORAGE_REDIS_SENTINEL_MASTER',
+  /** The run's id: its processes name it in their status files (the Runs view's storage state). */
+  runId: 'OPTUNA_STORAGE_RUN_ID',
 } as const;
 
 /** Files of one run, in the extension's storage (never in the workspace). */

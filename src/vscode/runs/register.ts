@@ -20,7 +20,7 @@ export interface RunsApi {
 export function registerRuns(s: Services): RunsApi {
   const storage = (s.context.storageUri ?? s.context.globalStorageUri).fsPath;
   const manager = new RunManager(s, storage);
-  const provider = new RunsProvider(manager);
+  const provider = new RunsProvider(manager, s.writers);
   const view = vscode.window.createTreeView('optunaStorage.runs', {
     treeDataProvider: provider,
     showCollapseAll: true,

@@ -73,6 +73,7 @@ export async function launchRun(
   }
   env[ENV.prefix] = prefix ?? '';
   if (st.sqlitePath) env[ENV.sqlite] = st.sqlitePath;
+  env[ENV.runId] = id;
   if (st.sentinel) {
     env[ENV.sentinels] = st.sentinel.sentinels.map((x) => `${x.host}:${x.port}`).join(',');
     env[ENV.sentinelMaster] = st.sentinel.name;

@@ -3,6 +3,12 @@ import { Disposable } from '../lifecycle';
 import { formatDuration, type RunProgress } from '../../core/runs/progress';
 import { type RunRecord, stateText } from '../../core/runs/record';
 import { show } from '../views/nodes';
+import {
+  summarizeWriters,
+  writersBreakdown,
+  type WritersSummary,
+} from '../../core/python/writersStatus';
+import type { WritersService } from '../writersService';
 import type { RunManager } from './runManager';
 
 /** Rows of the Runs view: a run, its details, and its parameters. */
@@ -66,8 +72,17 @@ export class RunsProvider extends Disposable implements vscode.TreeDataProvider<
   private readonly changed = this._register(new vscode.EventEmitter<RunNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly manager: RunManager) {
+  constructor(
+    private readonly manager: RunManager,
+    private readonly writers: WritersService,
+  ) {
     super();
+    this._register(writers.onDidChange(() => this.refresh()));
+  }
+
+  /** Where the run's processes write (their status files carry the run's id); running runs only. */
+  private storageOf(run: RunRecord): WritersSummary | undefined {
+    return run.state === 'running' ? summarizeWriters(this.writers.ofRun(run.id)) : undefined;
   }
 
   refresh(): void {
@@ -130,12 +145,14 @@ export class RunsProvider extends Disposable implements vscode.TreeDataProvider<
           : key === 'ok'
             ? 'done'
             : `exit ${run.exitCode}`;
-    item.description = `${state} · ${runSummary(run)}`;
+    const storage = this.storageOf(run);
+    const onSqlite = storage?.onSqlite ? ` · ${storage.onSqlite} on SQLite` : '';
+    item.description = `${state} · ${runSummary(run)}${onSqlite}`;
     const next = this.manager.nextStage(run);
     item.contextValue = `run.${run.state}${run.tmux ? '.tmux' : ''}${next ? '.ramp' : ''}`;
     item.tooltip = this.tooltip(run);
     item.accessibilityInformation = {
-      label: `${run.label}, ${stateText(run)}, ${runSummary(run)}`,
+      label: `${run.label}, ${stateText(run)}, ${runSummary(run)}${onSqlite ? `, ${storage!.onSqlite} processes on SQLite` : ''}`,
     };
     return item;
   }
@@ -149,6 +166,15 @@ export class RunsProvider extends Disposable implements vscode.TreeDataProvider<
     md.appendMarkdown(
       `Study: ${run.study.name ?? 'detecting…'}  \nProgress: ${runSummary(run)}\n\n`,
     );
+    const storage = this.storageOf(run);
+    if (storage?.total) {
+      md.appendMarkdown(`Storage: ${writersBreakdown(storage)}`);
+      if (storage.cause) {
+        md.appendMarkdown(' — ');
+        md.appendText(storage.cause);
+      }
+      md.appendMarkdown('\n\n');
+    }
     md.appendCodeblock(run.command, 'shellscript');
     return md;
   }
@@ -239,6 +265,13 @@ export class RunsProvider extends Disposable implements vscode.TreeDataProvider<
         ),
       );
     }
+    const storage = this.storageOf(run);
+    if (storage)
+      out.push(
+        storageDetail(storage, (label, description, icon, extra) =>
+          d('storage', label, description, icon, extra),
+        ),
+      );
     const study = run.study;
     const how =
       study.source === 'parameter'
@@ -312,4 +345,30 @@ export class RunsProvider extends Disposable implements vscode.TreeDataProvider<
     );
     return out;
   }
+}
+
+/**
+ * The Storage row of a running run: where its processes write, and since when and why any is
+ * on SQLite (its tooltip has the cause).
+ */
+function storageDetail(
+  s: WritersSummary,
+  d: (
+    label: string,
+    description: string,
+    icon: string,
+    extra: Partial<Extract<RunNode, { kind: 'detail' }>>,
+  ) => RunNode,
+): RunNode {
+  if (!s.total)
+    return d('Storage', 'no process of the Python storage seen', 'database', {
+      tooltip:
+        'No process of this run has published a status next to the fallback file: it does not use enhanced_redis_storage (or not yet), or it uses another fallback file.',
+    });
+  const procs = `${s.total} process${s.total === 1 ? '' : 'es'}: ${writersBreakdown(s)}`;
+  if (!s.onSqlite) return d('Storage', procs, 'database', {});
+  const since = new Date(s.since!).toLocaleTimeString();
+  return d('Storage', `${procs} · since ${since}`, 'debug-disconnect', {
+    tooltip: `${procs}; on SQLite since ${new Date(s.since!).toLocaleString()}: ${s.cause ?? 'no cause given'}`,
+  });
 }
