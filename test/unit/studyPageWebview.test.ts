@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { type EncoderContext, StudyEncoder, splitSnapshot } from '../../src/core/studyPage/encoder';
 import type { DeltaMessage, SnapshotMessage } from '../../src/core/studyPage/protocol';
-import { paretoFront, parallelAxes, timelineLanes } from '../../src/webview/studyPage/chartOptions';
+import { parallelAxes } from '../../src/webview/studyPage/charts/parallel';
+import { paretoFront } from '../../src/webview/studyPage/charts/pareto';
+import { timelineLanes } from '../../src/webview/studyPage/charts/timeline';
 import { PageStore } from '../../src/webview/studyPage/store';
 import {
   filterMask,
