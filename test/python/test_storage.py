@@ -4,6 +4,7 @@ guards, lost replies, a journal that lost data, ids and the hidden unique id."""
 import json
 import os
 import pickle
+import subprocess
 import threading
 import time
 
@@ -127,6 +128,38 @@ def test_trials_look_as_optuna_made_them_and_carry_a_hidden_unique_id(redis_serv
     assert len(set(uids)) == 3 and all(len(u) == 32 for u in uids)
     assert s.get_storage_info()["redis_url"] == server.url
     assert s.get_storage_info()["optuna_version"] == optuna.__version__
+
+
+_STARTS = """
+import datetime, sys
+import optuna
+from enhanced_redis_storage import EnhancedRedisStorage
+s = EnhancedRedisStorage(sys.argv[1], sys.argv[2], prefix="starts")
+sid = s.create_new_study(directions=[optuna.study.StudyDirection.MINIMIZE])
+late = 0
+for _ in range(2000):
+    before = datetime.datetime.now()
+    if not s.get_trial(s.create_new_trial(sid)).datetime_start > before:
+        late += 1
+s.close()
+print(late)
+"""
+
+
+@requires_redis
+def test_a_new_trial_starts_strictly_after_the_call_began(redis_server, workdir):
+    """Optuna's conformance test reads the time, creates a trial and requires a strictly later
+    start. Stamped on entry, 8-16 % of 2,000 trials started in the caller's microsecond in a
+    plain process (under pytest the calls are slower and it rarely shows, hence the child)."""
+    out = subprocess.run(
+        [helpers.PYTHON, "-c", _STARTS, redis_server().url, os.path.join(workdir, "f.db")],
+        env=helpers.worker_env("3.1.0"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["0"]
 
 
 @requires_redis
