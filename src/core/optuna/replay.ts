@@ -11,7 +11,9 @@ import {
   isFinished,
 } from './model';
 import { type JsonObject, type JsonValue, parsePyJson, setOwn } from './pythonJsonParse';
-import { type TrialRow, TrialTable, type TrialTableData, tableStudy } from './trialTable';
+import { tableStudy } from './tableStudy';
+import type { TrialRow } from './trialTable';
+import { TrialTable, type TrialTableData } from './trialTable';
 
 /** A record Optuna's replay would refuse: we skip it and report it, the rest still applies. */
 class InvalidOp extends Error {}

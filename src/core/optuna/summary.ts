@@ -1,5 +1,8 @@
 import { type Study, TRIAL_STATES, type Trial, type TrialState } from './model';
-import { type TrialTable, datetimeOrderOf, firstValueOf, tableOf } from './trialTable';
+import { tableOf } from './tableStudy';
+import { datetimeMicros } from './datetimeMicros';
+import type { JsonValue } from './pythonJsonParse';
+import { type TrialTable, TrialRow } from './trialTable';
 
 export interface StudySummary {
   counts: Record<TrialState, number>;
@@ -103,4 +106,19 @@ function summarizeTable(t: TrialTable, directions: readonly string[]): StudySumm
     best: bestRow < 0 ? undefined : t.row(bestRow),
     lastActivity: latestRow < 0 ? null : t.datetime(latestRow, latestWhich),
   };
+}
+
+/** `t.values[0]` (undefined when there is none), without building the list for a table row. */
+function firstValueOf(t: Trial): JsonValue | undefined {
+  return t instanceof TrialRow ? t.table.firstValue(t.row) : (t.values?.[0] ?? undefined);
+}
+
+/**
+ * A trial's datetime as microseconds, for ordering and finding the latest (NaN when it has
+ * none): the naive wall time, as the stored texts compare. No text is built for a table row.
+ */
+function datetimeOrderOf(t: Trial, which: 'start' | 'complete'): number {
+  if (t instanceof TrialRow) return t.table.datetimeOrder(t.row, which);
+  const text = which === 'start' ? t.datetimeStart : t.datetimeComplete;
+  return text === null ? NaN : datetimeMicros(text.slice(0, 26));
 }

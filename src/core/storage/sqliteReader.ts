@@ -11,7 +11,8 @@ import {
   type TrialState,
 } from '../optuna/model';
 import { type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
-import { TrialTable, tableStudy } from '../optuna/trialTable';
+import { tableStudy } from '../optuna/tableStudy';
+import { TrialTable } from '../optuna/trialTable';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
 import { ForeignDatabaseError, checkSchema, listsParamsByName } from './sqliteSchema';
 

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { SqliteReader } from './sqliteReader';
 import { ForeignDatabaseError } from './sqliteSchema';
 import type { Study } from '../optuna/model';
-import { studyData, studyDataBuffers } from '../optuna/trialTable';
+import { studyData, studyDataBuffers } from '../optuna/studyData';
 import type { SqliteWorkerReply, SqliteWorkerRequest } from './sqliteWorkerReader';
 
 /** One reader per file, kept open between reads as in-process readers are. */

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Study } from '../optuna/model';
-import { type StudyData, studyFromData } from '../optuna/trialTable';
+import { type StudyData, studyFromData } from '../optuna/studyData';
 import { ForeignDatabaseError } from './sqliteSchema';
 
 export interface SqliteWorkerRequest {
