@@ -47,6 +47,9 @@ export class Growable<T extends TypedArray> {
   }
 }
 
+/** Picks a column's cells for a message: all rows (head) or the changed ones (pick). */
+export type Take = <T extends TypedArray>(g: Growable<T>) => ArrayBuffer;
+
 export const f64 = (fill = NaN, capacity?: number) => new Growable(Float64Array, fill, capacity);
 export const i32 = (fill = -1, capacity?: number) => new Growable(Int32Array, fill, capacity);
 export const u8 = (fill = 0, capacity?: number) => new Growable(Uint8Array, fill, capacity);
