@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import {
   type FilterColumn,
   type FilterSchema,
-  FilterError,
   compileFilter,
 } from '../../src/core/studyPage/filterExpr';
+import { FilterError } from '../../src/core/studyPage/filterTokens';
 
 /** Five rows of a small table. */
 const data: Record<
