@@ -917,12 +917,17 @@ class EnhancedRedisStorage(BaseStorage):
                 name_holder.append(self._study_name(study_id))
             return name_holder[0]
 
+        stamped: List[bool] = []
+
         def stamp() -> None:
-            # A new trial starts when it is written, not when the call came in: taken here, after
-            # the storage is chosen, it is later than any time the caller read before calling
-            # (Optuna's conformance test requires that strictly, to the microsecond).
-            if template_trial is None:
+            # A new trial starts when it is first written, not when the call came in: taken
+            # after the storage is chosen, it is later than any time the caller read before
+            # calling (Optuna's conformance test requires that strictly, to the microsecond).
+            # Only once: a retry on SQLite of a write Redis may have applied keeps the same
+            # time, or reconcile would find the two copies of the trial differing.
+            if template_trial is None and not stamped:
                 template.datetime_start = datetime.datetime.now()
+                stamped.append(True)
 
         def in_sqlite(rsid: Optional[int]) -> int:
             qsid = self._ensure_copy(name(), rsid)
