@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   COMPANION_PACKAGE,
   DEFAULT_PYTHONS,
+  findCompanionRoot,
   findPython,
   reconcileArgs,
   runCompanion,
@@ -14,13 +14,12 @@ import { PASSWORD_ENV } from './storageArgs';
 
 /** The folder that holds python/enhanced_redis_storage: the installed extension, or the repository. */
 function extensionRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'python', COMPANION_PACKAGE, '__init__.py'))) return dir;
-    if (path.dirname(dir) === dir)
-      throw new UsageError(
-        `the Python companion (python/${COMPANION_PACKAGE}) is missing from this installation`,
-      );
-  }
+  const root = findCompanionRoot(__dirname);
+  if (!root)
+    throw new UsageError(
+      `the Python companion (python/${COMPANION_PACKAGE}) is missing from this installation`,
+    );
+  return root;
 }
 
 export const reconcileCommand: CliCommand = {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { findCompanionRoot } from '../core/python/companion';
 import { parseRedisUrl } from '../core/redis/url';
 import {
   type ScenarioId,
@@ -46,7 +47,10 @@ optuna-storage-suite:<UTC time>-<random>: and removed afterwards (also after Ctr
 by an earlier run that was killed are found with SCAN and removed first. failover and
 connection-recovery never stop your server: they start a disposable redis-server on a free
 loopback port with your server's memory and persistence settings (CONFIG GET) or --redis-config,
-and are skipped when no redis-server binary is available.
+and are skipped when no redis-server binary is available. There, beside the extension's reader,
+real optimizer processes on the Python companion's storage (enhanced_redis_storage) write
+through the outage: their failover and recovery times and any trial they lost or duplicated
+are reported too (without a Python that has Optuna and redis-py, the report says so).
 
 Options:
   --redis URL           redis://[[user]:password@]host[:port][/db] or rediss:// (TLS)
@@ -63,6 +67,8 @@ Options:
   --redis-config FILE   redis.conf for the disposable server instead of CONFIG GET settings
   --outage-ms MS        how long Redis stays down in connection-recovery (default 1500)
   --keep-data           keep the run's journal keys for inspection (the next run removes them)
+  --python PY           the Python with Optuna and redis-py for the failover and recovery
+                        scenarios' real writers (default: python3, then /usr/bin/python3)
   -h, --help            this help
 
 Exit status: 0 every scenario passed (or was skipped, with the reason); 1 a scenario failed;
@@ -84,6 +90,7 @@ else runs); 130 cancelled (SIGINT/SIGTERM; the run still cleans up).`,
         'redis-config': { type: 'string' },
         'outage-ms': { type: 'string' },
         'keep-data': { type: 'boolean', default: false },
+        python: { type: 'string' },
       },
     });
     if (!values.redis) throw new UsageError('suite needs --redis URL');
@@ -134,6 +141,8 @@ else runs); 130 cancelled (SIGINT/SIGTERM; the run still cleans up).`,
         redisConfigFile: values['redis-config'],
         keepData: values['keep-data'],
         searchPath: io.env.PATH,
+        companionRoot: findCompanionRoot(__dirname),
+        pythons: values.python ? [values.python] : undefined,
       },
       {
         signal: io.signal,

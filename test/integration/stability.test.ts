@@ -3,12 +3,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
-import { type ScenarioResult, type SuiteResult, runSuite } from '../../src/core/stability';
+import {
+  type ScenarioResult,
+  type SuiteResult,
+  markdownReport,
+  runSuite,
+} from '../../src/core/stability';
+import { findPython } from '../../src/core/python/companion';
 import { DisposableRedis } from '../../src/core/stability/disposableRedis';
 import { TEMP_DIR_PREFIX, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import { runCli } from '../helpers/cli';
 import { assertSameDump } from '../helpers/compareDumps';
-import { runPython } from '../helpers/python';
+import { PYTHON, runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
 
 const byId = (r: SuiteResult, id: string): ScenarioResult => r.scenarios.find((s) => s.id === id)!;
@@ -47,6 +53,32 @@ function redisServersUnder(dir: string): number[] {
     }
   }
   return pids;
+}
+
+const REPO = path.resolve(__dirname, '..', '..');
+const WRITER_CHECKS = [
+  'writers_failover_ms',
+  'writers_recovery_ms',
+  'writers_lost',
+  'writers_duplicated',
+];
+
+/** The suite's Python writers running on this machine (read from /proc; this test runs as their user). */
+function suiteWorkers(): Array<{ pid: number; cmdline: string; password?: string }> {
+  const out: Array<{ pid: number; cmdline: string; password?: string }> = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (!cmdline.includes('enhanced_redis_storage suite-worker')) continue;
+      const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0');
+      const pw = env.find((e) => e.startsWith('OPTUNA_STORAGE_REDIS_PASSWORD='));
+      out.push({ pid: Number(d), cmdline, password: pw?.slice(pw.indexOf('=') + 1) });
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 describe('stability suite against a healthy redis-server', function () {
@@ -109,6 +141,11 @@ describe('stability suite against a healthy redis-server', function () {
         'some trials were written across the outage',
       );
       assert.equal(m('connection-recovery').lost, 0);
+      // Without the companion's folder, no Python writers: the report says why.
+      assert.match(
+        String(m('failover').writers),
+        /^not run: the Python companion .* is not part of this installation/,
+      );
       const hc = m('high-concurrency');
       assert.deepEqual(
         [hc.lost, hc.duplicates, hc.trials_finished, hc.workers_failed],
@@ -166,6 +203,75 @@ describe('stability suite against a healthy redis-server', function () {
       if (keys.length) await c.unlink(...keys);
       c.disconnect();
     }
+  });
+
+  it("failover and connection-recovery start real Python writers on the companion: their failover and recovery times beside the reader's, none lost or duplicated, the password only in their environment", async function () {
+    try {
+      await findPython([PYTHON], REPO);
+    } catch (e) {
+      console.log(`      skipped: no Python with Optuna and redis-py: ${(e as Error).message}`);
+      this.skip();
+    }
+    const seen = new Map<number, { cmdline: string; password?: string }>();
+    const result = await runSuite(
+      {
+        redisUrl: server.url,
+        only: ['failover', 'connection-recovery'],
+        outageMs: 500,
+        tmpDir: tmp,
+        companionRoot: REPO,
+        pythons: [PYTHON],
+      },
+      {
+        onLog: (line) => {
+          if (!/Python writers on the companion's storage/.test(line)) return;
+          for (const w of suiteWorkers()) seen.set(w.pid, w);
+        },
+      },
+    );
+    for (const s of result.scenarios)
+      assert.equal(s.status, 'passed', `${s.id}: ${s.message}\n${s.log.join('\n')}`);
+    const figures: string[] = [];
+    for (const s of result.scenarios) {
+      const m = s.metrics;
+      assert.match(String(m.writers), /^2 × .+ \(Optuna \d/, s.id);
+      for (const k of ['writers_failover_ms', 'writers_recovery_ms', 'writers_trials_checked'])
+        assert.equal(typeof m[k], 'number', `${s.id} ${k}`);
+      assert.ok((m.writers_trials_checked as number) > 0, s.id);
+      assert.deepEqual(
+        [m.writers_lost, m.writers_duplicated, m.writers_running_left],
+        // The failover scenario checks while the writers run (each has a trial in flight).
+        [0, 0, s.id === 'failover' ? null : 0],
+        `${s.id}: ${s.message}`,
+      );
+      // Beside the reader's figures, as checks of their own.
+      assert.deepEqual(
+        s.checks.map((c) => c.metric),
+        s.id === 'failover'
+          ? ['failover_ms', 'fallback_served', ...WRITER_CHECKS]
+          : ['recovery_ms', 'lost', ...WRITER_CHECKS],
+      );
+      figures.push(
+        `${s.id}: writers on SQLite after ${m.writers_failover_ms} ms, on Redis again after ${m.writers_recovery_ms} ms, ${m.writers_trials_checked}/${m.writers_trials} trials checked`,
+      );
+    }
+    const fo = byId(result, 'failover').metrics;
+    assert.equal(
+      fo.writers_failover_ms,
+      Math.max(fo.writers_failover_freeze_ms as number, fo.writers_failover_crash_ms as number),
+    );
+    // Every trial the recovery scenario's writers told is checked against the restarted Redis.
+    const cr = byId(result, 'connection-recovery').metrics;
+    assert.equal(cr.writers_trials_checked, cr.writers_trials);
+    assert.match(markdownReport(result), /\| Python writers: trials duplicated \| 0 \| 0 \|/);
+    // Two writers per scenario were seen; the password was in their environment only.
+    assert.ok(seen.size >= 2, `writer processes seen: ${seen.size}`);
+    for (const w of seen.values()) {
+      assert.ok(w.password, "the disposable server's password is in the environment");
+      assert.ok(!w.cmdline.includes(w.password!), 'no password on the command line');
+    }
+    assert.deepEqual(suiteWorkers(), [], 'no writer left running');
+    console.log(`      ${figures.join('\n      ')}`);
   });
 
   it('CLI: 30 workers, --json with exactly the contract fields, exit 0, reports written, nothing left on the server', async () => {

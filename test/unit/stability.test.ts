@@ -7,6 +7,8 @@ import { raceAbort, sleep } from '../../src/core/abort';
 import { SuiteCancelled } from '../../src/core/stability/abort';
 import { sameJson, verdict } from '../../src/core/stability/context';
 import { findRedisServer } from '../../src/core/stability/disposableRedis';
+import { TOKEN_ATTR, type WriterTrial, tallyWriters } from '../../src/core/stability/pythonWriters';
+import type { Study } from '../../src/core/optuna/model';
 import { removeStaleTempDirs, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import {
   jsonSummary,
@@ -215,6 +217,49 @@ describe('stability suite core', () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  it("counts the Python writers' lost, duplicated and left-running trials by their tokens", () => {
+    const told = (token: string, value: number): WriterTrial => ({
+      worker: 0,
+      token,
+      number: 0,
+      value,
+      storage: 'redis',
+      pending: 0,
+      at: 0,
+    });
+    const trial = (token: string | undefined, state: string, value: number | null) =>
+      ({
+        state,
+        values: value === null ? null : [value],
+        userAttrs: token === undefined ? {} : { [TOKEN_ATTR]: token },
+      }) as unknown as Study['trials'][number];
+    const study = {
+      trials: [
+        trial('0-1', 'COMPLETE', 1),
+        trial('0-2', 'COMPLETE', 4),
+        trial('0-2', 'COMPLETE', 4), // copied twice
+        trial('0-3', 'COMPLETE', 99), // another value than the writer told
+        trial('0-5', 'RUNNING', null),
+        trial(undefined, 'COMPLETE', 7), // not a writer's
+      ],
+    } as unknown as Study;
+    const all = [told('0-1', 1), told('0-2', 4), told('0-3', 9), told('0-4', 16)];
+    assert.deepEqual(tallyWriters(all, study, true), {
+      checked: 4,
+      lost: 2,
+      duplicated: 1,
+      running: 1,
+    });
+    // While the writers run, a RUNNING trial is one in flight, not left behind.
+    assert.equal(tallyWriters(all, study, false).running, null);
+    assert.deepEqual(tallyWriters(all, undefined, true), {
+      checked: 4,
+      lost: 4,
+      duplicated: 0,
+      running: 0,
     });
   });
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENV } from '../runs/runner';
 
@@ -14,6 +15,13 @@ export const COMPANION_PACKAGE = 'enhanced_redis_storage';
 /** The folder to put on PYTHONPATH, inside the extension (or the repository in development). */
 export function companionDir(extensionRoot: string): string {
   return path.join(extensionRoot, 'python');
+}
+
+/** An interpreter that runs the companion: its path, its Optuna version, the companion's root. */
+export interface CompanionPython {
+  python: string;
+  optuna: string;
+  root: string;
 }
 
 /** Interpreters tried when none is configured: the one on PATH, then Debian's. */
@@ -38,22 +46,43 @@ export interface CompanionOptions {
 }
 
 /**
+ * The environment of a companion process: the companion first on PYTHONPATH, and the password
+ * (if any) only here, never on a command line; a password inherited from `base` is dropped.
+ */
+export function companionEnv(
+  extensionRoot: string,
+  password: string | undefined,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    PYTHONPATH: [companionDir(extensionRoot), base.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONWARNINGS: 'ignore',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+  delete env[ENV.password];
+  if (password) env[ENV.password] = password;
+  return env;
+}
+
+/**
+ * The folder holding `python/enhanced_redis_storage` (the installed extension, or the
+ * repository in development), searched upwards from `start`; undefined when it is missing.
+ */
+export function findCompanionRoot(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(companionDir(dir), COMPANION_PACKAGE, '__init__.py'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
  * Runs `python -m enhanced_redis_storage ARGS` with the companion first on PYTHONPATH. The
  * arguments go to the child as an argv array (no shell); an abort kills the child (SIGTERM,
  * then SIGKILL after 2 s) and the promise then rejects with the abort's reason.
  */
 export function runCompanion(o: CompanionOptions): Promise<CompanionRun> {
-  const base = o.env ?? process.env;
-  const env: NodeJS.ProcessEnv = {
-    ...base,
-    PYTHONPATH: [companionDir(o.extensionRoot), base.PYTHONPATH]
-      .filter(Boolean)
-      .join(path.delimiter),
-    PYTHONWARNINGS: 'ignore',
-    PYTHONDONTWRITEBYTECODE: '1',
-  };
-  delete env[ENV.password];
-  if (o.password) env[ENV.password] = o.password;
+  const env = companionEnv(o.extensionRoot, o.password, o.env);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(o.signal.reason ?? new Error('aborted'));
     const child = spawn(o.python, ['-m', COMPANION_PACKAGE, ...o.args], {

@@ -5,6 +5,7 @@ import type { ConnectionSettings } from '../redis/connect';
 import { logKey } from '../optuna/journal/redisLog';
 import { RedisJournalReader } from '../storage/redisJournalReader';
 import type { DisposableRedis } from './disposableRedis';
+import type { CompanionPython } from '../python/companion';
 import type { Check, MetricValue, ScenarioId, ScenarioStatus } from './types';
 
 /** Options with every default filled in. */
@@ -44,6 +45,10 @@ export interface ScenarioContext {
   fallback: { path: string; scratch: boolean };
   /** Starts a disposable redis-server with the user's settings; throws SkipScenario when there is no binary. */
   startDisposable(): Promise<DisposableRedis>;
+  /** The Python companion to start real writers with, or why there is none (found once per run). */
+  companion(): Promise<CompanionPython | string>;
+  /** The run's private temp folder (removed at the end). */
+  tempDir: string;
 }
 
 export interface ScenarioOutcome {

@@ -27,6 +27,12 @@ import { connectionRecovery } from './scenarios/connectionRecovery';
 import { failover } from './scenarios/outage';
 import { singleStudy } from './scenarios/singleStudy';
 import { createScratchFallback } from './scratchSqlite';
+import {
+  COMPANION_PACKAGE,
+  type CompanionPython,
+  DEFAULT_PYTHONS,
+  findPython,
+} from '../python/companion';
 import type {
   MetricValue,
   ScenarioId,
@@ -242,6 +248,20 @@ export async function runSuite(
       options.redisServerPath,
       options.searchPath ?? process.env.PATH,
     );
+    let companion: Promise<CompanionPython | string> | undefined;
+    const findCompanion = (): Promise<CompanionPython | string> =>
+      (companion ??= (async () => {
+        const root = options.companionRoot;
+        if (!root)
+          return `the Python companion (python/${COMPANION_PACKAGE}) is not part of this installation`;
+        try {
+          const found = await findPython(options.pythons ?? DEFAULT_PYTHONS, root, signal);
+          return { ...found, root };
+        } catch (e) {
+          if (signal.aborted) throw new SuiteCancelled();
+          return errorMessage(e);
+        }
+      })());
     const ensureFallback = () => {
       if (!fallback) {
         if (options.sqlitePath)
@@ -285,6 +305,8 @@ export async function runSuite(
         get fallback() {
           return ensureFallback();
         },
+        companion: findCompanion,
+        tempDir,
         startDisposable: async () => {
           if (!redisServer.path)
             throw new SkipScenario(
@@ -389,6 +411,7 @@ function describeOptions(o: SuiteOptions, r: ResolvedOptions): Record<string, Me
     outage_ms: r.outageMs,
     append_retry_ms: r.appendRetryMs,
     sqlite: o.sqlitePath ?? null,
+    pythons: o.pythons ? o.pythons.join(',') : null,
     redis_config: o.redisConfigFile ?? null,
     keep_data: r.keepData,
   };

@@ -111,6 +111,14 @@ export interface SuiteOptions {
   tmpDir?: string;
   /** PATH searched for redis-server (default process.env.PATH). */
   searchPath?: string;
+  /**
+   * The folder holding python/enhanced_redis_storage (the extension's, or the repository): the
+   * failover and connection-recovery scenarios start real Python writers with it. Without it,
+   * or without a Python that has Optuna and redis-py, they run without, saying why.
+   */
+  companionRoot?: string;
+  /** Interpreters tried for the Python writers (default python3, then /usr/bin/python3). */
+  pythons?: string[];
 }
 
 export interface SuiteHooks {

@@ -101,6 +101,7 @@ export class StabilitySuite implements vscode.Disposable {
           sqlitePath: settings.fallback.kind === 'expected' ? undefined : settings.sqlitePath,
           only,
           jobs: Math.round(numberSetting(cfg, 'stability.jobs', 30, 1, 200)),
+          companionRoot: this.s.context.extensionPath,
           trials:
             cfg.get<number | null>('stability.trials', null) === null
               ? undefined

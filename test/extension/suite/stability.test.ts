@@ -62,6 +62,12 @@ describe('stability suite in the Test Explorer', function () {
       result.scenarios.map((s) => [s.id, 'passed']),
       result.scenarios.map((s) => `${s.id}: ${s.message}`).join('\n'),
     );
+    // The outage scenarios ran real Python writers from the extension's own companion folder.
+    for (const id of ['failover', 'connection-recovery']) {
+      const m: Record<string, unknown> = result.scenarios.find((s) => s.id === id)!.metrics;
+      assert.match(String(m.writers), /^2 × .+ \(Optuna /, `${id}: ${m.writers}`);
+      assert.deepStrictEqual([m.writers_lost, m.writers_duplicated], [0, 0], id);
+    }
     const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const reports = fs.readdirSync(path.join(folder, '.optuna-storage', 'reports'));
     assert.ok(

@@ -4,7 +4,9 @@ import { connectOnce } from '../../redis/connect';
 import { SuiteCancelled } from '../abort';
 import { type Scenario, errorMessage, plural, readBack, sameJson, verdict } from '../context';
 import { PROMISES, check } from '../scenarios';
-import { type Claim, OutageRun, STUDY } from './outage';
+import { type Claim, OutageRun, PY_STUDY, STUDY } from './outage';
+import { tallyProblems, writerReport } from './writerReport';
+import { tallyWriters } from '../pythonWriters';
 
 /**
  * Redis crashes and comes back while writers keep retrying: how long until the store reads
@@ -21,11 +23,20 @@ export const connectionRecovery: Scenario = async (ctx) => {
     run.startWriting();
     await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
     if (run.errors.length > 0) throw new Error(run.errors[0]);
+    await run.pyReach('redis', 0, 'wrote on Redis', 60_000, problems);
     const { killedAt, event } = await run.crash();
     const failoverMs = event && event.state !== 'offline' ? event.at - killedAt : null;
     const p = run.failoverProblem(event);
     if (p) problems.push(p);
-    await sleep(ctx.options.outageMs, ctx.signal);
+    // The outage lasts until every Python writer is on SQLite, and at least outageMs.
+    const pyDown = await run.pyReach(
+      'sqlite',
+      killedAt,
+      'wrote on SQLite after Redis was killed',
+      30_000,
+      problems,
+    );
+    await sleep(Math.max(0, killedAt + ctx.options.outageMs - Date.now()), ctx.signal);
     const restartAt = Date.now();
     await run.d.restart(ctx.signal);
     const upAt = Date.now();
@@ -52,9 +63,23 @@ export const connectionRecovery: Scenario = async (ctx) => {
       15_000,
       ctx.signal,
     );
+    const pyBack = await run.pyReach(
+      'redis',
+      upAt,
+      'wrote on Redis again after its return',
+      60_000,
+      problems,
+    );
     await run.stopWriting();
     if (run.errors.length > 0)
       problems.push(`${plural(run.errors.length, 'writer')} stopped: ${run.errors[0]}`);
+    // Each Python writer ends as an optimizer does: back on Redis, its SQLite trials reconciled.
+    await run.py?.stop(true);
+    if (run.py && run.py.errors.length > 0) problems.push(`Python ${run.py.errors[0]}`);
+    const notBack = run.py?.finalStorage().filter((st) => st !== 'redis') ?? [];
+    if (notBack.length > 0)
+      problems.push(`Python writers ended on ${notBack.join(', ')} instead of Redis`);
+    let tally: ReturnType<typeof tallyWriters> | undefined;
 
     // Ground truth: a fresh full read of the restarted server, and the store's own view.
     const phase = (c: Claim) =>
@@ -88,6 +113,14 @@ export const connectionRecovery: Scenario = async (ctx) => {
       }
       duplicates = [...owners.values()].reduce((a, n) => a + n - 1, 0);
       orphaned = (study?.trials ?? []).filter((t) => t.state === 'RUNNING').length;
+      if (run.py) {
+        tally = tallyWriters(
+          run.py.trials,
+          fresh.studies.find((s) => s.name === PY_STUDY),
+          true,
+        );
+        problems.push(...tallyProblems(tally));
+      }
       if (fresh.gaps.length > 0)
         problems.push(
           `${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`,
@@ -115,6 +148,11 @@ export const connectionRecovery: Scenario = async (ctx) => {
       if (e instanceof SuiteCancelled) throw e;
       problems.push(`the restarted server could not be read: ${errorMessage(e)}`);
     }
+    const writers = writerReport(run, {
+      failoverMs: pyDown.ms,
+      recoveryMs: pyBack.ms,
+      tally,
+    });
     const checks = [
       check(
         'recovery_ms',
@@ -130,11 +168,12 @@ export const connectionRecovery: Scenario = async (ctx) => {
         lost === null ? null : String(lost),
         lost === 0,
       ),
+      ...writers.checks,
     ];
     const v = verdict(
       checks,
       problems,
-      `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)`,
+      `back on Redis ${recoveryMs} ms after it returned; all ${run.claims.length} trials kept (${counts.before} before, ${counts.during} across, ${counts.after} after a ${ctx.options.outageMs} ms outage)${writers.headline}`,
     );
     return {
       ...v,
@@ -155,6 +194,7 @@ export const connectionRecovery: Scenario = async (ctx) => {
         orphaned_running: orphaned,
         store_view_matches: storeMatches,
         persistence: run.d.describeSettings(),
+        ...writers.metrics,
       },
     };
   } finally {

@@ -1,14 +1,17 @@
 import { setMaxListeners } from 'node:events';
+import * as path from 'node:path';
 import { FailoverStore } from '../../storage/failoverStore';
 import type { StateEvent } from '../../storage/storeState';
 import { pollUntil, raceAbort, sleep } from '../../abort';
 import { SuiteCancelled } from '../abort';
+import { connectOnce } from '../../redis/connect';
 import {
   type Scenario,
   type ScenarioContext,
   type ScenarioOutcome,
   errorMessage,
   plural,
+  readBack,
   verdict,
 } from '../context';
 import type { DisposableRedis } from '../disposableRedis';
@@ -19,9 +22,13 @@ import { FALLBACK_STUDY } from '../scratchSqlite';
 import { SqliteReader } from '../../storage/sqliteReader';
 import { round } from '../stats';
 import type { Check } from '../types';
+import { PythonWriters, type WriterTrial, tallyWriters } from '../pythonWriters';
+import { tallyProblems, writerReport } from './writerReport';
 
 const X = floatDistribution(-10, 10);
 export const STUDY = 'suite-outage';
+/** The study the Python writers optimize (beside the journal writers' STUDY, same prefix). */
+export const PY_STUDY = 'suite-outage-python';
 const WRITERS = 3;
 
 export interface Claim {
@@ -50,6 +57,10 @@ export class OutageRun {
   private readonly unlink: () => void;
   store!: FailoverStore;
   studyId = -1;
+  /** Real optimizers on the companion's storage, when a Python with Optuna is available. */
+  py: PythonWriters | undefined;
+  /** Why there are no Python writers. */
+  pySkipped: string | undefined;
 
   private constructor(
     private readonly ctx: ScenarioContext,
@@ -103,6 +114,53 @@ export class OutageRun {
       this.events.push(e);
       ctx.log(`store: ${e.state} (${e.detail})`);
     });
+    const companion = await ctx.companion();
+    if (typeof companion === 'string') {
+      this.pySkipped = companion;
+      ctx.log(`no Python writers: ${companion}`);
+      return;
+    }
+    this.py = new PythonWriters(companion, {
+      url: this.d.url,
+      password: this.d.password,
+      prefix: ctx.prefix,
+      // Their own fallback file: the user's is only ever read.
+      sqlitePath: path.join(ctx.tempDir, `${ctx.id}-writers.db`),
+      study: PY_STUDY,
+      cwd: ctx.tempDir,
+    });
+    ctx.log(
+      `${this.py.count} Python writers on the companion's storage (${companion.python}, Optuna ${companion.optuna}) optimizing ${PY_STUDY}`,
+    );
+  }
+
+  /**
+   * Waits until every Python writer told a trial on `storage` at or after `since` (one that
+   * also satisfies `also`), adding to `problems` what went wrong. `ms`: from `since` until
+   * the slowest writer's first trial there (null without writers, or when one never did).
+   */
+  async pyReach(
+    storage: string,
+    since: number,
+    what: string,
+    timeoutMs: number,
+    problems: string[],
+    also: (t: WriterTrial) => boolean = () => true,
+  ): Promise<{ ms: number | null; reached: boolean }> {
+    const py = this.py;
+    if (!py) return { ms: null, reached: false };
+    const reached = await py.waitEach(
+      (t) => t.storage === storage && t.at >= since && also(t),
+      timeoutMs,
+      this.ctx.signal,
+    );
+    if (!reached)
+      problems.push(
+        py.errors.length > 0
+          ? `Python ${py.errors[0]}`
+          : `not every Python writer ${what} within ${timeoutMs / 1000} s`,
+      );
+    return { ms: py.slowest(storage, since), reached };
   }
 
   async startStore(): Promise<StateEvent> {
@@ -207,6 +265,7 @@ export class OutageRun {
   }
 
   async close(): Promise<void> {
+    await this.py?.dispose();
     this.stopping = true;
     this.stopWriters.abort(new SuiteCancelled());
     clearInterval(this.refresher);
@@ -268,6 +327,7 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
     run.startWriting();
     await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
     if (run.errors.length > 0) throw new Error(run.errors[0]);
+    await run.pyReach('redis', 0, 'wrote on Redis', 60_000, problems);
     await run.store.refresh();
 
     const frozenAt = Date.now();
@@ -278,6 +338,16 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
     const pf = run.failoverProblem(frozen, 'froze');
     if (pf) problems.push(pf);
     const fbFrozen = pf ? undefined : run.fallbackServed();
+    // The writers notice a frozen server by their command timeout; they must be on SQLite
+    // before the server continues.
+    const pyFreeze = await run.pyReach(
+      'sqlite',
+      frozenAt,
+      'wrote on SQLite while Redis was frozen',
+      30_000,
+      problems,
+    );
+    const thawedAt = Date.now();
     run.d.thaw();
     ctx.log(
       `the store served the fallback ${freezeMs ?? '—'} ms after the freeze; server continued (SIGCONT)`,
@@ -292,6 +362,32 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
       10_000,
       ctx.signal,
     );
+    // Back on Redis, with what they wrote on SQLite reconciled: every trial told so far must
+    // now be in Redis once.
+    const pyBack = await run.pyReach(
+      'redis',
+      thawedAt,
+      'wrote on Redis again with its SQLite trials reconciled',
+      60_000,
+      problems,
+      (t) => t.pending === 0,
+    );
+    let tally: ReturnType<typeof tallyWriters> | undefined;
+    if (run.py && pyBack.reached) {
+      const readAt = Date.now();
+      const verifier = await connectOnce(run.d.url, { password: run.d.password });
+      try {
+        const fresh = await readBack(verifier, ctx.prefix);
+        tally = tallyWriters(
+          run.py.trials.filter((t) => t.at < readAt),
+          fresh.studies.find((st) => st.name === PY_STUDY),
+          false,
+        );
+        problems.push(...tallyProblems(tally));
+      } finally {
+        verifier.disconnect();
+      }
+    }
 
     const { killedAt, event } = await run.crash();
     const crashMs = event && event.state !== 'offline' ? event.at - killedAt : null;
@@ -307,15 +403,32 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
       problems.push(`the SQLite fallback is not served while Redis is frozen: ${fbFrozen.why}`);
     if (!fb.keptRedis)
       problems.push('the studies read from Redis before the outage are no longer shown');
+    const pyCrash = await run.pyReach(
+      'sqlite',
+      killedAt,
+      'wrote on SQLite after Redis was killed',
+      30_000,
+      problems,
+    );
+    await run.py?.stop(false, 15_000);
+    if (run.py && run.py.errors.length > 0) problems.push(`Python ${run.py.errors[0]}`);
     const failoverMs = freezeMs === null || crashMs === null ? null : Math.max(freezeMs, crashMs);
+    const pyFailoverMs =
+      pyFreeze.ms === null || pyCrash.ms === null ? null : Math.max(pyFreeze.ms, pyCrash.ms);
+    const writers = writerReport(
+      run,
+      { failoverMs: pyFailoverMs, recoveryMs: pyBack.ms, tally },
+      { writers_failover_freeze_ms: pyFreeze.ms, writers_failover_crash_ms: pyCrash.ms },
+    );
     const checks = [
       failoverCheck(failoverMs),
       check('fallback_served', 'SQLite fallback served', 'yes', served ? 'yes' : 'no', served),
+      ...writers.checks,
     ];
     const v = verdict(
       checks,
       problems,
-      `the store served the SQLite fallback ${freezeMs} ms after Redis froze and ${crashMs} ms after it was killed (the fallback loads in ${round(readMs, 0)} ms)`,
+      `the store served the SQLite fallback ${freezeMs} ms after Redis froze and ${crashMs} ms after it was killed (the fallback loads in ${round(readMs, 0)} ms)${writers.headline}`,
     );
     return {
       ...v,
@@ -330,6 +443,7 @@ export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
         fallback_studies: fb.studies,
         trials_written: run.claims.length,
         fallback: ctx.fallback.scratch ? 'scratch' : ctx.fallback.path,
+        ...writers.metrics,
       },
     };
   } finally {
