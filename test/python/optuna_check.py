@@ -30,6 +30,7 @@ def dump(study):
             "values": t.values,
             "params": t.params,
             "token": t.user_attrs.get("token"),
+            "user_attrs": t.user_attrs,
             "uid": t.system_attrs.get("enhanced_redis_storage:uid"),
             "start": t.datetime_start.isoformat() if t.datetime_start else None,
             "complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
