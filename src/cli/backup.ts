@@ -9,7 +9,8 @@ import {
 } from '../core/redis/backup';
 import { RedisConnectError } from '../core/redis/connectError';
 import { describeEndpoint, parseRedisUrl } from '../core/redis/url';
-import { ConfigValidationError, DEPLOY_DEFAULTS } from '../core/redis/deploy';
+import { DEPLOY_DEFAULTS } from '../core/redis/deployConfig';
+import { ConfigValidationError } from '../core/redis/redisProcess';
 import { NotDeployedError } from '../core/redis/deployedConfig';
 import { describeJournals } from '../core/redis/journalCheck';
 import { executeRestore, formatBytes, planRestore } from '../core/redis/restore';

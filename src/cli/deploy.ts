@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  ConfigValidationError,
-  DEPLOY_DEFAULTS,
-  executeDeploy,
-  planDeploy,
-} from '../core/redis/deploy';
+import { planDeploy } from '../core/redis/deploy';
+import { DEPLOY_DEFAULTS } from '../core/redis/deployConfig';
+import { executeDeploy } from '../core/redis/executeDeploy';
+import { ConfigValidationError } from '../core/redis/redisProcess';
 import { type CliCommand, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, UsageError } from './command';
 import { confirm } from './confirm';
 import { PASSWORD_ENV } from './storageArgs';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
+import { DEPLOY_DEFAULTS } from '../core/redis/deployConfig';
 import { NotDeployedError } from '../core/redis/deployedConfig';
 import { describeJournals } from '../core/redis/journalCheck';
 import { ConfigValidationError } from '../core/redis/redisProcess';

@@ -5,7 +5,7 @@ import {
   type SentinelConfig,
   parseSentinelList,
 } from '../core/redis/connect';
-import { DEPLOY_DEFAULTS } from '../core/redis/deploy';
+import { DEPLOY_DEFAULTS } from '../core/redis/deployConfig';
 import { type FallbackSource, resolveFallbackFile } from '../core/storage/fallbackFile';
 
 /** Setting keys, in one place (package.json "contributes.configuration" declares them). */

@@ -7,7 +7,7 @@ import {
   splitConfigArgs,
 } from '../../src/core/redis/configFile';
 import { formatDirective, quoteConfigArg, setDirectives } from '../../src/core/redis/configRender';
-import { reachableHost, renderDeployConfig } from '../../src/core/redis/deploy';
+import { reachableHost, renderDeployConfig } from '../../src/core/redis/deployConfig';
 import { parseFatalConfigError } from '../../src/core/redis/redisProcess';
 
 const SHIPPED = path.resolve(__dirname, '../../redis/redis-autodl-optimized.conf');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { effectiveSettings, loadConfigFile } from './configFile';
-import { reachableHost } from './deploy';
+import { reachableHost } from './deployConfig';
 
 /** No config file where deploy would have installed one: there is nothing to start. */
 export class NotDeployedError extends Error {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkOnScratchPort } from './deploy';
+import { checkOnScratchPort } from './scratchCheck';
 import {
   type DeployedConfig,
   deployedUrl,

@@ -1,10 +1,7 @@
 import * as vscode from 'vscode';
-import {
-  DEPLOY_DEFAULTS,
-  type DeployPlan,
-  executeDeploy,
-  planDeploy,
-} from '../../core/redis/deploy';
+import { type DeployPlan, planDeploy } from '../../core/redis/deploy';
+import { DEPLOY_DEFAULTS } from '../../core/redis/deployConfig';
+import { executeDeploy } from '../../core/redis/executeDeploy';
 import { parseRedisUrl } from '../../core/redis/url';
 import { isCancelled, withCancellableProgress } from '../progress';
 import type { ReportDocuments } from '../reportDocuments';
