@@ -1,11 +1,10 @@
 import * as vscode from 'vscode';
 import type { Trial } from '../../core/optuna/model';
 import { CurveBuilder } from '../../core/studyPage/curves';
-import { type EncoderContext, StudyEncoder, splitSnapshot } from '../../core/studyPage/encoder';
+import { StudyEncoder, splitSnapshot } from '../../core/studyPage/encoder';
 import { ImportanceService } from '../../core/studyPage/importance';
 import type {
   DeltaMessage,
-  DetailsMessage,
   HostMessage,
   ImportanceMessage,
   PageReport,
@@ -14,9 +13,10 @@ import type {
 } from '../../core/studyPage/protocol';
 import { type StaleContext, type StaleVerdict, classifyStale } from '../../core/studyPage/stale';
 import type { MergedStudy, MergedTrial } from '../../core/storage/mergedView';
-import { show } from '../views/nodes';
 import type { Services } from '../services';
 import { pageHtml, webviewOptions } from './html';
+import { encoderContext, statusBanner } from './pageStatus';
+import { trialDetails } from './trialDetails';
 
 /** Live updates reach the page at most this often (coalesced in between). */
 const MIN_UPDATE_GAP_MS = 250;
@@ -106,7 +106,7 @@ export class StudyPagePanel implements vscode.Disposable {
     if (this.disposed || this.ready || !study) return;
     const t0 = performance.now();
     this.encoder = new StudyEncoder();
-    this.prepared = this.encoder.snapshot(study, this.ctx(study));
+    this.prepared = this.encoder.snapshot(study, encoderContext(this.s.store, study));
     this.lastEncode = { type: 'snapshot', rows: this.prepared.block.n, ms: performance.now() - t0 };
   }
 
@@ -150,28 +150,6 @@ export class StudyPagePanel implements vscode.Disposable {
     }, wait);
   }
 
-  private ctx(study: MergedStudy): EncoderContext {
-    const current = this.s.store.current;
-    const activity =
-      study.prefix !== undefined ? current?.journalActivity(study.prefix) : undefined;
-    const st = this.s.store.state;
-    const sources: string[] = [];
-    if (study.redis) sources.push(`Redis ${current?.redisWhere ?? ''}, prefix "${study.prefix}"`);
-    if (study.sqlite) sources.push(`SQLite ${this.s.store.settings.sqlitePath ?? ''}`);
-    return {
-      workerOf: activity
-        ? (t) =>
-            t.source === 'sqlite'
-              ? undefined
-              : activity.workerName(activity.ownerOf(t.trial.trialId))
-        : undefined,
-      sources,
-      store: { state: st.state, detail: st.detail },
-      live: st.state === 'redis' || st.state === 'sqlite',
-      canWrite: vscode.workspace.isTrusted,
-    };
-  }
-
   /** Sends what changed (a snapshot the first time), then what follows from it. */
   private update(): void {
     if (!this.ready || !this.panel.visible) return;
@@ -182,7 +160,7 @@ export class StudyPagePanel implements vscode.Disposable {
     }
     const first = this.encoder.generation === 0;
     const t0 = performance.now();
-    const ctx = this.ctx(study);
+    const ctx = encoderContext(this.s.store, study);
     const msg = first ? this.encoder.snapshot(study, ctx) : this.encoder.update(study, ctx);
     if (msg) this.lastEncode = { type: msg.type, rows: msg.block.n, ms: performance.now() - t0 };
     if (!msg) return;
@@ -239,26 +217,7 @@ export class StudyPagePanel implements vscode.Disposable {
   }
 
   private postStatus(): void {
-    const st = this.s.store.state;
-    const study = this.study();
-    let banner: { kind: 'info' | 'warning' | 'error'; text: string } | undefined;
-    if (!this.s.store.loaded) banner = { kind: 'info', text: 'Loading studies…' };
-    else if (!study)
-      banner = {
-        kind: 'warning',
-        text: 'This study is not in the store now (deleted, or its storage is unreachable). The page follows it again when it is back.',
-      };
-    else if (st.state === 'sqlite' && study.redis)
-      banner = {
-        kind: 'warning',
-        text: `Redis is unreachable: showing the SQLite fallback and what was read from Redis before (${st.detail}). The page goes on when Redis is back.`,
-      };
-    else if (st.state === 'offline')
-      banner = {
-        kind: 'error',
-        text: `No storage is reachable: showing what was read last (${st.detail}).`,
-      };
-    this.post({ type: 'status', banner });
+    this.post({ type: 'status', banner: statusBanner(this.s.store, this.study()) });
   }
 
   private post(msg: HostMessage): void {
@@ -309,7 +268,7 @@ export class StudyPagePanel implements vscode.Disposable {
         const t = study && this.encoder.trialAt(study, m.row);
         if (t)
           this.post(
-            details(m.row, t, this.encoder.workerName(this.encoder.columns().worker[m.row])),
+            trialDetails(m.row, t, this.encoder.workerName(this.encoder.columns().worker[m.row])),
           );
         return;
       }
@@ -368,52 +327,4 @@ function changedCurves(msg: DeltaMessage | SnapshotMessage): boolean {
   const steps = new Int32Array(msg.block.steps!);
   for (const s of steps) if (s > 0) return true;
   return false;
-}
-
-/** A trial's details for the page's side panel, values as the tree shows them. */
-function details(row: number, m: MergedTrial, worker: string | undefined): DetailsMessage {
-  const t = m.trial;
-  const duration =
-    t.datetimeStart && t.datetimeComplete
-      ? `${((Date.parse(t.datetimeComplete) - Date.parse(t.datetimeStart)) / 1000).toFixed(3)} s`
-      : '';
-  const sections: DetailsMessage['sections'] = [
-    {
-      title: `Trial #${t.number}`,
-      entries: [
-        ['state', t.state],
-        ['values', t.values ? t.values.map(show).join(', ') : '—'],
-        ['started', t.datetimeStart ?? '—'],
-        ['completed', t.datetimeComplete ?? '—'],
-        ['duration', duration || '—'],
-        ['trial_id', String(t.trialId)],
-        ['source', m.source === 'both' ? 'Redis and SQLite' : m.source],
-        ...(worker ? ([['worker', worker]] as Array<[string, string]>) : []),
-      ],
-    },
-  ];
-  const params = Object.entries(t.params);
-  if (params.length)
-    sections.push({
-      title: 'Params',
-      entries: params.map(([k, v]) => [
-        k,
-        `${show(v)}  (${t.distributions[k]?.name.replace('Distribution', '') ?? '?'})`,
-      ]),
-    });
-  const steps = Object.keys(t.intermediateValues).sort((a, b) => Number(a) - Number(b));
-  if (steps.length) {
-    const shown = steps.slice(-30);
-    sections.push({
-      title: `Intermediate values (${steps.length}${steps.length > shown.length ? `, last ${shown.length}` : ''})`,
-      entries: shown.map((k) => [`step ${k}`, show(t.intermediateValues[k])]),
-    });
-  }
-  const ua = Object.entries(t.userAttrs);
-  if (ua.length)
-    sections.push({ title: 'User attributes', entries: ua.map(([k, v]) => [k, show(v)]) });
-  const sa = Object.entries(t.systemAttrs);
-  if (sa.length)
-    sections.push({ title: 'System attributes', entries: sa.map(([k, v]) => [k, show(v)]) });
-  return { type: 'details', row, sections };
 }
