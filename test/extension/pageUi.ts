@@ -61,6 +61,127 @@ export async function pageReady(
   );
 }
 
+/** What the element with the keyboard focus is, in the webview's document. */
+function focused(frame: Frame): Promise<string> {
+  return frame.evaluate(
+    "(() => { const e = document.activeElement; return e ? `${e.tagName.toLowerCase()} ${e.getAttribute('aria-label') ?? e.textContent ?? ''}`.trim() : '' })()",
+  ) as Promise<string>;
+}
+
+/** Presses Tab (Shift+Tab with `back`) until `want` has the focus; at most `max` presses. */
+async function tabTo(
+  frame: Frame,
+  page: Page,
+  want: RegExp,
+  back = false,
+  max = 12,
+): Promise<string> {
+  for (let k = 0; k < max; k++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const f = await focused(frame);
+    if (want.test(f)) return f;
+  }
+  throw new Error(`Tab never reached ${want} (focus on "${await focused(frame)}")`);
+}
+
+/**
+ * The parallel coordinates' brush and the timeline's zoom with the keyboard alone: Tab to the
+ * brush form, pick an axis, type a range, Enter; the table lists exactly the trials Optuna has
+ * inside it. Then Tab to the timeline: + zooms, 0 resets, the Zoom in button acts on Space.
+ */
+async function keyboardOnly(
+  frame: Frame,
+  page: Page,
+  redisUrl: string,
+  outDir: string,
+  check: (ok: boolean, what: string) => void,
+): Promise<void> {
+  const status = () => frame.locator('.status').innerText();
+  const total = /^([\d,]+) of ([\d,]+) trials/.exec(await status())![2];
+  // Start from the slice plot's param picker, the control just before the parallel coordinates.
+  await frame.focus('#card-slice select');
+  await tabTo(frame, page, /^select Axis to brush$/);
+  for (let k = 0; k < 10; k++) {
+    const axis = (await frame.evaluate(
+      "document.querySelector('.brushform select').selectedOptions[0]?.textContent ?? ''",
+    )) as string;
+    if (axis === 'dropout') break;
+    await page.keyboard.press('ArrowDown');
+  }
+  await tabTo(frame, page, /^input From$/);
+  await page.keyboard.type('0.1');
+  await tabTo(frame, page, /^input To$/);
+  await page.keyboard.type('0.3');
+  await page.keyboard.press('Enter');
+  const brushed = await waitFor(
+    'the keyboard brush in the table',
+    async () => {
+      const t = await status();
+      return t.includes('brushed on the parallel coordinates: dropout 0.1–0.3') ? t : undefined;
+    },
+    20_000,
+  ).catch(() => status());
+  const shown = /^([\d,]+) of /.exec(brushed)?.[1];
+  const inside = (
+    await runPython('page_study.py', [
+      '--redis',
+      redisUrl,
+      '--prefix',
+      'page',
+      '--count-in',
+      STUDY,
+      'dropout',
+      '0.1',
+      '0.3',
+    ])
+  ).trim();
+  // The typed range is drawn on the axis as a dragged one would be (see the picture).
+  await frame.evaluate("document.querySelector('#card-parallel').scrollIntoView()");
+  await saveScreenshot(page, path.join(outDir, 'study-page-keyboard-brush.png'));
+  check(
+    shown === inside && Number(inside) > 0 && inside !== total,
+    `a range typed on the dropout axis (Tab, type, Enter) lists the ${inside} trials Optuna has inside it (${brushed})`,
+  );
+  await tabTo(frame, page, /^button Clear axis$/);
+  await page.keyboard.press('Enter');
+  const cleared = await waitFor(
+    'the brush cleared',
+    async () => ((await status()).startsWith(`${total} of ${total} trials`) ? true : undefined),
+    20_000,
+  ).catch(() => false);
+  check(cleared, 'Clear axis (Enter) lists every trial again');
+
+  // The timeline: Tab reaches the plot itself; + zooms in, 0 resets.
+  const zoomText = () => frame.locator('#card-timeline .zoomtext').innerText();
+  const before = await zoomText();
+  await tabTo(frame, page, /^div Timeline: /);
+  await page.keyboard.press('+');
+  const zoomed = await waitFor(
+    'the timeline zoomed',
+    async () => ((await zoomText()).startsWith('Showing 50 % ') ? zoomText() : undefined),
+    10_000,
+  ).catch(() => zoomText());
+  check(
+    before === 'Showing the whole time span' && zoomed.startsWith('Showing 50 % '),
+    `+ on the focused timeline zooms in ("${before}" → "${zoomed}")`,
+  );
+  await page.keyboard.press('0');
+  const reset = await waitFor(
+    'the timeline reset',
+    async () => ((await zoomText()) === before ? true : undefined),
+    10_000,
+  ).catch(() => false);
+  check(reset, '0 on the focused timeline resets the zoom');
+  await tabTo(frame, page, /^button Zoom in \(\+\)$/, true);
+  await page.keyboard.press('Space');
+  const button = await waitFor(
+    'the Zoom in button',
+    async () => ((await zoomText()).startsWith('Showing 50 % ') ? true : undefined),
+    10_000,
+  ).catch(() => false);
+  check(button, 'the Zoom in button, reached by Shift+Tab, zooms on Space');
+}
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'webview', 'studyPage.js')))
@@ -179,6 +300,8 @@ async function main(): Promise<number> {
     `screenshot: ${path.relative(repoRoot, await saveScreenshot(page, path.join(outDir, 'study-page-light.png')))}`,
   );
   check(true, 'the page re-themed to light');
+
+  await keyboardOnly(first.frame, page, redis.url, outDir, check);
 
   // A window reload: the panel must come back by itself, with its study.
   await page.reload({ waitUntil: 'domcontentloaded' });

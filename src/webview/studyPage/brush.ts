@@ -19,7 +19,7 @@ export class ParallelBrush {
   mask: Uint8Array | undefined;
   /** The axes the parallel coordinates were last drawn with (the ranges index them). */
   axes: ParallelAxisDef[] = [];
-  readonly clearButton = h('button', { class: 'small', hidden: true }, 'Clear brush');
+  readonly clearButton = h('button', { class: 'small clearbrush', hidden: true }, 'Clear brush');
   private intervals = new Map<number, number[][]>();
 
   constructor(
@@ -50,18 +50,44 @@ export class ParallelBrush {
         };
       }
     ).getModel();
-    this.intervals = new Map();
+    const intervals = new Map<number, number[][]>();
     (opt.parallelAxis ?? []).forEach((_a, i) => {
       const iv = model.getComponent('parallelAxis', i)?.activeIntervals ?? [];
-      if (iv.length) this.intervals.set(i, iv);
+      if (iv.length) intervals.set(i, iv);
     });
-    if (this.intervals.size === 0) this.mask = undefined;
+    this.apply(intervals);
+  }
+
+  /**
+   * A range typed for axis `axis` (the keyboard's way to brush), or none to clear that axis.
+   * With the plot drawn, it goes through ECharts' own brush action, exactly as a drag would:
+   * the plot shows the range and its 'axisareaselected' event brings it back through read().
+   */
+  setRange(chart: ECharts | undefined, axis: number, interval: [number, number] | undefined): void {
+    const intervals = interval ? [interval] : [];
+    if (chart) {
+      chart.dispatchAction({ type: 'axisAreaSelect', parallelAxisIndex: axis, intervals });
+      // ECharts skips redrawing the brushed axis for its own action (a drag has drawn it
+      // already): an empty update draws the typed range on the axis too.
+      chart.setOption({});
+      return;
+    }
+    const next = new Map(this.intervals);
+    if (intervals.length) next.set(axis, intervals);
+    else next.delete(axis);
+    this.apply(next);
+  }
+
+  /** The ranges of every axis: the mask over all rows, and the table filters again. */
+  private apply(intervals: Map<number, number[][]>): void {
+    this.intervals = intervals;
+    if (intervals.size === 0) this.mask = undefined;
     else {
       const n = this.store.count;
       const mask = new Uint8Array(n);
       for (let r = 0; r < n; r++) {
         let ok = true;
-        for (const [i, iv] of this.intervals) {
+        for (const [i, iv] of intervals) {
           const v = this.axes[i].value(r);
           if (Number.isNaN(v) || !iv.some(([a, b]) => v >= a && v <= b)) {
             ok = false;
@@ -74,6 +100,11 @@ export class ParallelBrush {
     }
     this.clearButton.hidden = !this.mask;
     this.on.brushed();
+  }
+
+  /** The range brushed on axis `i`, if any (the keyboard form shows it). */
+  rangeOf(i: number): number[][] | undefined {
+    return this.intervals.get(i);
   }
 
   /** New rows (a live update) start outside the brush until the user brushes again. */

@@ -40,8 +40,10 @@ export interface CardSpec {
   hidden?(): string | undefined;
   /** True when the card makes no sense for this study at all: not even shown. */
   absent?(): boolean;
-  /** Listens to the chart's events beyond clicks (once for each chart made). */
-  init?(chart: ECharts): void;
+  /** Listens to the chart's events beyond clicks (once for each chart made, with its element). */
+  init?(chart: ECharts, body: HTMLElement): void;
+  /** The chart has drawn the option `build` returned last. */
+  drawn?(): void;
 }
 
 export class ChartCard {
@@ -105,9 +107,10 @@ export class ChartCard {
         const row = rows?.[p.dataIndex];
         if (row !== undefined) this.pick(row);
       });
-      spec.init?.(chart);
+      spec.init?.(chart, body);
     }
     this.chart.setOption(built.option, { notMerge: true, lazyUpdate: false });
     notes.textContent = built.notes.join(' ');
+    spec.drawn?.();
   }
 }

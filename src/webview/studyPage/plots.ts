@@ -4,6 +4,7 @@
 // themselves are in charts/; when the cards draw, in PlotSchedule.
 import type { CurvesMessage, ImportanceMessage } from '../../core/studyPage/protocol';
 import type { ParallelBrush } from './brush';
+import { BrushForm } from './brushForm';
 import { type CardSpec, ChartCard } from './chartCard';
 import { curvesOption } from './charts/curves';
 import { historyOption } from './charts/history';
@@ -18,6 +19,7 @@ import type { Palette } from './palette';
 import { PlotSchedule } from './plotSchedule';
 import type { PageStore } from './store';
 import { palette } from './theme';
+import { TimelineZoom } from './timelineZoom';
 
 export class Plots {
   /** The objective picker, shown for studies with several objectives. */
@@ -30,6 +32,9 @@ export class Plots {
   private pal: Palette = palette();
   private importance: ImportanceMessage | undefined;
   private curves: CurvesMessage | undefined;
+  /** The keyboard's ways to brush the parallel coordinates and to zoom the timeline. */
+  private readonly brushForm: BrushForm;
+  private readonly zoom = new TimelineZoom(() => this.render('timeline'));
 
   /** `pick`: the user clicked a trial's point. */
   constructor(
@@ -47,6 +52,11 @@ export class Plots {
       host.save({ sliceParam: this.sliceSelect.value });
       this.render('slice');
     });
+    this.brushForm = new BrushForm(
+      brush,
+      () => store.count,
+      () => this.cards.find((c) => c.id === 'parallel')?.chart,
+    );
     this.cards = this.specs(brush).map((s) => new ChartCard(s, pick));
     this.section.append(...this.cards.map((c) => c.el));
     this.draw = new PlotSchedule(this.cards, store, host, () => this.updateSliceParams());
@@ -127,6 +137,7 @@ export class Plots {
 
   private specs(brush: ParallelBrush): CardSpec[] {
     const { host, store } = this;
+    let timelineInitial = { start: 0, end: 100 };
     const noParams = () => (store.params.length ? undefined : 'This study has no params.');
     const toggle = (label: string, checked: boolean, onChange: (v: boolean) => void) => {
       const box = h('input', { type: 'checkbox', checked });
@@ -187,11 +198,12 @@ export class Plots {
         id: 'parallel',
         name: 'Parallel coordinates',
         caption:
-          'Each line is a COMPLETE trial; drag along an axis to brush: the table then lists only the trials inside every brushed range.',
-        controls: [brush.clearButton],
+          'Each line is a COMPLETE trial; drag along an axis (or type a range above) to brush: the table then lists only the trials inside every brushed range.',
+        controls: [this.brushForm.el, brush.clearButton],
         build: () => {
           const axes = parallelAxes(store, this.importance);
           brush.axes = axes;
+          this.brushForm.syncAxes(axes);
           return axes.length
             ? parallelOption(store, axes, parallelRows(store), this.pal)
             : undefined;
@@ -220,9 +232,15 @@ export class Plots {
         id: 'timeline',
         name: 'Timeline',
         caption:
-          'Trials per worker over time, coloured by state (blue COMPLETE, yellow PRUNED, red FAIL, green RUNNING); scroll or drag the slider to zoom; every trial is there.',
-        controls: [],
-        build: () => timelineOption(store, Date.now(), this.pal),
+          'Trials per worker over time, coloured by state (blue COMPLETE, yellow PRUNED, red FAIL, green RUNNING); scroll or drag the slider to zoom, or use the buttons (on the focused plot: + − ← → 0); every trial is there.',
+        controls: this.zoom.controls,
+        build: () => {
+          const built = timelineOption(store, Date.now(), this.pal, this.zoom.user);
+          timelineInitial = built.initial;
+          return built;
+        },
+        init: (chart, body) => this.zoom.attach(chart, body),
+        drawn: () => this.zoom.drawn(timelineInitial),
       },
     ];
   }

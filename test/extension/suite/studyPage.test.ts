@@ -285,7 +285,30 @@ if (bridgeUrl && vscode.workspace.isTrusted)
         `${brushed.shown} rows shown, ${inside} trials with ${m[1]} in ${lo}..${hi}`,
       );
       assert.match(await shown(), /brushed on the parallel coordinates: /);
-      await page.click('#card-parallel button');
+      since = panel.reports.length;
+      await page.click('#card-parallel button.clearbrush');
+      await pageReport(panel, (r) => r.event === 'filtered' && r.shown === n, since);
+
+      // The same range typed into the brush form (the keyboard's way): the same rows.
+      await page.eval(
+        `(() => { const s = document.querySelector('.brushform select'); s.value = [...s.options].find((o) => o.textContent === ${JSON.stringify(m[1])}).value; s.dispatchEvent(new Event('change')); })()`,
+      );
+      await page.fill('.brushform input[aria-label="From"]', m[2]);
+      await page.fill('.brushform input[aria-label="To"]', m[3]);
+      since = panel.reports.length;
+      await page.press('.brushform input[aria-label="To"]', 'Enter');
+      const typed = await pageReport(
+        panel,
+        (r) => r.event === 'filtered' && /^brush: /.test(r.detail ?? ''),
+        since,
+      );
+      assert.strictEqual(typed.detail, brushed.detail);
+      assert.ok(
+        Math.abs(typed.shown - inside) <= 1 && Math.abs(typed.shown - brushed.shown) <= 1,
+        `${typed.shown} rows for the typed range, ${brushed.shown} for the dragged one, ${inside} trials inside`,
+      );
+      since = panel.reports.length;
+      await page.click('#card-parallel button.clearbrush');
       await pageReport(panel, (r) => r.event === 'filtered' && r.shown === n, since);
     });
 

@@ -3,6 +3,7 @@
 import type { Palette } from '../palette';
 import type { PageStore } from '../store';
 import { formatTime } from '../table.model';
+import type { ZoomWindow } from '../zoom';
 import { type Built, axis, base, finite, flat, trialTooltip } from './common';
 
 /** Lanes of the timeline: one per journal worker; without worker ids, trials packed greedily. */
@@ -49,7 +50,16 @@ export function timelineLanes(
   return { lane, names: freeAt.map((_t, i) => `slot ${i + 1}`) };
 }
 
-export function timelineOption(store: PageStore, now: number, p: Palette): Built {
+/**
+ * The timeline's option; `zoom`: the window the user chose (kept across redraws). `initial` is
+ * the default window, where a reset goes back to.
+ */
+export function timelineOption(
+  store: PageStore,
+  now: number,
+  p: Palette,
+  zoom?: ZoomWindow,
+): Built & { initial: ZoomWindow } {
   const { lane, names } = timelineLanes(store, now);
   const data: number[] = [];
   const rows: number[] = [];
@@ -74,7 +84,10 @@ export function timelineOption(store: PageStore, now: number, p: Palette): Built
   const stateNames = ['RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING'];
   // Start zoomed on the latest trials (about 3,000 bars); every bar is reachable by zooming out.
   const startPct = rows.length > 3000 ? Math.max(0, 100 - (3000 / rows.length) * 100) : 0;
+  const initial = { start: startPct, end: 100 };
+  const { start, end } = zoom ?? initial;
   return {
+    initial,
     notes: store.workers.length
       ? []
       : ['No worker ids here (SQLite): trials are packed into slots by time.'],
@@ -93,13 +106,13 @@ export function timelineOption(store: PageStore, now: number, p: Palette): Built
         axisLabel: { color: p.muted, formatter: (v: number) => names[v] ?? '' },
       }),
       dataZoom: [
-        { type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter', start: startPct, end: 100 },
+        { type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter', start, end },
         {
           type: 'slider',
           xAxisIndex: 0,
           filterMode: 'weakFilter',
-          start: startPct,
-          end: 100,
+          start,
+          end,
           height: 18,
           bottom: 8,
           textStyle: { color: p.muted },
