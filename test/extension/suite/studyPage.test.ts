@@ -390,6 +390,119 @@ if (bridgeUrl && vscode.workspace.isTrusted)
       );
     });
 
+    it('Mark as FAIL on a zombie that lives only in the SQLite fallback file: asks to write to that file, then Optuna reads FAIL', async () => {
+      // Real Optuna writes a study into the configured fallback file (Optuna's RDB storage),
+      // with a RUNNING trial whose heartbeat it wrote once; the grace period here is 1 s.
+      const db = path.join(dir!, 'fallback.db');
+      const name = 'page-sqlite-only';
+      await runPython('page_study.py', [
+        '--sqlite',
+        db,
+        '--name',
+        name,
+        '--trials',
+        '12',
+        '--zombie',
+        '--heartbeat',
+      ]);
+      await cfg().update('studyPage.heartbeatGraceSeconds', 1, vscode.ConfigurationTarget.Global);
+      const only = () => api.store.studies().find((x) => x.name === name);
+      await until(
+        () => !!only()?.trials.some((t) => t.trial.state === 'RUNNING'),
+        WAIT_MS,
+        'the SQLite study with its RUNNING trial',
+      );
+      const zombie = only()!.trials.find((t) => t.trial.state === 'RUNNING')!;
+      assert.strictEqual(zombie.source, 'sqlite', 'the trial lives only in the SQLite file');
+      await vscode.commands.executeCommand('optunaStorage.openStudyPage', only()!.key);
+      const p = api.studyPages.get(only()!.key)!;
+      const w = webview(name);
+      try {
+        await pageReport(p, (r) => r.event === 'table');
+        await until(
+          async () =>
+            (await w.eval<string>("document.querySelector('.chip.stale')?.textContent ?? ''")) ===
+            '1 stale RUNNING',
+          WAIT_MS,
+          'the stale flag from the heartbeat',
+        );
+        await w.fill('.filter', 'stale');
+        await w.press('.filter', 'Enter');
+        await until(
+          async () =>
+            (await w.eval<string>("document.querySelector('.status').textContent")).startsWith(
+              '1 of ',
+            ),
+          WAIT_MS,
+          'the stale row alone',
+        );
+        await w.click('.tr:not([hidden])');
+        await until(
+          async () =>
+            (await w.eval<string>("document.querySelector('button.danger')?.textContent ?? ''")) ===
+            `Mark #${zombie.trial.number} as FAIL…`,
+          WAIT_MS,
+          'the Mark as FAIL button',
+        );
+        // Both confirmations answered yes (no modal dialogs in extension tests); each recorded.
+        const asked: string[] = [];
+        const win = vscode.window as unknown as Record<string, unknown>;
+        const original = win.showWarningMessage;
+        win.showWarningMessage = async (m: string, o: { detail?: string }, ...items: string[]) => {
+          asked.push(`${m} ${o?.detail ?? ''}`);
+          return items[0];
+        };
+        try {
+          await w.click('button.danger');
+          await until(() => asked.length >= 2, WAIT_MS, 'both confirmations');
+        } finally {
+          win.showWarningMessage = original;
+        }
+        assert.match(
+          asked[0],
+          new RegExp(`^Mark trial #${zombie.trial.number} of "${name}" as FAIL\\? `),
+        );
+        assert.ok(asked[0].includes(`into the SQLite file ${db}.`), asked[0]);
+        assert.ok(!asked[0].includes('Redis journal'), asked[0]);
+        assert.ok(asked[1].startsWith(`Write to the SQLite file ${db}? `), asked[1]);
+        await until(
+          () =>
+            only()?.trials.find((t) => t.trial.trialId === zombie.trial.trialId)?.trial.state ===
+            'FAIL',
+          WAIT_MS,
+          'FAIL in the store',
+        );
+        const optuna = await runPython('page_study.py', [
+          '--sqlite',
+          db,
+          '--state',
+          name,
+          String(zombie.trial.number),
+        ]);
+        assert.match(optuna, /^FAIL \d{4}-\d\d-\d\dT/);
+        await until(
+          async () =>
+            (await w.eval<number>("document.querySelectorAll('.chip.stale').length")) === 0,
+          WAIT_MS,
+          'no stale trial left on the page',
+        );
+      } finally {
+        p.dispose();
+        await cfg().update(
+          'studyPage.heartbeatGraceSeconds',
+          undefined,
+          vscode.ConfigurationTarget.Global,
+        );
+      }
+      // The first study's page in front again (it reloads: no retained context) for what follows.
+      panel.panel.reveal();
+      await until(
+        async () => /^\d+ of \d+ trials/.test(await shown().catch(() => '')),
+        WAIT_MS,
+        `the page of "${STUDY}" shown again`,
+      );
+    });
+
     it('keeps the page and says so when Redis goes away: the fallback banner, rows still there', async () => {
       const n = study().trials.length;
       await page.fill('.filter', '');
