@@ -17,6 +17,7 @@ const COMMANDS: Array<[string, () => Promise<CliCommand>]> = [
   ['export', async () => (await import('./cli/export')).exportCommand],
   ['import', async () => (await import('./cli/import')).importCommand],
   ['reconcile', async () => (await import('./cli/reconcile')).reconcileCommand],
+  ['writers', async () => (await import('./cli/writers')).writersCommand],
 ];
 
 async function usage(): Promise<string> {

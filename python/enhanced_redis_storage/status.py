@@ -9,7 +9,8 @@ anyone) to read:
 
 Both are rewritten every ``status_interval`` seconds (the heartbeat: ``updated`` moves on, and
 a reader on another host can tell a live file from one a crashed process left), and at once on
-every change of state. The extension's reader is src/core/python/writersStatus.ts."""
+every change of state. The extension's reader is src/core/python/writersStatus.ts; the key's
+name is also in src/core/optuna/journal/redisLog.ts (WRITER_STATUS_PATTERN)."""
 
 import atexit
 import json

@@ -9,6 +9,7 @@ import {
   writersDir,
   writersOnSqliteText,
 } from '../../src/core/python/writersStatus';
+import { parseWriterStatusKey } from '../../src/core/optuna/journal/redisLog';
 
 /** A status file as python/enhanced_redis_storage/status.py writes it. */
 function statusDoc(o: Record<string, unknown>): Record<string, unknown> {
@@ -159,5 +160,24 @@ describe('Writers status files (the Python storage on this machine)', () => {
       ['a'],
     );
     assert.deepEqual(r.ignored, []);
+  });
+
+  it("the Redis key's name: <prefix>:enhanced:status:<writer id>, any prefix, nothing else", () => {
+    assert.deepEqual(parseWriterStatusKey('p:enhanced:status:0af3'), {
+      prefix: 'p',
+      writerId: '0af3',
+    });
+    assert.deepEqual(parseWriterStatusKey(':enhanced:status:ff'), { prefix: '', writerId: 'ff' });
+    assert.deepEqual(parseWriterStatusKey('a:enhanced:status:b:enhanced:status:12'), {
+      prefix: 'a:enhanced:status:b',
+      writerId: '12',
+    });
+    for (const other of [
+      'p:enhanced:writer:0af3',
+      'p:enhanced:status:',
+      'p:log_number',
+      'p:enhanced:status:x y',
+    ])
+      assert.equal(parseWriterStatusKey(other), undefined, other);
   });
 });

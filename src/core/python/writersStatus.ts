@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type Redis from 'ioredis';
+import { parseWriterStatusKey, WRITER_STATUS_PATTERN } from '../optuna/journal/redisLog';
 import { processAlive } from '../processAlive';
 
 /**
@@ -209,4 +211,27 @@ export function writersBreakdown(s: WritersSummary): string {
   ]
     .filter(Boolean)
     .join(', ');
+}
+
+/**
+ * The writers that keep their status in Redis (every prefix, every host): those writing to
+ * Redis now, or until their key's TTL runs out. Never rejects for a value it cannot parse
+ * (it is left out); rejects when Redis fails.
+ */
+export async function readWriterKeys(redis: Redis): Promise<WriterStatus[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', WRITER_STATUS_PATTERN, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...found.filter((k) => parseWriterStatusKey(k)));
+  } while (cursor !== '0');
+  if (keys.length === 0) return [];
+  const values = await redis.mget(keys);
+  const out: WriterStatus[] = [];
+  values.forEach((v, i) => {
+    const parsed = v === null ? 'gone' : parseWriterStatus(v, `redis:${keys[i]}`);
+    if (typeof parsed !== 'string') out.push(parsed.status);
+  });
+  return out.sort((a, b) => (a.since ?? a.updated) - (b.since ?? b.updated));
 }

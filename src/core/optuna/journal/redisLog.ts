@@ -17,6 +17,27 @@ export function logKey(prefix: string, n: number): string {
   return `${prefix}:log:${n}`;
 }
 
+/**
+ * Where a process of the Python companion keeps its status while it writes to Redis
+ * (python/enhanced_redis_storage/status.py, `status_key`): `<prefix>:enhanced:status:<writer
+ * id>`, beside the companion's other keys under `<prefix>:enhanced:`, holding the JSON of its
+ * status file with a TTL of a few heartbeats. Never ends in `:log_number`, so prefix discovery
+ * does not mistake it for a journal.
+ */
+const WRITER_STATUS_INFIX = ':enhanced:status:';
+
+/** SCAN pattern for every writer status key, of every prefix. */
+export const WRITER_STATUS_PATTERN = `*${WRITER_STATUS_INFIX}*`;
+
+/** The prefix and writer id of a writer status key; undefined for any other key. */
+export function parseWriterStatusKey(
+  key: string,
+): { prefix: string; writerId: string } | undefined {
+  const at = key.lastIndexOf(WRITER_STATUS_INFIX);
+  const writerId = at < 0 ? '' : key.slice(at + WRITER_STATUS_INFIX.length);
+  return /^[0-9a-f]+$/.test(writerId) ? { prefix: key.slice(0, at), writerId } : undefined;
+}
+
 /** Optuna's append (use_cluster=False): one atomic EVAL, `ARGV = [prefix, json]`. */
 export const APPEND_SCRIPT =
   "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) " +
