@@ -2,12 +2,13 @@
  * Stability-suite benchmark: the high-concurrency scenario with 30 and 50 workers (each its own
  * connection, Optuna 3.1's journal protocol with a sync after every write, the WAITING-pop
  * race), repeated for medians, plus failover and connection-recovery cycles against the
- * suite's disposable redis-server.
+ * suite's disposable redis-server, with the Python companion's writers beside the reader.
  *
  * Usage: npm run bench:suite -- [--trials 1500] [--runs 3] [--redis URL]
  *   Without --redis, a local redis-server with AOF (appendfsync always) is started for it.
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSuite } from '../src/core/stability';
 import type { MetricValue } from '../src/core/stability/types';
@@ -68,17 +69,32 @@ async function main(): Promise<void> {
     const killed: number[] = [];
     const recovery: number[] = [];
     let lost = 0;
+    // The Python writers beside the reader (when a Python with Optuna is there).
+    const w = { frozen: [] as number[], killed: [] as number[], recovery: [] as number[] };
+    let wLost = 0;
+    let wDuplicated = 0;
+    let writers: MetricValue | undefined;
     for (let i = 0; i < RUNS; i++) {
-      const r = await runSuite({ redisUrl: url, only: ['failover', 'connection-recovery'] });
+      const r = await runSuite({
+        redisUrl: url,
+        only: ['failover', 'connection-recovery'],
+        companionRoot: path.resolve(__dirname, '..'),
+      });
       for (const s of r.scenarios)
         if (s.status !== 'passed') throw new Error(`${s.id} ${s.status}: ${s.message}`);
-      frozen.push(num(r.scenarios[0].metrics.failover_freeze_ms));
-      killed.push(
-        num(r.scenarios[0].metrics.failover_crash_ms),
-        num(r.scenarios[1].metrics.failover_ms),
-      );
-      recovery.push(num(r.scenarios[1].metrics.recovery_ms));
-      lost += num(r.scenarios[1].metrics.lost);
+      const [fo, cr] = r.scenarios.map((s) => s.metrics);
+      frozen.push(num(fo.failover_freeze_ms));
+      killed.push(num(fo.failover_crash_ms), num(cr.failover_ms));
+      recovery.push(num(cr.recovery_ms));
+      lost += num(cr.lost);
+      writers = fo.writers;
+      if (typeof fo.writers_failover_ms === 'number') {
+        w.frozen.push(num(fo.writers_failover_freeze_ms));
+        w.killed.push(num(fo.writers_failover_crash_ms), num(cr.writers_failover_ms));
+        w.recovery.push(num(fo.writers_recovery_ms), num(cr.writers_recovery_ms));
+        wLost += num(fo.writers_lost) + num(cr.writers_lost);
+        wDuplicated += num(fo.writers_duplicated) + num(cr.writers_duplicated);
+      }
     }
     const line = (xs: number[]) =>
       `median ${median(xs)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
@@ -92,6 +108,14 @@ async function main(): Promise<void> {
       `recovery, restarted server answering -> store reads Redis again: ${line(recovery)}; promised < 30000 ms`,
     );
     console.log(`trials lost across the outages: ${lost}`);
+    if (w.frozen.length === 0) console.log(`Python writers: ${writers}`);
+    else {
+      console.log(`\nPython writers (${writers}), first trial told on SQLite / on Redis again:`);
+      console.log(`  after the server froze: ${line(w.frozen)}; promised < 5000 ms`);
+      console.log(`  after the server was killed: ${line(w.killed)}; promised < 5000 ms`);
+      console.log(`  after it was back: ${line(w.recovery)}; promised < 30000 ms`);
+      console.log(`  trials lost ${wLost}, duplicated ${wDuplicated}`);
+    }
   } finally {
     await server?.dispose();
   }

@@ -13,6 +13,7 @@ import { findPython } from '../../src/core/python/companion';
 import { DisposableRedis } from '../../src/core/stability/disposableRedis';
 import { TEMP_DIR_PREFIX, suiteTempRoot } from '../../src/core/stability/suiteTempDirs';
 import { runCli } from '../helpers/cli';
+import { assertPassed } from '../helpers/suiteStatus';
 import { assertSameDump } from '../helpers/compareDumps';
 import { PYTHON, runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
@@ -229,8 +230,7 @@ describe('stability suite against a healthy redis-server', function () {
         },
       },
     );
-    for (const s of result.scenarios)
-      assert.equal(s.status, 'passed', `${s.id}: ${s.message}\n${s.log.join('\n')}`);
+    for (const s of result.scenarios) assertPassed(s);
     const figures: string[] = [];
     for (const s of result.scenarios) {
       const m = s.metrics;
@@ -288,8 +288,10 @@ describe('stability suite against a healthy redis-server', function () {
       reports,
     ]);
     const ms = Date.now() - t0;
-    assert.equal(r.status, 0, r.stdout + r.stderr);
     const doc = JSON.parse(r.stdout);
+    // Exit 0 when every scenario passed; 1 only when the Python writers were slow (assertPassed).
+    const allPassed = doc.scenarios.every((s: { status: string }) => s.status === 'passed');
+    assert.equal(r.status, allPassed ? 0 : 1, r.stdout + r.stderr);
     assert.deepEqual(Object.keys(doc), ['scenarios']);
     assert.deepEqual(
       doc.scenarios.map((s: { id: string }) => s.id),
@@ -304,7 +306,7 @@ describe('stability suite against a healthy redis-server', function () {
     );
     for (const s of doc.scenarios) {
       assert.deepEqual(Object.keys(s), ['id', 'status', 'message', 'metrics']);
-      assert.equal(s.status, 'passed', `${s.id}: ${s.message}`);
+      assertPassed(s);
     }
     const m = (id: string) => doc.scenarios.find((s: { id: string }) => s.id === id).metrics;
     assert.equal(typeof m('failover').failover_ms, 'number');
@@ -326,7 +328,17 @@ describe('stability suite against a healthy redis-server', function () {
   });
 
   it('CLI without --json: progress lines and a final table of measured vs promised', async () => {
-    const r = await runCli(['suite', '--redis', server.url, '--only', 'basic-connection,failover']);
+    // Without a Python that has Optuna, the outage scenarios run without writers, saying why.
+    const noPython = path.join(tmp, 'no-such-python3');
+    const r = await runCli([
+      'suite',
+      '--redis',
+      server.url,
+      '--only',
+      'basic-connection,failover',
+      '--python',
+      noPython,
+    ]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /▶ basic-connection: Basic connection\n/);
     assert.match(
@@ -339,6 +351,12 @@ describe('stability suite against a healthy redis-server', function () {
       /Failover to SQLite +passed +time to serve the SQLite fallback +\d+ ms +< 5000 ms/,
     );
     assert.match(r.stdout, /2 passed, 0 failed, 0 skipped in/);
+    assert.ok(
+      r.stdout.includes(
+        `; no Python writers (no Python with Optuna and redis-py found (${noPython}:`,
+      ),
+      r.stdout,
+    );
   });
 
   it('removes leftovers of interrupted earlier runs (SCAN), never a live run or anything outside the pattern', async () => {
