@@ -4,6 +4,7 @@ file the storage wrote, plain Optuna reading Redis afterwards."""
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -254,7 +255,10 @@ class _Driver:
         self.p.stdin.write(json.dumps({"argv": argv, "gate": gate, "me": self.name, "peer": peer}) + "\n")
         self.p.stdin.flush()
 
-    def reply(self):
+    def reply(self, timeout=300):
+        # One line per request, so nothing waits in the file object's buffer when select looks.
+        ready, _, _ = select.select([self.p.stdout], [], [], timeout)
+        assert ready, "reconcile driver %s gave no answer in %d s" % (self.name, timeout)
         line = self.p.stdout.readline()
         assert line, "reconcile driver %s ended (exit %s)" % (self.name, self.p.wait())
         return json.loads(line)
