@@ -206,5 +206,27 @@ if (vscode.workspace.isTrusted) {
       assert.strictEqual(left.length, 1, left.join(', '));
       assert.strictEqual(storageRow(), undefined, 'an ended run has no storage row');
     });
+
+    it('with no view visible and no run, the first status file that appears triggers a read', async () => {
+      // Nothing keeps the refresh running now: no run, no writer, no view of ours visible.
+      await until(() => !api.refresh.active, WAIT_MS, 'the refresh to go idle');
+      const before = api.store.lastRefreshAt;
+      outside = spawn(PYTHON, [path.join(FIXTURES, 'writers_worker.py'), '--study', 'writers'], {
+        env: {
+          ...process.env,
+          PYTHONPATH: companionDir(api.context.extensionPath),
+          [ENV.url]: redis.url,
+          [ENV.prefix]: PREFIX,
+          [ENV.sqlite]: db,
+        },
+        stdio: 'ignore',
+      });
+      await waitFor(() => summary().total === 1, 'the new writer, seen without any view');
+      assert.ok(api.refresh.active, 'while a writer exists, the refresh keeps running');
+      assert.notStrictEqual(api.store.lastRefreshAt, before, 'the store was read too');
+      outside.kill('SIGTERM');
+      await waitFor(() => summary().total === 0, 'the writer gone');
+      await until(() => !api.refresh.active, WAIT_MS, 'the refresh idle again');
+    });
   });
 }
