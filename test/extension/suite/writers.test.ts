@@ -76,6 +76,19 @@ if (vscode.workspace.isTrusted) {
         );
       });
 
+    /** An optimizer started outside the extension, on the same fallback file. */
+    const startOutside = () =>
+      spawn(PYTHON, [path.join(FIXTURES, 'writers_worker.py'), '--study', 'writers'], {
+        env: {
+          ...process.env,
+          PYTHONPATH: companionDir(api.context.extensionPath),
+          [ENV.url]: redis.url,
+          [ENV.prefix]: PREFIX,
+          [ENV.sqlite]: db,
+        },
+        stdio: 'ignore',
+      });
+
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-writers-'));
       db = path.join(dir, 'optuna_fallback.db');
@@ -125,16 +138,7 @@ if (vscode.workspace.isTrusted) {
         tmux: false,
       });
       // One more optimizer, started outside the extension on the same fallback file.
-      outside = spawn(PYTHON, [path.join(FIXTURES, 'writers_worker.py'), '--study', 'writers'], {
-        env: {
-          ...process.env,
-          PYTHONPATH: companionDir(api.context.extensionPath),
-          [ENV.url]: redis.url,
-          [ENV.prefix]: PREFIX,
-          [ENV.sqlite]: db,
-        },
-        stdio: 'ignore',
-      });
+      outside = startOutside();
       await waitFor(() => summary().total === 4 && summary().redis === 4, 'four writers on Redis');
       assert.doesNotMatch(text(), /SQLite/);
       assert.match(
@@ -211,16 +215,7 @@ if (vscode.workspace.isTrusted) {
       // Nothing keeps the refresh running now: no run, no writer, no view of ours visible.
       await until(() => !api.refresh.active, WAIT_MS, 'the refresh to go idle');
       const before = api.store.lastRefreshAt;
-      outside = spawn(PYTHON, [path.join(FIXTURES, 'writers_worker.py'), '--study', 'writers'], {
-        env: {
-          ...process.env,
-          PYTHONPATH: companionDir(api.context.extensionPath),
-          [ENV.url]: redis.url,
-          [ENV.prefix]: PREFIX,
-          [ENV.sqlite]: db,
-        },
-        stdio: 'ignore',
-      });
+      outside = startOutside();
       await waitFor(() => summary().total === 1, 'the new writer, seen without any view');
       assert.ok(api.refresh.active, 'while a writer exists, the refresh keeps running');
       assert.notStrictEqual(api.store.lastRefreshAt, before, 'the store was read too');
