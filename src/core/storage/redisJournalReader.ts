@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { raceAbort } from '../abort';
 import { logKey, logNumberKey, nextEntryIndex, readLogNumber } from '../optuna/journal/redisLog';
+import { getLogRange } from '../optuna/journal/redisRange';
 import type { JournalActivity } from '../optuna/activity';
 import type { ReadIssue, Study } from '../optuna/model';
 import { JournalReplay } from '../optuna/replay';
@@ -198,9 +199,7 @@ export class RedisJournalReader implements JournalSource {
       while (inFlight.length < WINDOW && pos <= to) {
         const first = pos;
         const lastOf = Math.min(first + BATCH - 1, to);
-        const keys: string[] = [];
-        for (let i = first; i <= lastOf; i++) keys.push(logKey(this.prefix, i));
-        inFlight.push({ first, reply: this.redis.mgetBuffer(keys) });
+        inFlight.push({ first, reply: getLogRange(this.redis, this.prefix, first, lastOf) });
         pos = lastOf + 1;
       }
     };

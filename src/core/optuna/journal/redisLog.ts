@@ -13,8 +13,13 @@ export function logNumberKey(prefix: string): string {
   return `${prefix}${LOG_NUMBER_SUFFIX}`;
 }
 
+/** What every entry key of a prefix starts with: `<prefix>:log:`, then the entry's index. */
+export function logKeyHead(prefix: string): string {
+  return `${prefix}:log:`;
+}
+
 export function logKey(prefix: string, n: number): string {
-  return `${prefix}:log:${n}`;
+  return `${logKeyHead(prefix)}${n}`;
 }
 
 /**
@@ -116,7 +121,7 @@ async function presentEntries(
   prefix: string,
 ): Promise<{ count: number; max: number }> {
   const pattern = `${globLiteral(prefix)}:log:*`;
-  const head = `${prefix}:log:`;
+  const head = logKeyHead(prefix);
   let count = 0;
   let max = -1;
   let cursor = '0';
@@ -220,7 +225,7 @@ export async function nextEntryIndex(
   from: number,
   signal?: AbortSignal,
 ): Promise<number | undefined> {
-  const head = `${prefix}:log:`;
+  const head = logKeyHead(prefix);
   let best: number | undefined;
   let cursor = '0';
   do {
