@@ -723,25 +723,21 @@ class EnhancedRedisStorage(BaseStorage):
         self._set_study_attr(study_id, key, value, user=False)
 
     def get_study_id_from_name(self, study_name: str) -> int:
-        def on_redis() -> int:
-            rsid = self._redis_sid(study_name)
-            if rsid is None and self._sqlite_sid(study_name) is not None:
-                rsid = self._bring_to_redis(study_name)
-            if rsid is not None:
-                return rsid
+        def in_sqlite() -> int:
             qsid = self._sqlite_sid(study_name)
             if qsid is None:
                 raise KeyError(_NOT_FOUND)
             return self._ext_study(qsid, study_name)
 
+        def on_redis() -> int:
+            rsid = self._redis_sid(study_name)
+            if rsid is None and self._sqlite_sid(study_name) is not None:
+                rsid = self._bring_to_redis(study_name)
+            return rsid if rsid is not None else in_sqlite()
+
         def outage(attempt: Optional[Attempt]) -> int:
             rsid = self._redis_sid(study_name)
-            if rsid is not None:
-                return rsid
-            qsid = self._sqlite_sid(study_name)
-            if qsid is None:
-                raise KeyError(_NOT_FOUND)
-            return self._ext_study(qsid, study_name)
+            return rsid if rsid is not None else in_sqlite()
 
         return self._call(on_redis, outage)
 
