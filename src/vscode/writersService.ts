@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -26,7 +27,7 @@ export class WritersService extends Disposable {
   private lastText = '';
   private refresh: RefreshManager | undefined;
   private keeper: vscode.Disposable | undefined;
-  private watcher: vscode.FileSystemWatcher | undefined;
+  private readonly watchers: vscode.Disposable[] = [];
   private watched: string | undefined;
   private asked = false;
   summary: WritersSummary = summarizeWriters([]);
@@ -39,7 +40,7 @@ export class WritersService extends Disposable {
     this._register({
       dispose: () => {
         this.keeper?.dispose();
-        this.watcher?.dispose();
+        for (const w of this.watchers) w.dispose();
       },
     });
     // A new store may use another fallback file: its writers, and watch their folder.
@@ -101,24 +102,44 @@ export class WritersService extends Disposable {
     }
   }
 
-  /** Watches the writers' folder of this fallback file (the folder may not exist yet). */
+  /**
+   * Watches the writers' folder of this fallback file without recursion (the fallback file's
+   * folder may hold a data set): the folder's creation and removal in its parent, and the
+   * status files in it while it exists (a new file, or one a heartbeat rewrote).
+   */
   private rewatch(fallback: string | undefined): void {
     if (fallback === this.watched || this.isDisposed) return;
     this.watched = fallback;
-    this.watcher?.dispose();
-    this.watcher = undefined;
+    for (const w of this.watchers.splice(0)) w.dispose();
     if (!fallback) return;
     const dir = writersDir(fallback);
-    this.watcher = vscode.workspace.createFileSystemWatcher(
-      new vscode.RelativePattern(
-        vscode.Uri.file(path.dirname(dir)),
-        `${path.basename(dir)}/*.json`,
-      ),
-      false,
-      true,
-      true,
+    const folder = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(dir)), path.basename(dir)),
     );
-    this.watcher.onDidCreate(() => this.appeared());
+    let files: vscode.FileSystemWatcher | undefined;
+    const watchFiles = () => {
+      files?.dispose();
+      files = fs.existsSync(dir)
+        ? vscode.workspace.createFileSystemWatcher(
+            new vscode.RelativePattern(vscode.Uri.file(dir), '*.json'),
+            false,
+            false,
+            true,
+          )
+        : undefined;
+      files?.onDidCreate(() => this.appeared());
+      files?.onDidChange(() => this.appeared());
+    };
+    // A folder removed and made again at once may come as one change.
+    const made = () => {
+      watchFiles();
+      this.appeared();
+    };
+    folder.onDidCreate(made);
+    folder.onDidChange(made);
+    folder.onDidDelete(() => watchFiles());
+    watchFiles();
+    this.watchers.push(folder, { dispose: () => files?.dispose() });
   }
 
   /** A status file appeared: read, unless writers are followed already (the keeper). */

@@ -211,8 +211,15 @@ if (vscode.workspace.isTrusted) {
       assert.strictEqual(storageRow(), undefined, 'an ended run has no storage row');
     });
 
-    it('with no view visible and no run, the first status file that appears triggers a read', async () => {
-      // Nothing keeps the refresh running now: no run, no writer, no view of ours visible.
+    it('with no view visible and no run, the first status file that appears triggers a read (its folder made anew)', async () => {
+      // The folder goes too (as after a reconcile, when the fallback file is removed): the
+      // first writer makes it again.
+      fs.rmSync(`${db}.writers`, { recursive: true, force: true });
+      // Nothing keeps the refresh running now: no run, no writer, and no view of ours visible
+      // once the side bar shows the Explorer and no study page is open (earlier suites in this
+      // extension host may have revealed them).
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await until(() => !api.refresh.active, WAIT_MS, 'the refresh to go idle');
       const before = api.store.lastRefreshAt;
       outside = startOutside();
