@@ -5,7 +5,8 @@
  * with hooks and an AbortSignal, write the reports.
  */
 export { SCENARIOS, SCENARIO_IDS, PROMISES, parseScenarioList, scenarioInfo } from './scenarios';
-export { runSuite, resolveOptions } from './runner';
+export { runSuite } from './runner';
+export { resolveOptions } from './suiteOptions';
 export {
   jsonSummary,
   markdownReport,

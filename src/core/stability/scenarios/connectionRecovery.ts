@@ -4,9 +4,8 @@ import { connectOnce } from '../../redis/connect';
 import { SuiteCancelled } from '../abort';
 import { type Scenario, errorMessage, plural, readBack, sameJson, verdict } from '../context';
 import { PROMISES, check } from '../scenarios';
-import { type Claim, OutageRun, PY_STUDY, STUDY } from './outage';
-import { tallyProblems, writerReport } from './writerReport';
-import { tallyWriters } from '../pythonWriters';
+import { type Claim, OutageRun, STUDY } from './outageRun';
+import { tallyOnRedis, writerReport } from './outagePythonWriters';
 
 /**
  * Redis crashes and comes back while writers keep retrying: how long until the store reads
@@ -17,13 +16,7 @@ export const connectionRecovery: Scenario = async (ctx) => {
   let verifier: Redis | undefined;
   try {
     const problems: string[] = [];
-    const first = await run.startStore();
-    if (first.state !== 'redis')
-      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
-    run.startWriting();
-    await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
-    if (run.errors.length > 0) throw new Error(run.errors[0]);
-    await run.pyReach('redis', 0, 'wrote on Redis', 60_000, problems);
+    await run.startOnRedis(problems);
     const { killedAt, event } = await run.crash();
     const failoverMs = event && event.state !== 'offline' ? event.at - killedAt : null;
     const p = run.failoverProblem(event);
@@ -79,7 +72,7 @@ export const connectionRecovery: Scenario = async (ctx) => {
     const notBack = run.py?.finalStorage().filter((st) => st !== 'redis') ?? [];
     if (notBack.length > 0)
       problems.push(`Python writers ended on ${notBack.join(', ')} instead of Redis`);
-    let tally: ReturnType<typeof tallyWriters> | undefined;
+    let tally: ReturnType<typeof tallyOnRedis> | undefined;
 
     // Ground truth: a fresh full read of the restarted server, and the store's own view.
     const phase = (c: Claim) =>
@@ -113,14 +106,7 @@ export const connectionRecovery: Scenario = async (ctx) => {
       }
       duplicates = [...owners.values()].reduce((a, n) => a + n - 1, 0);
       orphaned = (study?.trials ?? []).filter((t) => t.state === 'RUNNING').length;
-      if (run.py) {
-        tally = tallyWriters(
-          run.py.trials,
-          fresh.studies.find((s) => s.name === PY_STUDY),
-          true,
-        );
-        problems.push(...tallyProblems(tally));
-      }
+      if (run.py) tally = tallyOnRedis(run.py.trials, fresh.studies, true, problems);
       if (fresh.gaps.length > 0)
         problems.push(
           `${plural(fresh.gaps.length, 'journal entry', 'journal entries')} missing after the restart`,

@@ -1,7 +1,64 @@
-import { plural } from '../context';
-import type { PythonWriters, tallyWriters } from '../pythonWriters';
+import * as path from 'node:path';
+import type { Study } from '../../optuna/model';
+import { type ScenarioContext, plural } from '../context';
+import type { DisposableRedis } from '../disposableRedis';
+import { PythonWriters, type WriterTrial, tallyWriters } from '../pythonWriters';
 import { PROMISES, check } from '../scenarios';
 import type { Check, MetricValue } from '../types';
+
+// The Python writers' part of the outage scenarios: real optimizers on the companion's failover
+// storage, started beside the journal writers, tallied against Redis and reported beside the
+// reader's figures. OutageRun waits for them (pyReach); everything else about them is here.
+
+/** The study the Python writers optimize (beside the journal writers' STUDY, same prefix). */
+export const PY_STUDY = 'suite-outage-python';
+
+/**
+ * Starts the Python writers on the disposable server `d`, or says why there are none (no
+ * companion, no Python with Optuna): the scenarios then run and report without them.
+ */
+export async function startPythonWriters(
+  ctx: ScenarioContext,
+  d: DisposableRedis,
+): Promise<PythonWriters | string> {
+  const companion = await ctx.companion();
+  if (typeof companion === 'string') {
+    ctx.log(`no Python writers: ${companion}`);
+    return companion;
+  }
+  const py = new PythonWriters(companion, {
+    url: d.url,
+    password: d.password,
+    prefix: ctx.prefix,
+    // Their own fallback file: the user's is only ever read.
+    sqlitePath: path.join(ctx.tempDir, `${ctx.id}-writers.db`),
+    study: PY_STUDY,
+    cwd: ctx.tempDir,
+  });
+  ctx.log(
+    `${py.count} Python writers on the companion's storage (${companion.python}, Optuna ${companion.optuna}) optimizing ${PY_STUDY}`,
+  );
+  return py;
+}
+
+/**
+ * Tallies the trials the writers told against `studies` (a fresh read of Redis), adding to
+ * `problems` what is lost, duplicated or (once they have `stopped`) left RUNNING.
+ */
+export function tallyOnRedis(
+  told: readonly WriterTrial[],
+  studies: readonly Study[],
+  stopped: boolean,
+  problems: string[],
+): ReturnType<typeof tallyWriters> {
+  const tally = tallyWriters(
+    told,
+    studies.find((s) => s.name === PY_STUDY),
+    stopped,
+  );
+  problems.push(...tallyProblems(tally));
+  return tally;
+}
 
 /** What the Python writers measured in an outage scenario. */
 export interface WriterFigures {
@@ -70,7 +127,7 @@ export function writerReport(
 }
 
 /** Problems with the writers' read-back: lost, duplicated, or left RUNNING. */
-export function tallyProblems(t: ReturnType<typeof tallyWriters>): string[] {
+function tallyProblems(t: ReturnType<typeof tallyWriters>): string[] {
   const out: string[] = [];
   if (t.lost > 0)
     out.push(`${plural(t.lost, 'trial')} the Python writers told are missing from Redis`);

@@ -1,36 +1,22 @@
 import { setMaxListeners } from 'node:events';
-import * as path from 'node:path';
 import { FailoverStore } from '../../storage/failoverStore';
 import type { StateEvent } from '../../storage/storeState';
 import { pollUntil, raceAbort, sleep } from '../../abort';
 import { SuiteCancelled } from '../abort';
-import { connectOnce } from '../../redis/connect';
-import {
-  type Scenario,
-  type ScenarioContext,
-  type ScenarioOutcome,
-  errorMessage,
-  plural,
-  readBack,
-  verdict,
-} from '../context';
+import { type ScenarioContext, errorMessage } from '../context';
 import type { DisposableRedis } from '../disposableRedis';
 import { JournalWorker } from '../journalWorker';
 import { floatDistribution } from '../../optuna/distributions';
-import { PROMISES, check } from '../scenarios';
 import { FALLBACK_STUDY } from '../scratchSqlite';
-import { SqliteReader } from '../../storage/sqliteReader';
-import { round } from '../stats';
-import type { Check } from '../types';
-import { PythonWriters, type WriterTrial, tallyWriters } from '../pythonWriters';
-import { tallyProblems, writerReport } from './writerReport';
+import type { PythonWriters, WriterTrial } from '../pythonWriters';
+import { startPythonWriters } from './outagePythonWriters';
 
 const X = floatDistribution(-10, 10);
+/** The study the journal writers write (the Python writers' is PY_STUDY, same prefix). */
 export const STUDY = 'suite-outage';
-/** The study the Python writers optimize (beside the journal writers' STUDY, same prefix). */
-export const PY_STUDY = 'suite-outage-python';
 const WRITERS = 3;
 
+/** A trial a journal writer finished and Redis acknowledged: it must be there after the outage. */
 export interface Claim {
   worker: number;
   trialId: number;
@@ -114,24 +100,9 @@ export class OutageRun {
       this.events.push(e);
       ctx.log(`store: ${e.state} (${e.detail})`);
     });
-    const companion = await ctx.companion();
-    if (typeof companion === 'string') {
-      this.pySkipped = companion;
-      ctx.log(`no Python writers: ${companion}`);
-      return;
-    }
-    this.py = new PythonWriters(companion, {
-      url: this.d.url,
-      password: this.d.password,
-      prefix: ctx.prefix,
-      // Their own fallback file: the user's is only ever read.
-      sqlitePath: path.join(ctx.tempDir, `${ctx.id}-writers.db`),
-      study: PY_STUDY,
-      cwd: ctx.tempDir,
-    });
-    ctx.log(
-      `${this.py.count} Python writers on the companion's storage (${companion.python}, Optuna ${companion.optuna}) optimizing ${PY_STUDY}`,
-    );
+    const writers = await startPythonWriters(ctx, this.d);
+    if (typeof writers === 'string') this.pySkipped = writers;
+    else this.py = writers;
   }
 
   /**
@@ -163,14 +134,25 @@ export class OutageRun {
     return { ms: py.slowest(storage, since), reached };
   }
 
-  async startStore(): Promise<StateEvent> {
+  /**
+   * Starts the store and the writers on the healthy server and waits until they all write
+   * there (a few journal trials, every Python writer's first trial): where each outage begins.
+   * Throws if the store does not start on Redis or a journal writer fails, as nothing after
+   * would measure an outage.
+   */
+  async startOnRedis(problems: string[]): Promise<void> {
     const first = await raceAbort(this.store.start(), this.ctx.signal);
+    if (first.state !== 'redis')
+      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
     this.refresher = setInterval(() => void this.store.refresh().catch(() => undefined), 50);
-    return first;
-  }
-
-  startWriting(): void {
     this.loops = this.writers.map((w, i) => this.loop(w, i));
+    await pollUntil(
+      () => this.claims.length >= 5 || this.errors.length > 0,
+      10_000,
+      this.ctx.signal,
+    );
+    if (this.errors.length > 0) throw new Error(this.errors[0]);
+    await this.pyReach('redis', 0, 'wrote on Redis', 60_000, problems);
   }
 
   private async loop(w: JournalWorker, i: number): Promise<void> {
@@ -276,177 +258,3 @@ export class OutageRun {
     await this.d.dispose();
   }
 }
-
-function failoverCheck(ms: number | null): Check {
-  return check(
-    'failover_ms',
-    'time to serve the SQLite fallback',
-    `< ${PROMISES.failoverMs} ms`,
-    ms === null ? null : `${ms} ms`,
-    ms !== null && ms < PROMISES.failoverMs,
-  );
-}
-
-/**
- * Redis becomes unreachable while optimizers write, twice: first it freezes (SIGSTOP: no
- * answer, no connection reset — a hung server or a network partition, noticed only by the
- * health-check PING), then, once it is back, it crashes (SIGKILL: connections reset).
- * Measures how long the store takes each time to serve the SQLite fallback; `failover_ms` is
- * the slower of the two.
- */
-export const failover: Scenario = async (ctx): Promise<ScenarioOutcome> => {
-  const run = await OutageRun.start(ctx);
-  try {
-    const problems: string[] = [];
-    // How long the store needs to load the fallback, with the reader it uses (read-only).
-    let readMs: number | undefined;
-    const reader = new SqliteReader(ctx.fallback.path);
-    try {
-      const t0 = performance.now();
-      const n = reader.readAll().length;
-      readMs = performance.now() - t0;
-      ctx.log(
-        `SQLite fallback ${ctx.fallback.scratch ? '(scratch file)' : ctx.fallback.path}: ${plural(n, 'study', 'studies')}, read in ${round(readMs, 1)} ms`,
-      );
-    } catch (e) {
-      // Nothing to fail over to: say so once, instead of after two outages.
-      const message = `the SQLite fallback cannot be read (${errorMessage(e)}): while Redis is unreachable the store would be offline`;
-      return {
-        status: 'failed',
-        message,
-        checks: [check('fallback_served', 'SQLite fallback served', 'yes', 'no', false)],
-        server: 'disposable',
-        metrics: { failover_ms: null, fallback: ctx.fallback.path },
-      };
-    } finally {
-      reader.close();
-    }
-    const first = await run.startStore();
-    if (first.state !== 'redis')
-      throw new Error(`the failover store did not start on the disposable Redis: ${first.detail}`);
-    run.startWriting();
-    await pollUntil(() => run.claims.length >= 5 || run.errors.length > 0, 10_000, ctx.signal);
-    if (run.errors.length > 0) throw new Error(run.errors[0]);
-    await run.pyReach('redis', 0, 'wrote on Redis', 60_000, problems);
-    await run.store.refresh();
-
-    const frozenAt = Date.now();
-    run.d.freeze();
-    ctx.log('disposable redis-server frozen (SIGSTOP)');
-    const frozen = await run.waitState((e) => e.state !== 'redis', 15_000);
-    const freezeMs = frozen && frozen.state !== 'offline' ? frozen.at - frozenAt : null;
-    const pf = run.failoverProblem(frozen, 'froze');
-    if (pf) problems.push(pf);
-    const fbFrozen = pf ? undefined : run.fallbackServed();
-    // The writers notice a frozen server by their command timeout; they must be on SQLite
-    // before the server continues.
-    const pyFreeze = await run.pyReach(
-      'sqlite',
-      frozenAt,
-      'wrote on SQLite while Redis was frozen',
-      30_000,
-      problems,
-    );
-    const thawedAt = Date.now();
-    run.d.thaw();
-    ctx.log(
-      `the store served the fallback ${freezeMs ?? '—'} ms after the freeze; server continued (SIGCONT)`,
-    );
-    if (!(await run.waitState((e) => e.state === 'redis', 15_000)))
-      problems.push(
-        `the store did not return to Redis within 15 s of SIGCONT (${run.store.state.detail})`,
-      );
-    const before = run.claims.length;
-    await pollUntil(
-      () => run.claims.length >= before + 3 || run.errors.length > 0,
-      10_000,
-      ctx.signal,
-    );
-    // Back on Redis, with what they wrote on SQLite reconciled: every trial told so far must
-    // now be in Redis once.
-    const pyBack = await run.pyReach(
-      'redis',
-      thawedAt,
-      'wrote on Redis again with its SQLite trials reconciled',
-      60_000,
-      problems,
-      (t) => t.pending === 0,
-    );
-    let tally: ReturnType<typeof tallyWriters> | undefined;
-    if (run.py && pyBack.reached) {
-      const readAt = Date.now();
-      const verifier = await connectOnce(run.d.url, { password: run.d.password });
-      try {
-        const fresh = await readBack(verifier, ctx.prefix);
-        tally = tallyWriters(
-          run.py.trials.filter((t) => t.at < readAt),
-          fresh.studies.find((st) => st.name === PY_STUDY),
-          false,
-        );
-        problems.push(...tallyProblems(tally));
-      } finally {
-        verifier.disconnect();
-      }
-    }
-
-    const { killedAt, event } = await run.crash();
-    const crashMs = event && event.state !== 'offline' ? event.at - killedAt : null;
-    const p = run.failoverProblem(event, 'was killed');
-    if (p) problems.push(p);
-    const fb = run.fallbackServed();
-    ctx.log(
-      `failover after ${crashMs ?? '—'} ms (${plural(fb.studies, 'study', 'studies')} from SQLite shown)`,
-    );
-    const served = fb.served && (fbFrozen === undefined || fbFrozen.served);
-    if (!p && !fb.served) problems.push(`the SQLite fallback is not served: ${fb.why}`);
-    else if (fbFrozen && !fbFrozen.served)
-      problems.push(`the SQLite fallback is not served while Redis is frozen: ${fbFrozen.why}`);
-    if (!fb.keptRedis)
-      problems.push('the studies read from Redis before the outage are no longer shown');
-    const pyCrash = await run.pyReach(
-      'sqlite',
-      killedAt,
-      'wrote on SQLite after Redis was killed',
-      30_000,
-      problems,
-    );
-    await run.py?.stop(false, 15_000);
-    if (run.py && run.py.errors.length > 0) problems.push(`Python ${run.py.errors[0]}`);
-    const failoverMs = freezeMs === null || crashMs === null ? null : Math.max(freezeMs, crashMs);
-    const pyFailoverMs =
-      pyFreeze.ms === null || pyCrash.ms === null ? null : Math.max(pyFreeze.ms, pyCrash.ms);
-    const writers = writerReport(
-      run,
-      { failoverMs: pyFailoverMs, recoveryMs: pyBack.ms, tally },
-      { writers_failover_freeze_ms: pyFreeze.ms, writers_failover_crash_ms: pyCrash.ms },
-    );
-    const checks = [
-      failoverCheck(failoverMs),
-      check('fallback_served', 'SQLite fallback served', 'yes', served ? 'yes' : 'no', served),
-      ...writers.checks,
-    ];
-    const v = verdict(
-      checks,
-      problems,
-      `the store served the SQLite fallback ${freezeMs} ms after Redis froze and ${crashMs} ms after it was killed (the fallback loads in ${round(readMs, 0)} ms)${writers.headline}`,
-    );
-    return {
-      ...v,
-      checks,
-      server: 'disposable',
-      prefix: ctx.prefix,
-      metrics: {
-        failover_ms: failoverMs,
-        failover_freeze_ms: freezeMs,
-        failover_crash_ms: crashMs,
-        fallback_read_ms: round(readMs, 1),
-        fallback_studies: fb.studies,
-        trials_written: run.claims.length,
-        fallback: ctx.fallback.scratch ? 'scratch' : ctx.fallback.path,
-        ...writers.metrics,
-      },
-    };
-  } finally {
-    await run.close();
-  }
-};
