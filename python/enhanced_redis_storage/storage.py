@@ -152,7 +152,8 @@ class EnhancedRedisStorage(BaseStorage):
             ``max_connections``, ``retry_on_timeout`` (the guide's names; see the README for
             what each does here), ``password``, ``sentinels``, ``sentinel_master``,
             ``command_timeout``, ``probe_interval``, ``recovery_pongs``, ``sqlite_timeout``,
-            ``sweep_interval``, ``status_file``.
+            ``sweep_interval``, ``status_file``, ``status_interval`` (seconds between the
+            heartbeats of the status file and key, default 5).
     """
 
     def __init__(
