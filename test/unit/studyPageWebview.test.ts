@@ -60,6 +60,28 @@ describe('study page webview model (store, sort, filters, plots data)', () => {
     assert.deepEqual(store.apply({ ...d, generation: 99 }), []);
   });
 
+  it('makes room for new rows ahead, so a live update writes in place', () => {
+    const { j, running } = journal();
+    const enc = new StudyEncoder();
+    const store = new PageStore();
+    store.apply(enc.snapshot(j.merged(), ctx) as SnapshotMessage);
+    store.reserve(64);
+    const held = [store.number.data, store.values[0].data, store.params[0].num.data];
+    assert.ok(held.every((d) => d.length >= 64));
+    assert.ok(Number.isNaN(store.values[0].data[40]), 'new cells hold the fill value');
+    j.finish('w-a', running, 300, [0.5]);
+    j.trial('w-b', 301, { lr: [0.25, dist.float(1e-5, 1, true)] });
+    assert.deepEqual(store.apply(enc.update(j.merged(), ctx) as DeltaMessage), [10, 11]);
+    assert.deepEqual(
+      [store.number.data, store.values[0].data, store.params[0].num.data],
+      held,
+      'the same arrays: nothing copied',
+    );
+    assert.equal(store.count, 12);
+    assert.equal(store.values[0].data[10], 0.5);
+    assert.equal(store.cell(store.params[0], 11), 0.25);
+  });
+
   it('takes a snapshot in two parts: rows and values first, params and the rest right after', () => {
     const { j } = journal();
     const store = new PageStore();
@@ -107,6 +129,33 @@ describe('study page webview model (store, sort, filters, plots data)', () => {
     store.values[0].data[5] = -1;
     const merged = mergeSorted(order, [3, 5], value.key, false);
     assert.deepEqual([...merged], [...sortRows(store.count, value.key, false)]);
+  });
+
+  it('merges changed and new rows into a sorted order as a full sort would (random keys, ties, NaN)', () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(rnd() * 60);
+      // Few distinct keys (ties), some NaN (rows without a value).
+      const keys = Array.from({ length: n }, () => (rnd() < 0.15 ? NaN : Math.floor(rnd() * 8)));
+      const descending = rnd() < 0.5;
+      const old = Math.floor(rnd() * n);
+      const order = sortRows(old, (r) => keys[r], descending);
+      const changed = new Set<number>();
+      for (let r = old; r < n; r++) changed.add(r); // the new rows
+      for (let k = 0; k < 3; k++)
+        if (old > 0 && rnd() < 0.7) {
+          const r = Math.floor(rnd() * old);
+          changed.add(r);
+          keys[r] = rnd() < 0.2 ? NaN : Math.floor(rnd() * 8);
+        }
+      const merged = mergeSorted(order, [...changed], (r) => keys[r], descending);
+      assert.deepEqual(
+        [...merged],
+        [...sortRows(n, (r) => keys[r], descending)],
+        `round ${round}: ${n} rows, ${old} sorted before, changed ${[...changed]}`,
+      );
+    }
   });
 
   it('combines the state filter, the expression and a brush into one mask', () => {

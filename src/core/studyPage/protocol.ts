@@ -253,8 +253,11 @@ export type WebviewMessage =
     };
 
 export interface PageReport {
-  /** table: rows shown (a snapshot's first part); columns: every column in. */
-  event: 'drawn' | 'table' | 'columns' | 'sorted' | 'filtered' | 'applied';
+  /**
+   * table: rows shown (a snapshot's first part); columns: every column in; reserved: room made
+   * for the rows live updates will add (in idle time after a snapshot).
+   */
+  event: 'drawn' | 'table' | 'columns' | 'sorted' | 'filtered' | 'applied' | 'reserved';
   generation: number;
   rows: number;
   /** Rows shown after filters. */

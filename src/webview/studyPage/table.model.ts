@@ -256,8 +256,10 @@ export function sortRows(
 }
 
 /**
- * `order` (sorted by `key`) with `changed` rows taken out and merged back at their place: O(n)
- * for a live update of a few rows, the same order a full sort would give.
+ * `order` (sorted by `key`) with `changed` rows taken out and put back at their place, the same
+ * order a full sort would give. A live update of k rows at n rows costs one copy of the order
+ * and k binary searches (O(n + k log n) with k log n reads of `key`), not n comparisons: the
+ * rows already in place are never compared. Rows at or past `order.length` are new rows.
  */
 export function mergeSorted(
   order: Uint32Array,
@@ -265,26 +267,43 @@ export function mergeSorted(
   key: (row: number) => number,
   descending: boolean,
 ): Uint32Array {
-  const gone = new Set(changed);
-  const kept = order.filter((r) => !gone.has(r));
-  const add = [...sortRows(changed.length, (k) => key(changed[k]), descending)].map(
-    (k) => changed[k],
-  );
-  const before = (a: number, b: number) => {
-    const ka = key(a);
+  // The rows already listed that changed leave their old place (one pass over the order).
+  let kept = order;
+  const moved = changed.filter((r) => r < order.length);
+  if (moved.length) {
+    const out = new Uint8Array(order.length);
+    for (const r of moved) out[r] = 1;
+    kept = new Uint32Array(order.length - new Set(moved).size);
+    for (let i = 0, k = 0; i < order.length; i++) if (!out[order[i]]) kept[k++] = order[i];
+  }
+  // By row first: sortRows breaks ties by index, which must be by row here too.
+  const rows = [...new Set(changed)].sort((a, b) => a - b);
+  const add = [...sortRows(rows.length, (k) => key(rows[k]), descending)].map((k) => rows[k]);
+  // True when row a (key ka) goes before row b: by key, rows without a key last, ties by row.
+  const before = (a: number, ka: number, b: number) => {
     const kb = key(b);
     if (Number.isNaN(ka)) return Number.isNaN(kb) && a < b;
     if (Number.isNaN(kb)) return true;
     return descending ? ka > kb || (ka === kb && a < b) : ka < kb || (ka === kb && a < b);
   };
   const out = new Uint32Array(kept.length + add.length);
-  let i = 0;
-  let j = 0;
+  let from = 0; // kept[from..] not yet copied; the added rows are sorted, so places only grow
   let k = 0;
-  while (i < kept.length || j < add.length) {
-    if (j >= add.length || (i < kept.length && !before(add[j], kept[i]))) out[k++] = kept[i++];
-    else out[k++] = add[j++];
+  for (const a of add) {
+    const ka = key(a);
+    let lo = from;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(a, ka, kept[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    out.set(kept.subarray(from, lo), k);
+    k += lo - from;
+    from = lo;
+    out[k++] = a;
   }
+  out.set(kept.subarray(from), k);
   return out;
 }
 
