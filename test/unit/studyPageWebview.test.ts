@@ -13,6 +13,7 @@ import {
   tableColumns,
   visibleRows,
 } from '../../src/webview/studyPage/table.model';
+import { f64 } from '../../src/core/studyPage/growable';
 import { HandJournal, dist } from '../helpers/handJournal';
 
 const ctx: EncoderContext = {
@@ -80,6 +81,14 @@ describe('study page webview model (store, sort, filters, plots data)', () => {
     assert.equal(store.count, 12);
     assert.equal(store.values[0].data[10], 0.5);
     assert.equal(store.cell(store.params[0], 11), 0.25);
+  });
+
+  it('grows a column that arrived empty (doubling from 0 would never get there)', () => {
+    const g = f64();
+    g.data = new Float64Array(0);
+    g.ensure(5);
+    assert.ok(g.data.length >= 5);
+    assert.ok(Number.isNaN(g.data[4]));
   });
 
   it('takes a snapshot in two parts: rows and values first, params and the rest right after', () => {

@@ -21,7 +21,8 @@ export class Growable<T extends TypedArray> {
   /** Makes index `n - 1` addressable; new cells hold the fill value. */
   ensure(n: number): void {
     if (n <= this.data.length) return;
-    let cap = this.data.length;
+    // An empty column (a snapshot's empty buffer) grows from 1: doubling 0 never gets there.
+    let cap = Math.max(1, this.data.length);
     while (cap < n) cap *= 2;
     const next = new this.ctor(cap);
     if (this.fill !== 0) next.fill(this.fill, this.data.length);
