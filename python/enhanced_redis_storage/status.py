@@ -101,6 +101,7 @@ class StatusPublisher:
             if not self._registered:
                 atexit.register(self.remove)
                 self._registered = True
+                _remove_dead_files(directory)
 
     def _start_heartbeat(self) -> None:
         if self._beat is not None and self._beat.is_alive():
@@ -152,6 +153,36 @@ class StatusPublisher:
                 st._clients.probe.delete(self.key)
             except Exception:
                 pass  # its TTL removes it
+
+
+def _remove_dead_files(directory: str) -> None:
+    """Removes the files that processes of this host killed with SIGKILL left behind (readers
+    skip them anyway; this keeps the folder from growing run after run)."""
+    prefix = socket.gethostname() + "-"
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".json")):
+            continue
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's live process
+        return True
+    return True
 
 
 def _heartbeat_loop(ref: "weakref.ReferenceType[StatusPublisher]", wake: threading.Event, interval: float) -> None:

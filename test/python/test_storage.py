@@ -356,6 +356,33 @@ def test_status_heartbeat_file_and_redis_key(redis_server, make_storage, workdir
 
 
 @requires_redis
+def test_status_files_of_dead_processes_of_this_host_are_removed(redis_server, make_storage, workdir):
+    """A process killed with SIGKILL leaves its file; the next process on that fallback file
+    removes it (never a live process's file, nor another host's)."""
+    import socket
+    import subprocess
+
+    d = os.path.join(workdir, "optuna_fallback.db.writers")
+    os.makedirs(d)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    names = {
+        "dead": "%s-%d-aaaaaaaa.json" % (host, dead.pid),
+        "live": "%s-%d-bbbbbbbb.json" % (host, os.getppid()),
+        "other": "another-host-%d-cccccccc.json" % dead.pid,
+    }
+    for n in names.values():
+        with open(os.path.join(d, n), "w") as f:
+            f.write("{}")
+    server = redis_server()
+    s = make_storage(server.url, prefix="dead")
+    left = set(os.listdir(d))
+    assert names["dead"] not in left
+    assert {names["live"], names["other"], os.path.basename(s._status.path)} <= left
+
+
+@requires_redis
 def test_status_key_is_written_only_while_on_redis(redis_server, make_storage):
     """Off Redis the key is left to expire (the file tells the state); back on Redis it is
     fresh again. Every document ever seen in the key says "redis"."""
