@@ -93,7 +93,6 @@ async function keyboardOnly(
   frame: Frame,
   page: Page,
   redisUrl: string,
-  outDir: string,
   check: (ok: boolean, what: string) => void,
 ): Promise<void> {
   const status = () => frame.locator('.status').innerText();
@@ -137,7 +136,11 @@ async function keyboardOnly(
   ).trim();
   // The typed range is drawn on the axis as a dragged one would be (see the picture).
   await frame.evaluate("document.querySelector('#card-parallel').scrollIntoView()");
-  await saveScreenshot(page, path.join(outDir, 'study-page-keyboard-brush.png'));
+  // (never among the README's pictures: those ship in the VSIX)
+  await saveScreenshot(
+    page,
+    path.join(repoRoot, '.test-work', 'screenshots', 'study-page-keyboard-brush.png'),
+  );
   check(
     shown === inside && Number(inside) > 0 && inside !== total,
     `a range typed on the dropout axis (Tab, type, Enter) lists the ${inside} trials Optuna has inside it (${brushed})`,
@@ -301,7 +304,7 @@ async function main(): Promise<number> {
   );
   check(true, 'the page re-themed to light');
 
-  await keyboardOnly(first.frame, page, redis.url, outDir, check);
+  await keyboardOnly(first.frame, page, redis.url, check);
 
   // A window reload: the panel must come back by itself, with its study.
   await page.reload({ waitUntil: 'domcontentloaded' });
