@@ -241,6 +241,33 @@ def test_refuses_a_journal_whose_counter_vanished_while_entries_remain(redis_ser
 
 
 @requires_redis
+def test_a_held_process_writes_no_status_key(redis_server, make_storage):
+    """Held (Redis answers, its journal lost what the process wrote): nothing is written to
+    that Redis, the status key included; the file goes on saying "held"."""
+    server = redis_server()
+    s = make_storage(server.url, prefix="hk", status_interval=0.2)
+    study = optuna.create_study(storage=s, study_name="hk")
+    study.optimize(objective, n_trials=1)
+    c = server.client()
+    key = s._status.key
+    helpers.wait_for(lambda: c.get(key), 30, "the status key")
+    c.delete("hk:log_number")
+    study.optimize(objective, n_trials=1)  # goes on, on SQLite, held
+    assert s.current_storage == "held"
+    c.delete(key)
+
+    def beats():
+        with open(s._status.path) as f:
+            doc = json.load(f)
+        assert doc["current_storage"] == "held", doc
+        return doc["updated"]
+
+    first = beats()
+    helpers.wait_for(lambda: beats() > first + 0.5, 30, "heartbeats while held")
+    assert c.get(key) is None, "a held process wrote its status key"
+
+
+@requires_redis
 def test_a_rolled_back_journal_is_held_even_when_refilled(redis_server, make_storage):
     """Redis comes back with an older journal that other writers then refill past the length
     this process had read: the entry it read last is different, so it never writes there."""
