@@ -8,6 +8,7 @@ import {
   reconcileArgs,
   runCompanion,
 } from '../core/python/companion';
+import { parseSentinelList } from '../core/redis/connect';
 import { parseRedisUrl, redactUrl, splitPassword } from '../core/redis/url';
 import { type CliCommand, EXIT_BAD_INPUT, UsageError } from './command';
 import { PASSWORD_ENV } from './storageArgs';
@@ -45,6 +46,9 @@ extension (python3 -m ${COMPANION_PACKAGE} reconcile), which uses Optuna's own c
 Options:
   --redis URL        redis://[user@]host[:port][/db]; the password in $${PASSWORD_ENV}
                      (a password in the URL is moved there, never onto a command line)
+  --sentinel H:P[,H:P...]  reach the master these Redis Sentinels name (--redis then gives
+                     only the username and db)
+  --sentinel-master NAME   the Sentinel master group name (default mymaster)
   --prefix P         journal key prefix (default "")
   --sqlite PATH      the SQLite fallback file (optuna_fallback.db)
   --study NAME       only this study (default: every study in the SQLite file)
@@ -70,6 +74,8 @@ file that is not an Optuna SQLite storage, no Python with Optuna; 3 Redis unreac
         'dry-run': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         python: { type: 'string' },
+        sentinel: { type: 'string' },
+        'sentinel-master': { type: 'string', default: 'mymaster' },
       },
     });
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -98,6 +104,9 @@ file that is not an Optuna SQLite storage, no Python with Optuna; 3 Redis unreac
       extensionRoot: root,
       args: reconcileArgs({
         redisUrl: url,
+        sentinel: values.sentinel
+          ? { sentinels: parseSentinelList(values.sentinel), name: values['sentinel-master']! }
+          : undefined,
         prefix: values.prefix ?? '',
         sqlitePath: path.resolve(values.sqlite),
         study: values.study,

@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../helpers/cli';
 import { parseDump } from '../helpers/compareDumps';
+import { freePort } from '../helpers/ports';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
 
@@ -52,6 +54,38 @@ describe('optuna-storage reconcile (the Python companion, real Redis and Optuna)
     assert.match(r.stdout, /study "split": would copy 4,/);
     assert.match(r.stdout, /SQLite trials to copy: #0, #1, #2, #3/);
     assert.equal((await redisTrials()).length, 3);
+  });
+
+  it('--sentinel finds the master the sentinel names (the --redis address is only for db/user)', async () => {
+    const port = await freePort();
+    const conf = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor mymaster 127.0.0.1 ${redis.port} 1`,
+        '',
+      ].join('\n'),
+    );
+    const sentinel = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+    try {
+      const nowhere = `redis://127.0.0.1:${await freePort()}`;
+      const args = ['reconcile', '--redis', nowhere, '--prefix', 'p', '--sqlite', db, '--dry-run'];
+      let r = await runCli([...args, '--sentinel', `127.0.0.1:${port}`]);
+      for (let i = 0; r.status === 3 && i < 20; i++) {
+        // the sentinel process may not be listening yet
+        await new Promise((done) => setTimeout(done, 250));
+        r = await runCli([...args, '--sentinel', `127.0.0.1:${port}`]);
+      }
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /study "split": would copy 4,/);
+      const direct = await runCli(args);
+      assert.equal(direct.status, 3, 'without the sentinel the address answers nothing');
+    } finally {
+      sentinel.kill();
+    }
   });
 
   it('copies each trial once, verifies, and a second run copies nothing (--json counts)', async () => {

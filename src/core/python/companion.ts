@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENV } from '../runs/runner';
+import type { SentinelConfig } from '../redis/connect';
 
 /**
  * The Python companion (`python/enhanced_redis_storage`, shipped in the VSIX): the optimizer-side
@@ -163,7 +164,9 @@ export async function findPython(
 }
 
 export interface ReconcileRequest {
+  /** With `sentinel`, only its username and db count: the master is the one the sentinels name. */
   redisUrl: string;
+  sentinel?: SentinelConfig;
   prefix: string;
   sqlitePath: string;
   study?: string;
@@ -175,6 +178,13 @@ export interface ReconcileRequest {
 /** The companion's command line for a reconcile (the password is not part of it). */
 export function reconcileArgs(r: ReconcileRequest): string[] {
   const args = ['reconcile', '--redis', r.redisUrl, '--prefix', r.prefix, '--sqlite', r.sqlitePath];
+  if (r.sentinel)
+    args.push(
+      '--sentinels',
+      r.sentinel.sentinels.map((x) => `${x.host}:${x.port}`).join(','),
+      '--sentinel-master',
+      r.sentinel.name,
+    );
   if (r.study !== undefined) args.push('--study', r.study);
   if (r.dryRun) args.push('--dry-run');
   if (r.json) args.push('--json');

@@ -51,12 +51,6 @@ export async function healStudy(s: Services, node?: Node): Promise<StudyReconcil
     );
     return undefined;
   }
-  if (settings.sentinel) {
-    void vscode.window.showErrorMessage(
-      'Heal Split Study connects to one Redis URL; with Sentinel configured, run `optuna-storage reconcile --redis redis://MASTER …` against the current master instead.',
-    );
-    return undefined;
-  }
   if (s.store.state.state !== 'redis') {
     void vscode.window.showErrorMessage(
       `Redis is not reachable now: "${study.name}" can be healed once Redis is back (nothing was written).`,
@@ -64,8 +58,11 @@ export async function healStudy(s: Services, node?: Node): Promise<StudyReconcil
     return undefined;
   }
   const { url, password: inUrl } = splitPassword(settings.redisUrl);
+  // The password kept for this endpoint: with Sentinel, only one the user agreed to send
+  // through those sentinels (the store asked when it connected).
   const password =
-    inUrl ?? (await s.passwords.get(settings.redisUrl).then(undefined, () => undefined));
+    inUrl ??
+    (await s.passwords.get(settings.redisUrl, settings.sentinel).then(undefined, () => undefined));
   const root = s.context.extensionPath;
   const reconcile = async (dryRun: boolean, signal: AbortSignal, report?: (m: string) => void) => {
     const { python } = await findPython(DEFAULT_PYTHONS, root, signal);
@@ -74,6 +71,7 @@ export async function healStudy(s: Services, node?: Node): Promise<StudyReconcil
       extensionRoot: root,
       args: reconcileArgs({
         redisUrl: url,
+        sentinel: settings.sentinel,
         prefix: study.prefix ?? '',
         sqlitePath: settings.sqlitePath!,
         study: study.name,

@@ -2,6 +2,7 @@
 // redis-server and its SQLite fallback file (3 trials in Redis, 4 born in SQLite while Redis
 // was unreachable), healed through the companion's reconcile; real Optuna reads Redis after.
 import * as assert from 'assert';
+import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,6 +13,7 @@ import type { StudyReconcile } from '../../../src/vscode/commands/healStudy';
 import type { Node } from '../../../src/vscode/views/nodes';
 import { runCli } from '../../helpers/cli';
 import { assertSameDump, parseDump } from '../../helpers/compareDumps';
+import { freePort } from '../../helpers/ports';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
 import { until } from '../../helpers/waitFor';
@@ -429,6 +431,88 @@ if (vscode.workspace.isTrusted) {
           'the password is in its environment',
         );
       }
+    });
+  });
+
+  describe('Heal Split Study through Redis Sentinel', function () {
+    this.timeout(180_000);
+    let api: ExtensionApi;
+    let redis: RedisServer;
+    let sentinel: ChildProcess | undefined;
+    let dir: string;
+    let db: string;
+    const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
+    const G = vscode.ConfigurationTarget.Global;
+    const KEYS = ['redis.prefixes', 'sqlite.path', 'redis.sentinels', 'redis.url'];
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-heal-sentinel-'));
+      db = path.join(dir, 'optuna_fallback.db');
+      redis = await RedisServer.start();
+      await runPython('companion_split_study.py', [
+        '--redis',
+        redis.url,
+        '--prefix',
+        PREFIX,
+        '--sqlite',
+        db,
+      ]);
+      const port = await freePort();
+      const conf = path.join(dir, 'sentinel.conf');
+      fs.writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor mymaster 127.0.0.1 ${redis.port} 1`,
+          '',
+        ].join('\n'),
+      );
+      sentinel = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+      api = await vscode.extensions
+        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+        .activate();
+      await cfg().update('redis.prefixes', [PREFIX], G);
+      await cfg().update('sqlite.path', db, G);
+      await cfg().update('redis.sentinels', `127.0.0.1:${port}`, G);
+      // Nothing listens at the URL's own address: only the sentinel leads to the server.
+      await cfg().update('redis.url', `redis://127.0.0.1:${await freePort()}`, G);
+      await splitStudyShown(api);
+    });
+
+    after(async () => {
+      for (const k of KEYS) await cfg().update(k, undefined, G);
+      sentinel?.kill();
+      await redis?.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('heals into the master the sentinel names', async () => {
+      const study = api.store.studies().find((x) => x.name === 'split')!;
+      const warn = stub('showWarningMessage', (async () => 'Heal Study') as never);
+      const info = stub('showInformationMessage', (async () => undefined) as never);
+      const error = stub('showErrorMessage', (async () => undefined) as never);
+      let r: StudyReconcile | undefined;
+      try {
+        r = await vscode.commands.executeCommand('optunaStorage.healStudy', {
+          kind: 'study',
+          id: 'x',
+          study,
+        });
+      } finally {
+        warn.restore();
+        info.restore();
+        error.restore();
+      }
+      assert.deepStrictEqual(error.calls, []);
+      assert.ok(r && r.verified, 'healed and verified');
+      assert.strictEqual(r.copied, 4);
+      const inRedis = parseDump(
+        await runPython('optuna_dump.py', [redis.url, '--prefix', PREFIX]),
+      ).find((x) => x.study_name === 'split')!.trials as unknown as DumpTrial[];
+      const trials = inRedis.map((t) => t.number);
+      assert.deepStrictEqual(trials, [0, 1, 2, 3, 4, 5, 6], 'Optuna reads all 7 trials in Redis');
     });
   });
 }
