@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +7,7 @@ import { parseDump } from '../helpers/compareDumps';
 import { freePort } from '../helpers/ports';
 import { runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
+import { startSentinel } from '../helpers/sentinel';
 
 interface Totals {
   copied: number;
@@ -57,34 +57,22 @@ describe('optuna-storage reconcile (the Python companion, real Redis and Optuna)
   });
 
   it('--sentinel finds the master the sentinel names (the --redis address is only for db/user)', async () => {
-    const port = await freePort();
-    const conf = path.join(dir, 'sentinel.conf');
-    fs.writeFileSync(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `sentinel monitor mymaster 127.0.0.1 ${redis.port} 1`,
-        '',
-      ].join('\n'),
-    );
-    const sentinel = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+    const sentinel = await startSentinel(dir, redis.port);
     try {
       const nowhere = `redis://127.0.0.1:${await freePort()}`;
       const args = ['reconcile', '--redis', nowhere, '--prefix', 'p', '--sqlite', db, '--dry-run'];
-      let r = await runCli([...args, '--sentinel', `127.0.0.1:${port}`]);
+      let r = await runCli([...args, '--sentinel', `127.0.0.1:${sentinel.port}`]);
       for (let i = 0; r.status === 3 && i < 20; i++) {
         // the sentinel process may not be listening yet
         await new Promise((done) => setTimeout(done, 250));
-        r = await runCli([...args, '--sentinel', `127.0.0.1:${port}`]);
+        r = await runCli([...args, '--sentinel', `127.0.0.1:${sentinel.port}`]);
       }
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /study "split": would copy 4,/);
       const direct = await runCli(args);
       assert.equal(direct.status, 3, 'without the sentinel the address answers nothing');
     } finally {
-      sentinel.kill();
+      sentinel.stop();
     }
   });
 

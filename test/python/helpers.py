@@ -144,42 +144,24 @@ class RedisServer:
         subprocess.run(["rm", "-rf", self.dir], check=False)
 
 
-class ReplyDropProxy:
-    """Forwards a client's TCP stream to Redis; ``drop(n)`` makes it swallow the server's
-    replies to ``n`` script calls (EVALSHA/EVAL; never two in a row) and cut that client's
-    connection -- the server has executed the call, the client never hears so. ``delay(s)`` instead holds the
-    next script call for ``s`` seconds before the server sees it (a late execution)."""
+class _LoopbackProxy:
+    """A TCP proxy on a free loopback port in front of a Redis server: each client connection
+    is served by ``_pipe`` (the subclass's) on a thread of its own."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, backlog: int) -> None:
         self.target = target_port
         self.port = free_port()
-        self._drop = 0
-        self._delay = 0.0
-        self.dropped = 0
-        self.delayed = 0
-        # Set once a held call has reached the server (its reply is in late_replies).
-        self.late_done = threading.Event()
-        self.late_replies: List[bytes] = []
-        self._just_dropped = False
         self._lock = threading.Lock()
         self._srv = socket.socket()
         self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._srv.bind(("127.0.0.1", self.port))
-        self._srv.listen(64)
+        self._srv.listen(backlog)
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
     def url(self) -> str:
         return "redis://127.0.0.1:%d" % self.port
-
-    def drop(self, n: int) -> None:
-        with self._lock:
-            self._drop += n
-
-    def delay(self, seconds: float) -> None:
-        with self._lock:
-            self._delay = seconds
 
     def close(self) -> None:
         self._closed = True
@@ -192,6 +174,35 @@ class ReplyDropProxy:
             except OSError:
                 return
             threading.Thread(target=self._pipe, args=(c,), daemon=True).start()
+
+    def _pipe(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class ReplyDropProxy(_LoopbackProxy):
+    """Forwards a client's TCP stream to Redis; ``drop(n)`` makes it swallow the server's
+    replies to ``n`` script calls (EVALSHA/EVAL; never two in a row) and cut that client's
+    connection -- the server has executed the call, the client never hears so. ``delay(s)`` instead holds the
+    next script call for ``s`` seconds before the server sees it (a late execution)."""
+
+    def __init__(self, target_port: int) -> None:
+        self._drop = 0
+        self._delay = 0.0
+        self.dropped = 0
+        self.delayed = 0
+        # Set once a held call has reached the server (its reply is in late_replies).
+        self.late_done = threading.Event()
+        self.late_replies: List[bytes] = []
+        self._just_dropped = False
+        super().__init__(target_port, backlog=64)
+
+    def drop(self, n: int) -> None:
+        with self._lock:
+            self._drop += n
+
+    def delay(self, seconds: float) -> None:
+        with self._lock:
+            self._delay = seconds
 
     def _take(self, data: bytes) -> str:
         if b"EVALSHA" not in data.upper() and b"*3\r\n$4\r\nEVAL" not in data.upper():
@@ -307,8 +318,7 @@ def read_jsonl(path: str) -> List[Dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-
-class ScriptGate:
+class ScriptGate(_LoopbackProxy):
     """A TCP proxy to Redis that passes its clients' first ``allow`` script calls
     (EVALSHA/EVAL, counted over all connections) and holds every command after them: the
     server runs exactly those, the client waits for replies that never come (a write cut off
@@ -316,34 +326,10 @@ class ScriptGate:
     so nothing reaches the server after the client dies."""
 
     def __init__(self, target_port: int, allow: int) -> None:
-        self.target = target_port
         self.allow = allow
         self.passed = 0
         self.held = 0  # commands held back (never sent)
-        self.port = free_port()
-        self._lock = threading.Lock()
-        self._srv = socket.socket()
-        self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", self.port))
-        self._srv.listen(16)
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return "redis://127.0.0.1:%d" % self.port
-
-    def close(self) -> None:
-        self._closed = True
-        self._srv.close()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                c, _ = self._srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._pipe, args=(c,), daemon=True).start()
+        super().__init__(target_port, backlog=16)
 
     @staticmethod
     def _split(buf: bytes) -> "tuple[List[bytes], bytes]":

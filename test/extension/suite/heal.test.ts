@@ -2,7 +2,6 @@
 // redis-server and its SQLite fallback file (3 trials in Redis, 4 born in SQLite while Redis
 // was unreachable), healed through the companion's reconcile; real Optuna reads Redis after.
 import * as assert from 'assert';
-import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,6 +15,7 @@ import { assertSameDump, parseDump } from '../../helpers/compareDumps';
 import { freePort } from '../../helpers/ports';
 import { runPython } from '../../helpers/python';
 import { RedisServer } from '../../helpers/redisServer';
+import { type Sentinel, startSentinel } from '../../helpers/sentinel';
 import { until } from '../../helpers/waitFor';
 import { stub } from './windowStub';
 
@@ -438,7 +438,7 @@ if (vscode.workspace.isTrusted) {
     this.timeout(180_000);
     let api: ExtensionApi;
     let redis: RedisServer;
-    let sentinel: ChildProcess | undefined;
+    let sentinel: Sentinel | undefined;
     let dir: string;
     let db: string;
     const cfg = () => vscode.workspace.getConfiguration('optunaStorage');
@@ -457,25 +457,13 @@ if (vscode.workspace.isTrusted) {
         '--sqlite',
         db,
       ]);
-      const port = await freePort();
-      const conf = path.join(dir, 'sentinel.conf');
-      fs.writeFileSync(
-        conf,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          `dir ${dir}`,
-          `sentinel monitor mymaster 127.0.0.1 ${redis.port} 1`,
-          '',
-        ].join('\n'),
-      );
-      sentinel = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+      sentinel = await startSentinel(dir, redis.port);
       api = await vscode.extensions
         .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
         .activate();
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
-      await cfg().update('redis.sentinels', `127.0.0.1:${port}`, G);
+      await cfg().update('redis.sentinels', `127.0.0.1:${sentinel.port}`, G);
       // Nothing listens at the URL's own address: only the sentinel leads to the server.
       await cfg().update('redis.url', `redis://127.0.0.1:${await freePort()}`, G);
       await splitStudyShown(api);
@@ -483,7 +471,7 @@ if (vscode.workspace.isTrusted) {
 
     after(async () => {
       for (const k of KEYS) await cfg().update(k, undefined, G);
-      sentinel?.kill();
+      sentinel?.stop();
       await redis?.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
     });

@@ -2,15 +2,14 @@
 // secrets have them) never reach the extension's persisted Output log, whether the URL
 // parses or not, nor the logged environment of a run.
 import * as assert from 'assert';
-import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
 import type { RunsApi } from '../../../src/vscode/runs/register';
-import { freePort } from '../../helpers/ports';
 import { RedisServer } from '../../helpers/redisServer';
+import { startSentinel } from '../../helpers/sentinel';
 import { until } from '../../helpers/waitFor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -119,19 +118,8 @@ describe('Secrets: a password in the Redis URL never reaches the Output log', fu
     await api.passwords.set(url, PASSWORD);
     const attacker = await RedisServer.start({ password: PASSWORD });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-sentinel-secret-'));
-    const port = await freePort();
-    const conf = path.join(dir, 'sentinel.conf');
-    fs.writeFileSync(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `sentinel monitor mymaster 127.0.0.1 ${attacker.port} 1`,
-        '',
-      ].join('\n'),
-    );
-    const sentinel: ChildProcess = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
+    const sentinel = await startSentinel(dir, attacker.port);
+    const port = sentinel.port;
     const w = vscode.window as unknown as Record<string, unknown>;
     const original = w.showWarningMessage;
     let answer: string | undefined = 'Not Now';
@@ -178,7 +166,7 @@ describe('Secrets: a password in the Redis URL never reaches the Output log', fu
     } finally {
       w.showWarningMessage = original;
       await cfg().update('redis.sentinels', undefined, G);
-      sentinel.kill('SIGKILL');
+      sentinel.process.kill('SIGKILL');
       await attacker.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
     }
