@@ -240,10 +240,14 @@ def run_through(run: FleetRun, faults: List[Fault], outage_seconds: float = 2.5,
     return {"phases": phases, "summaries": summaries, "trials": run.trials(), "begins": run.begins(), "check": run.check()}
 
 
-def assert_sound(result: Dict[str, Any], held: bool = False, redis_lost: bool = False) -> Dict[str, Any]:
+def assert_sound(
+    result: Dict[str, Any], held: bool = False, redis_lost: bool = False, call_bound_ms: Optional[float] = MAX_CALL_MS
+) -> Dict[str, Any]:
     """The invariants of every run; returns measured figures. ``redis_lost``: Redis itself
     lost its data (restarted empty), so trials completed on Redis may be gone from
-    everywhere; those completed on SQLite must all be there."""
+    everywhere; those completed on SQLite must all be there. ``call_bound_ms=None``: the
+    slowest call during an outage is measured, not asserted (the benchmark reports it against
+    the bound; the tests assert it)."""
     summaries, trials, check = result["summaries"], result["trials"], result["check"]
     errors = [e for s in summaries for e in s["errors"]]
     assert not errors, "exceptions escaped to Optuna:\n" + "\n".join(errors)
@@ -261,7 +265,8 @@ def assert_sound(result: Dict[str, Any], held: bool = False, redis_lost: bool = 
         and not any(ph["fault"].stops_workers and c[0] - c[1] / 1000.0 < ph["t_fault"] for ph in result["phases"])
     ]
     max_call = max([c[1] for c in during] + [0.0])
-    assert max_call <= MAX_CALL_MS, "a storage call during an outage took %.0f ms: %s" % (max_call, during)
+    if call_bound_ms is not None:
+        assert max_call <= call_bound_ms, "a storage call during an outage took %.0f ms: %s" % (max_call, during)
     assert check["duplicate_records"] == 0, "records appended twice: %d" % check["duplicate_records"]
     completed = [t for ts in trials for t in ts if t["state"] == "COMPLETE"]
     tokens = [t["token"] for t in completed]
