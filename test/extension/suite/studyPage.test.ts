@@ -407,8 +407,12 @@ if (bridgeUrl && vscode.workspace.isTrusted)
       ]);
       await cfg().update('studyPage.heartbeatGraceSeconds', 1, vscode.ConfigurationTarget.Global);
       const only = () => api.store.studies().find((x) => x.name === name);
+      // The whole study, not a read taken while Optuna was still writing it (whose RUNNING
+      // trial would be one in progress): 12 trials, then the zombie and the trial after it.
       await until(
-        () => !!only()?.trials.some((t) => t.trial.state === 'RUNNING'),
+        () =>
+          only()?.trials.length === 14 &&
+          only()!.trials.filter((t) => t.trial.state === 'RUNNING').length === 1,
         WAIT_MS,
         'the SQLite study with its RUNNING trial',
       );
