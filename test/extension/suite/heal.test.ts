@@ -33,6 +33,17 @@ interface DumpTrial {
   datetime_complete: string | null;
 }
 
+/** The companion splits study "split" between the Redis at `url` and the SQLite file `db`. */
+async function writeSplitStudy(url: string, db: string): Promise<void> {
+  await runPython('companion_split_study.py', ['--redis', url, '--prefix', PREFIX, '--sqlite', db]);
+}
+
+function activate(): Thenable<ExtensionApi> {
+  return vscode.extensions
+    .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
+    .activate();
+}
+
 /** Waits until the store, on Redis, shows the study "split" in both Redis and SQLite. */
 async function splitStudyShown(api: ExtensionApi): Promise<void> {
   await until(
@@ -88,17 +99,8 @@ if (vscode.workspace.isTrusted) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-heal-'));
       db = path.join(dir, 'optuna_fallback.db');
       redis = await RedisServer.start();
-      await runPython('companion_split_study.py', [
-        '--redis',
-        redis.url,
-        '--prefix',
-        PREFIX,
-        '--sqlite',
-        db,
-      ]);
-      api = await vscode.extensions
-        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
-        .activate();
+      await writeSplitStudy(redis.url, db);
+      api = await activate();
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
       await cfg().update('redis.url', redis.url, G);
@@ -361,17 +363,8 @@ if (vscode.workspace.isTrusted) {
       redis = await RedisServer.start({ password: PASSWORD });
       plainUrl = redis.url.replace(/\/\/[^@/]*@/, '//');
       const withPassword = plainUrl.replace('redis://', `redis://:${PASSWORD}@`);
-      await runPython('companion_split_study.py', [
-        '--redis',
-        withPassword,
-        '--prefix',
-        PREFIX,
-        '--sqlite',
-        db,
-      ]);
-      api = await vscode.extensions
-        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
-        .activate();
+      await writeSplitStudy(withPassword, db);
+      api = await activate();
       await api.passwords.set(plainUrl, PASSWORD);
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
@@ -449,18 +442,9 @@ if (vscode.workspace.isTrusted) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-heal-sentinel-'));
       db = path.join(dir, 'optuna_fallback.db');
       redis = await RedisServer.start();
-      await runPython('companion_split_study.py', [
-        '--redis',
-        redis.url,
-        '--prefix',
-        PREFIX,
-        '--sqlite',
-        db,
-      ]);
+      await writeSplitStudy(redis.url, db);
       sentinel = await startSentinel(dir, redis.port);
-      api = await vscode.extensions
-        .getExtension<ExtensionApi>(`${manifest.publisher}.${manifest.name}`)!
-        .activate();
+      api = await activate();
       await cfg().update('redis.prefixes', [PREFIX], G);
       await cfg().update('sqlite.path', db, G);
       await cfg().update('redis.sentinels', `127.0.0.1:${sentinel.port}`, G);
