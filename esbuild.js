@@ -1,6 +1,7 @@
 // Bundles the extension and the CLI. Native and optional modules stay external:
 // better-sqlite3 is loaded at run time from node_modules (or the ABI-matched copy
 // shipped in the VSIX), and `vscode` is provided by the extension host.
+const fs = require('fs');
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -60,6 +61,10 @@ async function main() {
     return;
   }
   await Promise.all(targets.map((t) => esbuild.build(t)));
+  // The CLI is the package's bin: npx links it from its cache and, when that link already
+  // exists (same checkout path as an earlier run), runs the file as is — so it must be
+  // executable straight out of a clean build.
+  fs.chmodSync('dist/cli.js', 0o755);
 }
 
 main().catch((e) => {

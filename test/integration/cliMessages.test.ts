@@ -121,6 +121,9 @@ describe('CLI messages a new user meets', function () {
     const abs = await runCli(['studies', `sqlite:///${path.join(dir, 'real.db')}`]);
     assert.equal(abs.status, 0, abs.stderr);
     assert.match(abs.stdout, /small/);
+    // npx runs the bin file itself once its cache holds the link (a CI checkout at a fixed
+    // path), so the build must leave it executable.
+    assert.equal(fs.statSync(path.join(ROOT, 'dist', 'cli.js')).mode & 0o111, 0o111);
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
         'npx',
