@@ -4,8 +4,8 @@
 
 1. Failover and recovery per outage cause: a fleet of worker processes (EnhancedRedisStorage,
    real Optuna, a 20 ms objective) on a disposable redis-server goes through each cause
-   ``--repeat`` times. Per worker and outage: failover = fault -> its first trial finished on
-   SQLite; recovery = Redis answering again -> its first trial finished on Redis. Also the
+   ``--repeat`` times. Per worker and outage: failover = fault -> its first trial created on
+   SQLite; recovery = Redis answering again -> its first trial created on Redis. Also the
    slowest storage call during the outages, and calls that succeeded / all calls.
 2. Happy path, no outage: trials/s of 30 and 50 worker processes on the companion and on plain
    Optuna JournalRedisStorage, measured in the same run, alternating, twice each (RandomSampler

@@ -16,6 +16,10 @@ from typing import Optional
 import helpers
 
 MAX_CALL_MS = 5000  # the issue's bound for any storage call during an outage
+# A worker's own deadline, only a net for a harness that died without stopping it: the stop file
+# ends a run. 240 s was once shorter than a 50-process fleet's three outages on a loaded machine
+# (load average 30-44), whose workers then ended on time and looked like an early exit.
+WORKER_SECONDS = 1200
 RECOVERY_WINDOW_S = 10.0  # after a heal, calls still count as "during the outage" this long
 
 
@@ -81,7 +85,7 @@ class FleetRun:
             self.logs.append(log)
             args = [
                 "--url", self.url, "--prefix", self.prefix, "--sqlite", self.sqlite, "--study", self.study,
-                "--stop-file", self.stop_file, "--seconds", "240", "--sleep", str(self.sleep),
+                "--stop-file", self.stop_file, "--seconds", str(WORKER_SECONDS), "--sleep", str(self.sleep),
                 "--n-jobs", str(self.n_jobs[i] if isinstance(self.n_jobs, list) else self.n_jobs),
             ] + self.extra_args
             self.procs.append(helpers.spawn_worker(self.version, args, log))
@@ -98,7 +102,7 @@ class FleetRun:
         def ok() -> bool:
             for proc, ts in zip(self.procs, self.trials()):
                 if proc.poll() is not None:
-                    raise AssertionError("a worker exited early:\n%s" % self.stderr())
+                    raise AssertionError(self.early_exit(proc))
                 k = [t for t in ts if t["t"] >= after and (storage is None or t["storage"] == storage)]
                 if len(k) < n:
                     return False
@@ -123,7 +127,7 @@ class FleetRun:
         def all_ok() -> bool:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise AssertionError("a worker exited early:\n%s" % self.stderr())
+                    raise AssertionError(self.early_exit(p))
             sts = self.statuses()
             return len(sts) >= self.n_workers and all(ok(st) for st in sts)
 
@@ -152,10 +156,22 @@ class FleetRun:
         def ok() -> bool:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise AssertionError("a worker exited early:\n%s" % self.stderr())
+                    raise AssertionError(self.early_exit(p))
             return all(any(b["t"] >= after and b["where"] == where for b in bs) for bs in self.begins())
 
         helpers.wait_for(ok, timeout, "a trial created in %s by every worker" % where, 0.1)
+
+    def early_exit(self, proc: subprocess.Popen) -> str:
+        """What a worker that ended before the stop file said: its exit code, its summary, stderr."""
+        i = self.procs.index(proc)
+        summary = [e for e in helpers.read_jsonl(self.logs[i]) if e.get("event") == "summary"]
+        return "worker %d (pid %d) exited early with code %s; its summary: %s\nstderr:\n%s" % (
+            i,
+            proc.pid,
+            proc.returncode,
+            json.dumps(summary[-1]) if summary else "none (it did not get to write one)",
+            self.stderr(),
+        )
 
     def stderr(self) -> str:
         out = []
