@@ -1,8 +1,9 @@
 import type Redis from 'ioredis';
 import { raceAbort } from '../abort';
 import { logKey, logNumberKey, nextEntryIndex, readLogNumber } from '../optuna/journal/redisLog';
-import { getLogRange } from '../optuna/journal/redisRange';
+import { type LogRanges, ownLogRanges, sharedLogRanges } from '../optuna/journal/redisRange';
 import type { JournalActivity } from '../optuna/activity';
+import type { MgetValues } from '../optuna/journal/mgetReplies';
 import type { ReadIssue, Study } from '../optuna/model';
 import { JournalReplay } from '../optuna/replay';
 import { type ReplayCache, hashEntry } from './replayCache';
@@ -14,6 +15,8 @@ const BATCH = 5000;
 const WINDOW = 3;
 /** Missing entries in a row after which the next existing entry is searched for (SCAN). */
 const GAP_PROBE = 4 * BATCH;
+/** Entries to read beyond which a connection of its own is opened for them. */
+const OWN_CONNECTION_FROM = 2 * BATCH;
 
 /**
  * One run of consecutive missing entries, reported as a single issue (index = the first,
@@ -74,7 +77,7 @@ export class RedisJournalReader implements JournalSource {
   /** Index of the next entry to read. */
   private next = 0;
   /** Text of entry `next - 1`, or null when that entry was a gap. */
-  private lastEntry: Buffer | null = null;
+  private lastEntry: Buffer | string | null = null;
   private triedCache = false;
   private unsaved = 0;
   /** The run of missing entries that ends at `next - 1`, while it lasts. */
@@ -171,35 +174,39 @@ export class RedisJournalReader implements JournalSource {
     return this.next - 1;
   }
 
-  async refresh(signal?: AbortSignal): Promise<JournalRefresh> {
-    if (!this.triedCache) {
-      this.triedCache = true;
-      await this.restoreFromCache();
-    }
-    const last = await readLogNumber(this.redis, this.prefix, signal);
-    let reset = false;
-    if (last === null || last < this.next - 1) {
-      // The journal was removed or rewritten under us: start again from what is there now.
-      if (this.next > 0) {
-        this.replay = new JournalReplay();
-        this.next = 0;
-        this.lastEntry = null;
-        reset = true;
+  /**
+   * Where entries are read from: a long read (a cold load) on a connection of its own, whose
+   * replies are parsed without ioredis; a short one (a refresh) on the shared connection,
+   * without opening another. A server that refuses the second connection (maxclients) still
+   * gets read, through the shared one.
+   */
+  private async rangesFor(count: number, signal?: AbortSignal): Promise<LogRanges> {
+    if (count > OWN_CONNECTION_FROM) {
+      try {
+        return await ownLogRanges(this.redis, this.prefix, signal);
+      } catch (e) {
+        if (signal?.aborted) throw e;
       }
-      if (last === null) return { entries: 0, reset, changed: reset };
     }
-    const from = this.next;
-    const to = last!; // inclusive
+    return sharedLogRanges(this.redis, this.prefix);
+  }
+
+  /** Reads and replays entries `from` … `to`, WINDOW batches of BATCH in flight. */
+  private async readRange(
+    ranges: LogRanges,
+    from: number,
+    to: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let pos = from; // next index to request
-    // Buffers, not strings: ioredis decodes replies faster that way, and we decode once.
     // Only the batches in flight are referenced: a reply is garbage once replayed (keeping
     // them all held a 1,000,000-entry journal's text in memory until the end, ~400 MB of RSS).
-    let inFlight: Array<{ first: number; reply: Promise<Array<Buffer | null>> }> = [];
+    let inFlight: Array<{ first: number; reply: Promise<MgetValues> }> = [];
     const request = () => {
       while (inFlight.length < WINDOW && pos <= to) {
         const first = pos;
         const lastOf = Math.min(first + BATCH - 1, to);
-        inFlight.push({ first, reply: getLogRange(this.redis, this.prefix, first, lastOf) });
+        inFlight.push({ first, reply: ranges.get(first, lastOf) });
         pos = lastOf + 1;
       }
     };
@@ -215,7 +222,7 @@ export class RedisJournalReader implements JournalSource {
         throw signal.reason ?? new Error('aborted');
       }
       const batch = inFlight.shift()!;
-      let values: Array<Buffer | null>;
+      let values: MgetValues;
       try {
         values = await raceAbort(batch.reply, signal);
       } catch (e) {
@@ -223,11 +230,11 @@ export class RedisJournalReader implements JournalSource {
         throw e;
       }
       for (let j = 0; j < values.length; j++) {
-        const buf = values[j];
-        if (buf === null) this.gapAt(batch.first + j);
+        const text = values[j];
+        if (text === null) this.gapAt(batch.first + j);
         else {
           this.closeGap();
-          this.replay.applyText(batch.first + j, buf.toString('utf8'));
+          this.replay.applyText(batch.first + j, text);
         }
       }
       this.next = batch.first + values.length;
@@ -249,6 +256,33 @@ export class RedisJournalReader implements JournalSource {
         pos = resume;
       }
       request();
+    }
+  }
+
+  async refresh(signal?: AbortSignal): Promise<JournalRefresh> {
+    if (!this.triedCache) {
+      this.triedCache = true;
+      await this.restoreFromCache();
+    }
+    const last = await readLogNumber(this.redis, this.prefix, signal);
+    let reset = false;
+    if (last === null || last < this.next - 1) {
+      // The journal was removed or rewritten under us: start again from what is there now.
+      if (this.next > 0) {
+        this.replay = new JournalReplay();
+        this.next = 0;
+        this.lastEntry = null;
+        reset = true;
+      }
+      if (last === null) return { entries: 0, reset, changed: reset };
+    }
+    const from = this.next;
+    const to = last!; // inclusive
+    const ranges = await this.rangesFor(to - from + 1, signal);
+    try {
+      await this.readRange(ranges, from, to, signal);
+    } finally {
+      ranges.close();
     }
     const entries = to - from + 1;
     this.unsaved += entries;
