@@ -99,4 +99,19 @@ describe('crafted SQLite files: refused quickly, in bounded memory', function ()
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /studies holds a value longer than 16 MB/);
   });
+
+  it("a table of the file's own named dbstat does not hide a long value", async () => {
+    // The reader asks SQLite's dbstat which tables have a record long enough to scan; a table
+    // named dbstat claiming short records must not stand in for it.
+    const db = path.join(dir, 'long-dbstat.db');
+    await runPython('small_db.py', [db]);
+    const h = openSqlite(db);
+    h.prepare('UPDATE studies SET study_name = ?').run('y'.repeat(17 << 20));
+    h.exec('CREATE TABLE dbstat (name TEXT, mx_payload INTEGER)');
+    h.exec("INSERT INTO dbstat SELECT name, 1 FROM sqlite_master WHERE type = 'table'");
+    h.close();
+    const r = await runBundled(['dump', db]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /studies holds a value longer than 16 MB/);
+  });
 });

@@ -147,6 +147,7 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
     throw new ForeignDatabaseError(
       `${file} is not an Optuna storage: ${virtual.join(', ')} ${virtual.length === 1 ? 'is a virtual table' : 'are virtual tables'}`,
     );
+  const payloads = largestPayloads(db);
   for (const table of tables) {
     const cols = db.prepare(`PRAGMA table_xinfo("${table}")`).all() as Array<{
       name: string;
@@ -157,6 +158,8 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
       throw new ForeignDatabaseError(
         `${file} is not an Optuna storage: ${table}.${odd.join(`, ${table}.`)} ${odd.length === 1 ? 'is a generated or hidden column' : 'are generated or hidden columns'}, where Optuna's schema has plain ones`,
       );
+    // A table whose largest row is short holds no long value: no need to read its values.
+    if ((payloads?.get(table) ?? Infinity) <= MAX_VALUE_BYTES) continue;
     // Every column, whatever its declared type: SQLite stores any value in any column.
     const long = db
       .prepare(
@@ -168,5 +171,25 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
       throw new ForeignDatabaseError(
         `${file} is not an Optuna storage this reader accepts: ${table} holds a value longer than ${MAX_VALUE_BYTES / 1024 / 1024} MB`,
       );
+  }
+}
+
+/**
+ * The largest record of each table, in bytes, as SQLite's `dbstat` table reports it (read from
+ * the b-tree pages, without decoding a value), or undefined when this SQLite has no `dbstat`.
+ * A value is never longer than its record: the long-value scan (~0.1 s of a 20,000-trial
+ * file's ~0.3 s read, ~0.4 s at 100,000) is needed only for a table with a record that large.
+ * Called as a table-valued function: a crafted file's own table named dbstat fails that call
+ * (and is then scanned like any file without dbstat) instead of answering it.
+ */
+function largestPayloads(db: BetterSqlite3.Database): Map<string, number> | undefined {
+  try {
+    const rows = db
+      .prepare("SELECT name, mx_payload FROM dbstat('main', 1)")
+      .raw(true)
+      .all() as Array<[string, number]>;
+    return new Map(rows);
+  } catch {
+    return undefined;
   }
 }
