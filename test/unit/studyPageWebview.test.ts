@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { type EncoderContext, StudyEncoder, splitSnapshot } from '../../src/core/studyPage/encoder';
 import type { DeltaMessage, SnapshotMessage } from '../../src/core/studyPage/protocol';
+import { historyOption } from '../../src/webview/studyPage/charts/history';
 import { parallelAxes } from '../../src/webview/studyPage/charts/parallel';
 import { paretoFront } from '../../src/webview/studyPage/charts/pareto';
 import { timelineLanes } from '../../src/webview/studyPage/charts/timeline';
+import type { Palette } from '../../src/webview/studyPage/palette';
 import { PageStore } from '../../src/webview/studyPage/store';
 import {
   filterMask,
@@ -228,6 +230,35 @@ describe('study page webview model (store, sort, filters, plots data)', () => {
     );
     assert.deepEqual(axes[1].categories, ['adam', 'rmsprop', 'sgd']);
     assert.equal(axes[1].value(1), 2);
+  });
+
+  it('plots the history by trial number, whether or not the rows are in that order', () => {
+    const pal: Palette = {
+      ...{ fg: '#000', muted: '#555', bg: '#fff', grid: '#ccc', accent: '#00f' },
+      ...{ best: '#f00', front: '#f00', states: {}, series: [], font: 'sans-serif' },
+    };
+    const { j } = journal();
+    const store = new PageStore();
+    store.apply(new StudyEncoder().snapshot(j.merged(), ctx) as SnapshotMessage);
+    const points = () => {
+      const built = historyOption(store, 0, { log: false, includePruned: true }, pal);
+      const series = (built.option as { series: Array<{ data: Float64Array }> }).series;
+      return { complete: [...series[0].data], best: [...series[2].data] };
+    };
+    // Values 10, 9, …, 1 by trial number (minimized): each trial is the best so far.
+    const inOrder = points();
+    assert.deepEqual(
+      inOrder.complete,
+      [0, 10, 1, 9, 2, 8, 3, 7, 4, 6, 5, 5, 6, 4, 7, 3, 8, 2, 9, 1],
+    );
+    assert.deepEqual(inOrder.best, inOrder.complete);
+    // Rows out of number order (SQLite-only trials come after Redis's): sorted by number.
+    const num = store.number.data;
+    [num[0], num[9]] = [num[9], num[0]];
+    const swapped = points();
+    assert.deepEqual(swapped.complete.slice(0, 4), [0, 1, 1, 9]);
+    assert.deepEqual(swapped.complete.slice(-2), [9, 10]);
+    assert.deepEqual(swapped.best, [0, 1, 9, 1], 'trial 0 (value 1) is the best throughout');
   });
 
   it('formats numbers for the table', () => {

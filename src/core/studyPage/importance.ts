@@ -19,16 +19,25 @@ const MIN_INTERVAL_MS = 5_000;
 /**
  * Parameter importance (PED-ANOVA) for a study page, computed off the extension host's main
  * thread in a worker, and only when the count of COMPLETE trials changed since the last
- * result (finished trials never change, so the same count means the same answer).
+ * result (finished trials never change, so the same count means the same answer). The worker
+ * lives for one computation: kept between them, its heap (tens of MB after 100,000 trials)
+ * stayed in the extension host's memory for as long as the page was open, to save a start of
+ * a few tens of milliseconds every few seconds at most.
  */
 export class ImportanceService {
   private worker: Worker | undefined;
   private lastCount = -1;
   private lastAt = 0;
   private running: Promise<ImportanceMessage | undefined> | undefined;
+  private disposed = false;
 
   /** `workerFile`: the bundled worker script; undefined computes in-line (unit tests). */
   constructor(private readonly workerFile: string | undefined) {}
+
+  /** A worker thread is computing (none is kept between computations). */
+  get computing(): boolean {
+    return this.worker !== undefined;
+  }
 
   /** The COMPLETE count the last result was for (-1 before the first). */
   get computedFor(): number {
@@ -55,7 +64,14 @@ export class ImportanceService {
     this.lastAt = now;
     const job = jobOf(enc, directions);
     this.running = this.run(job)
-      .then((reply): ImportanceMessage => toMessage(reply, complete))
+      .then(
+        (reply): ImportanceMessage => toMessage(reply, complete),
+        (e: unknown) => {
+          // A page closed mid-computation stopped its worker: nothing to report.
+          if (this.disposed) return undefined;
+          throw e;
+        },
+      )
       .finally(() => (this.running = undefined));
     return this.running;
   }
@@ -66,19 +82,12 @@ export class ImportanceService {
       const results = job.objectives.map(pedAnova);
       return Promise.resolve({ results, ms: performance.now() - t0 });
     }
-    const worker = (this.worker ??= this.spawn(this.workerFile));
-    return new Promise((resolve, reject) => {
-      const onMessage = (reply: ImportanceReply) => {
-        worker.off('error', onError);
-        resolve(reply);
-      };
-      const onError = (e: Error) => {
-        worker.off('message', onMessage);
-        this.worker = undefined;
-        reject(e);
-      };
-      worker.once('message', onMessage);
-      worker.once('error', onError);
+    const worker = (this.worker = this.spawn(this.workerFile));
+    return new Promise<ImportanceReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      // Stopped by dispose(), or died without an error: no result will come.
+      worker.once('exit', (code) => reject(new Error(`importance worker exited (${code})`)));
       const transfer = job.objectives.flatMap((o) => [
         o.loss.buffer as ArrayBuffer,
         ...o.params.flatMap((p) => [
@@ -87,6 +96,9 @@ export class ImportanceService {
         ]),
       ]);
       worker.postMessage(job, transfer);
+    }).finally(() => {
+      if (this.worker === worker) this.worker = undefined;
+      void worker.terminate();
     });
   }
 
@@ -97,6 +109,7 @@ export class ImportanceService {
   }
 
   dispose(): void {
+    this.disposed = true;
     void this.worker?.terminate();
     this.worker = undefined;
   }

@@ -53,6 +53,8 @@ export class ChartCard {
   private readonly body: HTMLElement;
   private readonly notes = h('p', { class: 'cardnotes' });
   private built: Built | undefined;
+  /** How long the last render took to build its option (the rest is ECharts'), for the reports. */
+  buildMs = 0;
 
   /** `pick`: a click on the point of a trial's row. */
   constructor(
@@ -89,8 +91,10 @@ export class ChartCard {
     }
     body.hidden = false;
     let built: Built | undefined;
+    const t0 = performance.now();
     try {
       built = spec.build();
+      this.buildMs = performance.now() - t0;
     } catch (e) {
       notes.textContent = `This plot could not be drawn: ${(e as Error).message}`;
       return;

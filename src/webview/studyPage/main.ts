@@ -86,6 +86,7 @@ function onMessage(m: HostMessage): void {
     case 'delta': {
       // Each step's time goes into the report: the benchmark prints where an update's time goes.
       const t0 = performance.now();
+      const arrivedAt = Date.now();
       const before = store.params.length + store.userAttrs.length;
       const rows = store.apply(m);
       if (rows === 'all' || m.generation !== store.generation) return;
@@ -100,6 +101,7 @@ function onMessage(m: HostMessage): void {
         event: 'applied',
         ms: t3 - t0,
         encodedAt: m.encodedAt,
+        arrivedAt,
         detail: `${rows.length} rows: store ${ms(t1 - t0)}, header ${ms(t2 - t1)}, ${steps}`,
       });
       plots.draw.live();

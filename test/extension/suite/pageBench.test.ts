@@ -1,6 +1,8 @@
 // The study page benchmark (bench/page.ts sets OSM_PAGE_BENCH_OUT and opens a workspace whose
 // settings point at one large study in Redis). Registers nothing otherwise.
 import * as fs from 'fs';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import Redis from 'ioredis';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../src/extension';
@@ -36,7 +38,10 @@ if (out) {
       }
       const study = api.store.studies()[0];
       const n = study.trials.length;
-      const rssBefore = process.memoryUsage().rss;
+      const memBefore = process.memoryUsage();
+      const rssBefore = memBefore.rss;
+      fullGc();
+      const memBeforeGc = process.memoryUsage();
 
       const t0 = Date.now();
       await vscode.commands.executeCommand('optunaStorage.openStudyPage', study.key);
@@ -69,7 +74,9 @@ if (out) {
 
       // Live updates: 100 new finished trials appended to the journal as Optuna writes them,
       // five times (one figure on a loaded machine is mostly its noise: the median is reported,
-      // and every round).
+      // and every round). The rounds are as far apart as the shortest refresh interval the
+      // settings allow (1 s): closer refreshes than the page's rate (4 updates a second) would
+      // measure its coalescing wait instead.
       const redis = new Redis(api.store.settings.redisUrl);
       const prefix = api.store.settings.prefixes![0];
       const w = new JournalRecords();
@@ -79,8 +86,11 @@ if (out) {
         encode: number;
         apply: number;
         end: number;
+        parts: string;
         steps: string;
       }> = [];
+      const liveSince = panel.reports.length;
+      let lastRefresh = 0;
       for (let round = 0; round < 5; round++) {
         const nextId = firstId + 100 * round;
         const records: string[] = [];
@@ -90,9 +100,11 @@ if (out) {
           const values = study.redis!.directions.map((_d, i) => k + i);
           records.push(w.setTrialStateValues(nextId + k, 'COMPLETE', values));
         }
+        await new Promise((r) => setTimeout(r, Math.max(0, lastRefresh + 1000 - Date.now())));
         const since = panel.reports.length;
         await appendJournalBatch(redis, prefix, records);
         const r0 = Date.now();
+        lastRefresh = r0;
         await api.refresh.refresh('shown');
         const refreshMs = Date.now() - r0;
         const applied = await pageReport(
@@ -107,16 +119,35 @@ if (out) {
           apply: applied.ms!,
           // From the end of the refresh that read the 100 trials to the page showing them.
           end: applied.at! - (r0 + refreshMs),
+          // Its parts: until the host encoded it (coalescing), until the page took the message
+          // (transit, and the page finishing what it was doing), then the page's own work.
+          parts: `${applied.encodedAt! - (r0 + refreshMs)} + ${applied.arrivedAt! - applied.encodedAt!} + ${applied.at! - applied.arrivedAt!}`,
           steps: applied.detail ?? '',
         });
       }
       redis.disconnect();
+      // The plots follow the updates once they pause (on screen ones; the report names each).
+      await pageReport(
+        panel,
+        (r) => r.event === 'drawn' && /^after live updates/.test(r.detail ?? ''),
+        liveSince,
+        60_000,
+      );
+      // Where the plots' time went: the snapshot's rounds and those after the live updates.
+      const draws = panel.reports
+        .filter((r) => r.event === 'drawn' && r.detail)
+        .map((r) => r.detail!);
       const median = (f: (x: (typeof live)[number]) => number) =>
         live.map(f).sort((a, b) => a - b)[Math.floor(live.length / 2)];
       const mid = live.find((x) => x.apply === median((x) => x.apply))!;
 
-      global.gc?.();
-      const rss = process.memoryUsage().rss;
+      const memAfter = process.memoryUsage();
+      const rss = memAfter.rss;
+      fullGc();
+      const memAfterGc = process.memoryUsage();
+      // Where the extension host's memory is (MB), before the page and with it open.
+      const memParts = (m: NodeJS.MemoryUsage) =>
+        `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
       fs.writeFileSync(
         out,
         JSON.stringify({
@@ -140,15 +171,29 @@ if (out) {
           liveApplyMs: median((x) => x.apply),
           liveApplySteps: mid.steps,
           liveRounds: live.map(
-            (x) => `${x.encode.toFixed(1)} / ${x.apply.toFixed(1)} / ${x.end} ms`,
+            (x) => `${x.encode.toFixed(1)} / ${x.apply.toFixed(1)} / ${x.end} ms (${x.parts})`,
           ),
           reserveMs: reserved.ms,
+          draws,
           liveEndToEndMs: median((x) => x.end),
           extHostRssMB: rss / 2 ** 20,
           extHostRssBeforePageMB: rssBefore / 2 ** 20,
+          extHostMemory: `before the page: ${memParts(memBefore)}, after a full GC ${memParts(memBeforeGc)}; with it open: ${memParts(memAfter)}, after a full GC ${memParts(memAfterGc)}`,
+          extHostRssGcMB: memAfterGc.rss / 2 ** 20,
+          extHostRssBeforePageGcMB: memBeforeGc.rss / 2 ** 20,
           webviewHeapMB: (all.heapBytes ?? 0) / 2 ** 20,
         }),
       );
     });
   });
+}
+
+function mb(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}
+
+/** A full garbage collection: V8's gc, exposed for these measurements only. */
+function fullGc(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
 }

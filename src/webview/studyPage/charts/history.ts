@@ -15,11 +15,21 @@ import {
   trialTooltip,
 } from './common';
 
-/** Rows by trial number (ascending). */
-function byNumber(store: PageStore): number[] {
-  const rows = Array.from({ length: store.count }, (_v, r) => r);
+/**
+ * Rows by trial number (ascending). Rows are mostly in that order already (a journal's trials
+ * are appended as they are created): then no sort (at 100,000 trials it was a third of the
+ * plot's option).
+ */
+function byNumber(store: PageStore): Int32Array {
+  const count = store.count;
   const n = store.number.data;
-  return rows.sort((a, b) => n[a] - n[b]);
+  const rows = new Int32Array(count);
+  let sorted = true;
+  for (let r = 0; r < count; r++) {
+    rows[r] = r;
+    if (r > 0 && n[r] < n[r - 1]) sorted = false;
+  }
+  return sorted ? rows : rows.sort((a, b) => n[a] - n[b]);
 }
 
 export function historyOption(
