@@ -69,6 +69,7 @@ interface DevResult {
   trials: number;
   firstStudiesMs: number;
   partialTrials: number;
+  partialCause?: string;
   wholeStudyMs: number;
   firstPageMs: number;
   sortBestMs: number;
@@ -115,11 +116,40 @@ function extensionHostMemory(pgid: number): Array<{ pid: number; peakMb: number;
   return out;
 }
 
+/**
+ * The extension's own log lines and the extension host's lines about its activation, with
+ * their times (the logs are under the code-server's folder; their clock is this machine's).
+ */
+function extensionLog(dir: string): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
+  const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) =>
+    /(Optuna Storage|exthost)\.log$/.test(f),
+  );
+  for (const f of files) {
+    const own = f.endsWith('Optuna Storage.log');
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[\w+\] (.*)$/.exec(line);
+      if (!m || (!own && !/optuna-storage|[Ee]xtension host|ExtensionService/.test(m[2]))) continue;
+      out.push([
+        new Date(m[1].replace(' ', 'T')).getTime(),
+        `${own ? 'extension' : 'exthost'}: ${m[2].slice(0, 160)}`,
+      ]);
+    }
+  }
+  return out;
+}
+
 /** The VSIX as a user installs it: window opened, Optuna Storage clicked, the study's row. */
 async function vsixRun(
   vsix: string,
   ws: string,
-): Promise<{ rowMs: number; row: string; peakMb: number; rssMb: number }> {
+): Promise<{
+  rowMs: number;
+  row: string;
+  peakMb: number;
+  rssMb: number;
+  timeline: string[];
+}> {
   const server = await startServer({ workspace: ws });
   const stopServer = registerCleanup({ name: 'code-server', fn: () => server.stop() });
   try {
@@ -135,9 +165,14 @@ async function vsixRun(
     try {
       const { page } = browser;
       const t0 = Date.now();
+      const marks: Array<[number, string]> = [];
+      const mark = (what: string) => marks.push([Date.now(), `browser: ${what}`]);
       await page.goto(workbenchUrl(server, []), { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      mark('page loaded');
       await waitForWorkbench(page, 120_000);
+      mark('workbench shown');
       await clickActivityBar(page, 'Optuna Storage', 60_000);
+      mark('Optuna Storage clicked');
       const row = await waitFor(
         `the study's row (${N} trials) in the Studies view`,
         async () =>
@@ -147,12 +182,16 @@ async function vsixRun(
         300_000,
       );
       const rowMs = Date.now() - t0;
+      mark("the study's row shown");
       // Let the first refresh settle (the cache write, if any), then read the host's memory.
       await new Promise((r) => setTimeout(r, 5000));
       const hosts = extensionHostMemory(server.pid);
       if (hosts.length !== 1)
         throw new Error(`expected one extension host, found ${JSON.stringify(hosts)}`);
-      return { rowMs, row, peakMb: hosts[0].peakMb, rssMb: hosts[0].rssMb };
+      const timeline = [...marks, ...extensionLog(server.tmpDir)]
+        .sort((a, b) => a[0] - b[0])
+        .map(([t, what]) => `${((t - t0) / 1000).toFixed(2).padStart(7)} s  ${what}`);
+      return { rowMs, row, peakMb: hosts[0].peakMb, rssMb: hosts[0].rssMb, timeline };
     } finally {
       await browser.close();
     }
@@ -193,6 +232,11 @@ async function main(): Promise<void> {
         runs.map((r) => r.firstStudiesMs),
         'ms',
       )} (connect, journal read, replay; ${runs.map((r) => r.partialTrials).join(', ')} trials)`,
+      ...runs.flatMap((r) =>
+        r.partialCause
+          ? [`   (the first read stopped at ${r.partialTrials} trials: ${r.partialCause})`]
+          : [],
+      ),
       `   activation → the whole study          ${m((r) => r.wholeStudyMs).toFixed(0)} ms${range(
         runs.map((r) => r.wholeStudyMs),
         'ms',
@@ -222,6 +266,10 @@ async function main(): Promise<void> {
     lines.push(
       `2. The VSIX (${path.basename(vsix)}) in code-server 4.100.3, fresh profile, no replay cache, ${RUNS} run(s):`,
       `   opening the window → the study's row  ${(median(rowMs) / 1000).toFixed(1)} s${range(rowMs, 'ms')}   target <= 5 s   ("${runs[0].row}")`,
+      ...runs.flatMap((r, i) => [
+        `   run ${i + 1}, from opening the window:`,
+        ...r.timeline.map((l) => `     ${l}`),
+      ]),
       `   extension host peak RSS               ${Math.max(...peaks).toFixed(0)} MB${range(peaks, 'MB')} (now ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB)   target <= 400 MB`,
     );
   }

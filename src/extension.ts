@@ -130,7 +130,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     }),
   );
   log.info(
-    `activated (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`,
+    `activated in ${Date.now() - activatedAt} ms (VS Code ${vscode.version}, Node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'restricted mode'})`,
   );
   void store.start();
   return { ...services, stability, monitor, studyPages, backups };

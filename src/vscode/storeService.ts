@@ -209,6 +209,7 @@ export class StoreService extends Disposable {
     if (!store) return undefined;
     const wasLoaded = this.loaded;
     const afterStart = store === this.started;
+    const t0 = Date.now();
     try {
       const r = await store.refresh({ rediscover: opts.rediscover, fresh: opts.fresh });
       this.lastError = r.errors[0];
@@ -216,8 +217,11 @@ export class StoreService extends Disposable {
       this.lastRefreshAt = Date.now();
       if (this.firstStudiesAt === undefined && store.studies().length > 0)
         this.firstStudiesAt = this.lastRefreshAt;
+      // A large read (the first of a big journal) is worth a line with where its time went.
       if (r.redisEntries > 0)
-        this.log.debug(`refresh (${opts.reason}): ${r.redisEntries} new journal entries`);
+        this.log[r.redisEntries >= 10_000 ? 'info' : 'debug'](
+          `refresh (${opts.reason}): ${r.redisEntries} new journal entries in ${this.lastRefreshAt - t0} ms (waiting for Redis ${r.redisWaitMs.toFixed(0)} ms, replay ${r.replayMs.toFixed(0)} ms)`,
+        );
       return r;
     } catch (e) {
       this.lastError = (e as Error).message;

@@ -11,6 +11,9 @@ import type { JournalSource } from './studySource';
 
 export interface RefreshSummary {
   redisEntries: number;
+  /** Of the read's time: waiting for Redis' replies, and replaying the entries (ms). */
+  redisWaitMs: number;
+  replayMs: number;
   sqliteReloaded: boolean;
   errors: string[];
 }
@@ -141,7 +144,13 @@ export class FailoverStore extends EventEmitter<{
 
   /** One read of every source; never rejects (failures are in `errors`). */
   private async read(rediscover: boolean, signal: AbortSignal): Promise<RefreshSummary> {
-    const summary: RefreshSummary = { redisEntries: 0, sqliteReloaded: false, errors: [] };
+    const summary: RefreshSummary = {
+      redisEntries: 0,
+      redisWaitMs: 0,
+      replayMs: 0,
+      sqliteReloaded: false,
+      errors: [],
+    };
     let changed = false;
     const link = this.link;
     if (link?.status.up) {
@@ -225,6 +234,8 @@ export class FailoverStore extends EventEmitter<{
     for (const p of prefixes) {
       const res = await this.journal(link, p).refresh(signal);
       summary.redisEntries += res.entries;
+      summary.redisWaitMs += res.waitMs ?? 0;
+      summary.replayMs += res.replayMs ?? 0;
       changed ||= res.changed;
     }
     return changed;

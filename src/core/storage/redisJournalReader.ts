@@ -197,7 +197,7 @@ export class RedisJournalReader implements JournalSource {
     from: number,
     to: number,
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<{ waitMs: number; replayMs: number }> {
     let pos = from; // next index to request
     // Only the batches in flight are referenced: a reply is garbage once replayed (keeping
     // them all held a 1,000,000-entry journal's text in memory until the end, ~400 MB of RSS).
@@ -216,6 +216,8 @@ export class RedisJournalReader implements JournalSource {
       inFlight = [];
     };
     request();
+    let waitMs = 0;
+    let replayMs = 0;
     while (inFlight.length > 0) {
       if (signal?.aborted) {
         drop();
@@ -223,12 +225,15 @@ export class RedisJournalReader implements JournalSource {
       }
       const batch = inFlight.shift()!;
       let values: MgetValues;
+      const waited = performance.now();
       try {
         values = await raceAbort(batch.reply, signal);
       } catch (e) {
         drop();
         throw e;
       }
+      const replayed = performance.now();
+      waitMs += replayed - waited;
       for (let j = 0; j < values.length; j++) {
         const text = values[j];
         if (text === null) this.gapAt(batch.first + j);
@@ -240,6 +245,7 @@ export class RedisJournalReader implements JournalSource {
       this.next = batch.first + values.length;
       this.lastEntry = values[values.length - 1];
       this.gap?.describe();
+      replayMs += performance.now() - replayed;
       // A long run of missing entries: look for the next entry that exists instead of asking
       // for every key the counter names (a counter set to 10^9 by hand or by a bug would
       // otherwise mean 200,000 MGETs and an issue per key).
@@ -257,6 +263,7 @@ export class RedisJournalReader implements JournalSource {
       }
       request();
     }
+    return { waitMs, replayMs };
   }
 
   async refresh(signal?: AbortSignal): Promise<JournalRefresh> {
@@ -279,13 +286,14 @@ export class RedisJournalReader implements JournalSource {
     const from = this.next;
     const to = last!; // inclusive
     const ranges = await this.rangesFor(to - from + 1, signal);
+    let timings;
     try {
-      await this.readRange(ranges, from, to, signal);
+      timings = await this.readRange(ranges, from, to, signal);
     } finally {
       ranges.close();
     }
     const entries = to - from + 1;
     this.unsaved += entries;
-    return { entries, reset, changed: entries > 0 || reset };
+    return { entries, reset, changed: entries > 0 || reset, ...timings };
   }
 }

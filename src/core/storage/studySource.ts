@@ -8,6 +8,9 @@ export interface SourceRefresh {
   entries: number;
   /** The studies may differ from before: something was read, or the source started over. */
   changed: boolean;
+  /** Milliseconds spent waiting for the server's replies, and replaying what they held. */
+  waitMs?: number;
+  replayMs?: number;
 }
 
 /** A journal's refresh also says whether the journal was replaced and read from the start. */

@@ -29,6 +29,11 @@ if (out) {
       const largest = () =>
         api.store.studies().reduce((a, b) => (b.trials.length > a.trials.length ? b : a));
       const partialTrials = largest().trials.length;
+      // Why the first read stopped short, when it did (the reader's error, or the link's state).
+      const partialCause =
+        partialTrials < expected
+          ? `${api.store.lastError ?? 'no error'}; store ${api.store.state.state}: ${api.store.state.detail}`
+          : undefined;
       while (largest().trials.length < expected) await api.refresh.refresh('shown');
       const wholeStudyMs = Date.now() - api.activatedAt;
       const study = largest();
@@ -83,6 +88,7 @@ if (out) {
           trials: study.trials.length,
           firstStudiesMs,
           partialTrials,
+          partialCause,
           wholeStudyMs,
           firstPageMs,
           sortBestMs,
