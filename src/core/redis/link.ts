@@ -8,6 +8,7 @@ import {
   redisOptions,
 } from './connect';
 import { RedisConnectError, type RedisCause, classifyRedisError } from './connectError';
+import { PatientCommand, bytesReceived, onSilence } from '../patientCommand';
 import { describeEndpoint, parseRedisUrl } from './url';
 
 export interface LinkStatus {
@@ -126,26 +127,28 @@ export class RedisLink extends EventEmitter<{ status: [LinkStatus] }> {
   }
 
   /**
-   * Waits for a PING's answer; rejects when the server sent nothing for a whole deadline. Not
-   * the PING's own deadline: its answer queues behind the replies to reads on this connection
-   * (a 100,000-trial journal streams for seconds), and a replay that blocks the event loop
-   * fires the timer before the socket's waiting bytes are read. So the deadline is checked
-   * after one turn through the poll phase, and bytes received meanwhile restart it.
+   * Waits for a PING's answer; rejects when the server sent nothing for a whole deadline
+   * (onSilence): its answer queues behind the replies to reads on this connection.
    */
-  private async ping(deadline: number): Promise<void> {
-    const pong = this.client.ping().then(() => true);
-    let received = this.client.stream?.bytesRead ?? 0;
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => setImmediate(() => resolve(false)), deadline);
-      });
-      const answered = await Promise.race([pong, expired]).finally(() => clearTimeout(timer));
-      if (answered) return;
-      const now = this.client.stream?.bytesRead ?? 0;
-      if (now === received) throw new Error(`no answer to PING within ${deadline} ms`);
-      received = now;
-    }
+  private ping(deadline: number): Promise<void> {
+    const received = bytesReceived(this.client);
+    return new Promise<void>((resolve, reject) => {
+      const stop = onSilence(received, deadline, () =>
+        reject(new Error(`no answer to PING within ${deadline} ms`)),
+      );
+      // Patient too: ioredis' own command timeout would fail it behind a long read's replies.
+      const pong = this.client.sendCommand(new PatientCommand('ping', [], {}, received));
+      (pong as Promise<unknown>).then(
+        () => {
+          stop();
+          resolve();
+        },
+        (e: unknown) => {
+          stop();
+          reject(e as Error);
+        },
+      );
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
-import { Command } from 'ioredis';
 import type Redis from 'ioredis';
 import { raceAbort } from '../../abort';
+import { PatientCommand, bytesReceived, onSilence } from '../../patientCommand';
 import { type MgetValues, MgetReplyParser } from './mgetReplies';
 import { logKeyHead } from './redisLog';
 
@@ -9,11 +9,15 @@ import { logKeyHead } from './redisLog';
  * concatenation with a byte count per argument, then the socket encodes the whole string
  * again: for the 1,000,000 keys of a 100,000-trial journal that was 0.2 s of the client's
  * ~2 s of CPU in a cold load. ioredis' own Script command overrides toWritable the same way.
+ * Patient: it times out only when the connection goes silent, not while earlier replies arrive.
  */
-class EncodedMget extends Command {
-  constructor(private readonly request: Buffer) {
+class EncodedMget extends PatientCommand {
+  constructor(
+    private readonly request: Buffer,
+    received: () => number,
+  ) {
     // replyEncoding null: the values come back as Buffers, decoded once by the caller.
-    super('mget', [], { replyEncoding: null });
+    super('mget', [], { replyEncoding: null }, received);
   }
 
   override toWritable(): Buffer {
@@ -68,9 +72,8 @@ export interface LogRanges {
 export function sharedLogRanges(redis: Redis, prefix: string): LogRanges {
   return {
     async get(first, last) {
-      const values = (await redis.sendCommand(
-        new EncodedMget(encodeLogRangeGet(prefix, first, last)),
-      )) as Array<Buffer | null>;
+      const mget = new EncodedMget(encodeLogRangeGet(prefix, first, last), bytesReceived(redis));
+      const values = (await redis.sendCommand(mget)) as Array<Buffer | null>;
       return values.map((b) => (b === null ? null : b.toString('utf8')));
     },
     close() {},
@@ -111,13 +114,44 @@ export async function ownLogRanges(
   }
   const socket = own.stream;
   const waiting: Array<{ resolve: (v: MgetValues) => void; reject: (e: Error) => void }> = [];
+  // No byte for as long as a command may take while replies are awaited: a frozen server
+  // (onSilence: not the socket's own idle timeout, which fires before the waiting bytes are
+  // read when the replay blocked the event loop, and cut a cold load short on a busy machine).
+  const timeoutMs = own.options.commandTimeout;
+  let stopWatch: (() => void) | undefined;
+  const unwatch = () => {
+    stopWatch?.();
+    stopWatch = undefined;
+  };
+  const watch = () => {
+    if (stopWatch || !timeoutMs) return;
+    stopWatch = onSilence(
+      () => socket.bytesRead,
+      timeoutMs,
+      () => {
+        stopWatch = undefined;
+        failAll(new Error('Command timed out'));
+        socket.destroy();
+      },
+    );
+  };
   const failAll = (e: Error) => {
     failure ??= e;
+    unwatch();
     for (const w of waiting.splice(0)) w.reject(e);
   };
+  const settled = () => {
+    if (waiting.length === 0) unwatch();
+  };
   const parser = new MgetReplyParser(
-    (values) => waiting.shift()?.resolve(values),
-    (e) => waiting.shift()?.reject(e),
+    (values) => {
+      waiting.shift()?.resolve(values);
+      settled();
+    },
+    (e) => {
+      waiting.shift()?.reject(e);
+      settled();
+    },
   );
   // From here on the socket's bytes are ours: ioredis' parser no longer sees them.
   socket.removeAllListeners('data');
@@ -130,25 +164,17 @@ export async function ownLogRanges(
     }
   });
   socket.once('close', () => failAll(new Error('Connection is closed.')));
-  // No byte for as long as a command may take while replies are awaited: a frozen server.
-  const timeoutMs = own.options.commandTimeout;
-  if (timeoutMs) {
-    socket.setTimeout(timeoutMs);
-    socket.on('timeout', () => {
-      if (waiting.length === 0) return;
-      failAll(new Error('Command timed out'));
-      socket.destroy();
-    });
-  }
   return {
     get(first, last) {
       if (failure) return Promise.reject(failure);
       return new Promise<MgetValues>((resolve, reject) => {
         waiting.push({ resolve, reject });
         socket.write(encodeLogRangeGet(prefix, first, last));
+        watch();
       });
     },
     close() {
+      unwatch();
       own.disconnect();
     },
   };
