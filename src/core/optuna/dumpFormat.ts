@@ -32,12 +32,31 @@ export function trialToJson(t: Trial): JsonObject {
 
 const json = (v: unknown) => toStrictJson(v as JsonValue);
 
+/**
+ * The text of each trials' `distributions` object: one frozen object shared by every trial of
+ * the same param shape (trialTable.ts), so written once, not once per trial (it is the
+ * longest field of most trials).
+ */
+const distributionsText = new WeakMap<object, string>();
+
+function distributionsJson(d: Trial['distributions']): string {
+  let text = distributionsText.get(d);
+  if (text === undefined) {
+    text = json(d);
+    if (Object.isFrozen(d)) distributionsText.set(d, text);
+  }
+  return text;
+}
+
+/** An id or number as JSON: a safe integer as its digits, anything else exactly. */
+const intJson = (n: number) => (Number.isSafeInteger(n) ? String(n) : json(n));
+
 /** `toStrictJson(trialToJson(t))`, written field by field without building the object. */
 export function trialText(t: Trial): string {
   return (
-    `{"trial_id":${json(t.trialId)},"number":${json(t.number)},"state":${json(t.state)}` +
+    `{"trial_id":${intJson(t.trialId)},"number":${intJson(t.number)},"state":${json(t.state)}` +
     `,"values":${json(t.values)},"params":${json(t.params)}` +
-    `,"distributions":${json(t.distributions)}` +
+    `,"distributions":${distributionsJson(t.distributions)}` +
     `,"intermediate_values":${json(t.intermediateValues)}` +
     `,"user_attrs":${json(t.userAttrs)},"system_attrs":${json(t.systemAttrs)}` +
     `,"datetime_start":${json(t.datetimeStart)},"datetime_complete":${json(t.datetimeComplete)}}`
