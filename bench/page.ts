@@ -29,6 +29,8 @@ interface Result {
   firstChartMs: number;
   firstChartReportedMs: number;
   webviewBootMs: number;
+  /** When the page's script started, said ready, was heard; when the snapshot was encoded. */
+  bootParts: string;
   firstChartInPageMs: number;
   rowsMs: number;
   tableMs: number;
@@ -47,6 +49,8 @@ interface Result {
   liveRounds: string[];
   /** The extension host's memory by part, before the page and with it open. */
   extHostMemory: string;
+  /** The extension host's RSS at each step of the run. */
+  extHostRssAlongTheWay: string;
   /** Each round of plot drawing the page reported: each plot's time (and its option's). */
   draws: string[];
   /** The machine's 1-minute load average when the study's run ended. */
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
     );
   for (const r of results)
     console.log(
-      `\n${r.trials.toLocaleString('en-US')} trials, ${r.objectives} objective(s), plots drawn:\n  ${r.draws.join('\n  ')}\nextension host memory (MB) ${r.extHostMemory}`,
+      `\n${r.trials.toLocaleString('en-US')} trials, ${r.objectives} objective(s), the webview's start (ms from the command): ${r.bootParts}; plots drawn:\n  ${r.draws.join('\n  ')}\nextension host memory (MB) ${r.extHostMemory}\nextension host RSS (MB) along the way: ${r.extHostRssAlongTheWay}`,
     );
   console.log(
     '\nTargets at 100,000 trials: first chart < 1.5 s, sort < 200 ms, live update < 50 ms, extension host < 400 MB.',

@@ -30,6 +30,15 @@ export class Growable<T extends TypedArray> {
     this.data = next;
   }
 
+  /** Room for exactly `n` rows (when it has less): a size known ahead needs no doubling. */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const next = new this.ctor(n);
+    if (this.fill !== 0) next.fill(this.fill, this.data.length);
+    next.set(this.data);
+    this.data = next;
+  }
+
   set(i: number, v: number): void {
     this.ensure(i + 1);
     this.data[i] = v;

@@ -240,7 +240,13 @@ export interface PageState {
 }
 
 export type WebviewMessage =
-  | { type: 'ready'; state: PageState | undefined }
+  | {
+      type: 'ready';
+      state: PageState | undefined;
+      /** Epoch ms: the page's script started, and it said ready (for the benchmark). */
+      startedAt?: number;
+      at?: number;
+    }
   | { type: 'curves'; rows: number[] }
   | { type: 'details'; row: number }
   | { type: 'reveal'; row: number }

@@ -40,6 +40,14 @@ export class TrialColumns {
     this.values = Array.from({ length: objectives }, () => f64());
   }
 
+  /** Room for `rows` rows in every column, at once (a snapshot knows how many it writes). */
+  reserve(rows: number): void {
+    for (const g of [this.number, this.trialId, this.source, this.state, this.hasValues])
+      g.reserve(rows);
+    for (const g of [...this.values, this.start, this.complete]) g.reserve(rows);
+    for (const g of [this.worker, this.steps]) g.reserve(rows);
+  }
+
   /** Rows the columns hold now (new named columns start with this capacity). */
   get capacity(): number {
     return this.number.data.length;

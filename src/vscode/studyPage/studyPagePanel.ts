@@ -57,6 +57,11 @@ export class StudyPagePanel implements vscode.Disposable {
   /** Epoch ms: the panel made, and the page's last "ready" (its script loaded and running). */
   readonly createdAt = Date.now();
   readyAt: number | undefined;
+  /** Epoch ms, from the page: its script started, and it posted "ready" (for the benchmark). */
+  pageStartedAt: number | undefined;
+  readySentAt: number | undefined;
+  /** Epoch ms the first snapshot's encoding started and ended (for the benchmark). */
+  preparedSpan: { from: number; to: number } | undefined;
   /** Epoch ms the last snapshot was posted to the page. */
   snapshotPostedAt: number | undefined;
   /** The last importance result sent (computed in the worker thread). */
@@ -108,9 +113,16 @@ export class StudyPagePanel implements vscode.Disposable {
     const study = this.study();
     if (this.disposed || this.ready || !study) return;
     const t0 = performance.now();
+    const from = Date.now();
     this.encoder = new StudyEncoder();
     this.prepared = this.encoder.snapshot(study, encoderContext(this.s.store, study));
     this.lastEncode = { type: 'snapshot', rows: this.prepared.block.n, ms: performance.now() - t0 };
+    this.preparedSpan = { from, to: Date.now() };
+  }
+
+  /** The importance worker thread is computing (for the benchmark's memory figures). */
+  get importanceComputing(): boolean {
+    return this.importance.computing;
   }
 
   study(): MergedStudy | undefined {
@@ -238,6 +250,8 @@ export class StudyPagePanel implements vscode.Disposable {
       case 'ready': {
         this.ready = true;
         this.readyAt = Date.now();
+        this.pageStartedAt = m.startedAt;
+        this.readySentAt = m.at;
         this.startSlowTick();
         this.postStatus();
         this.lastUpdate = Date.now();

@@ -13,6 +13,8 @@ import { PageStore } from './store';
 import { onThemeChange } from './theme';
 import { Trials } from './trials';
 
+/** When this script started (the benchmark tells the webview's start from the page's). */
+const startedAt = Date.now();
 const store = new PageStore();
 const host: Host = new Host(() => ({
   generation: store.generation,
@@ -154,4 +156,9 @@ function ms(v: number): string {
 
 host.onMessage(onMessage);
 onThemeChange(() => plots.retheme());
-host.post({ type: 'ready', state: host.state.studyKey ? host.state : undefined });
+host.post({
+  type: 'ready',
+  state: host.state.studyKey ? host.state : undefined,
+  startedAt,
+  at: Date.now(),
+});

@@ -51,6 +51,10 @@ if (out) {
       const firstChartMs = firstChart.at! - t0;
       const rowsMs = panel.reports.find((r) => r.event === 'table')!.at! - t0;
       const tableMs = (await pageReport(panel, (r) => r.event === 'columns', 0, 300_000)).at! - t0;
+      // The extension host's RSS along the way (MB), to see where the page's memory comes from.
+      const rssAt: string[] = [];
+      const sample = (what: string) => rssAt.push(`${what} ${mb(process.memoryUsage().rss)}`);
+      sample('table filled');
       const snapshot = panel.lastEncode!;
       const all = await pageReport(
         panel,
@@ -59,6 +63,9 @@ if (out) {
         300_000,
       );
       const allChartsMs = all.at! - t0;
+      sample('all plots');
+      await until(() => !!panel.lastImportance, 300_000, 'the importance');
+      sample('importance in');
       // The room the page makes for new rows once idle after the snapshot (timed on its own).
       const reserved = await pageReport(panel, (r) => r.event === 'reserved', 0, 300_000);
 
@@ -143,8 +150,15 @@ if (out) {
 
       const memAfter = process.memoryUsage();
       const rss = memAfter.rss;
+      sample(`after the live updates${panel.importanceComputing ? ' (importance computing)' : ''}`);
       fullGc();
       const memAfterGc = process.memoryUsage();
+      sample('after a full GC');
+      // Updates stopped: the importance of the last ones done, nothing else to do.
+      await until(() => !panel.importanceComputing, 60_000, 'the importance worker done');
+      await new Promise((r) => setTimeout(r, 6000));
+      fullGc();
+      sample('6 s later, after a full GC');
       // Where the extension host's memory is (MB), before the page and with it open.
       const memParts = (m: NodeJS.MemoryUsage) =>
         `rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
@@ -157,6 +171,9 @@ if (out) {
           // When the host heard of it (what this benchmark reported before it read the page's clock).
           firstChartReportedMs: firstChart.receivedAt! - t0,
           webviewBootMs: panel.readyAt! - t0,
+          // Where the webview's start went: the page's script started, said ready, the host
+          // heard it; the first snapshot encoded from / to (ms from the command).
+          bootParts: `script ${panel.pageStartedAt! - t0}, ready sent ${panel.readySentAt! - t0}, heard ${panel.readyAt! - t0}; encoded ${panel.preparedSpan ? `${panel.preparedSpan.from - t0}-${panel.preparedSpan.to - t0}` : 'after ready'}`,
           snapshotPostedMs: panel.snapshotPostedAt! - t0,
           snapshotArrivedMs: panel.reports.find((r) => r.event === 'table')!.arrivedAt! - t0,
           firstChartInPageMs: firstChart.ms,
@@ -180,6 +197,7 @@ if (out) {
           extHostRssBeforePageMB: rssBefore / 2 ** 20,
           extHostMemory: `before the page: ${memParts(memBefore)}, after a full GC ${memParts(memBeforeGc)}; with it open: ${memParts(memAfter)}, after a full GC ${memParts(memAfterGc)}`,
           extHostRssGcMB: memAfterGc.rss / 2 ** 20,
+          extHostRssAlongTheWay: rssAt.join(', '),
           extHostRssBeforePageGcMB: memBeforeGc.rss / 2 ** 20,
           webviewHeapMB: (all.heapBytes ?? 0) / 2 ** 20,
         }),
