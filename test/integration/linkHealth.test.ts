@@ -1,7 +1,14 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { RedisLink, type LinkStatus } from '../../src/core/redis/link';
 import { RedisServer } from '../helpers/redisServer';
 import { until } from '../helpers/waitFor';
+
+/** The state letter of a process (R, S, T for stopped, ...). */
+function processState(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0];
+}
 
 /** Blocks the event loop as a long replay does. */
 function busy(ms: number): void {
@@ -51,6 +58,37 @@ describe('Redis link health check', () => {
       const ms = Date.now() - t0;
       assert.match(link.status.reason ?? '', /no answer to PING within 500 ms|not answering/);
       assert.ok(ms < 1500, `noticed in ${ms} ms`);
+    } finally {
+      redis.signal('SIGCONT');
+      link.close();
+      await redis.dispose();
+    }
+  });
+
+  it('a slow PING while this client was busy leaves a healthy link healthy; a slow server is degraded', async () => {
+    const redis = await RedisServer.start();
+    // No scheduled check during the test (a check in flight would answer for ours).
+    const settings = { healthCheckInterval: 30, degradedLatencyMs: 1000 };
+    const link = new RedisLink(redis.url, { settings });
+    try {
+      link.start();
+      await until(() => link.status.up && !link.status.degraded, 10_000, 'a healthy link');
+      // The server answers at once; the answer waits while this thread is busy (a replay).
+      const check = link.check();
+      busy(3000);
+      const busyCheck = await check;
+      assert.ok(busyCheck.latencyMs! > 1000, `latency ${busyCheck.latencyMs} ms`);
+      assert.equal(busyCheck.degraded, false, busyCheck.reason);
+      // The server itself slow (stopped for 1.5 s) while this thread waits idle.
+      redis.signal('SIGSTOP');
+      await until(() => processState(redis.pid!) === 'T', 10_000, 'the server stopped');
+      const slow = link.check();
+      await new Promise((r) => setTimeout(r, 1500));
+      redis.signal('SIGCONT');
+      const slowCheck = await slow;
+      assert.equal(slowCheck.up, true, slowCheck.reason);
+      assert.equal(slowCheck.degraded, true, `latency ${slowCheck.latencyMs} ms`);
+      assert.match(slowCheck.reason ?? '', /PING took \d+ ms \(over 1000 ms\)/);
     } finally {
       redis.signal('SIGCONT');
       link.close();
