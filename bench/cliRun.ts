@@ -17,6 +17,8 @@ let built = false;
 export interface CliRun {
   ms: number;
   peakRssMb: number;
+  /** CPU time of the process (user + system, all threads), ms. */
+  cpuMs: number;
   /** Bytes written to stdout. */
   outBytes: number;
 }
@@ -79,9 +81,14 @@ function runNode(
       fs.closeSync(out);
       try {
         if (code !== 0) throw new Error(`${what} exited ${code}: ${stderr.trim()}`);
+        const { peakRssMb, cpuMs } = JSON.parse(fs.readFileSync(rssFile, 'utf8')) as {
+          peakRssMb: number;
+          cpuMs: number;
+        };
         resolve({
           ms,
-          peakRssMb: Number(fs.readFileSync(rssFile, 'utf8')),
+          peakRssMb,
+          cpuMs,
           outBytes: fs.statSync(outFile).size,
         });
       } catch (e) {
