@@ -78,6 +78,8 @@ if (out) {
         await page.click('.th[title^="Sort by value"]');
         sortMs.push((await pageReport(panel, (r) => r.event === 'sorted', since)).ms!);
       }
+      // The clicks went through this process's fetch to the browser bridge (loaded by now).
+      sample('after the sort clicks');
 
       // Live updates: 100 new finished trials appended to the journal as Optuna writes them,
       // five times (one figure on a loaded machine is mostly its noise: the median is reported,
