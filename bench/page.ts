@@ -49,6 +49,8 @@ interface Result {
   liveRounds: string[];
   /** The extension host's memory by part, before the page and with it open. */
   extHostMemory: string;
+  /** Updates arriving 300 ms after the previous one was shown (as its plots redraw). */
+  liveIntoRedraw: string[];
   /** The extension host's RSS at each step of the run. */
   extHostRssAlongTheWay: string;
   /** Each round of plot drawing the page reported: each plot's time (and its option's). */
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
     );
   for (const r of results)
     console.log(
-      `\n${r.trials.toLocaleString('en-US')} trials, ${r.objectives} objective(s), load ${r.load.toFixed(1)} on ${os.cpus().length} cores: five live updates (encode / apply / end to end (host coalescing + to the page + in the page)): ${r.liveRounds.join(', ')}; in the page, the median one: ${r.liveApplySteps}; before them, once idle after the snapshot, room for new rows: ${ms(r.reserveMs)}`,
+      `\n${r.trials.toLocaleString('en-US')} trials, ${r.objectives} objective(s), load ${r.load.toFixed(1)} on ${os.cpus().length} cores: five live updates (encode / apply / end to end (host coalescing + to the page + in the page)): ${r.liveRounds.join(', ')}; in the page, the median one: ${r.liveApplySteps}; before them, once idle after the snapshot, room for new rows: ${ms(r.reserveMs)}; three more, 300 ms after the previous one was shown (as the plots redraw), end to end: ${r.liveIntoRedraw.join(', ')}`,
     );
   for (const r of results)
     console.log(

@@ -100,7 +100,11 @@ if (out) {
       }> = [];
       const liveSince = panel.reports.length;
       let lastRefresh = 0;
-      for (let round = 0; round < 5; round++) {
+      let lastApplied = 0;
+      // Three more rounds then come 300 ms after the page showed the previous one, when its
+      // plots start redrawing: what an update waits for when it arrives during a redraw.
+      const intoRedraw: string[] = [];
+      for (let round = 0; round < 8; round++) {
         const nextId = firstId + 100 * round;
         const records: string[] = [];
         for (let k = 0; k < 100; k++) {
@@ -109,7 +113,8 @@ if (out) {
           const values = study.redis!.directions.map((_d, i) => k + i);
           records.push(w.setTrialStateValues(nextId + k, 'COMPLETE', values));
         }
-        await new Promise((r) => setTimeout(r, Math.max(0, lastRefresh + 1000 - Date.now())));
+        const at = round < 5 ? lastRefresh + 1000 : lastApplied + 300;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
         const since = panel.reports.length;
         await appendJournalBatch(redis, prefix, records);
         const r0 = Date.now();
@@ -122,6 +127,13 @@ if (out) {
           since,
           60_000,
         );
+        lastApplied = applied.at!;
+        if (round >= 5) {
+          intoRedraw.push(
+            `${applied.at! - (r0 + refreshMs)} ms (${applied.encodedAt! - (r0 + refreshMs)} + ${applied.arrivedAt! - applied.encodedAt!} + ${applied.at! - applied.arrivedAt!})`,
+          );
+          continue;
+        }
         live.push({
           refresh: refreshMs,
           encode: panel.lastEncode!.ms,
@@ -194,6 +206,7 @@ if (out) {
           ),
           reserveMs: reserved.ms,
           draws,
+          liveIntoRedraw: intoRedraw,
           liveEndToEndMs: median((x) => x.end),
           extHostRssMB: rss / 2 ** 20,
           extHostRssBeforePageMB: rssBefore / 2 ** 20,
