@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { JournalRecords } from '../../src/core/optuna/journal/records';
-import { appendJournalRecords } from '../../src/core/optuna/journal/redisLog';
+import { appendJournalBatch, appendJournalRecords } from '../../src/core/optuna/journal/redisLog';
 
 const records = new JournalRecords('c0ffee00-0000-4000-8000-000000000000-7');
 
@@ -65,4 +65,21 @@ export class JournalWriter {
     this.stop();
     this.redis.disconnect();
   }
+}
+
+/**
+ * Writes a journal of one study with `trials` finished trials (1 + 2 x trials entries) under
+ * `prefix`, in one batch: a large journal for read tests.
+ */
+export async function writeFinishedStudy(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  trials: number,
+): Promise<void> {
+  const w = new JournalRecords();
+  const out = [w.createStudy(name)];
+  for (let t = 0; t < trials; t++)
+    out.push(w.createTrial(0), w.setTrialStateValues(t, 'COMPLETE', [t / 7]));
+  await appendJournalBatch(redis, prefix, out);
 }

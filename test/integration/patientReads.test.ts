@@ -1,9 +1,8 @@
 import * as assert from 'node:assert/strict';
-import type { Command, default as Redis } from 'ioredis';
-import { JournalRecords } from '../../src/core/optuna/journal/records';
-import { appendJournalBatch } from '../../src/core/optuna/journal/redisLog';
 import { FailoverStore } from '../../src/core/storage/failoverStore';
 import { RedisLink } from '../../src/core/redis/link';
+import { writeFinishedStudy } from '../helpers/journalWriter';
+import { onMget } from '../helpers/mgetSpy';
 import { RedisServer } from '../helpers/redisServer';
 import { until } from '../helpers/waitFor';
 
@@ -32,51 +31,13 @@ describe('Redis reads whose replies wait behind a busy client', () => {
   before(async () => {
     redis = await RedisServer.start();
     const c = redis.client();
-    for (const [prefix, trials] of Object.entries(JOURNALS)) {
-      const w = new JournalRecords();
-      const records = [w.createStudy(prefix)];
-      for (let t = 0; t < trials; t++)
-        records.push(w.createTrial(0), w.setTrialStateValues(t, 'COMPLETE', [t / 7]));
-      await appendJournalBatch(c, prefix, records);
-    }
+    for (const [prefix, trials] of Object.entries(JOURNALS))
+      await writeFinishedStudy(c, prefix, prefix, trials);
     c.disconnect();
   });
   after(async () => {
     await redis.dispose();
   });
-
-  /**
-   * Blocks the event loop for `ms` once the first MGET was written, before any reply can be
-   * read: on the shared connection (sendCommand) or on a connection the reader opens for a
-   * long read (a duplicate of the shared client, written to directly).
-   */
-  function blockAfterFirstMget(client: Redis, ms: number): { mgets: number } {
-    const seen = { mgets: 0 };
-    const block = () => {
-      if (seen.mgets++ === 0) process.nextTick(() => busy(ms));
-    };
-    const send = client.sendCommand.bind(client);
-    client.sendCommand = ((cmd: Command, stream?: never) => {
-      const sent = send(cmd, stream);
-      if (cmd.name === 'mget') block();
-      return sent;
-    }) as typeof client.sendCommand;
-    const duplicate = client.duplicate.bind(client);
-    client.duplicate = ((...args: Parameters<Redis['duplicate']>) => {
-      const own = duplicate(...args);
-      own.once('ready', () => {
-        const socket = own.stream;
-        const write = socket.write.bind(socket) as (...a: unknown[]) => boolean;
-        socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-          const done = write(chunk, ...rest);
-          if (Buffer.isBuffer(chunk) && chunk.includes('\r\nmget\r\n')) block();
-          return done;
-        }) as typeof socket.write;
-      });
-      return own;
-    }) as typeof client.duplicate;
-    return seen;
-  }
 
   for (const [prefix, trials] of Object.entries(JOURNALS))
     it(`the first read of a journal is whole when its replies waited past the socket timeout (${prefix} read)`, async () => {
@@ -89,9 +50,14 @@ describe('Redis reads whose replies wait behind a busy client', () => {
       try {
         await store.start();
         assert.equal(store.state.state, 'redis', store.state.detail);
-        const seen = blockAfterFirstMget(store.redisClient!, 3000);
+        let mgets = 0;
+        // Once the first MGET was written, before any reply can be read.
+        onMget(store.redisClient!, (n) => {
+          mgets = n;
+          if (n === 1) process.nextTick(() => busy(3000));
+        });
         const r = await store.refresh();
-        assert.ok(seen.mgets >= 1, 'an MGET was sent');
+        assert.ok(mgets >= 1, 'an MGET was sent');
         assert.deepEqual(r.errors, []);
         assert.equal(r.redisEntries, 2 * trials + 1);
         assert.equal(store.studies()[0].trials.length, trials);

@@ -255,6 +255,19 @@ export class FailoverStore extends EventEmitter<{
     return { prefixes: [...this.journals.keys()].sort(), complete: this.discoveryComplete };
   }
 
+  /**
+   * How far the journal reads in progress got (entries replayed, of those they read), for a
+   * first read that takes seconds; undefined when no journal is being read.
+   */
+  progress(): { read: number; total: number } | undefined {
+    let sum: { read: number; total: number } | undefined;
+    for (const j of this.journals.values()) {
+      const p = j.progress?.();
+      if (p) sum = { read: (sum?.read ?? 0) + p.read, total: (sum?.total ?? 0) + p.total };
+    }
+    return sum;
+  }
+
   /** Who wrote what in the journal under `prefix` (worker ids, for the stale-trial classifier). */
   journalActivity(prefix: string): JournalActivity | undefined {
     return this.journals.get(prefix)?.activity();

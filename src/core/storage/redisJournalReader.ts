@@ -169,6 +169,15 @@ export class RedisJournalReader implements JournalSource {
     this.gap = undefined;
   }
 
+  /** The entries the refresh in progress reads (inclusive), while it runs. */
+  private reading: { from: number; to: number } | undefined;
+
+  /** How far the refresh in progress got: entries replayed of those it reads. */
+  progress(): { read: number; total: number } | undefined {
+    const r = this.reading;
+    return r && { read: this.next - r.from, total: r.to - r.from + 1 };
+  }
+
   /** Index of the last entry read, -1 before the first. */
   get lastIndex(): number {
     return this.next - 1;
@@ -285,12 +294,17 @@ export class RedisJournalReader implements JournalSource {
     }
     const from = this.next;
     const to = last!; // inclusive
-    const ranges = await this.rangesFor(to - from + 1, signal);
+    this.reading = { from, to };
     let timings;
     try {
-      timings = await this.readRange(ranges, from, to, signal);
+      const ranges = await this.rangesFor(to - from + 1, signal);
+      try {
+        timings = await this.readRange(ranges, from, to, signal);
+      } finally {
+        ranges.close();
+      }
     } finally {
-      ranges.close();
+      this.reading = undefined;
     }
     const entries = to - from + 1;
     this.unsaved += entries;

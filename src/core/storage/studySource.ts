@@ -44,4 +44,6 @@ export interface JournalSource extends StudySource {
    * never part of `refresh` (the store calls it after the new data was shown).
    */
   saveCacheIfDue?(): void;
+  /** While a refresh runs: the entries it replayed so far, of those it reads. */
+  progress?(): { read: number; total: number } | undefined;
 }

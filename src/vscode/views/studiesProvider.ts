@@ -9,6 +9,11 @@ import { storeStateNodes } from './stateNodes';
 import { bestTrial, orderTrials } from './trialOrder';
 import { issueEntries } from '../../core/optuna/model';
 
+/** How often the "Loading studies…" row shows the first read's progress anew. */
+const LOADING_REDRAW_MS = 500;
+
+const count = (n: number) => n.toLocaleString('en-US');
+
 /**
  * The Studies view: studies grouped by Redis server and journal prefix, and by SQLite file;
  * a study lists its best trial and its trials (paged). States that need the user's attention
@@ -24,6 +29,18 @@ export class StudiesProvider extends Disposable implements vscode.TreeDataProvid
 
   constructor(private readonly service: StoreService) {
     super();
+    this._register({ dispose: () => clearTimeout(this.loadingTimer) });
+  }
+
+  private loadingTimer: NodeJS.Timeout | undefined;
+
+  /** Renders the loading row again in a moment, until the first read is done. */
+  private lookAgainWhileLoading(): void {
+    if (this.loadingTimer || this.isDisposed) return;
+    this.loadingTimer = setTimeout(() => {
+      this.loadingTimer = undefined;
+      if (!this.service.loaded) this.refresh();
+    }, LOADING_REDRAW_MS);
   }
 
   refresh(node?: Node): void {
@@ -126,8 +143,20 @@ export class StudiesProvider extends Disposable implements vscode.TreeDataProvid
 
   private roots(): Node[] {
     const svc = this.service;
-    if (!svc.loaded)
-      return [{ kind: 'message', id: 'loading', label: 'Loading studies…', icon: 'loading~spin' }];
+    if (!svc.loaded) {
+      // A first read of a large journal takes seconds: how far it got, looked at again soon.
+      const p = svc.current?.progress();
+      this.lookAgainWhileLoading();
+      return [
+        {
+          kind: 'message',
+          id: 'loading',
+          label: 'Loading studies…',
+          detail: p && `${count(p.read)} of ${count(p.total)} journal entries`,
+          icon: 'loading~spin',
+        },
+      ];
+    }
     const out: Node[] = [];
     const st = svc.state;
     const store = svc.current;
