@@ -243,7 +243,11 @@ export type WebviewMessage =
   | {
       type: 'ready';
       state: PageState | undefined;
-      /** Epoch ms: the page's script started, and it said ready (for the benchmark). */
+      /**
+       * Epoch ms: the page's document began loading (performance.timeOrigin), its script
+       * started, and it said ready (for the benchmark).
+       */
+      documentAt?: number;
       startedAt?: number;
       at?: number;
     }

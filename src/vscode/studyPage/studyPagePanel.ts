@@ -57,7 +57,11 @@ export class StudyPagePanel implements vscode.Disposable {
   /** Epoch ms: the panel made, and the page's last "ready" (its script loaded and running). */
   readonly createdAt = Date.now();
   readyAt: number | undefined;
-  /** Epoch ms, from the page: its script started, and it posted "ready" (for the benchmark). */
+  /**
+   * Epoch ms, from the page: its document began loading, its script started, and it posted
+   * "ready" (for the benchmark).
+   */
+  pageDocumentAt: number | undefined;
   pageStartedAt: number | undefined;
   readySentAt: number | undefined;
   /** Epoch ms the first snapshot's encoding started and ended (for the benchmark). */
@@ -250,6 +254,7 @@ export class StudyPagePanel implements vscode.Disposable {
       case 'ready': {
         this.ready = true;
         this.readyAt = Date.now();
+        this.pageDocumentAt = m.documentAt;
         this.pageStartedAt = m.startedAt;
         this.readySentAt = m.at;
         this.startSlowTick();

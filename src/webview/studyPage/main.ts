@@ -159,6 +159,7 @@ onThemeChange(() => plots.retheme());
 host.post({
   type: 'ready',
   state: host.state.studyKey ? host.state : undefined,
+  documentAt: Math.round(performance.timeOrigin),
   startedAt,
   at: Date.now(),
 });

@@ -185,9 +185,10 @@ if (out) {
           // When the host heard of it (what this benchmark reported before it read the page's clock).
           firstChartReportedMs: firstChart.receivedAt! - t0,
           webviewBootMs: panel.readyAt! - t0,
-          // Where the webview's start went: the page's script started, said ready, the host
-          // heard it; the first snapshot encoded from / to (ms from the command).
-          bootParts: `script ${panel.pageStartedAt! - t0}, ready sent ${panel.readySentAt! - t0}, heard ${panel.readyAt! - t0}; encoded ${panel.preparedSpan ? `${panel.preparedSpan.from - t0}-${panel.preparedSpan.to - t0}` : 'after ready'}`,
+          // Where the webview's start went (ms from the command): the page's document began
+          // loading (from there to its script starting: loading and running the bundle), its
+          // script started, said ready, the host heard it; the first snapshot encoded from / to.
+          bootParts: `document ${panel.pageDocumentAt! - t0}, script ${panel.pageStartedAt! - t0}, ready sent ${panel.readySentAt! - t0}, heard ${panel.readyAt! - t0}; encoded ${panel.preparedSpan ? `${panel.preparedSpan.from - t0}-${panel.preparedSpan.to - t0}` : 'after ready'}`,
           snapshotPostedMs: panel.snapshotPostedAt! - t0,
           snapshotArrivedMs: panel.reports.find((r) => r.event === 'table')!.arrivedAt! - t0,
           firstChartInPageMs: firstChart.ms,
