@@ -426,7 +426,7 @@ async function inVsCode(t: Target, vsix: string, db: string, studies: string[]):
     const logs = findFiles(server.tmpDir, /^\d*-?Optuna Storage\.log$/);
     const logText = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
     check(
-      /activated \(VS Code/.test(logText) && !/\[error\]/.test(logText),
+      /activated in \d+ ms \(VS Code/.test(logText) && !/\[error\]/.test(logText),
       `${label}: "Optuna Storage" log shows activation, no errors`,
       logText
         .split('\n')
