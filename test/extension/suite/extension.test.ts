@@ -389,8 +389,26 @@ describe('Optuna Storage Manager in a real extension host', function () {
     });
 
     it('shows degraded when PINGs are slower than the threshold', async () => {
-      await cfg().update('connection.degradedLatencyMs', 0.0001, vscode.ConfigurationTarget.Global);
-      await until(() => /degraded/.test(text()), WAIT_MS, 'degraded status');
+      // The lowest threshold (1 ms) and a server that really answers late: frozen 30 ms out of
+      // every 50 while the extension's thread waits idle. (A PING late only because this
+      // thread was busy does not count as the server's slowness, so an unfrozen loopback
+      // PING, well under 1 ms, made this test depend on a busy first check.)
+      await cfg().update('connection.degradedLatencyMs', 1, vscode.ConfigurationTarget.Global);
+      let pulsing = true;
+      const pulses = (async () => {
+        while (pulsing) {
+          redis.signal('SIGSTOP');
+          await new Promise((r) => setTimeout(r, 30));
+          redis.signal('SIGCONT');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      try {
+        await until(() => /degraded/.test(text()), WAIT_MS, 'degraded status');
+      } finally {
+        pulsing = false;
+        await pulses;
+      }
       assert.strictEqual(bg(), 'statusBarItem.warningBackground');
       await cfg().update(
         'connection.degradedLatencyMs',
