@@ -39,6 +39,11 @@ class CallTimes:
         self.slow = []  # calls over 500 ms: (end time, ms, method, storage state)
         self.calls = 0
         self.failed = 0
+        # Where each trial's end was written: the storage's state right after the call that
+        # wrote it. Read later (in Optuna's callback) it may already name the other storage:
+        # Optuna reads the trial back between the two, and that read can be the one that
+        # finds Redis gone.
+        self.finished_on = {}
         for name in STORAGE_METHODS:
             setattr(storage, name, self._wrap(storage, getattr(storage, name), name))
 
@@ -51,7 +56,12 @@ class CallTimes:
             if trace_after:
                 faulthandler.dump_traceback_later(trace_after, repeat=False)
             try:
-                return fn(*a, **k)
+                result = fn(*a, **k)
+                if name == "set_trial_state_values":
+                    state = a[1] if len(a) > 1 else k["state"]
+                    if state.is_finished():
+                        self.finished_on[a[0] if a else k["trial_id"]] = storage.current_storage
+                return result
             except (KeyError, optuna.exceptions.DuplicatedStudyError):
                 raise  # Optuna's own control flow (create_study with load_if_exists, lookups)
             except BaseException:
@@ -154,7 +164,7 @@ def main():
             "value": frozen.value,
             "params": frozen.params,
             "t": time.time(),
-            "storage": storage.current_storage,
+            "storage": times.finished_on.pop(frozen._trial_id, storage.current_storage),
         })
         if args.stop_file and os.path.exists(args.stop_file):
             study.stop()
