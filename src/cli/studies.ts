@@ -48,10 +48,12 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
     if (positionals.length !== 1)
       throw new UsageError('studies needs exactly one STORAGE argument (see --help)');
     try {
-      const snap = await readOnce(
-        parseStorageSpec(positionals[0], values.prefix),
-        readOptions(values, io.env, io.signal),
-      );
+      // Only summaries are shown: an SQLite file's params, intermediate values and
+      // attributes are not read.
+      const snap = await readOnce(parseStorageSpec(positionals[0], values.prefix), {
+        ...readOptions(values, io.env, io.signal),
+        summaryOnly: true,
+      });
       if (values.json) {
         io.stdout(
           toStrictJson({

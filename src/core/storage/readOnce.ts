@@ -7,7 +7,11 @@ import type { StorageSpec } from './storageSpec';
 
 /** Reads a whole storage once, as `optuna-storage dump` does. */
 export async function readOnce(spec: StorageSpec, opts: ReadOptions = {}): Promise<Snapshot> {
-  if (spec.kind === 'sqlite') return readClosing(new SqliteSource(spec.path), opts.signal);
+  if (spec.kind === 'sqlite')
+    return readClosing(
+      new SqliteSource(spec.path, { parts: opts.summaryOnly ? 'summary' : 'all' }),
+      opts.signal,
+    );
   if (spec.kind === 'journal-file') {
     const r = new JournalFileReader(spec.path);
     if (opts.newReplay) r.replay = opts.newReplay();

@@ -24,6 +24,12 @@ export interface ReadOptions {
   /** A replay of another kind (e.g. the exact one exports use); the cache is then not used. */
   newReplay?: () => JournalReplay;
   signal?: AbortSignal;
+  /**
+   * The caller reads only what a study's summary needs (summarizeStudy): an SQLite file's
+   * studies then come without their attributes, and their trials without params,
+   * intermediate values or attributes. A journal is replayed whole either way.
+   */
+  summaryOnly?: boolean;
 }
 
 /** One read of a source, which is closed after it. */

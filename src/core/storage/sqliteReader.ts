@@ -13,10 +13,14 @@ import {
 import { type JsonValue, parsePyJson, setOwn } from '../optuna/pythonJsonParse';
 import { tableStudy } from '../optuna/tableStudy';
 import { TrialTable } from '../optuna/trialTable';
+import { ParamsByName } from './paramsByName';
 import { NotRegularFileError, openSqlite } from './sqliteDriver';
 import { ForeignDatabaseError, checkSchema, listsParamsByName } from './sqliteSchema';
 
 type Row = unknown[];
+
+/** What SqliteReader.readAll reads: everything, or what a study's summary needs. */
+export type SqliteReadParts = 'all' | 'summary';
 
 /**
  * Reads Optuna's RDB storage from an SQLite file. Opened read-only with a busy timeout, and
@@ -65,8 +69,15 @@ export class SqliteReader {
     return db;
   }
 
-  /** Every study with all its trials, ascending by id and number. */
-  readAll(): Study[] {
+  /**
+   * Every study with all its trials, ascending by id and number; with `parts` 'summary', only
+   * what a study's summary reads (summary.ts: directions, trial numbers, states, datetimes and
+   * values): the studies' attributes and the trials' params, intermediate values and
+   * attributes are not read, and stay empty. `optuna-storage studies` reads this way: those
+   * tables are most of the file (5 rows of intermediate values and 3 of params per trial in
+   * the benchmark's study).
+   */
+  readAll(parts: SqliteReadParts = 'all'): Study[] {
     const db = this.open();
     const f = this.floatJson;
     const columns = (table: string, exprs: string[], params: unknown[] = []) =>
@@ -90,22 +101,7 @@ export class SqliteReader {
         .get(sid as number)
         ?.directions.push(enumName(STUDY_DIRECTIONS, dir, 'direction') as StudyDirection);
     }
-    for (const [table, key] of [
-      ['study_user_attributes', 'userAttrs'],
-      ['study_system_attributes', 'systemAttrs'],
-    ] as const) {
-      for (const [sid, k, v] of q(
-        `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`,
-      )) {
-        const s = studies.get(sid as number);
-        if (s)
-          setOwn(
-            s[key],
-            k as string,
-            this.parseAttr(k as string, v as string, `${table} of study ${String(sid)}`),
-          );
-      }
-    }
+    if (parts === 'all') this.readStudyAttrs(q, studies);
 
     // Table and row by trial_id: trial ids are dense from 1, so arrays (sparse ones still work).
     const tables = new Map<number, TrialTable>();
@@ -140,6 +136,19 @@ export class SqliteReader {
       else out.push({ ...s, trials: [...table.rows].sort(byNumber) });
     }
 
+    for (const [ids, objectives, values] of columns('trial_values', [
+      'trial_id',
+      'objective',
+      storedFloat(f, 'value', 'value_type'),
+    ])) {
+      for (let i = 0; i < ids.length; i++) {
+        const table = tableOfId[ids[i] as number];
+        if (table)
+          table.setValue(rowOfId[ids[i] as number], objectives[i] as number, floatOf(values[i]));
+      }
+    }
+    if (parts === 'summary') return out;
+
     const pairs = this.paramPairs(db);
     // Optuna 3.1 lists a trial's params by name: they are set in that order (after the read).
     const byName = listsParamsByName(this.revision) ? new ParamsByName() : undefined;
@@ -161,17 +170,6 @@ export class SqliteReader {
       }
     }
     byName?.set();
-    for (const [ids, objectives, values] of columns('trial_values', [
-      'trial_id',
-      'objective',
-      storedFloat(f, 'value', 'value_type'),
-    ])) {
-      for (let i = 0; i < ids.length; i++) {
-        const table = tableOfId[ids[i] as number];
-        if (table)
-          table.setValue(rowOfId[ids[i] as number], objectives[i] as number, floatOf(values[i]));
-      }
-    }
     for (const [ids, steps, values] of columns('trial_intermediate_values', [
       'trial_id',
       'step',
@@ -203,6 +201,28 @@ export class SqliteReader {
       }
     }
     return out;
+  }
+
+  private readStudyAttrs(
+    q: (sql: string) => Iterable<Row>,
+    studies: Map<number, Omit<Study, 'trials'>>,
+  ): void {
+    for (const [table, key] of [
+      ['study_user_attributes', 'userAttrs'],
+      ['study_system_attributes', 'systemAttrs'],
+    ] as const) {
+      for (const [sid, k, v] of q(
+        `SELECT study_id, key, value_json FROM ${table} ORDER BY study_id, ${attrOrder(table)}`,
+      )) {
+        const s = studies.get(sid as number);
+        if (s)
+          setOwn(
+            s[key],
+            k as string,
+            this.parseAttr(k as string, v as string, `${table} of study ${String(sid)}`),
+          );
+      }
+    }
   }
 
   /** Optuna's json.loads fails on such a value too: the file is refused, naming the row. */
@@ -323,49 +343,6 @@ export function exactFloatJson(db: BetterSqlite3.Database): FloatJson {
   throw new Error(
     `SQLite ${version} does not write floats exactly as text, so this file cannot be read without rounding its values`,
   );
-}
-
-/**
- * A trial's params set in name order, names compared as SQLite's BINARY collation compares
- * them (UTF-8 bytes; UTF-16 order differs beyond U+FFFF). Kept as flat columns and sorted
- * once: a study has few names, so each is ranked once, not compared per trial.
- */
-class ParamsByName {
-  private readonly tables: TrialTable[] = [];
-  private readonly tableIds = new Map<TrialTable, number>();
-  private readonly names: string[] = [];
-  private readonly nameIds = new Map<string, number>();
-  private readonly table: number[] = [];
-  private readonly row: number[] = [];
-  private readonly name: number[] = [];
-  private readonly dist: Distribution[] = [];
-  private readonly internal: JsonValue[] = [];
-
-  add(table: TrialTable, row: number, name: string, d: Distribution, internal: JsonValue): void {
-    let t = this.tableIds.get(table);
-    if (t === undefined) this.tableIds.set(table, (t = this.tables.push(table) - 1));
-    let n = this.nameIds.get(name);
-    if (n === undefined) this.nameIds.set(name, (n = this.names.push(name) - 1));
-    this.table.push(t);
-    this.row.push(row);
-    this.name.push(n);
-    this.dist.push(d);
-    this.internal.push(internal);
-  }
-
-  set(): void {
-    const rank = new Int32Array(this.names.length);
-    this.names
-      .map((n, i) => [Buffer.from(n, 'utf8'), i] as const)
-      .sort((a, b) => Buffer.compare(a[0], b[0]))
-      .forEach(([, i], r) => (rank[i] = r));
-    const { table, row, name } = this;
-    const order = Array.from(table.keys()).sort(
-      (a, b) => table[a] - table[b] || row[a] - row[b] || rank[name[a]] - rank[name[b]],
-    );
-    for (const i of order)
-      this.tables[table[i]].setParam(row[i], this.names[name[i]], this.dist[i], this.internal[i]);
-  }
 }
 
 /** Primary key column of an attribute table (names differ across tables). */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { ReadIssue, Study } from '../optuna/model';
-import { SqliteReader } from './sqliteReader';
+import { type SqliteReadParts, SqliteReader } from './sqliteReader';
 import { SqliteWorkerReader } from './sqliteWorkerReader';
 import type { SourceRefresh, StudySource } from './studySource';
 import type { SourceStatus } from './storeState';
@@ -20,18 +20,21 @@ export class SqliteSource implements StudySource {
   private readonly what: string;
   private readonly optional: boolean;
   private readonly workerFile: string | undefined;
+  private readonly parts: SqliteReadParts;
 
   constructor(
     readonly path: string,
     /**
      * `what` the file is to the user, for messages; `optional`: it may not exist yet;
-     * `workerFile`: read it in a worker thread (dist/sqliteWorker.js), not on this one.
+     * `workerFile`: read it in a worker thread (dist/sqliteWorker.js), not on this one;
+     * `parts`: what an in-process read reads (SqliteReader.readAll; a worker reads it all).
      */
-    o: { what?: string; optional?: boolean; workerFile?: string } = {},
+    o: { what?: string; optional?: boolean; workerFile?: string; parts?: SqliteReadParts } = {},
   ) {
     this.what = o.what ?? 'the SQLite file';
     this.optional = o.optional ?? false;
     this.workerFile = o.workerFile;
+    this.parts = o.parts ?? 'all';
   }
 
   get label(): string {
@@ -64,7 +67,7 @@ export class SqliteSource implements StudySource {
     try {
       this.reader ??= this.workerFile
         ? new SqliteWorkerReader(this.path, this.workerFile)
-        : inProcess(new SqliteReader(this.path));
+        : inProcess(new SqliteReader(this.path), this.parts);
       this.studyList = await this.reader.readAll();
       this.error = undefined;
     } catch (e) {
@@ -101,6 +104,9 @@ function fileToken(p: string): string {
 }
 
 /** An in-process reader behind the worker reader's (async) shape. */
-function inProcess(r: SqliteReader): Pick<SqliteWorkerReader, 'readAll' | 'close'> {
-  return { readAll: async () => r.readAll(), close: () => r.close() };
+function inProcess(
+  r: SqliteReader,
+  parts: SqliteReadParts,
+): Pick<SqliteWorkerReader, 'readAll' | 'close'> {
+  return { readAll: async () => r.readAll(parts), close: () => r.close() };
 }
