@@ -147,7 +147,9 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
     throw new ForeignDatabaseError(
       `${file} is not an Optuna storage: ${virtual.join(', ')} ${virtual.length === 1 ? 'is a virtual table' : 'are virtual tables'}`,
     );
-  const payloads = largestPayloads(db);
+  // No value is longer than the database that holds it: a small one needs no scan at all.
+  const small = databaseBytes(db) <= MAX_VALUE_BYTES;
+  const payloads = small ? undefined : largestPayloads(db);
   for (const table of tables) {
     const cols = db.prepare(`PRAGMA table_xinfo("${table}")`).all() as Array<{
       name: string;
@@ -159,7 +161,7 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
         `${file} is not an Optuna storage: ${table}.${odd.join(`, ${table}.`)} ${odd.length === 1 ? 'is a generated or hidden column' : 'are generated or hidden columns'}, where Optuna's schema has plain ones`,
       );
     // A table whose largest row is short holds no long value: no need to read its values.
-    if ((payloads?.get(table) ?? Infinity) <= MAX_VALUE_BYTES) continue;
+    if (small || (payloads?.get(table) ?? Infinity) <= MAX_VALUE_BYTES) continue;
     // Every column, whatever its declared type: SQLite stores any value in any column.
     const long = db
       .prepare(
@@ -172,6 +174,17 @@ function checkColumns(db: BetterSqlite3.Database, file: string, tables: string[]
         `${file} is not an Optuna storage this reader accepts: ${table} holds a value longer than ${MAX_VALUE_BYTES / 1024 / 1024} MB`,
       );
   }
+}
+
+/**
+ * The database's size, its pages (those its write-ahead log adds included) times their size:
+ * every value it holds is stored whole in those pages (SQLite neither compresses values nor
+ * stores a zeroblob sparsely).
+ */
+function databaseBytes(db: BetterSqlite3.Database): number {
+  const pages = db.prepare('PRAGMA page_count').pluck().get() as number;
+  const size = db.prepare('PRAGMA page_size').pluck().get() as number;
+  return pages * size;
 }
 
 /**
