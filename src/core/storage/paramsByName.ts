@@ -30,6 +30,11 @@ export class ParamsByName {
     this.internal.push(internal);
   }
 
+  /**
+   * Sets every param, by table, row and name rank (rows in the order they came in for equal
+   * ranks). A counting sort by row, then each row's few params by rank: at 60,000 params
+   * sorting them all with a three-key comparator took ~15 ms of a 20,000-trial dump.
+   */
   set(): void {
     const rank = new Int32Array(this.names.length);
     this.names
@@ -37,9 +42,24 @@ export class ParamsByName {
       .sort((a, b) => Buffer.compare(a[0], b[0]))
       .forEach(([, i], r) => (rank[i] = r));
     const { table, row, name } = this;
-    const order = Array.from(table.keys()).sort(
-      (a, b) => table[a] - table[b] || row[a] - row[b] || rank[name[a]] - rank[name[b]],
-    );
+    // Rows of all tables numbered one after another, in table order.
+    const base = new Int32Array(this.tables.length + 1);
+    this.tables.forEach((t, i) => (base[i + 1] = base[i] + t.length));
+    const start = new Int32Array(base[this.tables.length] + 1);
+    for (let i = 0; i < table.length; i++) start[base[table[i]] + row[i] + 1]++;
+    for (let g = 1; g < start.length; g++) start[g] += start[g - 1];
+    const order = new Int32Array(table.length);
+    const fill = start.slice(0, -1);
+    for (let i = 0; i < table.length; i++) order[fill[base[table[i]] + row[i]]++] = i;
+    for (let g = 0; g + 1 < start.length; g++) {
+      // Insertion sort of one row's params by rank: stable, and a row has few.
+      for (let k = start[g] + 1; k < start[g + 1]; k++) {
+        const i = order[k];
+        let j = k - 1;
+        for (; j >= start[g] && rank[name[order[j]]] > rank[name[i]]; j--) order[j + 1] = order[j];
+        order[j + 1] = i;
+      }
+    }
     for (const i of order)
       this.tables[table[i]].setParam(row[i], this.names[name[i]], this.dist[i], this.internal[i]);
   }
