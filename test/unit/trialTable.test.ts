@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as v8 from 'node:v8';
 import { datetimeMicros, formatMicros, storedDatetime } from '../../src/core/optuna/datetimeMicros';
-import { trialToJson } from '../../src/core/optuna/dumpFormat';
+import { trialText, trialToJson } from '../../src/core/optuna/dumpFormat';
+import { toStrictJson } from '../../src/core/optuna/strictJson';
 import type { Distribution } from '../../src/core/optuna/model';
 import type { JsonValue } from '../../src/core/optuna/pythonJsonParse';
 import { JournalReplay } from '../../src/core/optuna/replay';
@@ -110,6 +111,73 @@ describe('trial table (columns behind the Trial objects)', () => {
     assert.deepEqual(row.params, { n: 3, f: 'text', g: -0 });
     assert.deepEqual(row.values, [0.5]);
     assert.equal(row.datetimeStart, null);
+  });
+
+  it('writes a row as the strict JSON of its Trial object, from the columns', () => {
+    const t = new TrialTable(0);
+    const rows: number[] = [];
+    const row = (state: 'COMPLETE' | 'RUNNING' = 'COMPLETE') =>
+      rows[rows.push(t.add(rows.length + 1, rows.length, state)) - 1];
+    // Intermediate values whose key order is the order of the reports, and those whose is not:
+    // steps set out of order or again, negative or beyond int32, values a column cannot hold.
+    const reports: Array<Array<[string, JsonValue]>> = [
+      [],
+      [
+        ['0', 0.1],
+        ['1', NaN],
+        ['2', -Infinity],
+        ['5', -0],
+        ['7', 2 ** 53],
+        ['9', 1e-320],
+      ],
+      [
+        ['3', 1],
+        ['1', 2],
+      ],
+      [
+        ['1', 1],
+        ['1', 2],
+      ],
+      [
+        ['-1', 1],
+        ['0', 2],
+      ],
+      [
+        ['0', 1],
+        ['4294967296', 2],
+      ],
+      [
+        ['0', 1],
+        ['1', 5n],
+      ],
+      [['0', Infinity]],
+    ];
+    for (const rs of reports) {
+      const r = row();
+      for (const [step, v] of rs) t.setIntermediate(r, step, v);
+    }
+    // Values: none, empty, plain, non-finite, -0, beyond 2^53, a bigint, more objectives
+    // than the columns hold; datetimes: none, micros, kept as text; attributes.
+    const values: Array<JsonValue[] | null> = [
+      null,
+      [],
+      [0.5],
+      [NaN, Infinity, -Infinity],
+      [-0, 2 ** 60, -(2 ** 53)],
+      [1, 2n ** 70n],
+      Array.from({ length: 20 }, (_, i) => i / 3),
+    ];
+    for (const v of values) t.setValues(row(), v);
+    const r = row('RUNNING');
+    t.setDatetime(r, 'start', storedDatetime('2026-11-26T10:00:00+05:00'));
+    t.setDatetime(r, 'complete', storedDatetime('2026-11-26 10:00:01.000002'));
+    t.setDatetime(row(), 'start', storedDatetime('1999-12-31 23:59:59.000000'));
+    t.assignAttrs(row(), 'user', { k: NaN, j: [1, 2n ** 64n] });
+    for (const x of t.rows) {
+      const expected = toStrictJson(trialToJson(x));
+      assert.equal(trialText(x), expected);
+      assert.equal(trialText(x.toJSON()), expected, 'a Trial object');
+    }
   });
 
   it('sets values objective by objective as SQLite lists them', () => {

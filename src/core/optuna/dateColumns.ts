@@ -56,6 +56,13 @@ export class DateColumns {
     return Number.isNaN(v) ? null : formatMicros(v);
   }
 
+  /** `JSON.stringify(text(row, which))`: formatMicros' text needs no escaping. */
+  json(row: number, which: Which): string {
+    const v = (which === 'start' ? this.starts : this.completes)[row];
+    if (v === SIDE_DATE) return JSON.stringify(this.side.get(row)![which === 'start' ? 0 : 1]);
+    return Number.isNaN(v) ? 'null' : `"${formatMicros(v)}"`;
+  }
+
   /**
    * The datetime as microseconds for ordering: NaN for null; a datetime kept as text (an
    * offset) is taken at its naive wall time, as the texts compare.

@@ -72,9 +72,17 @@ export function datetimeMicros(text: string): number {
 
 const P2 = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 
+/** The date part of formatMicros' last text, and its day: a study's trials share few days. */
+let lastDay = NaN;
+let lastDate = '';
+
 /** The text of `datetimeMicros`' result: `YYYY-MM-DDTHH:MM:SS.ffffff`. */
 export function formatMicros(micros: number): string {
   const days = Math.floor(micros / 86400e6);
+  if (days !== lastDay) {
+    lastDate = dateOfDays(days);
+    lastDay = days;
+  }
   let rest = micros - days * 86400e6;
   const h = Math.floor(rest / 3600e6);
   rest -= h * 3600e6;
@@ -82,7 +90,12 @@ export function formatMicros(micros: number): string {
   rest -= mi * 60e6;
   const sec = Math.floor(rest / 1e6);
   const us = rest - sec * 1e6;
-  // civil_from_days
+  const frac = us >= 100000 ? String(us) : String(us).padStart(6, '0');
+  return `${lastDate}T${P2[h]}:${P2[mi]}:${P2[sec]}.${frac}`;
+}
+
+/** `YYYY-MM-DD` of a day counted from 1970-01-01 (H. Hinnant's civil_from_days). */
+function dateOfDays(days: number): string {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -94,8 +107,7 @@ export function formatMicros(micros: number): string {
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const mo = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  const frac = String(us).padStart(6, '0');
-  return `${y}-${P2[mo]}-${P2[d]}T${P2[h]}:${P2[mi]}:${P2[sec]}.${frac}`;
+  return `${y}-${P2[mo]}-${P2[d]}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ReadIssue, Study, Trial } from './model';
 import { type JsonObject, type JsonValue } from './pythonJsonParse';
 import { toStrictJson } from './strictJson';
+import { TrialRow } from './trialTable';
 
 /** A study in the shape of `optuna-storage dump` (cli-contract.md). */
 export function studyToJson(s: Study): JsonObject {
@@ -48,18 +49,29 @@ function distributionsJson(d: Trial['distributions']): string {
   return text;
 }
 
+/** Attributes as JSON: most trials have none. */
+function attrsJson(attrs: JsonObject): string {
+  for (const _ in attrs) return json(attrs);
+  return '{}';
+}
+
 /** An id or number as JSON: a safe integer as its digits, anything else exactly. */
 const intJson = (n: number) => (Number.isSafeInteger(n) ? String(n) : json(n));
 
-/** `toStrictJson(trialToJson(t))`, written field by field without building the object. */
+/**
+ * `toStrictJson(trialToJson(t))`, written field by field without building the object; a
+ * table's row writes its values, intermediate values and datetimes from its columns.
+ */
 export function trialText(t: Trial): string {
+  const r = t instanceof TrialRow ? t : undefined;
   return (
     `{"trial_id":${intJson(t.trialId)},"number":${intJson(t.number)},"state":${json(t.state)}` +
-    `,"values":${json(t.values)},"params":${json(t.params)}` +
+    `,"values":${r ? r.table.valuesJson(r.row) : json(t.values)},"params":${json(t.params)}` +
     `,"distributions":${distributionsJson(t.distributions)}` +
-    `,"intermediate_values":${json(t.intermediateValues)}` +
-    `,"user_attrs":${json(t.userAttrs)},"system_attrs":${json(t.systemAttrs)}` +
-    `,"datetime_start":${json(t.datetimeStart)},"datetime_complete":${json(t.datetimeComplete)}}`
+    `,"intermediate_values":${r ? r.table.intermediateJson(r.row) : json(t.intermediateValues)}` +
+    `,"user_attrs":${attrsJson(t.userAttrs)},"system_attrs":${attrsJson(t.systemAttrs)}` +
+    `,"datetime_start":${r ? r.table.datetimeJson(r.row, 'start') : json(t.datetimeStart)}` +
+    `,"datetime_complete":${r ? r.table.datetimeJson(r.row, 'complete') : json(t.datetimeComplete)}}`
   );
 }
 

@@ -15,6 +15,13 @@ export function toStrictJson(value: JsonValue | undefined, indent = ''): string 
 /** 2^53: integral doubles from here on are written in exponent form (see `write`). */
 const EXACT_INT_LIMIT = 9007199254740992;
 
+/** `toStrictJson(v)` of a number, without the walk: column readers write their floats so. */
+export function numberJson(v: number): string {
+  return v < EXACT_INT_LIMIT && v > -EXACT_INT_LIMIT && (v !== 0 || 1 / v > 0)
+    ? String(v)
+    : toStrictJson(v);
+}
+
 /**
  * True when JSON.stringify writes `v` exactly as `write` does: no bigint, no non-finite or -0
  * float, no integral double beyond 2^53 (all doubles that large are integral). Nearly every

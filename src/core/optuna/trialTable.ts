@@ -5,6 +5,7 @@ import { TRIAL_STATES, type Distribution, type Trial, type TrialState } from './
 import { ParamColumns, type ParamColumnsData } from './paramColumns';
 import type { ParamShape } from './paramShapes';
 import { type JsonObject, type JsonValue, setOwn } from './pythonJsonParse';
+import { toStrictJson } from './strictJson';
 import { ValueColumns, type ValueColumnsData } from './valueColumns';
 
 /**
@@ -248,6 +249,24 @@ export class TrialTable {
 
   values(row: number): JsonValue[] | null {
     return this.valueColumns.get(row);
+  }
+
+  // The fields a dump writes most, as strict JSON (toStrictJson of the getter's result)
+  // written from the columns without building the objects.
+
+  valuesJson(row: number): string {
+    return this.valueColumns.json(row);
+  }
+
+  intermediateJson(row: number): string {
+    return (
+      this.inter.json(this.interHead[row], (this.flags[row] & F_INTER) !== 0) ??
+      toStrictJson(this.intermediateValues(row))
+    );
+  }
+
+  datetimeJson(row: number, which: 'start' | 'complete'): string {
+    return this.dates.json(row, which);
   }
 
   /** `values[0]` without building the list; undefined when there is none. */

@@ -1,5 +1,6 @@
 import { grown } from './growColumn';
 import type { JsonValue } from './pythonJsonParse';
+import { numberJson, toStrictJson } from './strictJson';
 
 /**
  * The objective values of a TrialTable's trials: up to MAX_VALUE_COLUMNS floats per row in
@@ -79,6 +80,16 @@ export class ValueColumns {
     const out = new Array<JsonValue>(n);
     for (let j = 0; j < n; j++) out[j] = this.cols[j][row];
     return out;
+  }
+
+  /** `toStrictJson(get(row))`, written from the columns. */
+  json(row: number): string {
+    const n = this.count[row];
+    if (n === NO_VALUES) return 'null';
+    if (n === SIDE_VALUES) return toStrictJson(this.side.get(row)!);
+    let text = '[';
+    for (let j = 0; j < n; j++) text += (j > 0 ? ',' : '') + numberJson(this.cols[j][row]);
+    return text + ']';
   }
 
   /** `values[0]` without building the list; undefined when there is none. */
