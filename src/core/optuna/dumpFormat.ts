@@ -60,7 +60,7 @@ const intJson = (n: number) => (Number.isSafeInteger(n) ? String(n) : json(n));
 
 /**
  * `toStrictJson(trialToJson(t))`, written field by field without building the object; a
- * table's row writes its values, intermediate values and datetimes from its columns.
+ * table's row writes its values and datetimes from its columns.
  */
 export function trialText(t: Trial): string {
   const r = t instanceof TrialRow ? t : undefined;
@@ -68,7 +68,7 @@ export function trialText(t: Trial): string {
     `{"trial_id":${intJson(t.trialId)},"number":${intJson(t.number)},"state":${json(t.state)}` +
     `,"values":${r ? r.table.valuesJson(r.row) : json(t.values)},"params":${json(t.params)}` +
     `,"distributions":${distributionsJson(t.distributions)}` +
-    `,"intermediate_values":${r ? r.table.intermediateJson(r.row) : json(t.intermediateValues)}` +
+    `,"intermediate_values":${json(t.intermediateValues)}` +
     `,"user_attrs":${attrsJson(t.userAttrs)},"system_attrs":${attrsJson(t.systemAttrs)}` +
     `,"datetime_start":${r ? r.table.datetimeJson(r.row, 'start') : json(t.datetimeStart)}` +
     `,"datetime_complete":${r ? r.table.datetimeJson(r.row, 'complete') : json(t.datetimeComplete)}}`

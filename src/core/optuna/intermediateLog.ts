@@ -1,6 +1,5 @@
 import { grown } from './growColumn';
 import { type JsonValue, setOwn } from './pythonJsonParse';
-import { numberJson } from './strictJson';
 
 /**
  * The intermediate values of a TrialTable's trials: one entry per report, in report order,
@@ -80,27 +79,6 @@ export class IntermediateLog {
       else out[this.steps[x]] = this.values[x];
     }
     return out;
-  }
-
-  /**
-   * `toStrictJson(collect(head, hasSide))` written from the entries, when the order of the
-   * object's keys is the order of the reports: no side entry, and steps that only grow from 0
-   * (JavaScript lists integer keys ascending, whatever order they were set in). Otherwise
-   * undefined. A dump writes every trial's intermediate values: the object and JSON.stringify
-   * over its integer keys cost several times this.
-   */
-  json(head: number, hasSide: boolean): string | undefined {
-    if (head < 0) return '{}';
-    if (hasSide) return undefined;
-    let text = '}';
-    let next = Infinity;
-    for (let e = head; e >= 0; e = this.prev[e]) {
-      const step = this.steps[e];
-      if (step < 0 || step >= next) return undefined;
-      next = step;
-      text = `${this.prev[e] >= 0 ? ',' : '{'}"${step}":${numberJson(this.values[e])}${text}`;
-    }
-    return text;
   }
 
   /** The entries (copies) and the side map, as plain data. */

@@ -5,7 +5,6 @@ import { TRIAL_STATES, type Distribution, type Trial, type TrialState } from './
 import { ParamColumns, type ParamColumnsData } from './paramColumns';
 import type { ParamShape } from './paramShapes';
 import { type JsonObject, type JsonValue, setOwn } from './pythonJsonParse';
-import { toStrictJson } from './strictJson';
 import { ValueColumns, type ValueColumnsData } from './valueColumns';
 
 /**
@@ -251,18 +250,11 @@ export class TrialTable {
     return this.valueColumns.get(row);
   }
 
-  // The fields a dump writes most, as strict JSON (toStrictJson of the getter's result)
-  // written from the columns without building the objects.
+  // Fields a dump writes for every trial, as strict JSON (toStrictJson of the getter's
+  // result) written from the columns without building the objects.
 
   valuesJson(row: number): string {
     return this.valueColumns.json(row);
-  }
-
-  intermediateJson(row: number): string {
-    return (
-      this.inter.json(this.interHead[row], (this.flags[row] & F_INTER) !== 0) ??
-      toStrictJson(this.intermediateValues(row))
-    );
   }
 
   datetimeJson(row: number, which: 'start' | 'complete'): string {
