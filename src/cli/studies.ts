@@ -77,7 +77,8 @@ Unreadable journal entries are listed on stderr (and in "issues" with --json).`,
   },
 };
 
-function summaryJson(s: Study) {
+/** A study as `studies --json` lists it. */
+export function summaryJson(s: Study) {
   const sum = summarizeStudy(s);
   return {
     study_id: s.studyId,

@@ -20,3 +20,27 @@ export function optunaSources(version: string): { dir?: string; reason: string }
     reason: `Optuna ${version} sources not found (looked for shared/third_party/optuna/${version} beside the repository and its parents; set OSM_OPTUNA_SOURCES)`,
   };
 }
+
+/**
+ * One mocha test per Optuna release users run: Debian's 3.1 (no PYTHONPATH), then the source
+ * trees of newer releases, each skipped with the reason when its sources are missing. `fn`
+ * gets the release and the environment its Python scripts need.
+ */
+export function forEachOptuna(
+  title: (version: string) => string,
+  fn: (optuna: { version: string; env: Record<string, string> }) => Promise<void>,
+): void {
+  const releases = [
+    { version: '3.1.0', dir: '' as string | undefined, reason: '' },
+    ...['3.6.1', '4.9.0', '5.0.0-rc1'].map((v) => ({ version: v, ...optunaSources(v) })),
+  ];
+  for (const { version, dir, reason } of releases) {
+    it(title(version), async function () {
+      if (dir === undefined) {
+        console.log(`      skipped: ${reason}`);
+        this.skip();
+      }
+      await fn({ version, env: dir ? { PYTHONPATH: dir } : {} });
+    });
+  }
+}

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonDumps } from '../../src/core/optuna/pythonJsonDumps';
 import { builderRecords, maskRecord } from '../fixtures/journalRecords';
-import { optunaSources } from '../helpers/optunaSources';
+import { forEachOptuna } from '../helpers/optunaSources';
 import { FIXTURES, runPython } from '../helpers/python';
 import { RedisServer } from '../helpers/redisServer';
 
@@ -17,19 +17,11 @@ describe('journal record builder against real Optuna, live', function () {
     await redis.dispose();
   });
 
-  /** Debian's Optuna 3.1 (no PYTHONPATH), then the source trees of newer releases. */
-  const versions = [
-    { version: '3.1.0', dir: '', reason: '' },
-    ...['3.6.1', '4.9.0', '5.0.0-rc1'].map((v) => ({ version: v, ...optunaSources(v) })),
-  ];
-  for (const optuna of versions) {
-    it(`writes what Optuna ${optuna.version}'s Redis journal storage writes`, async function () {
-      if (optuna.dir === undefined) {
-        console.log(`      skipped: ${optuna.reason}`);
-        this.skip();
-      }
+  forEachOptuna(
+    (version) => `writes what Optuna ${version}'s Redis journal storage writes`,
+    async (optuna) => {
       const prefix = `records-${optuna.version}`;
-      const env = optuna.dir ? { PYTHONPATH: optuna.dir } : {};
+      const { env } = optuna;
       const args = ['records', redis.url, prefix];
       const out = await runPython('journal_records.py', args, 60_000, env);
       const written = out.trimEnd().split('\n').map(maskRecord);
@@ -42,8 +34,8 @@ describe('journal record builder against real Optuna, live', function () {
         const recorded = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map(maskRecord);
         assert.deepEqual(recorded, written);
       }
-    });
-  }
+    },
+  );
 
   it("writes floats exactly as Python's json.dumps", async () => {
     let s = 12345;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../helpers/cli';
-import { optunaSources } from '../helpers/optunaSources';
+import { forEachOptuna } from '../helpers/optunaSources';
 import { runPython } from '../helpers/python';
 
 type Doc = { studies: Array<Record<string, unknown> & { trials: Record<string, unknown>[] }> };
@@ -32,17 +32,10 @@ describe('SQLite dump lists names in Optuna’s order', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-order-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const versions = [
-    { version: '3.1.0', dir: '', reason: '' },
-    ...['3.6.1', '4.9.0', '5.0.0-rc1'].map((v) => ({ version: v, ...optunaSources(v) })),
-  ];
-  for (const optuna of versions) {
-    it(`a database Optuna ${optuna.version} wrote`, async function () {
-      if (optuna.dir === undefined) {
-        console.log(`      skipped: ${optuna.reason}`);
-        this.skip();
-      }
-      const env = optuna.dir ? { PYTHONPATH: optuna.dir } : {};
+  forEachOptuna(
+    (version) => `a database Optuna ${version} wrote`,
+    async (optuna) => {
+      const { env } = optuna;
       const db = path.join(dir, `order-${optuna.version}.db`);
       await runPython('param_order.py', [db], 120_000, env);
       const theirs = JSON.parse(
@@ -57,6 +50,6 @@ describe('SQLite dump lists names in Optuna’s order', function () {
       const byName = optuna.version === '3.1.0';
       assert.equal(params.join() === [...params].sort().join(), byName, params.join());
       assert.deepEqual(expected['study order user_attrs'], ['zz', 'AA', 'mm']);
-    });
-  }
+    },
+  );
 });

@@ -6,9 +6,10 @@ import Database from 'better-sqlite3';
 import type { Study } from '../../src/core/optuna/model';
 import { toStrictJson } from '../../src/core/optuna/strictJson';
 import { firstValue, summarizeStudy } from '../../src/core/optuna/summary';
+import { summaryJson } from '../../src/cli/studies';
 import { type SqliteReadParts, SqliteReader } from '../../src/core/storage/sqliteReader';
 import { runCli } from '../helpers/cli';
-import { optunaSources } from '../helpers/optunaSources';
+import { forEachOptuna } from '../helpers/optunaSources';
 import { runPython } from '../helpers/python';
 
 function read(file: string, parts: SqliteReadParts, chunkRows?: number): Study[] {
@@ -20,23 +21,8 @@ function read(file: string, parts: SqliteReadParts, chunkRows?: number): Study[]
   }
 }
 
-/** What `studies --json` shows of a study, from its summary (null where there is none). */
-function shown(s: Study) {
-  const sum = summarizeStudy(s);
-  return {
-    study_id: s.studyId,
-    study_name: s.name,
-    directions: s.directions,
-    n_trials: s.trials.length,
-    states: sum.counts,
-    best_value: sum.best ? (sum.best.values?.[0] ?? null) : null,
-    best_trial_number: sum.best ? sum.best.number : null,
-    last_activity: sum.lastActivity,
-  };
-}
-
 /** Every study's summary, exactly: NaN, ±inf and -0.0 written as the CLI writes them. */
-const summaries = (studies: Study[]) => toStrictJson(studies.map(shown) as never);
+const summaries = (studies: Study[]) => toStrictJson(studies.map(summaryJson) as never);
 
 /**
  * `optuna-storage studies` reads only what a summary needs from an SQLite file (readAll's
@@ -51,17 +37,10 @@ describe('SQLite summary read equals the full read', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osm-summary-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const versions = [
-    { version: '3.1.0', dir: '', reason: '' },
-    ...['3.6.1', '4.9.0', '5.0.0-rc1'].map((v) => ({ version: v, ...optunaSources(v) })),
-  ];
-  for (const optuna of versions) {
-    it(`a database Optuna ${optuna.version} wrote`, async function () {
-      if (optuna.dir === undefined) {
-        console.log(`      skipped: ${optuna.reason}`);
-        this.skip();
-      }
-      const env = optuna.dir ? { PYTHONPATH: optuna.dir } : {};
+  forEachOptuna(
+    (version) => `a database Optuna ${version} wrote`,
+    async (optuna) => {
+      const { env } = optuna;
       const db = path.join(dir, `fixture-${optuna.version}.db`);
       await runPython('generate.py', ['--sqlite', db, '--workers', '2'], 240_000, env);
       const orphans = path.join(dir, `orphans-${optuna.version}.db`);
@@ -114,11 +93,11 @@ describe('SQLite summary read equals the full read', function () {
         assert.equal(cli.status, 0);
         assert.equal(
           cli.stdout,
-          toStrictJson({ studies: read(file, 'all').map(shown), issues: [] } as never) + '\n',
+          toStrictJson({ studies: read(file, 'all').map(summaryJson), issues: [] } as never) + '\n',
           `${file}: studies --json`,
         );
       }
       assert.notEqual(summaries(read(orphans, 'all')), summaries(full));
-    });
-  }
+    },
+  );
 });
