@@ -17,9 +17,12 @@ const EXACT_INT_LIMIT = 9007199254740992;
 
 /** `toStrictJson(v)` of a number, without the walk: column readers write their floats so. */
 export function numberJson(v: number): string {
-  return v < EXACT_INT_LIMIT && v > -EXACT_INT_LIMIT && (v !== 0 || 1 / v > 0)
-    ? String(v)
-    : toStrictJson(v);
+  return plainNumber(v) ? String(v) : toStrictJson(v);
+}
+
+/** A number JSON.stringify writes as `write` does: finite, not -0, below 2^53 in magnitude. */
+function plainNumber(v: number): boolean {
+  return v < EXACT_INT_LIMIT && v > -EXACT_INT_LIMIT && (v !== 0 || 1 / v > 0);
 }
 
 /**
@@ -33,7 +36,7 @@ function plain(v: JsonValue): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return v < EXACT_INT_LIMIT && v > -EXACT_INT_LIMIT && (v !== 0 || 1 / v > 0);
+      return plainNumber(v);
     case 'object':
       if (v === null) return true;
       if (Array.isArray(v)) {
